@@ -1,0 +1,21 @@
+"""tensorwire: fast, strict codecs for the payloads exchanged with hosted ML models.
+
+Every codec has a pure-Python reference (``tensorwire.codecs``) and a Cython twin
+(``tensorwire._native``) with byte-identical output and identical errors.  The twin is used
+unless ``TENSORWIRE_PURE_PYTHON=1``; :func:`backend` says which one is active.
+"""
+
+from . import _backend
+from .b64 import b64decode, b64encode
+from .errors import DecodeError
+from .tensor import decode_tensor, encode_tensor
+
+__version__ = "0.1.0"
+
+
+def backend():
+    """``"native"`` (the Cython twins) or ``"python"`` (the reference), for this process."""
+    return _backend.NAME
+
+
+__all__ = ["DecodeError", "backend", "encode_tensor", "decode_tensor", "b64encode", "b64decode", "__version__"]
