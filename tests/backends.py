@@ -1,25 +1,30 @@
 """The two implementations of every codec, as namespaces the tests can hold side by side.
 
-Tests take the ``codecs`` fixture (conftest.py), which runs them once per backend, or use
-``PYTHON`` and ``native()`` directly to cross the two.  Tests never branch on the backend.
+Tests take the ``codecs`` fixture (conftest.py), which runs them once per backend, or the
+``both`` fixture to cross the two.  Tests never branch on the backend.  Modules are imported on
+first use, so a twin that is missing makes the tests that need it fail (never skip).
 """
 
 import importlib
-from types import SimpleNamespace
-
-CODECS = ("tensor", "base64")
 
 
-def _load(package):
-    return SimpleNamespace(
-        name=package.rsplit(".", 1)[-1],
-        **{name: importlib.import_module(f"{package}.{name}") for name in CODECS},
-    )
+class Backend:
+    """``backend.tensor``, ``backend.base64``, ...: the codec modules of one implementation."""
+
+    def __init__(self, package, name):
+        self._package = package
+        self.name = name
+
+    def __getattr__(self, codec):
+        if codec.startswith("_"):
+            raise AttributeError(codec)
+        module = importlib.import_module(f"{self._package}.{codec}")
+        setattr(self, codec, module)
+        return module
+
+    def __repr__(self):
+        return f"<{self.name} backend>"
 
 
-PYTHON = _load("tensorwire.codecs")
-
-
-def native():
-    """The Cython twins.  An ImportError here is a failure, never a skip."""
-    return _load("tensorwire._native")
+PYTHON = Backend("tensorwire.codecs", "python")
+NATIVE = Backend("tensorwire._native", "native")

@@ -3,7 +3,7 @@ import os
 import pytest
 from hypothesis import HealthCheck, settings
 
-from backends import PYTHON, native
+from backends import NATIVE, PYTHON
 
 settings.register_profile(
     "ci", max_examples=300, deadline=None, print_blob=True, suppress_health_check=[HealthCheck.too_slow]
@@ -18,10 +18,10 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.ge
 )
 def codecs(request):
     """The codec modules of one backend; every codec test runs once per backend."""
-    return PYTHON if request.param == "python" else native()
+    return PYTHON if request.param == "python" else NATIVE
 
 
 @pytest.fixture(scope="session")
 def both():
     """(reference, twin), for tests that cross the two."""
-    return PYTHON, native()
+    return PYTHON, NATIVE
