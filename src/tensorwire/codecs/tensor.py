@@ -27,7 +27,8 @@ raise.  Decisions where peers are silent, all raising :class:`DecodeError`:
   when ``ml_dtypes`` is not installed;
 * rank above 64, negative dims, ``unknown_rank``, element counts that overflow int64 or whose
   decoded size exceeds ``max_bytes`` (checked before anything is allocated; object arrays count
-  8 bytes an element).
+  8 bytes an element), and shapes numpy cannot represent: itemsize times the product of the
+  non-zero dims above 2**63-1, which numpy refuses even for an empty array like ``[0, 2**62]``.
 
 The order of checks is part of the contract: the Cython twin raises the same message for the
 same input.
@@ -106,8 +107,18 @@ def _typed_values_field(arr, dt):
         return b""
     if field in D.FIXED32_FIELDS or field in D.FIXED64_FIELDS:
         payload = _little_endian_bytes(flat, dt)
+        if field in D.FIXED32_FIELDS:
+            # make_tensor_proto passes float32 values through Python floats (C doubles), and the
+            # float -> double conversion quiets signalling NaNs: set the quiet bit as it does.
+            bits = np.frombuffer(payload, dtype="<u4").copy()
+            snan = ((bits & 0x7FC00000) == 0x7F800000) & ((bits & 0x003FFFFF) != 0)
+            if snan.any():
+                bits[snan] |= 0x00400000
+                payload = bits.tobytes()
     else:
         if dt in (D.DT_HALF, D.DT_BFLOAT16):
+            if dt == D.DT_HALF:  # bit patterns of the values, whatever the input's byte order
+                flat = flat.astype(flat.dtype.newbyteorder("="))
             ints = np.ascontiguousarray(flat).view(np.uint16).tolist()
         else:
             ints = flat.astype(np.int64 if dt != D.DT_UINT64 else np.uint64).tolist()
@@ -356,6 +367,11 @@ def decode_tensor(data, *, dtype=None, copy=True, max_bytes=D.DEFAULT_MAX_BYTES)
         raise DecodeError(
             f"{WHAT}: shape {dims} of {D.dt_name(dt)} needs {n * itemsize} bytes, over max_bytes={max_bytes}"
         )
+    span = itemsize  # numpy's own size check skips zero dims
+    for d in dims:
+        span *= d or 1
+    if span > (1 << 63) - 1:
+        raise DecodeError(f"{WHAT}: shape {dims} of {D.dt_name(dt)} is too large for a numpy array")
     shape = tuple(dims)
     content = found["content"]
     if content is not None and content[1] > content[0]:
