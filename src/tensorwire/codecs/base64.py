@@ -36,7 +36,12 @@ def b64encode(data, *, urlsafe=False, pad=True):
     """Base64 of ``data`` (any bytes-like object) as ASCII bytes."""
     if isinstance(data, str):
         raise TypeError("b64encode takes bytes or a buffer, not str")
-    out = binascii.b2a_base64(memoryview(data).cast("B") if not isinstance(data, bytes) else data, newline=False)
+    if not isinstance(data, bytes):
+        view = memoryview(data)
+        # cast() flattens any C-contiguous view (TypeError for others) but refuses one with a
+        # zero in its shape, e.g. an empty 2-D array: that holds no bytes.
+        data = view.cast("B") if view.nbytes else b""
+    out = binascii.b2a_base64(data, newline=False)
     if urlsafe:
         out = out.translate(_TO_URLSAFE)
     if not pad:
@@ -53,7 +58,7 @@ def _as_bytes(text):
     mv = memoryview(text)
     if not mv.c_contiguous:
         raise TypeError("b64decode needs a C-contiguous buffer")
-    return mv.cast("B").tobytes() if not isinstance(text, bytes) else text
+    return mv.tobytes() if not isinstance(text, bytes) else text
 
 
 def _check_characters(raw, stop, alphabet):
