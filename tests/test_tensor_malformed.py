@@ -16,33 +16,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from strategies import malformed_seed_protos, mutated_tensor_protos
+from strategies import malformed_seed_protos, mutated_tensor_protos, wire_len, wire_tag, wire_varint
 from tensorwire.errors import DecodeError
 
 P = "TensorProto: "
 
 
-# --- a tiny wire writer (independent of the code under test) --------------------------------
-
-
-def v(n):
-    """Varint; negative numbers sign-extended to 64 bits."""
-    n &= (1 << 64) - 1
-    out = bytearray()
-    while n > 0x7F:
-        out.append((n & 0x7F) | 0x80)
-        n >>= 7
-    out.append(n)
-    return bytes(out)
-
-
-def tag(field, wire_type):
-    return v((field << 3) | wire_type)
-
-
-def ld(field, payload):
-    """A length-delimited field."""
-    return tag(field, 2) + v(len(payload)) + payload
+# A tiny wire writer, independent of the code under test (shared with the strategies).
+v = wire_varint
+tag = wire_tag
+ld = wire_len
 
 
 def shape(*dims):
