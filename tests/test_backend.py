@@ -15,10 +15,10 @@ import sys
 import pytest
 
 import tensorwire
-from tensorwire import DecodeError
+from tensorwire import DecodeError, _backend
 
 ENV_VAR = "TENSORWIRE_PURE_PYTHON"
-NATIVE_MODULES = ["tensorwire._native.tensor", "tensorwire._native.base64"]
+NATIVE_MODULES = [f"tensorwire._native.{name}" for name in _backend.CODECS]
 
 
 def run_python(code, switch=None):
@@ -127,6 +127,18 @@ def test_public_functions_are_the_native_ones_when_native_is_active():
     )
     proc = run_python(code)
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr
+
+
+@pytest.mark.parametrize("name", _backend.CODECS)
+def test_every_codec_has_both_twins_with_the_same_public_names(name):
+    """A codec the chooser lists exists in both packages and the twin defines every public name
+    of the reference (classes included)."""
+    ref = importlib.import_module(f"tensorwire.codecs.{name}")
+    twin = importlib.import_module(f"tensorwire._native.{name}")
+    public = {n for n in dir(ref) if not n.startswith("_") and callable(getattr(ref, n))}
+    public -= {n for n in public if getattr(getattr(ref, n), "__module__", ref.__name__) != ref.__name__}
+    assert public, name
+    assert public <= set(dir(twin)), sorted(public - set(dir(twin)))
 
 
 def test_this_process_reports_the_backend_it_uses():

@@ -9,6 +9,7 @@ from . import _backend
 from .b64 import b64decode, b64encode
 from .errors import DecodeError
 from .tensor import decode_tensor, encode_tensor
+from .tfrecord import TFRecordWriter, read_tfrecord, write_tfrecord
 
 __version__ = "0.1.0"
 
@@ -18,4 +19,15 @@ def backend():
     return _backend.NAME
 
 
-__all__ = ["DecodeError", "backend", "encode_tensor", "decode_tensor", "b64encode", "b64decode", "__version__"]
+__all__ = [
+    "DecodeError",
+    "backend",
+    "encode_tensor",
+    "decode_tensor",
+    "b64encode",
+    "b64decode",
+    "read_tfrecord",
+    "write_tfrecord",
+    "TFRecordWriter",
+    "__version__",
+]

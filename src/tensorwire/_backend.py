@@ -6,24 +6,29 @@ imported and the reference was not asked for, importing tensorwire fails: there 
 fallback to the slow path.
 """
 
+import importlib
 import os
 
 ENV_VAR = "TENSORWIRE_PURE_PYTHON"
+
+# Every codec: a module of this name in tensorwire.codecs and its twin in tensorwire._native.
+CODECS = ("base64", "tensor", "tfrecord")
 
 
 def _pure_requested():
     return os.environ.get(ENV_VAR, "").strip() not in ("", "0")
 
 
-if _pure_requested():
-    from .codecs import base64 as base64_impl
-    from .codecs import tensor as tensor_impl
+def _load(package):
+    return {name: importlib.import_module(f"{package}.{name}") for name in CODECS}
 
+
+if _pure_requested():
+    IMPLS = _load("tensorwire.codecs")
     NAME = "python"
 else:
     try:
-        from ._native import base64 as base64_impl
-        from ._native import tensor as tensor_impl
+        IMPLS = _load("tensorwire._native")
     except ImportError as exc:
         raise ImportError(
             "tensorwire: the native extension is not built or cannot be loaded "
