@@ -624,3 +624,480 @@ def b64_corrupted_texts(draw, max_size=1500):
         else:
             del chars[pos]
     return "".join(chars) if as_str else b"".join(chars)
+
+
+# ---------------------------------------------------------------------------
+# TFRecord (tensorwire.codecs.tfrecord / tensorwire._native.tfrecord)
+# ---------------------------------------------------------------------------
+# Used by test_tfrecord.py.  Records are mostly small (0-300 arbitrary bytes, the empty record
+# oversampled) so that many records, and so many record boundaries, fall in one read buffer;
+# now and then one is big: sized around the 256 KiB read buffer (TFRECORD_BUFFER), where the
+# Cython twin switches from slicing records out of its buffer to reading them into their own
+# bytes object, or up to 600 kB.  Big records are pseudo-random bytes from a drawn seed
+# (drawing 300 kB byte by byte would make every example slow); their content is not what is
+# under test, their length and position are.  Excluded on purpose: records above 600 kB (the
+# 16 MiB growth path is tested once, directly) and files of more than 12 records (cost).
+
+import random as _random
+
+TFRECORD_BUFFER = 1 << 18
+TFRECORD_COMPRESSIONS = (None, "gzip", "zlib")
+
+
+def _seeded_bytes(size, seed):
+    return _random.Random(seed).randbytes(size)
+
+
+def tfrecord_big_records():
+    near_buffer = _st.integers(TFRECORD_BUFFER - 40, TFRECORD_BUFFER + 40)
+    return _st.builds(
+        _seeded_bytes, _st.one_of(near_buffer, _st.integers(1000, 600_000)), _st.integers(0, 2**32)
+    )
+
+
+def tfrecord_small_records():
+    return _st.one_of(_st.just(b""), _st.binary(max_size=300))
+
+
+def tfrecord_record_lists(max_records=12, big=True):
+    """Lists of records for one file; some big ones when ``big``."""
+    record = tfrecord_small_records()
+    if big:
+        record = _st.one_of(record, record, record, record, record, record, tfrecord_big_records())
+    return _st.lists(record, max_size=max_records)
+
+
+def tfrecord_read_sizes():
+    """Sizes a short-reading file object returns from successive reads (cycled): 1 byte up to
+    more than a buffer, so record boundaries land anywhere within a read."""
+    return _st.lists(
+        _st.one_of(_st.integers(1, 20), _st.integers(1, 5000), _st.integers(1, 2 * TFRECORD_BUFFER)),
+        min_size=1,
+        max_size=6,
+    )
+
+
+# ---------------------------------------------------------------------------
+# tf.Example (tensorwire.codecs.example / tensorwire._native.example)
+# ---------------------------------------------------------------------------
+# Used by test_example.py.  example_values() draws one feature value of every form encode_example
+# accepts, with what it must decode to: float arrays of every float dtype (float32 values as raw
+# bits, so NaN payloads, signalling NaNs, -0.0, infinities and subnormals occur; float64 also
+# as values that float32 cannot represent), every integer dtype and bool, in C order and as
+# strided/transposed/big-endian views (strided_views above); Python and numpy scalars; lists of
+# numbers; bytes, str, lists of them and S/U/object arrays.  Arrays are small (rank 0-3, sides
+# 0-4) because the reference and the protobuf oracle cost per element.  Feature names mix the
+# awkward ones (empty, non-ASCII, one a prefix of another: protobuf's sort puts "B10" before
+# "B1") with arbitrary text.  Excluded on purpose: uint64 values above 2**63-1 and Python ints
+# beyond int64 (encode_example raises ValueError for them: hand-written tests), text with lone
+# surrogates (no UTF-8 form: UnicodeEncodeError, hand-written test), complex and other
+# unsupported dtypes (TypeError, hand-written tests).
+#
+# example_encodings() writes an Example the way any protobuf writer may, from SPEC.md section 4
+# and independently of the code under test: entries in any order, several Features
+# occurrences (merged), a name repeated (the last entry wins), the entry's key before or after
+# its value, a key repeated within an entry (the last wins) or absent (the empty name), the
+# value split over several occurrences and the list split over several occurrences of its kind
+# field (all concatenated), packed and unpacked chunks, non-minimal value varints, Features with
+# no kind set, and unknown fields of every wire type (groups included) at every level,
+# including known field numbers with another wire type.  An unknown field in a map entry
+# itself makes protobuf's Python runtime drop the entry (see the codec's docstring): such
+# entries are drawn now and then and left out of the expected result.  Excluded: anything malformed (the
+# malformed strategies below), non-minimal varints in tags and lengths (valid, but no producer
+# writes them) and Features with two kinds (DecodeError by design).
+
+EXAMPLE_FLOAT_DTYPES = FLOAT_DTYPES  # float16, float32, float64, bfloat16
+EXAMPLE_INT_DTYPES = INT_DTYPES + [BOOL_DTYPE]
+_INT64_MAX = (1 << 63) - 1
+
+EXAMPLE_NAMES = _st.one_of(
+    _st.sampled_from(["", "B1", "B10", "B11", "B2", "a", "ab", "abc", "id", "\u00e9", "\U0001f600", "a\x00b"]),
+    _texts,
+)
+
+
+def _float32(arr):
+    with _np.errstate(over="ignore", invalid="ignore"):
+        return _np.asarray(arr, dtype=_np.float32).reshape(-1).copy()
+
+
+def _float64_values(shape):
+    """float64 arrays of values float32 cannot hold: rounding (ties included), overflow to inf
+    (and the largest values that still round down to the float32 maximum), underflow to
+    subnormals and zero.  (NaN payloads come from the bit patterns of the "float" form.)"""
+    pool = _st.one_of(
+        _st.floats(width=64),
+        _st.sampled_from(
+            [0.1, 1 / 3, 1 + 2**-24, 1 + 3 * 2**-24, 3.4028235677973366e38, 3.4028235677973362e38, 1e300, -1e300,
+             1e-46, 7e-46, 1.4e-45, 2**-150, 2**-149 * 1.5]
+        ),
+    )
+    return _hnp.arrays(_np.float64, shape, elements=pool)
+
+
+@_st.composite
+def example_values(draw):
+    """``(value, (kind, expected))``: a value for encode_example and what decode_example gives
+    back for it: ``("float", float32 array)``, ``("int64", int64 array)`` (1-D, row-major) or
+    ``("bytes", list of bytes)``."""
+    small = shapes(max_dims=3, max_side=4)
+    form = draw(
+        _st.sampled_from(
+            ["float", "float", "float64", "int", "int", "strided", "py_scalar", "np_scalar", "number_list",
+             "bytes", "str", "text_list", "text_array", "object_ints", "empty_list"]
+        )
+    )
+    if form == "float":
+        arr = draw(numeric_arrays(EXAMPLE_FLOAT_DTYPES, shape=small))
+        return arr, ("float", _float32(arr))
+    if form == "float64":
+        arr = draw(_float64_values(draw(small)))
+        if draw(_st.booleans()):
+            arr = _np.asfortranarray(arr)
+        return arr, ("float", _float32(arr))
+    if form == "int":
+        arr = draw(numeric_arrays(EXAMPLE_INT_DTYPES, shape=small))
+        if arr.dtype == _np.uint64:
+            arr = arr & _np.uint64(_INT64_MAX)  # excluded: values above int64 (ValueError)
+        return arr, ("int64", arr.astype(_np.int64).reshape(-1))
+    if form == "strided":
+        view, contiguous = draw(strided_views(numeric_arrays(EXAMPLE_FLOAT_DTYPES[:3] + INT_DTYPES[:7], shape=small)))
+        if contiguous.dtype.kind == "f":
+            return view, ("float", _float32(contiguous))
+        return view, ("int64", contiguous.astype(_np.int64).reshape(-1))
+    if form == "py_scalar":
+        value = draw(_st.one_of(_st.floats(width=64), _st.integers(-(1 << 63), _INT64_MAX), _st.booleans()))
+        if isinstance(value, float):
+            return value, ("float", _float32([value]))
+        return value, ("int64", _np.array([int(value)], dtype=_np.int64))
+    if form == "np_scalar":
+        arr = draw(numeric_arrays(EXAMPLE_FLOAT_DTYPES + EXAMPLE_INT_DTYPES[:7] + [BOOL_DTYPE], shape=_st.just(())))
+        value = arr[()]
+        if arr.dtype.kind in "fV":
+            return value, ("float", _float32(arr))
+        return value, ("int64", arr.astype(_np.int64).reshape(-1))
+    if form == "number_list":
+        if draw(_st.booleans()):
+            items = draw(_st.lists(_st.floats(width=32), min_size=1, max_size=6))
+            return items, ("float", _float32(items))
+        items = draw(_st.lists(_st.integers(-(1 << 63), _INT64_MAX), min_size=1, max_size=6))
+        return (tuple(items) if draw(_st.booleans()) else items), ("int64", _np.array(items, dtype=_np.int64))
+    if form == "bytes":
+        value = draw(_byte_strings)
+        if draw(_st.booleans()):
+            return bytearray(value), ("bytes", [value])
+        return value, ("bytes", [value])
+    if form == "str":
+        value = draw(_texts)
+        return value, ("bytes", [value.encode("utf-8")])
+    if form == "text_list":
+        items = draw(_st.lists(_st.one_of(_byte_strings, _texts), min_size=1, max_size=5))
+        want = [v.encode("utf-8") if isinstance(v, str) else v for v in items]
+        return (tuple(items) if draw(_st.booleans()) else items), ("bytes", want)
+    if form == "text_array":
+        arr = draw(string_arrays(shape=shapes(max_dims=2, max_side=3)))
+        want = [v.encode("utf-8") if isinstance(v, str) else bytes(v) for v in arr.reshape(-1).tolist()]
+        return arr, ("bytes", want)
+    if form == "object_ints":
+        items = draw(_st.lists(_st.integers(-(1 << 63), _INT64_MAX), min_size=1, max_size=5))
+        arr = _np.empty(len(items), dtype=object)
+        arr[:] = items
+        return arr, ("int64", _np.array(items, dtype=_np.int64))
+    return draw(_st.sampled_from([[], ()])), ("float", _np.zeros(0, _np.float32))  # empty_list
+
+
+@_st.composite
+def example_features(draw, max_size=5):
+    """``(features, expected)``: a dict of drawn values and ``{name: (kind, values)}``."""
+    names = draw(_st.lists(EXAMPLE_NAMES, unique=True, max_size=max_size))
+    features, expected = {}, {}
+    for name in names:
+        features[name], expected[name] = draw(example_values())
+    return features, expected
+
+
+@_st.composite
+def sequence_examples(draw):
+    """``(context, feature_lists, expected_context, expected_lists)`` for encode_sequence_example;
+    a feature list is a list or tuple of drawn steps, or a 2-D float array (rows are steps)."""
+    context, want_context = draw(example_features(max_size=3))
+    names = draw(_st.lists(EXAMPLE_NAMES, unique=True, max_size=3))
+    lists, want_lists = {}, {}
+    for name in names:
+        if draw(_st.integers(0, 4)) == 0:
+            arr = draw(numeric_arrays([_np.dtype("<f4"), _np.dtype("<f8")], shape=shapes(max_dims=2, max_side=3).filter(len)))
+            lists[name] = arr
+            want_lists[name] = [("float", _float32(row)) for row in arr]
+            continue
+        steps = draw(_st.lists(example_values(), max_size=4))
+        lists[name] = [value for value, _ in steps]
+        if draw(_st.booleans()):
+            lists[name] = tuple(lists[name])
+        want_lists[name] = [want for _, want in steps]
+    return context, lists, want_context, want_lists
+
+
+# --- Equivalent wire encodings of an Example ----------------------------------
+
+
+def _example_unknown_field(draw, first_free):
+    """A field an Example-family parser must skip: a number from ``first_free`` up, or field 1
+    (or 2) with a wire type that number does not have in these messages."""
+    kind = draw(_st.sampled_from(["varint", "fixed64", "len", "fixed32", "group", "wrong_wire_type"]))
+    number = draw(_st.one_of(_st.integers(first_free, 40), _st.just((1 << 29) - 1)))
+    if kind == "varint":
+        return wire_tag(number, 0) + wire_varint(draw(_st.integers(0, (1 << 64) - 1)))
+    if kind == "fixed64":
+        return wire_tag(number, 1) + draw(_st.binary(min_size=8, max_size=8))
+    if kind == "fixed32":
+        return wire_tag(number, 5) + draw(_st.binary(min_size=4, max_size=4))
+    if kind == "len":
+        return wire_len(number, draw(_st.binary(max_size=6)))
+    if kind == "group":
+        inner = wire_tag(1, 0) + wire_varint(draw(_st.integers(0, 300))) + wire_len(2, b"xy")
+        nested = wire_tag(40, 3) + wire_tag(40, 4) if draw(_st.booleans()) else b""
+        return wire_tag(number, 3) + inner + nested + wire_tag(number, 4)
+    # A known number with a wire type it never has here (no message in the family uses fixed64
+    # or fixed32 for field 1 or 2, except FloatList.value, which is never given this token).
+    return wire_tag(draw(_st.sampled_from([1, 2])), draw(_st.sampled_from([1]))) + b"\x00" * 8
+
+
+def _scatter(draw, fields, first_free):
+    """``fields`` in order, with up to two unknown fields put in anywhere."""
+    out = list(fields)
+    for _ in range(draw(_st.integers(0, 2)) if draw(_st.booleans()) else 0):
+        out.insert(draw(_st.integers(0, len(out))), _example_unknown_field(draw, first_free))
+    return out
+
+
+def _chunks(draw, items, max_cuts=2):
+    cuts = sorted(draw(_st.lists(_st.integers(0, len(items)), max_size=max_cuts)))
+    return [items[a:b] for a, b in zip([0] + cuts, cuts + [len(items)])]
+
+
+@_st.composite
+def _wire_feature_values(draw):
+    """``(kind, values)``: kind ``None`` (no kind), ``"float"`` (float32 array from any bits),
+    ``"int64"`` (int64 array) or ``"bytes"`` (list of bytes)."""
+    kind = draw(_st.sampled_from([None, "float", "float", "int64", "int64", "bytes"]))
+    n = _st.integers(0, 6)
+    if kind == "float":
+        bits = draw(_st.lists(float_bits(_np.dtype("<f4")), max_size=6))
+        return kind, _np.array(bits, dtype=_np.uint32).view(_np.float32)
+    if kind == "int64":
+        ints = draw(_st.lists(_int_elements(_np.dtype("<i8")), max_size=draw(n)))
+        return kind, _np.array(ints, dtype=_np.int64)
+    if kind == "bytes":
+        return kind, draw(_st.lists(_byte_strings, max_size=draw(n)))
+    return None, None
+
+
+def _wire_list(draw, kind, values):
+    """One or more occurrences of the Feature's kind field (their lists concatenate)."""
+    if kind == "float":
+        scalars = [v.tobytes() for v in values.astype("<f4")]
+        number, unpacked_wt = 2, 5
+    elif kind == "int64":
+        pad = draw(_st.sampled_from([0, 0, 0, 1, 2]))
+        scalars = [wire_varint(int(v), pad=pad) for v in values]
+        number, unpacked_wt = 3, 0
+    else:
+        scalars = list(values)
+        number, unpacked_wt = 1, None
+    occurrences = []
+    for part in _chunks(draw, scalars, max_cuts=1 if draw(_st.booleans()) else 0):
+        fields = []
+        for chunk in _chunks(draw, part):
+            if unpacked_wt is None:
+                fields.extend(wire_len(1, s) for s in chunk)
+            elif chunk and draw(_st.booleans()):
+                fields.extend(wire_tag(1, unpacked_wt) + s for s in chunk)
+            elif chunk or draw(_st.booleans()):
+                fields.append(wire_len(1, b"".join(chunk)))
+        occurrences.append(wire_len(number, b"".join(_scatter(draw, fields, 2))))
+    return occurrences
+
+
+def _wire_feature_message(draw, kind, values):
+    """One Feature message holding all of ``values`` (its kind field possibly repeated)."""
+    fields = [] if kind is None else _wire_list(draw, kind, values)
+    return b"".join(_scatter(draw, fields, 4))
+
+
+def _wire_feature_occurrences(draw, kind, values):
+    """The Feature as the value field(s) of a map entry: repeated, the messages merge; none at
+    all (a Feature with no kind) now and then."""
+    if kind is None and draw(_st.booleans()):
+        return []
+    kind_fields = [] if kind is None else _wire_list(draw, kind, values)
+    return [b"".join(_scatter(draw, part, 4)) for part in _chunks(draw, kind_fields, max_cuts=1)]
+
+
+def _wire_entry(draw, name, value_messages):
+    """``(entry, plain)``: a map entry: key (maybe an overridden earlier key too, or none for
+    the empty name) and the value messages, interleaved in any order; now and then with an
+    unknown field, which makes protobuf (and so the decoders) drop the entry (``plain`` false)."""
+    key = name.encode("utf-8")
+    key_fields = [] if key == b"" and draw(_st.booleans()) else [wire_len(1, key)]
+    if key_fields and draw(_st.booleans()) and draw(_st.booleans()):
+        decoy = draw(EXAMPLE_NAMES).encode("utf-8")
+        key_fields.insert(0, wire_len(1, decoy))  # an earlier key, overridden by the last one
+    value_fields = [wire_len(2, m) for m in value_messages]
+    merged = []
+    while key_fields or value_fields:  # keys and values in any relative order
+        take_key = key_fields and (not value_fields or draw(_st.booleans()))
+        merged.append((key_fields if take_key else value_fields).pop(0))
+    plain = draw(_st.integers(0, 7)) != 0
+    if not plain:
+        merged.insert(draw(_st.integers(0, len(merged))), _example_unknown_field(draw, 3))
+    return wire_len(1, b"".join(merged)), plain
+
+
+def _pick_name(draw, taken):
+    if taken and draw(_st.integers(0, 4)) == 0:
+        return draw(_st.sampled_from(sorted(taken)))  # a repeated name: the later entry wins
+    return draw(EXAMPLE_NAMES)
+
+
+def _wire_maps(draw, entries, number, first_free):
+    """The map entries as one or more occurrences of field ``number`` (they merge)."""
+    return [wire_len(number, b"".join(_scatter(draw, part, first_free))) for part in _chunks(draw, entries, max_cuts=1)]
+
+
+def _wire_features_fields(draw, max_features, number):
+    """``(fields, expected)``: Features messages, as field ``number``, of drawn entries."""
+    entries, expected = [], {}
+    for _ in range(draw(_st.integers(0, max_features))):
+        name = _pick_name(draw, expected)
+        kind, values = draw(_wire_feature_values())
+        entry, plain = _wire_entry(draw, name, _wire_feature_occurrences(draw, kind, values))
+        entries.append(entry)
+        if plain:
+            expected[name] = (kind, values)
+    if not entries and draw(_st.booleans()):
+        return [], expected  # no Features message at all
+    return _wire_maps(draw, entries, number, 2), expected
+
+
+@_st.composite
+def example_encodings(draw, max_features=4):
+    """``(data, expected)``: a valid Example written by a drawn protobuf writer (see the section
+    comment) and ``{name: (kind, values)}`` it decodes to (kind ``None``: no kind set), in the
+    order names first appear, the last entry of a name winning."""
+    fields, expected = _wire_features_fields(draw, max_features, 1)
+    return b"".join(_scatter(draw, fields, 2)), expected
+
+
+@_st.composite
+def sequence_example_encodings(draw):
+    """``(data, expected_context, expected_lists)``: a valid SequenceExample written by a drawn
+    protobuf writer; ``expected_lists`` maps names to their steps, ``[(kind, values)]``."""
+    context_fields, want_context = _wire_features_fields(draw, 2, 1)
+    entries, want_lists = [], {}
+    for _ in range(draw(_st.integers(0, 3))):
+        name = _pick_name(draw, want_lists)
+        steps = draw(_st.lists(_wire_feature_values(), max_size=3))
+        step_fields = [wire_len(1, _wire_feature_message(draw, kind, values)) for kind, values in steps]
+        # the FeatureList as one or more value messages: their steps concatenate
+        lists_messages = [b"".join(_scatter(draw, part, 2)) for part in _chunks(draw, step_fields, max_cuts=1)]
+        entry, plain = _wire_entry(draw, name, lists_messages)
+        entries.append(entry)
+        if plain:
+            want_lists[name] = steps
+    list_fields = [] if not entries and draw(_st.booleans()) else _wire_maps(draw, entries, 2, 2)
+    # context and feature_lists fields in any relative order
+    fields = []
+    while context_fields or list_fields:
+        take = context_fields if context_fields and (not list_fields or draw(_st.booleans())) else list_fields
+        fields.append(take.pop(0))
+    return b"".join(_scatter(draw, fields, 3)), want_context, want_lists
+
+
+# ---------------------------------------------------------------------------
+# Malformed tf.Example (tensorwire.codecs.example / tensorwire._native.example)
+# ---------------------------------------------------------------------------
+# Used by test_example.py.  Valid encodings (the protobuf-writer strategies above, and a few
+# golden vectors) damaged by one to four edits, as for TensorProto: truncation, overwrites,
+# bit flips, insertions of random bytes or of tokens wrong in a way specific to these messages
+# (over-long and cut varints, huge lengths, bad groups and wire types, a Feature with two kinds,
+# a packed float_list of 3 bytes, keys that are not UTF-8: a lone byte 0xFF, an encoded
+# surrogate, an overlong NUL), deletions and duplications.  A damaged message may still be
+# valid: the tests accept an equal decode from both backends or the same DecodeError.
+
+_EXAMPLE_SEEDS = [
+    # mixed: {B1: float [1, 2, 3, 4], id: int64 [7], s: bytes [b"x"]} (SPEC.md section 4)
+    bytes.fromhex(
+        "0a350a0b0a02696412051a030a01070a0a0a017312050a030a01780a1a0a024231121412120a100000803f000000400000404000008040"
+    ),
+    bytes.fromhex("0a1b0a070a016212020a000a070a0166120212000a070a016912021a00"),  # empty lists
+    bytes.fromhex("0a0c0a0a0a017812050a030a0178"),  # {x: [b"x"]}
+]
+
+
+def _example_hostile_tokens():
+    entry = lambda key, feature: wire_len(1, wire_len(1, key) + wire_len(2, feature))  # noqa: E731
+    return _st.one_of(
+        _st.sampled_from(
+            [
+                b"\xff" * 10 + b"\x01",  # an 11-byte varint
+                b"\x80" * 9,  # a varint cut short
+                wire_varint((1 << 64) - 1),  # a huge length
+                wire_varint(1 << 62),
+                wire_tag(1, 6),  # invalid wire types
+                wire_tag(99, 7),
+                wire_tag(5, 4),  # unexpected end of group
+                wire_tag(9, 3) + wire_tag(8, 4),  # mismatched end of group
+                wire_tag(9, 3),  # unterminated group
+                wire_tag(9, 3) * 70,  # groups nested too deep
+                b"\x00",  # tag 0
+                b"\x80\x80\x80\x80\x10",  # a tag above 32 bits
+                wire_len(2, b"") + wire_len(3, b""),  # two kinds, inside a Feature
+                wire_len(1, wire_len(1, b"")),  # a bytes_list, after some other kind
+                wire_len(1, b"\x00\x00\x80"),  # a packed float_list of 3 bytes, inside a FloatList
+                wire_len(2, wire_len(1, b"abcde")),  # a float_list with 5 bytes, inside a Feature
+                wire_len(1, b"\xff"),  # a key that is not UTF-8, inside an entry
+                wire_len(1, b"\xed\xa0\x80"),  # an encoded surrogate
+                entry(b"\xc0\x80", b""),  # an entry whose key is an overlong NUL
+                entry(b"k", wire_len(2, b"") + wire_len(3, b"")),  # an entry with two kinds
+                entry(b"k", wire_len(3, wire_len(1, b"\x80"))),  # a packed int64 cut short
+                entry(b"k", wire_len(2, wire_len(1, b"\x00" * 7))),  # a float_list of 7 bytes
+            ]
+        ),
+        _st.binary(min_size=1, max_size=12),
+    )
+
+
+@_st.composite
+def example_malformed_seeds(draw):
+    if draw(_st.booleans()):
+        return draw(_st.sampled_from(_EXAMPLE_SEEDS))
+    return draw(example_encodings(max_features=3))[0]
+
+
+@_st.composite
+def mutated_examples(draw, seeds=None):
+    """A valid Example (or SequenceExample, with ``seeds``) with one to four random edits."""
+    data = bytearray(draw(seeds if seeds is not None else example_malformed_seeds()))
+    for _ in range(draw(_st.integers(1, 4))):
+        kind = draw(_st.sampled_from(["truncate", "overwrite", "set_bit", "insert", "insert", "delete", "duplicate"]))
+        n = len(data)
+        if kind == "truncate":
+            del data[draw(_st.integers(0, n)) :]
+        elif kind == "overwrite" and n:
+            i = draw(_st.integers(0, n - 1))
+            token = draw(_st.one_of(_st.binary(min_size=1, max_size=1), _st.sampled_from([b"\x80", b"\xff", b"\x00", b"\x7f", b"\x02"]), _example_hostile_tokens()))
+            data[i : i + len(token)] = token
+        elif kind == "set_bit" and n:
+            i = draw(_st.integers(0, n - 1))
+            data[i] ^= 1 << draw(_st.integers(0, 7))
+        elif kind == "insert":
+            i = draw(_st.integers(0, n))
+            data[i:i] = draw(_example_hostile_tokens())
+        elif kind == "delete" and n:
+            i = draw(_st.integers(0, n - 1))
+            del data[i : i + draw(_st.integers(1, 4))]
+        elif kind == "duplicate" and n:
+            i = draw(_st.integers(0, n - 1))
+            j = draw(_st.integers(i + 1, min(n, i + 16)))
+            data[j:j] = data[i:j]
+    return bytes(data)
