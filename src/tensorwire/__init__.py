@@ -7,7 +7,9 @@ unless ``TENSORWIRE_PURE_PYTHON=1``; :func:`backend` says which one is active.
 
 from . import _backend
 from .b64 import b64decode, b64encode
+from .ee_export import iter_ee_image_export, read_ee_image_export
 from .errors import DecodeError
+from .example import decode_example, decode_sequence_example, encode_example, encode_sequence_example
 from .tensor import decode_tensor, encode_tensor
 from .tfrecord import TFRecordWriter, read_tfrecord, write_tfrecord
 
@@ -29,5 +31,11 @@ __all__ = [
     "read_tfrecord",
     "write_tfrecord",
     "TFRecordWriter",
+    "encode_example",
+    "decode_example",
+    "encode_sequence_example",
+    "decode_sequence_example",
+    "read_ee_image_export",
+    "iter_ee_image_export",
     "__version__",
 ]
