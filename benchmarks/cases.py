@@ -12,8 +12,26 @@ The payloads (:class:`Payload`) are the demo's synthetic float32 256x256x12 tile
 tile's serialized TensorProto (what a SERIALIZED_TF_TENSORS request carries; 3,145,751 bytes,
 so the standard encoding ends in padding), not the bare array bytes.
 
+The tf.Example groups encode/decode the tile's 12 bands (``B01`` .. ``B12``, each a C-contiguous
+256x256 float32 array) as one tf.Example with a float_list per band, what an Earth Engine image
+patch or a GRPC_TF_EXAMPLES instance carries.  The names are zero-padded because python-protobuf's
+upb, in deterministic mode, sorts a key that is a prefix of another *after* it (``B10`` before
+``B1``), unlike code point order; with no such pair the two orders agree.
+
+The TFRecord group reads a file of 64 such records (201 MB; each record the tile plus its index,
+so no two are alike), written by TensorFlow into a temporary directory when first used and
+deleted afterwards (:meth:`RecordsPayload.cleanup`, or at exit); the pytest smoke run
+(``--benchmark-disable``) reads a 3-record file instead.  Its main alternatives stream (each
+record is looked at, then dropped, as a pipeline consumes a file) and return a fingerprint per
+record (length and two 64-byte samples); the ``-list`` alternatives keep every record
+(``list(...)``: 201 MB of fresh memory per call, whose page faults dominate) and are checked
+byte for byte.
+
 Oracles are independent of tensorwire: expected TensorProto bytes come from TensorFlow's
-generated ``tensor_pb2``; expected base64 from the stdlib.
+generated ``tensor_pb2``; expected base64 from the stdlib; expected tf.Example bytes from
+``example_pb2`` (``SerializeToString(deterministic=True)``); the TFRecord file from
+``tf.io.TFRecordWriter``, its records checked against their SHA-256 digests (kept) or
+fingerprints (streamed).
 
 Missing pieces: the Cython twins are required, unless ``TENSORWIRE_PURE_PYTHON=1`` is set, in
 which case their cases raise :class:`Unavailable` (pytest skips them, report.py lists them as
@@ -21,8 +39,12 @@ unavailable).  TensorFlow and pybase64 are always required (they are in the ``te
 """
 
 import base64 as stdlib_base64
+import hashlib
 import importlib
 import os
+import shutil
+import tempfile
+import weakref
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Callable
@@ -77,6 +99,18 @@ def tensor_shape_pb2():
     return module
 
 
+def example_pb2():
+    from tensorflow.core.example import example_pb2 as module
+
+    return module
+
+
+def feature_pb2():
+    from tensorflow.core.example import feature_pb2 as module
+
+    return module
+
+
 def pybase64():
     import pybase64 as module
 
@@ -99,8 +133,22 @@ class Payload:
 
     def nbytes_for(self, group):
         """The bytes a throughput in ``group`` is counted in: the raw array for the TensorProto
-        groups, the binary (TensorProto) side for the base64 groups."""
-        return self.nbytes if group in (TENSOR_ENCODE, TENSOR_DECODE) else len(self.proto)
+        and tf.Example groups, the binary (TensorProto) side for the base64 groups."""
+        return len(self.proto) if group in B64_GROUPS else self.nbytes
+
+    def cleanup(self):
+        """Nothing to delete (see :meth:`RecordsPayload.cleanup`)."""
+
+    @cached_property
+    def bands(self):
+        """The tile as named bands ``{"B01": (256, 256) float32, ...}``, each C-contiguous."""
+        assert self.array.ndim == 3, "bands are defined for the tile only"
+        return {f"B{i + 1:02d}": np.ascontiguousarray(self.array[..., i]) for i in range(self.array.shape[-1])}
+
+    @cached_property
+    def example(self):
+        """The bands as one serialized tf.Example, written by protobuf itself (the encode oracle)."""
+        return _protobuf_example(self.bands)
 
     @cached_property
     def proto(self):
@@ -131,8 +179,76 @@ class Payload:
         return stdlib_base64.urlsafe_b64encode(self.proto).rstrip(b"=")
 
 
+class RecordsPayload:
+    """A TFRecord file of ``count`` tf.Example records: record ``i`` is the tile's bands plus ``i``.
+
+    Written by ``tf.io.TFRecordWriter`` into a fresh temporary directory when :attr:`path` is
+    first used; :meth:`cleanup` deletes it (and so does a finalizer at exit, whatever happens).
+    """
+
+    def __init__(self, name, count, tile):
+        self.name = name
+        self.count = count
+        self.tile = tile
+        self.label = f"{count} tf.Example records of 12x256x256 float32 ({len(tile.raw) / 1e6:.1f} MB each)"
+        self._finalizer = None
+
+    @cached_property
+    def path(self):
+        directory = tempfile.mkdtemp(prefix="tensorwire-bench-")
+        self._finalizer = weakref.finalize(self, shutil.rmtree, directory, ignore_errors=True)
+        path = os.path.join(directory, f"{self.name}.tfrecord")
+        digests, fingerprints = [], []
+        with tf().io.TFRecordWriter(path) as writer:
+            for i in range(self.count):
+                record = _protobuf_example({k: v + np.float32(i) for k, v in self.tile.bands.items()})
+                writer.write(record)
+                digests.append(hashlib.sha256(record).digest())
+                fingerprints.append(fingerprint(record))
+        self.digests = digests
+        self.fingerprints = fingerprints
+        return path
+
+    @property
+    def nbytes(self):
+        return os.path.getsize(self.path)
+
+    def nbytes_for(self, group):
+        """Throughput counts the file's bytes."""
+        return self.nbytes
+
+    def cleanup(self):
+        """Delete the file (it is written again if used again)."""
+        if self._finalizer is not None:
+            self._finalizer()
+            self._finalizer = None
+            del self.path
+
+
+RECORDS = 64  # 64 x 3.1 MB = 201 MB
+SMOKE_RECORDS = 3
+SMOKE = {"records": "records-smoke"}  # the payload a smoke run (--benchmark-disable) uses instead
+
+
 def make_payloads():
-    return {"tile": Payload("tile", make_tile()), "batch8": Payload("batch8", make_tile(batch=BATCH))}
+    tile = Payload("tile", make_tile())
+    return {
+        "tile": tile,
+        "batch8": Payload("batch8", make_tile(batch=BATCH)),
+        "records": RecordsPayload("records", RECORDS, tile),
+        "records-smoke": RecordsPayload("records-smoke", SMOKE_RECORDS, tile),
+    }
+
+
+def _tolist(v):
+    return v.ravel().tolist()
+
+
+def _protobuf_example(bands, values=_tolist):
+    """``tf.train.Example`` (``example_pb2.Example``) of float bands, serialized with sorted keys."""
+    ex, feat = example_pb2(), feature_pb2()
+    feature = {k: feat.Feature(float_list=feat.FloatList(value=values(v))) for k, v in bands.items()}
+    return ex.Example(features=feat.Features(feature=feature)).SerializeToString(deterministic=True)
 
 
 def _protobuf_route(a):
@@ -181,6 +297,48 @@ def same_array_view(p, result):
     assert not result.flags.writeable, "a view into the input must be read-only"
 
 
+def same_bands(p, result):
+    """A dict of every band as a float32 array, flat or (256, 256), with the tile's values."""
+    assert isinstance(result, dict), type(result)
+    assert sorted(result) == sorted(p.bands), sorted(result)
+    for name, band in p.bands.items():
+        values = result[name]
+        assert isinstance(values, np.ndarray), (name, type(values))
+        assert values.dtype == np.float32, (name, values.dtype)
+        assert values.shape in (band.shape, (band.size,)), (name, values.shape)
+        assert np.array_equal(values.reshape(band.shape), band), f"wrong values in {name}"
+
+
+def same_bands_shaped(p, result):
+    """As :func:`same_bands`, every band shaped (256, 256) (decode with a spec)."""
+    same_bands(p, result)
+    assert all(v.shape == p.bands[k].shape for k, v in result.items()), "spec shape not applied"
+
+
+def fingerprint(record):
+    """What a streaming read keeps of each record: its length and 64 bytes from the middle and
+    the end (the records differ there: each is the tile plus its index)."""
+    middle = len(record) // 2
+    return len(record), record[middle : middle + 64], record[-64:]
+
+
+def same_fingerprints(p, result):
+    """A fingerprint of every record of the file, in order."""
+    assert isinstance(result, list), type(result)
+    assert len(result) == p.count, (len(result), p.count)
+    for i, (got, want) in enumerate(zip(result, p.fingerprints)):
+        assert got == want, f"record {i} differs (length {got[0]}, expected {want[0]})"
+
+
+def same_records(p, result):
+    """Every record of the file, in order, as bytes."""
+    assert isinstance(result, list), type(result)
+    assert len(result) == p.count, (len(result), p.count)
+    for i, (record, digest) in enumerate(zip(result, p.digests)):
+        assert isinstance(record, bytes), (i, type(record))
+        assert hashlib.sha256(record).digest() == digest, f"record {i} differs"
+
+
 # --------------------------------------------------------------------------------------------
 # the cases
 
@@ -202,6 +360,10 @@ B64_ENC_STD = "base64 encode, standard"
 B64_ENC_URL = "base64 encode, urlsafe unpadded"
 B64_DEC_STD = "base64 decode, standard"
 B64_DEC_URL = "base64 decode, urlsafe unpadded"
+B64_GROUPS = (B64_ENC_STD, B64_ENC_URL, B64_DEC_STD, B64_DEC_URL)
+EXAMPLE_ENCODE = "tf.Example encode"
+EXAMPLE_DECODE = "tf.Example decode"
+TFRECORD_READ = "TFRecord read"
 BOTH = ("tile", "batch8")
 
 
@@ -273,6 +435,72 @@ def _repadded(module, attr):
     return setup
 
 
+def _example_encode(module, **kwargs):
+    def setup(p):
+        encode, bands = module().encode_example, p.bands
+        return lambda: encode(bands, **kwargs)
+
+    return setup
+
+
+def _example_decode(module, spec=False):
+    def setup(p):
+        decode, b = module().decode_example, p.example
+        if spec:
+            shapes = {name: (band.shape, np.float32) for name, band in p.bands.items()}
+            return lambda: decode(b, spec=shapes)
+        return lambda: decode(b)
+
+    return setup
+
+
+def _protobuf_encode(values):
+    def setup(p):
+        example_pb2(), feature_pb2()  # import outside the timing
+        bands = p.bands
+        return lambda: _protobuf_example(bands, values)
+
+    return setup
+
+
+def _protobuf_decode(p):
+    parse, b = example_pb2().Example.FromString, p.example
+    f32 = np.float32
+
+    def call():
+        features = parse(b).features.feature
+        return {name: np.asarray(f.float_list.value, dtype=f32) for name, f in features.items()}
+
+    return call
+
+
+def _tf_parse_example(p):
+    t = tf()
+    spec = {name: t.io.FixedLenFeature(band.shape, t.float32) for name, band in p.bands.items()}
+    parse, b = t.io.parse_single_example, p.example
+    return lambda: {name: v.numpy() for name, v in parse(b, spec).items()}
+
+
+def _read_tfrecord(module, keep=False, **kwargs):
+    def setup(p):
+        read, path = module().read_tfrecord, p.path
+        if keep:
+            return lambda: list(read(path, **kwargs))
+        return lambda: [fingerprint(record) for record in read(path, **kwargs)]
+
+    return setup
+
+
+def _tf_record_dataset(keep=False):
+    def setup(p):
+        dataset, path = tf().data.TFRecordDataset, p.path
+        if keep:
+            return lambda: [record.numpy() for record in dataset(path)]
+        return lambda: [fingerprint(record.numpy()) for record in dataset(path)]
+
+    return setup
+
+
 def native_tensor():
     return native("tensor")
 
@@ -291,6 +519,22 @@ def reference_base64():
 
 def stdlib():
     return stdlib_base64
+
+
+def native_example():
+    return native("example")
+
+
+def reference_example():
+    return reference("example")
+
+
+def native_tfrecord():
+    return native("tfrecord")
+
+
+def reference_tfrecord():
+    return reference("tfrecord")
 
 
 CASES = (
@@ -360,6 +604,39 @@ CASES = (
          _repadded(pybase64, "b64_urlsafe"), same_bytes("proto")),
     Case(B64_DEC_URL, "stdlib", "base64.b64decode(s + pad, altchars=b'-_', validate=True) (stdlib)",
          _repadded(stdlib, "b64_urlsafe"), same_bytes("proto")),
+    # --- tf.Example encode: 12 named 256x256 float32 bands -> one tf.Example (sorted keys)
+    Case(EXAMPLE_ENCODE, "native", "tensorwire native encode_example(bands)",
+         _example_encode(native_example), same_bytes("example"), native=True),
+    Case(EXAMPLE_ENCODE, "reference", "tensorwire reference encode_example(bands)",
+         _example_encode(reference_example), same_bytes("example")),
+    Case(EXAMPLE_ENCODE, "protobuf", "tf.train.Example(... FloatList(value=a.ravel().tolist()) ...)"
+         ".SerializeToString(deterministic=True)", _protobuf_encode(_tolist), same_bytes("example")),
+    Case(EXAMPLE_ENCODE, "protobuf-ndarray", "tf.train.Example(... FloatList(value=a.ravel()) ...)"
+         ".SerializeToString(deterministic=True)", _protobuf_encode(np.ravel), same_bytes("example")),
+    # --- tf.Example decode: one tf.Example -> {band: float32 array}
+    Case(EXAMPLE_DECODE, "native", "tensorwire native decode_example(b)",
+         _example_decode(native_example), same_bands, native=True),
+    Case(EXAMPLE_DECODE, "native-spec", "tensorwire native decode_example(b, spec={band: ((256, 256), float32)})",
+         _example_decode(native_example, spec=True), same_bands_shaped, native=True),
+    Case(EXAMPLE_DECODE, "reference", "tensorwire reference decode_example(b)",
+         _example_decode(reference_example), same_bands),
+    Case(EXAMPLE_DECODE, "protobuf", "tf.train.Example.FromString(b), numpy.asarray(f.float_list.value, float32) "
+         "per band", _protobuf_decode, same_bands),
+    Case(EXAMPLE_DECODE, "tf-parse", "tf.io.parse_single_example(b, {band: FixedLenFeature([256, 256], tf.float32)}), "
+         ".numpy() per band", _tf_parse_example, same_bands_shaped),
+    # --- TFRecord read: every record of a file written by TensorFlow, streamed / kept
+    Case(TFRECORD_READ, "native", "for r in tensorwire native read_tfrecord(path) (CRCs checked)",
+         _read_tfrecord(native_tfrecord), same_fingerprints, ("records",), native=True),
+    Case(TFRECORD_READ, "native-noverify", "for r in tensorwire native read_tfrecord(path, verify=False) (no data CRC)",
+         _read_tfrecord(native_tfrecord, verify=False), same_fingerprints, ("records",), native=True),
+    Case(TFRECORD_READ, "reference", "for r in tensorwire reference read_tfrecord(path) (CRCs checked)",
+         _read_tfrecord(reference_tfrecord), same_fingerprints, ("records",)),
+    Case(TFRECORD_READ, "tf-dataset", "for r in tf.data.TFRecordDataset(path): r.numpy() (eager, CRCs checked)",
+         _tf_record_dataset(), same_fingerprints, ("records",)),
+    Case(TFRECORD_READ, "native-list", "list(tensorwire native read_tfrecord(path)) (every record kept)",
+         _read_tfrecord(native_tfrecord, keep=True), same_records, ("records",), native=True),
+    Case(TFRECORD_READ, "tf-dataset-list", "[r.numpy() for r in tf.data.TFRecordDataset(path)] (every record kept)",
+         _tf_record_dataset(keep=True), same_records, ("records",)),
 )
 
 GROUPS = tuple(dict.fromkeys(c.group for c in CASES))
@@ -404,6 +681,13 @@ TARGETS = (
         Target(group, "native", "pybase64", "speed", 0.9, f"{group}: >= 0.9x pybase64's throughput")
         for group in (B64_ENC_STD, B64_ENC_URL, B64_DEC_STD, B64_DEC_URL)
     ),
+    Target(EXAMPLE_ENCODE, "native", "protobuf", "speed", 100.0,
+           "tf.Example encode >= 100x faster than building tf.train.Example with protobuf"),
+    Target(EXAMPLE_DECODE, "native", "protobuf", "speed", 1.5,
+           "tf.Example decode >= 1.5x faster than protobuf parse + numpy.asarray per band"),
+    Target(TFRECORD_READ, "native", "tf-dataset", "speed", 2.0,
+           "TFRecord read, streamed (CRCs checked) >= 2x faster than tf.data.TFRecordDataset iterated eagerly",
+           payload="records"),
 )
 
 

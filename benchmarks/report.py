@@ -141,7 +141,7 @@ def _native_builds():
     import importlib
 
     builds = {}
-    for codec in ("tensor", "base64"):
+    for codec in ("tensor", "base64", "example", "tfrecord"):
         try:
             path = importlib.import_module(f"tensorwire._native.{codec}").__file__
         except ImportError as exc:
@@ -165,7 +165,7 @@ def run(args):
     """Measure every group; the rounds of each group are spread over ``args.passes`` passes over
     all groups, so a burst of load lasting seconds cannot spoil every sample of one group."""
     payloads = cases.make_payloads()
-    wanted = ["tile"] if args.quick else ["tile", "batch8"]
+    wanted = (["tile"] if args.quick else ["tile", "batch8"]) + ["records"]  # records: the 201 MB file
     groups = []
     for group in cases.GROUPS:
         for name in wanted:
@@ -184,6 +184,8 @@ def run(args):
     for _group, _payload, rows in groups:
         for row in rows:
             row.call = None  # drop the closures over big buffers
+    for payload in payloads.values():
+        payload.cleanup()  # delete the TFRecord file
     return groups
 
 
@@ -250,7 +252,8 @@ def markdown(report):
     lines.append(f"`{m['command']}`: one process; the alternatives of a group interleaved, and each group's "
                  f"rounds spread over {m['passes']} passes over all groups; time = min over up to {m['rounds']} "
                  "samples, each the mean of back-to-back calls. Throughput counts the raw "
-                 "array (TensorProto groups) or the TensorProto bytes (base64 groups: the binary side). "
+                 "array (TensorProto and tf.Example groups), the TensorProto bytes (base64 groups: the binary "
+                 "side) or the file's bytes (TFRecord read). "
                  "\"vs native\" = time / native time (above 1 is slower).")
     for g in report["groups"]:
         lines += ["", f"### {g['group']} — {g['payload']} ({g['payload_label']})", ""]
@@ -261,7 +264,7 @@ def markdown(report):
                 continue
             lines.append(f"| {r['alternative']} | {r['seconds'] * 1e3:.3f} | {r['gb_per_s']:.2f} | "
                          f"{_ratio(r['vs_native'])} |")
-    lines += ["", "### Targets (tile)", "", "| target | requirement | measured | result |", "|:--|:--|--:|:--|"]
+    lines += ["", "### Targets", "", "| target | requirement | measured | result |", "|:--|:--|--:|:--|"]
     for t in report["targets"]:
         lines.append(f"| {t['target']} | {t['requirement']} | {_ratio(t['measured'])} | **{t['result']}** |")
     return "\n".join(lines)
@@ -270,7 +273,8 @@ def markdown(report):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
-    parser.add_argument("--quick", action="store_true", help="the tile only, fewer and shorter samples")
+    parser.add_argument("--quick", action="store_true",
+                        help="no batch8 (the tile and the TFRecord file only), fewer and shorter samples")
     parser.add_argument("--strict", action="store_true", help="exit non-zero when a target is missed")
     parser.add_argument("--rounds", type=int, help="samples per alternative, at most (default 25, --quick 6)")
     parser.add_argument("--passes", type=int,
