@@ -11,6 +11,7 @@ stays within a few seconds); they are a sketch, ``benchmarks/report.py`` is the 
 """
 
 import importlib
+import io
 import sys
 import time
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from . import __version__, _backend, backend
 
 TILE_SHAPE = (256, 256, 12)
 SEED = 20240607
-CODEC_MODULES = ("tensor", "base64")
+CODEC_MODULES = _backend.CODECS
 
 
 def make_tile(batch=None, seed=SEED):
@@ -49,6 +50,21 @@ def _as_tile(raw):
 
 def _same(x):
     return x
+
+
+def _bands(tile):
+    """The tile as Earth Engine sends it to a model: one float_list feature per band."""
+    return {f"B{i}": tile[..., i] for i in range(tile.shape[-1])}
+
+
+def _from_bands(features):
+    return np.stack([features[f"B{i}"] for i in range(TILE_SHAPE[-1])], axis=-1).reshape(TILE_SHAPE)
+
+
+def _tfrecord_bytes(m, records):
+    out = io.BytesIO()
+    m.tfrecord.write_tfrecord(out, records)
+    return out.getvalue()
 
 
 CODECS = (
@@ -86,6 +102,20 @@ CODECS = (
         lambda m, s: m.tensor.decode_tensor(m.base64.b64decode(s, alphabet="urlsafe")),
         _same,
         ("tensor", "base64"),
+    ),
+    Codec(
+        "tf.Example, 12 float_list bands",
+        lambda m, a: m.example.encode_example(_bands(a)),
+        lambda m, b: m.example.decode_example(b),
+        _from_bands,
+        ("example",),
+    ),
+    Codec(
+        "TFRecord of the tf.Example",
+        lambda m, a: _tfrecord_bytes(m, [m.example.encode_example(_bands(a))]),
+        lambda m, b: m.example.decode_example(next(iter(m.tfrecord.read_tfrecord(io.BytesIO(b))))),
+        _from_bands,
+        ("example", "tfrecord"),
     ),
 )
 
