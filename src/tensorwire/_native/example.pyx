@@ -189,7 +189,7 @@ cdef _Plan _int_plan(arr):
 
 
 cdef _Plan _plan(value, name):
-    """Classify one feature value (the reference's ``feature_value``) and size it."""
+    """Classify one feature value (the reference's ``_feature_value``) and size it."""
     cdef object arr, dtype, flat, big, bfloat16, items, item
     if isinstance(value, _TEXT):
         return _bytes_plan([_utf8(value)])

@@ -36,7 +36,7 @@ Names must be ``str`` (else ``TypeError``) and are written as UTF-8.  ``features
 sorted so that the bytes equal protobuf's ``tf.train.Example(features=tf.train.Features(
 feature=...)).SerializeToString(deterministic=True)``.  That is protobuf's Python (upb) order:
 byte order of the UTF-8 names, except that a name comes after the longer names it is a prefix
-of (``B10, B11, B1, B2``; see ``map_order``).  With ``sort_keys=False`` the entries follow the
+of (``B10, B11, B1, B2``; see ``_map_order``).  With ``sort_keys=False`` the entries follow the
 mapping's iteration order.  The ``features`` field is always written, so ``{}`` encodes as
 ``0a 00`` (what ``tf.train.Example(features=tf.train.Features())`` serializes to).
 
@@ -154,7 +154,7 @@ def _int64_values(ints, name):
     return np.array(ints, dtype=np.int64)
 
 
-def feature_value(value, name):
+def _feature_value(value, name):
     """Classify one feature value: ``(kind, values)``.
 
     ``values`` is a list of bytes (bytes_list), a C-contiguous little-endian float32 array
@@ -197,7 +197,7 @@ def feature_value(value, name):
     )
 
 
-def encode_feature(kind, values):
+def _encode_feature(kind, values):
     """The serialized Feature message for a classified value."""
     if kind == FLOAT_LIST:
         payload = encode_len_field(1, values.tobytes()) if values.size else b""
@@ -214,7 +214,7 @@ def _name(name):
     return name.encode("utf-8")
 
 
-def map_order(entry):
+def _map_order(entry):
     """Sort key of a ``(key bytes, ...)`` map entry in protobuf's deterministic order.
 
     upb (protobuf's Python runtime) compares the common prefix of two keys byte by byte and,
@@ -228,7 +228,7 @@ def map_order(entry):
 def _map(entries, sort_keys):
     """A protobuf map<string, message> field 1 from ``(key bytes, value message)`` pairs."""
     if sort_keys:
-        entries = sorted(entries, key=map_order)
+        entries = sorted(entries, key=_map_order)
     return b"".join(encode_len_field(1, encode_len_field(1, k) + encode_len_field(2, v)) for k, v in entries)
 
 
@@ -239,7 +239,7 @@ def _mapping(obj, what):
 
 
 def _features_message(features, sort_keys, what="features"):
-    entries = [(_name(name), encode_feature(*feature_value(value, name))) for name, value in _mapping(features, what)]
+    entries = [(_name(name), _encode_feature(*_feature_value(value, name))) for name, value in _mapping(features, what)]
     return _map(entries, sort_keys)
 
 
@@ -274,7 +274,7 @@ def encode_sequence_example(context, feature_lists, *, sort_keys=True):
     for name, steps in _mapping(feature_lists, "feature_lists"):
         key = _name(name)
         message = b"".join(
-            encode_len_field(1, encode_feature(*feature_value(step, name))) for step in _steps(steps, name)
+            encode_len_field(1, _encode_feature(*_feature_value(step, name))) for step in _steps(steps, name)
         )
         entries.append((key, message))
     return encode_len_field(1, ctx) + encode_len_field(2, _map(entries, sort_keys))
