@@ -49,6 +49,7 @@ import zlib
 # google-crc32c's C extension itself, never its pure-Python fallback.
 from google_crc32c._crc32c import value as _crc_value
 
+from ..codecs.tfrecord import _compression, _max_record_bytes, _target, _write_all  # argument handling, not hot: one definition
 from ..errors import DecodeError
 
 WHAT = "TFRecord"
@@ -199,59 +200,7 @@ cdef int _wbits(str kind) noexcept:
 
 
 # ============================================================================================
-# argument checks (the reference's, message for message)
-
-
-cdef object _compression(object value, bint reading):
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise TypeError(f"{WHAT}: compression must be a str or None, not {type(value).__name__}")
-    name = value.lower()
-    if name == "":
-        return None
-    if name == "gzip" or name == "zlib" or (reading and name == "auto"):
-        return name
-    allowed = "None, '', 'gzip', 'zlib' or 'auto'" if reading else "None, '', 'gzip' or 'zlib'"
-    raise ValueError(f"{WHAT}: compression must be {allowed} (any case), not {value!r}")
-
-
-cdef tuple _target(object path_or_file, str method):
-    if isinstance(path_or_file, (str, os.PathLike)):
-        return path_or_file, None
-    if not callable(getattr(path_or_file, method, None)):
-        raise TypeError(
-            f"{WHAT}: expected a path (str or os.PathLike) or a binary file object with {method}(), "
-            f"not {type(path_or_file).__name__}"
-        )
-    return None, path_or_file
-
-
-cdef object _max_record_bytes(object value):
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{WHAT}: max_record_bytes must be an int, not {type(value).__name__}")
-    if value < 0:
-        raise ValueError(f"{WHAT}: max_record_bytes must be >= 0, not {value}")
-    return value
-
-
-# ============================================================================================
 # writing
-
-
-cdef int _write_all(object f, object data) except -1:
-    """Write all of ``data`` (bytes); a raw file may take less than it is given."""
-    cdef object view = memoryview(data)
-    cdef Py_ssize_t total = len(view)
-    done = f.write(view)
-    while done is not None and done < total:
-        more = f.write(view[done:])
-        if more is None:
-            break
-        if more <= 0:
-            raise OSError(f"{WHAT}: the file object wrote no bytes")
-        done += more
-    return 0
 
 
 cdef class TFRecordWriter:
