@@ -512,25 +512,30 @@ def malformed_seed_protos(draw):
     return draw(tensor_proto_encodings(arrays=small))[0]
 
 
+# The edits mutated_bytes applies; a name listed twice is drawn twice as often.
+MUTATION_EDITS = ("truncate", "overwrite", "set_bit", "insert", "delete", "duplicate")
+
+
 @_st.composite
-def mutated_tensor_protos(draw, seeds=None):
-    """A valid TensorProto with one to four random edits (see the section comment)."""
-    data = bytearray(draw(seeds if seeds is not None else malformed_seed_protos()))
+def mutated_bytes(draw, seeds, hostile_tokens, edits=MUTATION_EDITS):
+    """A drawn valid encoding (``seeds``) with one to four random ``edits``; ``hostile_tokens``
+    is the strategy of byte runs the format's parser finds awkward (inserted or overwritten)."""
+    data = bytearray(draw(seeds))
     for _ in range(draw(_st.integers(1, 4))):
-        kind = draw(_st.sampled_from(["truncate", "overwrite", "set_bit", "insert", "delete", "duplicate"]))
+        kind = draw(_st.sampled_from(edits))
         n = len(data)
         if kind == "truncate":
             del data[draw(_st.integers(0, n)) :]
         elif kind == "overwrite" and n:
             i = draw(_st.integers(0, n - 1))
-            token = draw(_st.one_of(_st.binary(min_size=1, max_size=1), _st.sampled_from([b"\x80", b"\xff", b"\x00", b"\x7f", b"\x02"]), _hostile_tokens()))
+            token = draw(_st.one_of(_st.binary(min_size=1, max_size=1), _st.sampled_from([b"\x80", b"\xff", b"\x00", b"\x7f", b"\x02"]), hostile_tokens))
             data[i : i + len(token)] = token
         elif kind == "set_bit" and n:
             i = draw(_st.integers(0, n - 1))
             data[i] ^= 1 << draw(_st.integers(0, 7))
         elif kind == "insert":
             i = draw(_st.integers(0, n))
-            data[i:i] = draw(_hostile_tokens())
+            data[i:i] = draw(hostile_tokens)
         elif kind == "delete" and n:
             i = draw(_st.integers(0, n - 1))
             del data[i : i + draw(_st.integers(1, 4))]
@@ -539,6 +544,11 @@ def mutated_tensor_protos(draw, seeds=None):
             j = draw(_st.integers(i + 1, min(n, i + 16)))
             data[j:j] = data[i:j]
     return bytes(data)
+
+
+def mutated_tensor_protos(seeds=None):
+    """A valid TensorProto with one to four random edits (see the section comment)."""
+    return mutated_bytes(seeds if seeds is not None else malformed_seed_protos(), _hostile_tokens())
 
 
 # ---------------------------------------------------------------------------
@@ -1074,30 +1084,11 @@ def example_malformed_seeds(draw):
     return draw(example_encodings(max_features=3))[0]
 
 
-@_st.composite
-def mutated_examples(draw, seeds=None):
-    """A valid Example (or SequenceExample, with ``seeds``) with one to four random edits."""
-    data = bytearray(draw(seeds if seeds is not None else example_malformed_seeds()))
-    for _ in range(draw(_st.integers(1, 4))):
-        kind = draw(_st.sampled_from(["truncate", "overwrite", "set_bit", "insert", "insert", "delete", "duplicate"]))
-        n = len(data)
-        if kind == "truncate":
-            del data[draw(_st.integers(0, n)) :]
-        elif kind == "overwrite" and n:
-            i = draw(_st.integers(0, n - 1))
-            token = draw(_st.one_of(_st.binary(min_size=1, max_size=1), _st.sampled_from([b"\x80", b"\xff", b"\x00", b"\x7f", b"\x02"]), _example_hostile_tokens()))
-            data[i : i + len(token)] = token
-        elif kind == "set_bit" and n:
-            i = draw(_st.integers(0, n - 1))
-            data[i] ^= 1 << draw(_st.integers(0, 7))
-        elif kind == "insert":
-            i = draw(_st.integers(0, n))
-            data[i:i] = draw(_example_hostile_tokens())
-        elif kind == "delete" and n:
-            i = draw(_st.integers(0, n - 1))
-            del data[i : i + draw(_st.integers(1, 4))]
-        elif kind == "duplicate" and n:
-            i = draw(_st.integers(0, n - 1))
-            j = draw(_st.integers(i + 1, min(n, i + 16)))
-            data[j:j] = data[i:j]
-    return bytes(data)
+def mutated_examples(seeds=None):
+    """A valid Example (or SequenceExample, with ``seeds``) with one to four random edits
+    (insertions drawn twice as often as for TensorProto)."""
+    return mutated_bytes(
+        seeds if seeds is not None else example_malformed_seeds(),
+        _example_hostile_tokens(),
+        edits=MUTATION_EDITS + ("insert",),
+    )
