@@ -46,6 +46,7 @@ from numbers import Integral
 import numpy as np
 
 from ..codecs import _dtypes as D
+from ..codecs.example import _spec_entries  # checks the spec argument, once per call: one definition
 from ..errors import DecodeError
 
 cdef str WHAT = "Example"
@@ -846,57 +847,6 @@ cdef object _materialize(const unsigned char* buf, int kind, Py_ssize_t count, P
 
 
 # --- spec --------------------------------------------------------------------------------------
-
-
-cdef list _spec_entries(spec):
-    """Validate a spec: ``[(name, shape tuple, kind)]``, raising TypeError/ValueError."""
-    cdef list out = []
-    cdef int kind
-    cdef object shape, dtype, dims, np_dtype, name, entry, d
-    cdef list ints
-    if not isinstance(spec, Mapping):
-        raise TypeError(f"spec must be a mapping of names to (shape, dtype), not {type(spec).__name__}")
-    for name, entry in spec.items():
-        if not isinstance(name, str):
-            raise TypeError(f"spec names must be str, not {type(name).__name__}")
-        if not isinstance(entry, (tuple, list)) or len(entry) != 2:
-            raise TypeError(f"spec entry {name!r} must be a (shape, dtype) pair")
-        shape, dtype = entry
-        if isinstance(shape, Integral) and not isinstance(shape, bool):
-            shape = (shape,)
-        try:
-            dims = tuple(shape)
-        except TypeError:
-            raise TypeError(f"spec entry {name!r}: shape must be an int or a sequence of ints") from None
-        ints = []
-        for d in dims:
-            if not isinstance(d, Integral) or isinstance(d, bool):
-                raise TypeError(f"spec entry {name!r}: shape must be an int or a sequence of ints")
-            ints.append(int(d))
-        dims = tuple(ints)
-        for d in ints:
-            if d < 0:
-                raise ValueError(f"spec entry {name!r}: shape {ints} has a negative dimension")
-        dtype = getattr(dtype, "as_numpy_dtype", dtype)  # a TensorFlow DType
-        if dtype is bytes or dtype is str or dtype is object or (isinstance(dtype, str) and dtype == "string"):
-            kind = BYTES_LIST
-        else:
-            try:
-                np_dtype = np.dtype(dtype)
-            except TypeError:
-                np_dtype = None
-            if np_dtype == np.float32:
-                kind = FLOAT_LIST
-            elif np_dtype == np.int64:
-                kind = INT64_LIST
-            elif np_dtype is not None and np_dtype.kind in "OSU":
-                kind = BYTES_LIST
-            else:
-                raise TypeError(
-                    f"spec entry {name!r}: dtype {dtype!r} is not float32, int64 or a string type"
-                )
-        out.append((name, dims, kind))
-    return out
 
 
 cdef dict _apply_spec(const unsigned char* buf, dict index, list entries, str what):
