@@ -248,12 +248,12 @@ def wire_len(field, payload):
     return wire_tag(field, 2) + wire_varint(len(payload)) + payload
 
 
-def _unknown_field(draw):
-    """One field a TensorProto parser must skip: an unknown number, or a known number with a
-    wire type that number does not have."""
-    kind = draw(_st.sampled_from(["varint", "fixed64", "len", "fixed32", "group", "wrong_wire_type"]))
-    # 19..2**29-1 are not TensorProto fields (18 is float8_val, which we never write).
-    number = draw(_st.one_of(_st.integers(19, 300), _st.just((1 << 29) - 1)))
+SKIPPABLE_KINDS = ("varint", "fixed64", "len", "fixed32", "group")
+
+
+def _skippable_field(draw, kind, number):
+    """Field ``number`` of wire ``kind`` (one of SKIPPABLE_KINDS) with a drawn payload: what a
+    parser must skip when ``number`` is not one of its fields."""
     if kind == "varint":
         return wire_tag(number, 0) + wire_varint(draw(_st.integers(0, (1 << 64) - 1)))
     if kind == "fixed64":
@@ -262,10 +262,20 @@ def _unknown_field(draw):
         return wire_tag(number, 5) + draw(_st.binary(min_size=4, max_size=4))
     if kind == "len":
         return wire_len(number, draw(_st.binary(max_size=6)))
-    if kind == "group":
-        inner = wire_tag(1, 0) + wire_varint(draw(_st.integers(0, 300))) + wire_len(2, b"xy")
-        nested = wire_tag(40, 3) + wire_tag(40, 4) if draw(_st.booleans()) else b""  # a group in a group
-        return wire_tag(number, 3) + inner + nested + wire_tag(number, 4)
+    assert kind == "group", kind
+    inner = wire_tag(1, 0) + wire_varint(draw(_st.integers(0, 300))) + wire_len(2, b"xy")
+    nested = wire_tag(40, 3) + wire_tag(40, 4) if draw(_st.booleans()) else b""  # a group in a group
+    return wire_tag(number, 3) + inner + nested + wire_tag(number, 4)
+
+
+def _unknown_field(draw):
+    """One field a TensorProto parser must skip: an unknown number, or a known number with a
+    wire type that number does not have."""
+    kind = draw(_st.sampled_from(["varint", "fixed64", "len", "fixed32", "group", "wrong_wire_type"]))
+    # 19..2**29-1 are not TensorProto fields (18 is float8_val, which we never write).
+    number = draw(_st.one_of(_st.integers(19, 300), _st.just((1 << 29) - 1)))
+    if kind in SKIPPABLE_KINDS:
+        return _skippable_field(draw, kind, number)
     # dtype as fixed32, shape and tensor_content as varints, version_number as fixed64
     return draw(
         _st.sampled_from(
@@ -855,18 +865,8 @@ def _example_unknown_field(draw, first_free):
     (or 2) with a wire type that number does not have in these messages."""
     kind = draw(_st.sampled_from(["varint", "fixed64", "len", "fixed32", "group", "wrong_wire_type"]))
     number = draw(_st.one_of(_st.integers(first_free, 40), _st.just((1 << 29) - 1)))
-    if kind == "varint":
-        return wire_tag(number, 0) + wire_varint(draw(_st.integers(0, (1 << 64) - 1)))
-    if kind == "fixed64":
-        return wire_tag(number, 1) + draw(_st.binary(min_size=8, max_size=8))
-    if kind == "fixed32":
-        return wire_tag(number, 5) + draw(_st.binary(min_size=4, max_size=4))
-    if kind == "len":
-        return wire_len(number, draw(_st.binary(max_size=6)))
-    if kind == "group":
-        inner = wire_tag(1, 0) + wire_varint(draw(_st.integers(0, 300))) + wire_len(2, b"xy")
-        nested = wire_tag(40, 3) + wire_tag(40, 4) if draw(_st.booleans()) else b""
-        return wire_tag(number, 3) + inner + nested + wire_tag(number, 4)
+    if kind in SKIPPABLE_KINDS:
+        return _skippable_field(draw, kind, number)
     # A known number with a wire type it never has here (no message in the family uses fixed64
     # or fixed32 for field 1 or 2, except FloatList.value, which is never given this token).
     return wire_tag(draw(_st.sampled_from([1, 2])), draw(_st.sampled_from([1]))) + b"\x00" * 8
