@@ -1092,3 +1092,138 @@ def mutated_examples(seeds=None):
         _example_hostile_tokens(),
         edits=MUTATION_EDITS + ("insert",),
     )
+
+
+# ---------------------------------------------------------------------------
+# JSON bodies (tensorwire.codecs.jsonbody / tensorwire._native.jsonbody)
+# ---------------------------------------------------------------------------
+# Used by test_jsonbody.py and test_payload.py.  A batch is a list of ``(name, array)`` columns
+# sharing a first (instance) axis of 0..3, each column of its own dtype and per-instance shape
+# (rank 0..3, so arrays of rank 1..4, sides 0..3 with a zero side now and then), written named
+# or bare (one column).  Floats come from raw bits (every special value).  Excluded, on purpose:
+# bfloat16 and complex (JSON numbers have no such dtypes: numtext refuses them), names holding a
+# lone surrogate (not encodable as UTF-8; the encoder refuses them, tested by hand) and the name
+# ``b64`` (an object whose only key is ``b64`` is a binary value, not a named instance: that
+# rule is tested by hand).  ``finite=True`` replaces non-finite floats by 0, for the oracles that
+# cannot say NaN (orjson, strict JSON).
+#
+# Malformed bodies: valid bodies written independently of the code under test (json.dumps of
+# drawn nested lists, named or bare, indented or compact, with metadata members; a few
+# hand-written tensor bodies with base64 strings and {"b64": ...} objects), damaged by one to
+# four edits of mutated_bytes with hostile JSON tokens: quotes, backslashes, bad and lone-
+# surrogate escapes, brackets (70 deep too), number forms JSON refuses, invalid UTF-8, control
+# characters.  No seed or token holds an ``error`` member (so a damaged body never becomes a
+# PredictionError).
+
+JSON_FLOAT_DTYPES = [_np.dtype(t) for t in ("<f2", "<f4", "<f8")]
+JSON_DTYPES = JSON_FLOAT_DTYPES + INT_DTYPES + [BOOL_DTYPE]
+
+JSON_NAMES = _st.one_of(
+    _st.sampled_from(["B1", "B2", "x", "", "earthengine_in_0", 'q"uote', "back\\slash", "tab\tnl\n", "é", "😀"]),
+    _st.text(_st.characters(exclude_categories=("Cs",)), max_size=6),
+).filter(lambda name: name != "b64")
+
+
+def _finite(arr):
+    if arr.dtype.kind == "f":
+        arr = arr.copy()
+        arr[~_np.isfinite(arr)] = 0
+    return arr
+
+
+@_st.composite
+def json_batches(draw, dtypes=None, max_columns=3, bare=None, finite=False, max_instances=3, min_instances=0):
+    """``(columns, bare)``: columns ``[(name, array)]`` (``name`` None when bare) sharing the
+    instance axis; ``bare`` (drawn unless given) means one column written without a name."""
+    n = draw(_st.integers(min_instances, max_instances))
+    bare = draw(_st.booleans()) if bare is None else bare
+    count = 1 if bare else draw(_st.integers(1, max_columns))
+    names = [None] if bare else draw(_st.lists(JSON_NAMES, min_size=count, max_size=count, unique=True))
+    columns = []
+    for name in names:
+        inner = draw(shapes(max_dims=3, max_side=3))
+        arr = draw(numeric_arrays(dtypes=dtypes or JSON_DTYPES, shape=_st.just((n, *inner))))
+        columns.append((name, _finite(arr) if finite else arr))
+    return columns, bare
+
+
+_TENSOR_B64 = [  # URL-safe base64 of serialize_tensor bytes (SPEC.md section 3)
+    "CAESCBICCAISAggCIhAAAIA_AAAAQAAAQEAAAIBA",  # float32 [[1, 2], [3, 4]]
+    "CAESBBICCAIiCAAAwD8AAMB_",  # float32 [1.5, nan]
+    "CAESAA",  # float32 scalar, no content (0.0)
+]
+
+_JSON_BODY_SEEDS = [
+    b'{"predictions":["CAESCBICCAISAggCIhAAAIA_AAAAQAAAQEAAAIBA","CAESCBICCAISAggCIhAAAIA_AAAAQAAAQEAAAIBA"]}',
+    b'{"predictions":[{"a":"CAESBBICCAIiCAAAwD8AAMB_","b":{"b64":"CAESAA=="}}]}',
+    b'{"predictions":[{"b64":"CAESBBICCAIiCAAAwD8AAMB/"}],"deployedModelId":"42"}',
+    b'{"predictions":[[1.5,NaN,-Infinity,Infinity],[-0.0,1e-45,3.4028235e+38,"7"]]}',
+    b'{ "predictions" : [ { "x" : [ [ 1 , 2 ] ] , "y" : "\\u00e9" } ] , "model" : "m" }',
+    b'{"predictions":[{"\\u00e9\\ud83d\\ude00":[true,false]}]}',
+]
+
+
+@_st.composite
+def _json_seed(draw):
+    """A valid response body, written by json.dumps or by hand (see the section comment)."""
+    import json as _json
+
+    if draw(_st.integers(0, 2)) == 0:
+        return draw(_st.sampled_from(_JSON_BODY_SEEDS))
+    columns, bare = draw(json_batches(max_columns=2, min_instances=1, max_instances=2))
+    rows = [
+        columns[0][1][i].tolist() if bare else {name: arr[i].tolist() for name, arr in columns}
+        for i in range(len(columns[0][1]))
+    ]
+    body = {"predictions": rows}
+    if draw(_st.booleans()):
+        body["deployedModelId"] = "1234"
+    indent = draw(_st.sampled_from([None, None, 1]))
+    text = _json.dumps(body, indent=indent, ensure_ascii=draw(_st.booleans()), separators=None if indent else (",", ":"))
+    return text.encode("utf-8")
+
+
+def _json_hostile_tokens():
+    return _st.one_of(
+        _st.sampled_from(
+            [
+                b'"', b"\\", b"\\u", b"\\ud800", b"\\udc00", b"\\ud800\\u0041", b"\\ud83d\\ude00", b"\\x",
+                b"[", b"]", b"{", b"}", b",", b":", b"[" * 70, b'{"a":' * 40, b"[]", b"{}",
+                b"NaN", b"Infinity", b"-Infinity", b"nan", b"null", b"true", b"false",
+                b"1e999", b"-0", b"01", b"-", b"1.", b".5", b"+1", b"0x10", b"1E+5", b"e+", b"9" * 40,
+                b'"' + b"9" * 1200 + b'"',
+                b"\xed\xa0\x80", b"\xc0\x80", b"\xff", b"\xe2\x82", b"\xf4\x90\x80\x80", b"\x00", b"\x1f",
+                b" \t\n\r", b'{"b64":"', b'{"b64":"AAAA"}', b'"CAESBBICCAIiCAAAwD8AAMB_"', b"=", b"+/",
+                b'"predictions":', b'"x":', b'"instances":[1],',
+            ]
+        ),
+        _st.binary(min_size=1, max_size=6),
+        _st.text(max_size=4).map(lambda t: t.encode("utf-8", "surrogatepass")),
+    )
+
+
+def mutated_json_bodies():
+    """A valid response body with one to four random edits (see the section comment)."""
+    return mutated_bytes(_json_seed(), _json_hostile_tokens())
+
+
+@_st.composite
+def decimal_texts(draw, max_digits=9):
+    """The text of a JSON number with at most ``max_digits`` significant digits, in any of the
+    forms a peer may write: integer, fraction, exponent with ``e``/``E`` and optional sign."""
+    digits = str(draw(_st.integers(0, 10**max_digits - 1)))
+    sign = draw(_st.sampled_from(["", "", "-"]))
+    form = draw(_st.sampled_from(["int", "frac", "exp", "frac_exp"]))
+    if form == "int":
+        return sign + digits
+    point = draw(_st.integers(1, len(digits)))
+    mantissa = digits[:point] + ("." + digits[point:] if point < len(digits) else "")
+    if form == "frac" and point == len(digits):
+        mantissa += ".0"
+    if form == "frac":
+        return sign + mantissa
+    if form == "exp":
+        mantissa = digits
+    e = draw(_st.sampled_from(["e", "E"])) + draw(_st.sampled_from(["", "+", "-"])) + str(draw(_st.integers(0, 60)))
+    return sign + mantissa + e
+

@@ -8,8 +8,9 @@ unless ``TENSORWIRE_PURE_PYTHON=1``; :func:`backend` says which one is active.
 from . import _backend
 from .b64 import b64decode, b64encode
 from .ee_export import iter_ee_image_export, read_ee_image_export
-from .errors import DecodeError
+from .errors import DecodeError, PredictionError
 from .example import decode_example, decode_sequence_example, encode_example, encode_sequence_example
+from .payload import PayloadFormat, decode_request, decode_response, encode_request, encode_response, stack_bands
 from .tensor import decode_tensor, encode_tensor
 from .tfrecord import TFRecordWriter, read_tfrecord, write_tfrecord
 
@@ -23,6 +24,13 @@ def backend():
 
 __all__ = [
     "DecodeError",
+    "PredictionError",
+    "PayloadFormat",
+    "encode_request",
+    "decode_request",
+    "encode_response",
+    "decode_response",
+    "stack_bands",
     "backend",
     "encode_tensor",
     "decode_tensor",

@@ -1,0 +1,1238 @@
+# cython: language_level=3, embedsignature=True
+"""HTTP JSON bodies, Cython twin of ``tensorwire.codecs.jsonbody`` (SPEC.md sections 2, 3, 7).
+
+Same functions, signatures, bytes, results and errors as the reference, whose module docstring
+defines the rules.
+
+Writing numbers: one pass over each array's buffer straight into one preallocated ``bytes``
+(sized for the longest possible text, shrunk in place at the end), the GIL released: no Python
+float per element, no ``tolist()``, no JSON tree.  Floats go through ``_numfmt`` (shortest
+round-trip text in the array's own dtype).  TensorProto values: the twins of ``encode_tensor``
+and ``b64encode`` per instance, joined once.
+
+Reading: one pass in text order, like the reference, over the body's buffer.  Numbers are parsed
+by ``_numparse`` (correctly rounded to the target dtype) straight into a growing array per name;
+nothing is built per element.  Lists, depths and names are checked as the reference checks them.
+When this pass finds the body bad (or a response carries ``error``), it hands the body to the
+reference, which raises the exact exception; error paths may be slow, success paths are not.  If
+the reference accepts what this pass refused, that is a bug, reported as an AssertionError.
+"""
+
+cimport cython
+from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, _PyBytes_Resize
+from cpython.object cimport PyObject
+from cpython.ref cimport Py_DECREF, Py_INCREF
+from cpython.unicode cimport PyUnicode_DecodeUTF8
+from libc.math cimport INFINITY, NAN, isfinite, isnan
+from libc.stdint cimport int8_t, int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
+from libc.stdlib cimport calloc, free, malloc, realloc
+from libc.string cimport memcmp, memcpy
+
+from ._b64enc cimport b64_encode_into, b64_encoded_size
+from ._numfmt cimport NUMFMT_MAX_CHARS, write_f16, write_f32, write_f64, write_i64, write_u64
+from ._numparse cimport (
+    parse_f16, parse_f16_prefix, parse_f32, parse_f32_prefix, parse_f64, parse_f64_prefix, parse_i64, parse_u64,
+)
+
+cdef bint _LITTLE_ENDIAN_HOST
+cdef object _dtypes, _wire, _tensor_ref, sys
+cdef object np, json, ref, numtext, DecodeError, b64decode, b64encode, decode_tensor, encode_tensor
+import json
+
+import numpy as np
+
+import sys
+
+from ..codecs import _dtypes, _wire
+from ..codecs import jsonbody as ref
+from ..codecs import tensor as _tensor_ref
+from ..codecs import numtext
+from ..errors import DecodeError
+from .base64 import b64decode, b64encode
+from .tensor import decode_tensor, encode_tensor
+
+_LITTLE_ENDIAN_HOST = sys.byteorder == "little"
+
+cdef const char* _EMPTY = b""
+cdef int MAX_RANK = ref.MAX_RANK
+global KEYS, KINDS, NONFINITE_POLICIES, DEFAULT_MAX_DEPTH, DEFAULT_MAX_BYTES  # Python-level names, as the reference's
+KEYS = ref.KEYS
+KINDS = ref.KINDS
+NONFINITE_POLICIES = ref.NONFINITE_POLICIES
+DEFAULT_MAX_DEPTH = ref.DEFAULT_MAX_DEPTH
+DEFAULT_MAX_BYTES = ref.DEFAULT_MAX_BYTES
+
+cdef enum Code:
+    C_F16 = 1
+    C_F32
+    C_F64
+    C_I8
+    C_I16
+    C_I32
+    C_I64
+    C_U8
+    C_U16
+    C_U32
+    C_U64
+    C_BOOL
+
+
+cdef int _code(object dt) except -1:
+    cdef str k = dt.kind
+    cdef int size = dt.itemsize
+    if k == "f":
+        return C_F16 if size == 2 else C_F32 if size == 4 else C_F64
+    if k == "i":
+        return C_I8 if size == 1 else C_I16 if size == 2 else C_I32 if size == 4 else C_I64
+    if k == "u":
+        return C_U8 if size == 1 else C_U16 if size == 2 else C_U32 if size == 4 else C_U64
+    if k == "b":
+        return C_BOOL
+    raise TypeError(f"unsupported dtype {dt}")
+
+
+# ------------------------------------------------------------------------------------- writing
+
+cdef struct Leaf:
+    int code
+    bint quote
+    bint null_nonfinite
+
+
+cdef inline char* _put(char* p, const char* s, Py_ssize_t n) noexcept nogil:
+    memcpy(p, s, n)
+    return p + n
+
+
+cdef inline char* _nonfinite(char* p, bint nan, bint negative, Leaf* leaf) noexcept nogil:
+    if leaf.null_nonfinite:
+        return _put(p, "null", 4)
+    if leaf.quote:
+        p[0] = b'"'
+        p += 1
+    if nan:
+        p = _put(p, "NaN", 3)
+    elif negative:
+        p = _put(p, "-Infinity", 9)
+    else:
+        p = _put(p, "Infinity", 8)
+    if leaf.quote:
+        p[0] = b'"'
+        p += 1
+    return p
+
+
+cdef char* _leaf(char* p, const char* src, Leaf* leaf) noexcept nogil:
+    cdef double d = 0
+    cdef float f = 0
+    cdef uint16_t h = 0
+    cdef int code = leaf.code
+    if code == C_F32:
+        f = (<const float*>src)[0]
+        if not isfinite(f):
+            return _nonfinite(p, isnan(f), f < 0, leaf)
+    elif code == C_F64:
+        d = (<const double*>src)[0]
+        if not isfinite(d):
+            return _nonfinite(p, isnan(d), d < 0, leaf)
+    elif code == C_F16:
+        h = (<const uint16_t*>src)[0]
+        if (h & 0x7C00) == 0x7C00:
+            return _nonfinite(p, (h & 0x3FF) != 0, (h & 0x8000) != 0, leaf)
+    if leaf.quote:
+        p[0] = b'"'
+        p += 1
+    if code == C_F32:
+        p += write_f32(f, p)
+    elif code == C_F64:
+        p += write_f64(d, p)
+    elif code == C_F16:
+        p += write_f16(h, p)
+    elif code == C_I8:
+        p += write_i64((<const int8_t*>src)[0], p)
+    elif code == C_I16:
+        p += write_i64((<const int16_t*>src)[0], p)
+    elif code == C_I32:
+        p += write_i64((<const int32_t*>src)[0], p)
+    elif code == C_I64:
+        p += write_i64((<const int64_t*>src)[0], p)
+    elif code == C_U8:
+        p += write_u64((<const uint8_t*>src)[0], p)
+    elif code == C_U16:
+        p += write_u64((<const uint16_t*>src)[0], p)
+    elif code == C_U32:
+        p += write_u64((<const uint32_t*>src)[0], p)
+    elif code == C_U64:
+        p += write_u64((<const uint64_t*>src)[0], p)
+    else:  # C_BOOL
+        if (<const uint8_t*>src)[0]:
+            p = _put(p, "true", 4)
+        else:
+            p = _put(p, "false", 5)
+    if leaf.quote:
+        p[0] = b'"'
+        p += 1
+    return p
+
+
+cdef char* _empty_lists(char* p, const Py_ssize_t* dims, int ndim) noexcept nogil:
+    """Brackets of an array with no elements: ``[]``, ``[[],[]]``, ..."""
+    cdef Py_ssize_t i
+    p[0] = b'['
+    p += 1
+    if ndim > 1:
+        for i in range(dims[0]):
+            if i:
+                p[0] = b','
+                p += 1
+            p = _empty_lists(p, dims + 1, ndim - 1)
+    p[0] = b']'
+    return p + 1
+
+
+cdef char* _nested(char* p, const char* data, Py_ssize_t itemsize, const Py_ssize_t* dims, int ndim,
+                   Py_ssize_t count, Py_ssize_t* idx, Leaf* leaf) noexcept nogil:
+    """``count`` elements at ``data`` (C order, shape ``dims``) as nested JSON lists."""
+    cdef Py_ssize_t e
+    cdef int k, closed
+    if ndim == 0:
+        return _leaf(p, data, leaf)
+    if count == 0:
+        return _empty_lists(p, dims, ndim)
+    for k in range(ndim):
+        idx[k] = 0
+        p[0] = b'['
+        p += 1
+    for e in range(count):
+        p = _leaf(p, data + e * itemsize, leaf)
+        k = ndim - 1
+        idx[k] += 1
+        closed = 0
+        while idx[k] == dims[k]:
+            p[0] = b']'
+            p += 1
+            closed += 1
+            if k == 0:
+                break
+            idx[k] = 0
+            k -= 1
+            idx[k] += 1
+        if k == 0 and idx[0] == dims[0]:
+            break
+        p[0] = b','
+        p += 1
+        while closed > 0:
+            p[0] = b'['
+            p += 1
+            closed -= 1
+    return p
+
+
+cdef Py_ssize_t _list_count(tuple dims):
+    """How many lists the nested text of one instance of shape ``dims`` has."""
+    cdef Py_ssize_t total = 0, level = 1
+    cdef object d
+    for d in dims:
+        total += level
+        level *= d
+    return total
+
+
+def _number_columns(list columns, bint quote, str nonfinite, str float_format):
+    """(prepared arrays, codes, upper bound of the text per instance) for the number kinds."""
+    cdef list arrays = []
+    cdef list codes = []
+    cdef object name, array, dt, a
+    cdef Py_ssize_t bound = 0, per
+    for name, array in columns:
+        dt = ref._check_numbers(name, array, nonfinite)
+        if float_format == "tolist" and dt.kind == "f":
+            dt = np.dtype(np.float64)
+        a = np.ascontiguousarray(array, dtype=dt)
+        arrays.append(a)
+        codes.append(_code(dt))
+        per = (NUMFMT_MAX_CHARS + 3) * (a.size // len(a) if len(a) else 0)
+        bound += per + 3 * _list_count(a.shape[1:]) + 8
+    return arrays, codes, bound
+
+
+def encode_body(key, columns, *, bare, kind, nonfinite="token", urlsafe=True, pad=True, float_format="shortest"):
+    """The body ``{"<key>": [...]}`` for ``columns``, a list of ``(name, array)`` whose arrays share
+    their first (instance) axis; ``bare`` writes each instance as the value of the one column."""
+    cdef object names, head, name, _
+    ref._check_encode_options(kind, nonfinite, float_format)
+    if bare:
+        names = None
+    else:
+        names = []
+        for name, _ in columns:
+            names.append(ref._name_text(name))
+    head = b'{"' + key.encode("ascii") + b'":['
+    if kind == "tensor":
+        return _encode_tensors(head, names, columns, urlsafe, pad)
+    return _encode_numbers(head, names, columns, kind == "string", nonfinite, float_format)
+
+
+def _encode_tensors(bytes head, names, list columns, bint urlsafe, bint pad):
+    cdef list plans = []
+    cdef object column, plan
+    for column in columns:
+        plan = _tensor_plan(column[1])
+        if plan is None:
+            return _encode_tensors_generic(head, names, columns, urlsafe, pad)
+        plans.append(plan)
+    return _encode_tensors_direct(head, names, plans, urlsafe, pad)
+
+
+def _encode_tensors_generic(bytes head, names, list columns, bint urlsafe, bint pad):
+    """Any dtype encode_tensor takes: one TensorProto, then its base64, per value; joined once."""
+    cdef Py_ssize_t i, c, count = len(columns[0][1])
+    cdef list parts = [head]
+    cdef object _, array
+    for i in range(count):
+        if i:
+            parts.append(b",")
+        if names is None:
+            parts += [b'"', b64encode(encode_tensor(columns[0][1][i]), urlsafe=urlsafe, pad=pad), b'"']
+            continue
+        for c, (_, array) in enumerate(columns):
+            parts += [b"{" if c == 0 else b",", names[c], b':"',
+                      b64encode(encode_tensor(array[i]), urlsafe=urlsafe, pad=pad), b'"']
+        parts.append(b"}")
+    parts.append(b"]}")
+    return b"".join(parts)
+
+
+cdef object _tensor_plan(object array):
+    """(contiguous array, TensorProto header, content bytes per instance) when each instance's
+    serialized tensor is ``header + raw bytes`` (numeric dtypes on a little-endian host: the
+    ``tf.io.serialize_tensor`` form), else None.  The header is the same for every instance."""
+    cdef object a, dt, header, datatype
+    cdef Py_ssize_t per
+    if not _LITTLE_ENDIAN_HOST or array.dtype.kind not in "biufc" or array.dtype.names is not None:
+        return None
+    dt = array.dtype.newbyteorder("<")
+    datatype = _dtypes.datatype_of(dt)
+    if datatype is None:
+        return None
+    a = np.ascontiguousarray(array, dtype=dt)
+    per = a.itemsize * (a.size // len(a)) if len(a) else 0
+    header = _wire.encode_tag(_dtypes.F_DTYPE, _wire.WT_VARINT) + _wire.encode_varint(datatype)
+    header += _tensor_ref._shape_field(a.shape[1:])
+    if per:
+        header += _wire.encode_tag(_dtypes.F_CONTENT, _wire.WT_LEN) + _wire.encode_varint(per)
+    return a, header, per
+
+
+cdef char* _put_b64_tensor(char* p, const unsigned char* header, Py_ssize_t hl, const unsigned char* data,
+                           Py_ssize_t per, bint urlsafe, bint pad) noexcept nogil:
+    """``"`` + base64(header + data[:per]) + ``"``, the base64 written straight from ``data``.
+
+    The header and the first bytes of data that bring it to a multiple of 3 go through a small
+    buffer; base64 of a multiple of 3 bytes has no padding, so the rest can follow on its own."""
+    cdef unsigned char lead[16]
+    cdef Py_ssize_t whole = hl - hl % 3, k = (3 - hl % 3) % 3, rest
+    p[0] = b'"'
+    p += 1
+    if k > per:
+        k = per
+    p += b64_encode_into(header, whole, p, urlsafe, False)
+    memcpy(lead, header + whole, hl - whole)
+    memcpy(lead + (hl - whole), data, k)
+    rest = per - k
+    p += b64_encode_into(lead, hl - whole + k, p, urlsafe, pad if rest == 0 else False)
+    if rest:
+        p += b64_encode_into(data + k, rest, p, urlsafe, pad)
+    p[0] = b'"'
+    return p + 1
+
+
+def _encode_tensors_direct(bytes head, names, list plans, bint urlsafe, bint pad):
+    """One pass: each value's base64 written from the array's buffer into one exact-size bytes."""
+    cdef Py_ssize_t ncol = len(plans), count = len(plans[0][0]), c, total
+    cdef _Layout layout = _Layout(names, ncol, 0)
+    cdef Column* col
+    cdef object out, plan
+    cdef char* start
+    cdef char* p
+    total = len(head) + 2 + (count - 1 if count else 0) + (count if layout.named else 0)  # commas, braces
+    for c in range(ncol):
+        plan = plans[c]
+        col = &layout.cols[c]
+        col.tensor = True
+        col.data = <const unsigned char*>(<size_t>plan[0].ctypes.data)
+        col.header = <const unsigned char*>PyBytes_AS_STRING(plan[1])
+        col.header_len = len(plan[1])
+        col.stride = plan[2]
+        layout.keep.append(plan)
+        total += count * (b64_encoded_size(col.header_len + col.stride, pad) + 2 + col.name_len + (2 if layout.named else 0))
+    out = PyBytes_FromStringAndSize(NULL, total)
+    start = PyBytes_AS_STRING(out)
+    p = _put(start, PyBytes_AS_STRING(head), len(head))
+    with nogil:
+        p = _write_instances(p, layout, count, urlsafe, pad)
+    if p - start != total:
+        raise AssertionError(f"tensorwire: SERIALIZED_TF_TENSORS body sized {total}, written {p - start} (a bug)")
+    return out
+
+
+def _encode_numbers(bytes head, names, list columns, bint quote, str nonfinite, str float_format):
+    cdef object arrays, codes, per_instance, out, a
+    arrays, codes, per_instance = _number_columns(columns, quote, nonfinite, float_format)
+    cdef Py_ssize_t ncol = len(arrays), count = len(arrays[0]), c, k, maxdim = 1, total
+    cdef _Layout layout
+    cdef Column* col
+    cdef char* start
+    cdef char* p
+    for c in range(ncol):
+        maxdim = max(maxdim, arrays[c].ndim)
+    layout = _Layout(names, ncol, maxdim)
+    total = len(head) + 2 + count * (per_instance + 3)
+    for c in range(ncol):
+        a = arrays[c]
+        col = &layout.cols[c]
+        col.leaf.code = codes[c]
+        col.leaf.quote = quote
+        col.leaf.null_nonfinite = nonfinite == "null"
+        col.data = <const unsigned char*>(<size_t>a.ctypes.data)
+        col.itemsize = a.itemsize
+        col.per = a.size // count if count else 0
+        col.stride = col.per * col.itemsize
+        col.ndim = a.ndim - 1
+        col.dims = layout.dims + c * maxdim
+        for k in range(a.ndim - 1):
+            layout.dims[c * maxdim + k] = a.shape[k + 1]
+        total += count * (col.name_len + 2)
+    out = PyBytes_FromStringAndSize(NULL, total)
+    start = PyBytes_AS_STRING(out)
+    p = _put(start, PyBytes_AS_STRING(head), len(head))
+    with nogil:
+        p = _write_instances(p, layout, count, False, False)
+    # Shrink in place: _PyBytes_Resize needs the only reference, so ``raw`` takes it over.
+    cdef PyObject* raw = <PyObject*>out
+    cdef bytes result
+    Py_INCREF(out)
+    out = None
+    _PyBytes_Resize(&raw, p - start)  # on failure it released the object and raised MemoryError
+    result = <bytes>raw
+    Py_DECREF(result)  # raw's reference (``result`` holds its own)
+    return result
+
+
+cdef struct Column:
+    const char* name  # the name's JSON text (named instances only)
+    Py_ssize_t name_len
+    const unsigned char* data  # instance 0's values; instance i's start i * stride bytes later
+    Py_ssize_t stride
+    bint tensor  # SERIALIZED_TF_TENSORS: base64 of header + the instance's bytes
+    const unsigned char* header
+    Py_ssize_t header_len
+    Leaf leaf  # the number kinds: nested lists of ``per`` elements of shape ``dims``
+    Py_ssize_t itemsize, per
+    const Py_ssize_t* dims
+    int ndim
+
+
+@cython.auto_pickle(False)
+cdef class _Layout:
+    """The C view of the columns being written: pointers into arrays and bytes kept alive here."""
+
+    cdef Column* cols
+    cdef Py_ssize_t* dims
+    cdef Py_ssize_t* idx
+    cdef Py_ssize_t ncol
+    cdef bint named
+    cdef list keep
+
+    def __cinit__(self, names, Py_ssize_t ncol, Py_ssize_t maxdim):
+        cdef Py_ssize_t c
+        self.cols = <Column*>calloc(ncol, sizeof(Column))
+        self.dims = <Py_ssize_t*>calloc(ncol * maxdim + 1, sizeof(Py_ssize_t))
+        self.idx = <Py_ssize_t*>calloc(maxdim + 1, sizeof(Py_ssize_t))
+        if not (self.cols and self.dims and self.idx):
+            raise MemoryError()
+        self.ncol = ncol
+        self.named = names is not None
+        self.keep = [names]
+        if self.named:
+            for c in range(ncol):
+                self.cols[c].name = PyBytes_AS_STRING(names[c])
+                self.cols[c].name_len = len(names[c])
+
+    def __dealloc__(self):
+        free(self.cols)
+        free(self.dims)
+        free(self.idx)
+
+
+cdef char* _write_instances(char* p, _Layout layout, Py_ssize_t count, bint urlsafe, bint pad) noexcept nogil:
+    """Every instance (``{"name":value,...}``, or the bare value), comma-separated, then ``]}``."""
+    cdef Py_ssize_t i, c
+    cdef Column* col
+    for i in range(count):
+        if i:
+            p[0] = b','
+            p += 1
+        for c in range(layout.ncol):
+            col = &layout.cols[c]
+            if layout.named:
+                p[0] = b'{' if c == 0 else b','
+                p = _put(p + 1, col.name, col.name_len)
+                p[0] = b':'
+                p += 1
+            if col.tensor:
+                p = _put_b64_tensor(p, col.header, col.header_len, col.data + i * col.stride, col.stride, urlsafe, pad)
+            else:
+                p = _nested(p, <const char*>(col.data + i * col.stride), col.itemsize, col.dims, col.ndim, col.per,
+                            layout.idx, &col.leaf)
+        if layout.named:
+            p[0] = b'}'
+            p += 1
+    p[0] = b']'
+    p[1] = b'}'
+    return p + 2
+
+
+# ------------------------------------------------------------------------------------- reading
+
+cdef enum:
+    T_NONE = 0
+    T_NUMBER
+    T_TRUE
+    T_FALSE
+    T_NULL
+    T_NAN
+    T_INF
+    T_NINF
+    NF_TOKEN = 0
+    NF_NULL = 1
+    NF_ERROR = 2
+
+
+cdef bint _NUMBER_CHAR[256]  # 0-9 . e E + -; filled once at import, read-only after
+cdef int _c
+for _c in range(256):
+    _NUMBER_CHAR[_c] = bytes([_c]) in b"0123456789.eE+-"
+
+
+cdef inline bint _digit(int c) noexcept nogil:
+    return 0x30 <= c <= 0x39
+
+
+cdef inline bint _hex(int c) noexcept nogil:
+    return _digit(c) or 0x41 <= c <= 0x46 or 0x61 <= c <= 0x66
+
+
+cdef inline int _hex4(const unsigned char* p) noexcept nogil:
+    cdef int v = 0, i, c
+    for i in range(4):
+        c = p[i]
+        v = v * 16 + (c - 0x30 if c <= 0x39 else (c - 0x37 if c <= 0x46 else c - 0x57))
+    return v
+
+
+cdef inline Py_ssize_t _plain_run(const unsigned char* s, Py_ssize_t pos, Py_ssize_t n) noexcept nogil:
+    """The first offset from ``pos`` holding ``"``, a backslash or a control character (or ``n``).
+
+    Eight bytes at a time: a byte b of the word is flagged when b ^ '"' or b ^ '\\' is zero, or
+    b < 0x20 (the classic "has a zero byte" test, (x - 0x01..) & ~x & 0x80..)."""
+    cdef uint64_t w = 0, q, bs, ctl
+    cdef uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL
+    while pos + 8 <= n:
+        memcpy(&w, s + pos, 8)
+        q = w ^ (0x22 * ones)
+        bs = w ^ (0x5C * ones)
+        ctl = (w - 0x20 * ones) & ~w
+        if (((q - ones) & ~q) | ((bs - ones) & ~bs) | ctl) & highs:
+            break
+        pos += 8
+    while pos < n and s[pos] != 0x22 and s[pos] != 0x5C and s[pos] >= 0x20:
+        pos += 1
+    return pos
+
+
+cdef Py_ssize_t _utf8_error(const unsigned char* s, Py_ssize_t n) noexcept nogil:
+    """Offset of the first byte that is not valid UTF-8 (RFC 3629, as Python's strict codec), or -1."""
+    cdef Py_ssize_t i = 0
+    cdef uint64_t word = 0
+    cdef int c, need, lo, hi, k
+    while i < n:
+        if i + 8 <= n:
+            memcpy(&word, s + i, 8)
+            if (word & 0x8080808080808080ULL) == 0:
+                i += 8
+                continue
+        c = s[i]
+        if c < 0x80:
+            i += 1
+            continue
+        lo = 0x80
+        hi = 0xBF
+        if 0xC2 <= c <= 0xDF:
+            need = 1
+        elif 0xE0 <= c <= 0xEF:
+            need = 2
+            if c == 0xE0:
+                lo = 0xA0
+            elif c == 0xED:
+                hi = 0x9F
+        elif 0xF0 <= c <= 0xF4:
+            need = 3
+            if c == 0xF0:
+                lo = 0x90
+            elif c == 0xF4:
+                hi = 0x8F
+        else:
+            return i
+        if i + 1 >= n or not lo <= s[i + 1] <= hi:
+            return i
+        for k in range(2, need + 1):
+            if i + k >= n or not 0x80 <= s[i + k] <= 0xBF:
+                return i
+        i += need + 1
+    return -1
+
+
+@cython.final  # cdef methods called directly (and inlined), not through a vtable
+@cython.auto_pickle(False)  # never pickled; spares the "non-trivial __cinit__" stubs
+cdef class _Col:
+    """Per name: what the instances so far fix (as the reference's ``_Column``) and the values."""
+
+    cdef object name
+    cdef object dtype
+    cdef int code  # 0: TensorProto values
+    cdef Py_ssize_t* dims  # per level, -1 until the first list there closes
+    cdef int ndim  # -1 until known
+    cdef char* data  # the values so far (number kinds), a C buffer grown by doubling
+    cdef Py_ssize_t itemsize, used, cap
+    cdef list tensors
+
+    def __cinit__(self, name, dtype, int levels, bint tensors):
+        cdef int i
+        self.name = name
+        self.dtype = dtype
+        self.code = 0 if tensors else _code(dtype)
+        self.dims = <Py_ssize_t*>malloc((levels + 1) * sizeof(Py_ssize_t))
+        if not self.dims:
+            raise MemoryError()
+        for i in range(levels + 1):
+            self.dims[i] = -1
+        self.ndim = -1
+        self.tensors = []
+        self.used = 0
+        self.cap = 0
+        self.itemsize = 0 if tensors else dtype.itemsize
+        self.data = NULL
+
+    def __dealloc__(self):
+        free(self.dims)
+        free(self.data)
+
+    cdef char* slot(self) noexcept nogil:
+        """Where the next value goes; NULL when out of memory."""
+        cdef char* grown
+        if self.used == self.cap:
+            grown = <char*>realloc(self.data, max(64, 2 * self.cap) * self.itemsize)
+            if grown == NULL:
+                return NULL
+            self.data = grown
+            self.cap = max(64, 2 * self.cap)
+        self.used += 1
+        return self.data + (self.used - 1) * self.itemsize
+
+    def finish(self, Py_ssize_t count):
+        cdef list shape
+        cdef object out
+        cdef int k
+        if self.code == 0:
+            return np.stack(self.tensors)
+        shape = [count]
+        for k in range(self.ndim):
+            shape.append(self.dims[k])
+        out = np.empty(tuple(shape), dtype=self.dtype)
+        if self.used:
+            memcpy(<char*>(<size_t>out.ctypes.data), self.data, self.used * self.itemsize)
+        return out
+
+
+@cython.final
+cdef class _Reader:
+    """One pass over a body; every method returns the offset after what it read, or -1 when the
+    body is bad (the caller then lets the reference raise)."""
+
+    cdef const unsigned char* s
+    cdef Py_ssize_t n
+    cdef object mv
+    cdef bytes key
+    cdef bint tensor_kind
+    cdef object dtype, bare_name, max_bytes
+    cdef int nonfinite, max_depth
+    cdef bint saw_error
+    cdef dict columns
+    cdef bint named
+
+    cdef inline int at(self, Py_ssize_t pos) noexcept nogil:
+        return self.s[pos] if pos < self.n else -1
+
+    cdef inline Py_ssize_t ws(self, Py_ssize_t pos) noexcept nogil:
+        cdef int c
+        while pos < self.n:
+            c = self.s[pos]
+            if c != 0x20 and c != 0x0A and c != 0x0D and c != 0x09:
+                break
+            pos += 1
+        return pos
+
+    cdef Py_ssize_t string(self, Py_ssize_t pos, bint* escaped) noexcept nogil:
+        """End of the valid JSON string at ``pos`` (surrogate escapes paired), or -1."""
+        cdef int c, unit, low
+        if self.at(pos) != 0x22:
+            return -1
+        pos += 1
+        escaped[0] = False
+        while True:
+            pos = _plain_run(self.s, pos, self.n)
+            c = self.at(pos)
+            if c == 0x22:
+                return pos + 1
+            if c < 0x20:  # the end (-1) or a control character
+                return -1
+            if c != 0x5C:
+                pos += 1
+                continue
+            escaped[0] = True
+            c = self.at(pos + 1)
+            if c == 0x75:
+                if pos + 6 > self.n or not (_hex(self.s[pos + 2]) and _hex(self.s[pos + 3])
+                                            and _hex(self.s[pos + 4]) and _hex(self.s[pos + 5])):
+                    return -1
+                unit = _hex4(self.s + pos + 2)
+                if 0xDC00 <= unit <= 0xDFFF:
+                    return -1
+                if 0xD800 <= unit <= 0xDBFF:
+                    if (pos + 12 > self.n or self.s[pos + 6] != 0x5C or self.s[pos + 7] != 0x75
+                            or not (_hex(self.s[pos + 8]) and _hex(self.s[pos + 9])
+                                    and _hex(self.s[pos + 10]) and _hex(self.s[pos + 11]))):
+                        return -1
+                    low = _hex4(self.s + pos + 8)
+                    if not 0xDC00 <= low <= 0xDFFF:
+                        return -1
+                    pos += 12
+                else:
+                    pos += 6
+            elif c == 0x22 or c == 0x5C or c == 0x2F or c == 0x62 or c == 0x66 or c == 0x6E or c == 0x72 or c == 0x74:
+                pos += 2
+            else:
+                return -1
+
+    cdef Py_ssize_t token(self, Py_ssize_t pos, int* kind) noexcept nogil:
+        """End of the literal or JSON number at ``pos`` (the reference's ``literal``), or -1."""
+        cdef Py_ssize_t p = pos
+        cdef Py_ssize_t left = self.n - pos
+        cdef const char* t = <const char*>(self.s + pos)
+        cdef int c = self.at(pos)
+        if not (_digit(c) or (c == 0x2D and _digit(self.at(pos + 1)))):  # else a number
+            if left >= 4 and memcmp(t, b"true", 4) == 0:
+                kind[0] = T_TRUE
+                return pos + 4
+            if left >= 5 and memcmp(t, b"false", 5) == 0:
+                kind[0] = T_FALSE
+                return pos + 5
+            if left >= 4 and memcmp(t, b"null", 4) == 0:
+                kind[0] = T_NULL
+                return pos + 4
+            if left >= 3 and memcmp(t, b"NaN", 3) == 0:
+                kind[0] = T_NAN
+                return pos + 3
+            if left >= 8 and memcmp(t, b"Infinity", 8) == 0:
+                kind[0] = T_INF
+                return pos + 8
+            if left >= 9 and memcmp(t, b"-Infinity", 9) == 0:
+                kind[0] = T_NINF
+                return pos + 9
+        kind[0] = T_NUMBER
+        # The run of characters a number can hold.  The parser then takes exactly that run or
+        # refuses it; the reference's longest grammatical prefix equals the run whenever the
+        # run is a number, and otherwise leaves a number character where a ',' belongs.
+        while p < self.n and _NUMBER_CHAR[self.s[p]]:
+            p += 1
+        return p if p > pos else -1
+
+    cdef Py_ssize_t skip_value(self, Py_ssize_t pos, int depth) noexcept nogil:
+        cdef int c = self.at(pos), kind = T_NONE
+        cdef bint escaped = False
+        if c == 0x7B or c == 0x5B:
+            if depth > self.max_depth:
+                return -1
+            pos = self.ws(pos + 1)
+            if self.at(pos) == (0x7D if c == 0x7B else 0x5D):
+                return pos + 1
+            while True:
+                if c == 0x7B:
+                    pos = self.string(pos, &escaped)
+                    if pos < 0:
+                        return -1
+                    pos = self.ws(pos)
+                    if self.at(pos) != 0x3A:
+                        return -1
+                    pos = self.ws(pos + 1)
+                pos = self.skip_value(pos, depth + 1)
+                if pos < 0:
+                    return -1
+                pos = self.ws(pos)
+                if self.at(pos) == (0x7D if c == 0x7B else 0x5D):
+                    return pos + 1
+                if self.at(pos) != 0x2C:
+                    return -1
+                pos = self.ws(pos + 1)
+        if c == 0x22:
+            return self.string(pos, &escaped)
+        return self.token(pos, &kind)
+
+    cdef object text(self, Py_ssize_t start, Py_ssize_t end, bint escaped):
+        """The str of the (valid) string from ``start`` to ``end`` (quotes included)."""
+        if escaped:
+            return json.loads(bytes(self.mv[start:end]))
+        return PyUnicode_DecodeUTF8(<const char*>(self.s + start + 1), end - start - 2, NULL)
+
+    # -- the envelope
+
+    cdef Py_ssize_t body(self) except -2:
+        cdef Py_ssize_t pos = self.ws(0), start, end
+        cdef bint escaped = False, seen_key = False, seen_error = False
+        cdef object name
+        if self.at(pos) != 0x7B or 1 > self.max_depth:
+            return -1
+        pos = self.ws(pos + 1)
+        if self.at(pos) != 0x7D:
+            while True:
+                start = pos
+                end = self.string(pos, &escaped)
+                if end < 0:
+                    return -1
+                if escaped:
+                    name = self.text(start, end, True).encode("utf-8", "surrogatepass")
+                else:
+                    name = bytes(self.mv[start + 1:end - 1])
+                pos = self.ws(end)
+                if self.at(pos) != 0x3A:
+                    return -1
+                pos = self.ws(pos + 1)
+                if name == self.key:
+                    if seen_key:
+                        return -1
+                    seen_key = True
+                    pos = self.batch(pos)
+                elif name == b"error" and self.key == b"predictions":
+                    if seen_error:
+                        return -1
+                    seen_error = True
+                    pos = self.skip_value(pos, 2)
+                else:
+                    pos = self.skip_value(pos, 2)
+                if pos < 0:
+                    return -1
+                pos = self.ws(pos)
+                if self.at(pos) == 0x7D:
+                    break
+                if self.at(pos) != 0x2C:
+                    return -1
+                pos = self.ws(pos + 1)
+        pos = self.ws(pos + 1)
+        if pos != self.n or seen_error or not seen_key:
+            return -1  # trailing data; or an error member / no key, which the reference reports
+        return pos
+
+    cdef Py_ssize_t batch(self, Py_ssize_t pos) except -2:
+        cdef Py_ssize_t count = 0
+        cdef dict finished
+        cdef object name, col
+        if self.at(pos) != 0x5B or 2 > self.max_depth:
+            return -1
+        self.columns = {}
+        pos = self.ws(pos + 1)
+        if self.at(pos) == 0x5D:
+            return pos + 1
+        while True:
+            pos = self.instance(pos, count)
+            if pos < 0:
+                return -1
+            count += 1
+            pos = self.ws(pos)
+            if self.at(pos) == 0x5D:
+                break
+            if self.at(pos) != 0x2C:
+                return -1
+            pos = self.ws(pos + 1)
+        finished = {}
+        for name, col in self.columns.items():
+            finished[name] = col.finish(count)
+        self.columns = finished
+        return pos + 1
+
+    cdef Py_ssize_t b64_object(self, Py_ssize_t pos, Py_ssize_t* text_start) noexcept nogil:
+        """End of a ``{"b64": "..."}`` object at ``pos`` (the reference's ``_B64_OBJECT``), or -1."""
+        cdef int c
+        if self.at(pos) != 0x7B:
+            return -1
+        pos = self.ws(pos + 1)
+        if self.n - pos < 5 or memcmp(self.s + pos, b'"b64"', 5) != 0:
+            return -1
+        pos = self.ws(pos + 5)
+        if self.at(pos) != 0x3A:
+            return -1
+        pos = self.ws(pos + 1)
+        if self.at(pos) != 0x22:
+            return -1
+        text_start[0] = pos
+        pos += 1
+        while True:
+            c = self.at(pos)
+            if c == 0x22:
+                break
+            if c == 0x5C:
+                c = self.at(pos + 1)
+                if c < 0 or c == 0x0A:
+                    return -1
+                pos += 2
+            elif c < 0x20:
+                return -1
+            else:
+                pos += 1
+        pos = self.ws(pos + 1)
+        return pos + 1 if self.at(pos) == 0x7D else -1
+
+    cdef _Col new_column(self, name):
+        return _Col(name, ref._resolve_dtype(self.dtype, name, "tensor" if self.tensor_kind else "number"),
+                    self.max_depth, self.tensor_kind)
+
+    cdef Py_ssize_t instance(self, Py_ssize_t pos, Py_ssize_t index) except -2:
+        cdef Py_ssize_t text_start = 0, start, end
+        cdef bint named, escaped = False
+        cdef _Col col
+        cdef set seen
+        cdef object name
+        named = self.at(pos) == 0x7B and not (self.tensor_kind and self.b64_object(pos, &text_start) >= 0)
+        if index == 0:
+            self.named = named
+            if not named:
+                self.columns[None] = self.new_column(self.bare_name)
+        elif named != self.named:
+            return -1
+        if not named:
+            return self.value(pos, self.columns[None], 3)
+        if 3 > self.max_depth:
+            return -1
+        seen = set()
+        pos = self.ws(pos + 1)
+        if self.at(pos) == 0x7D:
+            return -1
+        while True:
+            start = pos
+            end = self.string(pos, &escaped)
+            if end < 0:
+                return -1
+            name = self.text(start, end, escaped)
+            if name in seen:
+                return -1
+            seen.add(name)
+            if index == 0:
+                self.columns[name] = col = self.new_column(name)
+            else:
+                col = self.columns.get(name)
+                if col is None:
+                    return -1
+            pos = self.ws(end)
+            if self.at(pos) != 0x3A:
+                return -1
+            pos = self.value(self.ws(pos + 1), col, 4)
+            if pos < 0:
+                return -1
+            pos = self.ws(pos)
+            if self.at(pos) == 0x7D:
+                break
+            if self.at(pos) != 0x2C:
+                return -1
+            pos = self.ws(pos + 1)
+        if len(seen) != len(self.columns):
+            return -1
+        return pos + 1
+
+    # -- values
+
+    cdef Py_ssize_t value(self, Py_ssize_t pos, _Col col, int depth) except -2:
+        if self.tensor_kind:
+            return self.tensor(pos, col)
+        with nogil:
+            pos = self.nested(pos, col, depth, 0)
+        if pos == -3:
+            raise MemoryError()
+        return pos
+
+    cdef Py_ssize_t tensor(self, Py_ssize_t pos, _Col col) except -2:
+        cdef Py_ssize_t text_start = pos, end, obj_end
+        cdef bint escaped = False
+        cdef object text, array, first
+        obj_end = self.b64_object(pos, &text_start)
+        end = self.string(text_start, &escaped)
+        if end < 0:
+            return -1
+        text = self.text(text_start, end, True) if escaped else self.mv[text_start + 1:end - 1]
+        try:
+            array = decode_tensor(b64decode(text), dtype=col.dtype, max_bytes=self.max_bytes)
+        except DecodeError:
+            return -1
+        if array.ndim + 1 > MAX_RANK:
+            return -1
+        if col.tensors:
+            first = col.tensors[0]
+            if array.dtype != first.dtype or array.shape != first.shape:
+                return -1
+        col.tensors.append(array)
+        return obj_end if obj_end >= 0 else end
+
+    cdef Py_ssize_t nested(self, Py_ssize_t pos, _Col col, int depth, int level) noexcept nogil:
+        cdef Py_ssize_t length = 0
+        if self.at(pos) != 0x5B:
+            if col.ndim < 0:
+                col.ndim = level
+            elif level != col.ndim:
+                return -1
+            return self.leaf(pos, col)
+        if (col.ndim >= 0 and level >= col.ndim) or level + 2 > MAX_RANK or depth > self.max_depth:
+            return -1
+        cdef bint leaves = col.ndim == level + 1  # the elements are numbers: no recursion
+        pos = self.ws(pos + 1)
+        if self.at(pos) != 0x5D:
+            while True:
+                if not leaves:
+                    pos = self.nested(pos, col, depth + 1, level + 1)
+                elif self.at(pos) == 0x5B:
+                    return -1  # a list where a number belongs
+                else:
+                    pos = self.leaf(pos, col)
+                if pos < 0:
+                    return pos
+                pos = self.ws(pos)
+                length += 1
+                if self.at(pos) == 0x5D:
+                    break
+                if self.at(pos) != 0x2C:
+                    return -1
+                pos = self.ws(pos + 1)
+        if col.dims[level] < 0:
+            col.dims[level] = length
+            if length == 0 and col.ndim < 0:
+                col.ndim = level + 1
+        elif col.dims[level] != length:
+            return -1
+        return pos + 1
+
+    cdef Py_ssize_t leaf(self, Py_ssize_t pos, _Col col) noexcept nogil:
+        cdef Py_ssize_t end
+        cdef bint escaped = False
+        cdef int kind = T_NONE, status, c
+        if self.at(pos) == 0x22:
+            c = self.at(pos + 1)
+            if col.code <= C_F64 and (_digit(c) or (c == 0x2D and _digit(self.at(pos + 2)))):
+                end = self.float_leaf(pos + 1, col)  # RAW_JSON's "1.5": parsed in place ...
+                if end > 0 and self.at(end) == 0x22:
+                    return end + 1
+                if end == -3:
+                    return -3
+                col.used -= 1  # ... unless the string holds more than the number: the long way
+            end = self.string(pos, &escaped)
+            if end < 0:
+                return -1
+            if escaped:
+                with gil:
+                    return self.escaped_leaf(pos, end, col)
+            status = self.store(self.s + pos + 1, end - pos - 2, col)
+            return end if status == 0 else status
+        c = self.at(pos)
+        if col.code <= C_F64 and (_digit(c) or (c == 0x2D and _digit(self.at(pos + 1)))):
+            return self.float_leaf(pos, col)
+        end = self.token(pos, &kind)
+        if end < 0:
+            return -1
+        if kind == T_NULL:
+            if self.nonfinite != NF_NULL or col.code > C_F64:
+                return -1
+            status = self.store(<const unsigned char*>"NaN", 3, col)
+        else:
+            status = self.store(self.s + pos, end - pos, col)
+        return end if status == 0 else status
+
+    cdef Py_ssize_t float_leaf(self, Py_ssize_t pos, _Col col) noexcept nogil:
+        """A bare number into a float column: parsed where it lies, its end found by the parser
+        (the same end the reference's number pattern finds, when what follows is valid)."""
+        cdef Py_ssize_t k
+        cdef char* dst = col.slot()
+        if dst == NULL:
+            return -3
+        if col.code == C_F32:
+            k = parse_f32_prefix(<const char*>(self.s + pos), self.n - pos, <float*>dst)
+        elif col.code == C_F64:
+            k = parse_f64_prefix(<const char*>(self.s + pos), self.n - pos, <double*>dst)
+        else:
+            k = parse_f16_prefix(<const char*>(self.s + pos), self.n - pos, <uint16_t*>dst)
+        return pos + k if k > 0 else -1
+
+    cdef Py_ssize_t escaped_leaf(self, Py_ssize_t pos, Py_ssize_t end, _Col col):
+        """A string leaf with escapes (rare): its text through ``json``, then ``store``."""
+        cdef bytes raw
+        cdef int status
+        try:
+            raw = self.text(pos, end, True).encode("utf-8", "surrogatepass")
+        except Exception:
+            return -1  # cannot happen for a string ``string`` accepted; the reference will say
+        status = self.store(<const unsigned char*>PyBytes_AS_STRING(raw), len(raw), col)
+        return end if status == 0 else status
+
+    cdef int store(self, const unsigned char* t, Py_ssize_t n, _Col col) noexcept nogil:
+        """Parse the number text ``t[:n]`` into the column; -1 if it is not one of its dtype, -3
+        when out of memory."""
+        cdef int code = col.code, special = 0
+        cdef bint truth
+        cdef int64_t i64 = 0
+        cdef uint64_t u64 = 0
+        cdef double d = 0
+        cdef float f = 0
+        cdef uint16_t h = 0
+        cdef char* dst
+        if n == 0 or _digit(t[0]) or (n > 1 and _digit(t[1])):
+            pass  # not a token (the common case, decided on two bytes)
+        elif n == 3 and memcmp(t, b"NaN", 3) == 0:
+            special = 1
+        elif n == 8 and memcmp(t, b"Infinity", 8) == 0:
+            special = 2
+        elif n == 9 and memcmp(t, b"-Infinity", 9) == 0:
+            special = 3
+        if special and (self.nonfinite == NF_ERROR or code > C_F64):
+            return -1
+        if code == C_F32:
+            if special:
+                f = NAN if special == 1 else (INFINITY if special == 2 else -INFINITY)
+            elif parse_f32(<const char*>t, n, &f) != 0:
+                return -1
+            dst = col.slot()
+            if dst == NULL:
+                return -3
+            (<float*>dst)[0] = f
+        elif code == C_F64:
+            if special:
+                d = NAN if special == 1 else (INFINITY if special == 2 else -INFINITY)
+            elif parse_f64(<const char*>t, n, &d) != 0:
+                return -1
+            dst = col.slot()
+            if dst == NULL:
+                return -3
+            (<double*>dst)[0] = d
+        elif code == C_F16:
+            if special:
+                h = 0x7E00 if special == 1 else (0x7C00 if special == 2 else 0xFC00)
+            elif parse_f16(<const char*>t, n, &h) != 0:
+                return -1
+            dst = col.slot()
+            if dst == NULL:
+                return -3
+            (<uint16_t*>dst)[0] = h
+        elif code == C_BOOL:
+            truth = n == 4 and memcmp(t, b"true", 4) == 0
+            if not truth and not (n == 5 and memcmp(t, b"false", 5) == 0):
+                return -1
+            dst = col.slot()
+            if dst == NULL:
+                return -3
+            dst[0] = truth
+        elif code <= C_I64:
+            if parse_i64(<const char*>t, n, &i64) != 0:
+                return -1
+            dst = col.slot()
+            if dst == NULL:
+                return -3
+            if code == C_I8:
+                if not -128 <= i64 <= 127:
+                    return -1
+                (<int8_t*>dst)[0] = <int8_t>i64
+            elif code == C_I16:
+                if not -32768 <= i64 <= 32767:
+                    return -1
+                (<int16_t*>dst)[0] = <int16_t>i64
+            elif code == C_I32:
+                if not <int64_t>(-2147483647 - 1) <= i64 <= <int64_t>2147483647:
+                    return -1
+                (<int32_t*>dst)[0] = <int32_t>i64
+            else:
+                (<int64_t*>dst)[0] = i64
+        else:
+            if parse_u64(<const char*>t, n, &u64) != 0:
+                return -1
+            dst = col.slot()
+            if dst == NULL:
+                return -3
+            if code == C_U8:
+                if u64 > 0xFF:
+                    return -1
+                (<uint8_t*>dst)[0] = <uint8_t>u64
+            elif code == C_U16:
+                if u64 > 0xFFFF:
+                    return -1
+                (<uint16_t*>dst)[0] = <uint16_t>u64
+            elif code == C_U32:
+                if u64 > <uint64_t>0xFFFFFFFFU:
+                    return -1
+                (<uint32_t*>dst)[0] = <uint32_t>u64
+            else:
+                (<uint64_t*>dst)[0] = u64
+        return 0
+
+
+def decode_body(body, key, *, kind, dtype=None, nonfinite="token", max_depth=DEFAULT_MAX_DEPTH,
+                max_bytes=DEFAULT_MAX_BYTES, bare_name="output"):
+    """``{name: batch-first array}`` from a body (see the reference's module docstring).
+
+    ``kind`` is ``"tensor"`` (strings are base64 TensorProtos) or ``"number"`` (strings are
+    numbers).  ``dtype``: None (float32 for numbers, the encoded dtype for tensors), one dtype
+    for every name, or a dict ``{name: dtype}``.  A bare instance's values go under ``bare_name``.
+    """
+    ref._check_decode_options(key, kind, nonfinite, max_depth)
+    cdef const unsigned char[::1] view
+    cdef _Reader r = _Reader()
+    cdef Py_ssize_t bad
+    cdef object mv, name, array
+    cdef dict result
+    mv = memoryview(ref._body_bytes(body) if isinstance(body, str) else body)
+    if mv.ndim != 1 or mv.itemsize != 1 or not mv.c_contiguous:
+        mv = mv.cast("B")
+    view = mv
+    r.mv = mv
+    r.n = view.shape[0]
+    if r.n:
+        r.s = &view[0]
+    else:
+        r.s = <const unsigned char*>_EMPTY
+    with nogil:
+        bad = _utf8_error(r.s, r.n)
+    if bad >= 0:
+        return _reference_error(body, key, kind, dtype, nonfinite, max_depth, max_bytes, bare_name)
+    r.key = key.encode("ascii")
+    r.tensor_kind = kind == "tensor"
+    r.dtype = dtype
+    r.bare_name = bare_name
+    r.max_bytes = max_bytes
+    r.max_depth = max_depth
+    r.nonfinite = NONFINITE_POLICIES.index(nonfinite)
+    if r.body() < 0:
+        return _reference_error(body, key, kind, dtype, nonfinite, max_depth, max_bytes, bare_name)
+    result = {}
+    for name, array in r.columns.items():
+        result[bare_name if name is None else name] = array
+    return result
+
+
+def _reference_error(body, key, kind, dtype, nonfinite, max_depth, max_bytes, bare_name):
+    ref.decode_body(body, key, kind=kind, dtype=dtype, nonfinite=nonfinite, max_depth=max_depth,
+                    max_bytes=max_bytes, bare_name=bare_name)
+    raise AssertionError("tensorwire: the Cython JSON reader refused a body the reference accepts (a bug)")

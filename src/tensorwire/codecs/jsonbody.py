@@ -1,0 +1,520 @@
+"""HTTP JSON bodies (SPEC.md sections 2, 3 and 7), pure-Python reference.
+
+One body shape serves requests and responses: ``{"<key>": [instance, ...]}`` with key
+``instances`` (request) or ``predictions`` (response).  An instance is either *named*, an object
+``{"<name>": value, ...}``, or *bare*, the value itself.  A value is, by ``kind``:
+
+``"tensor"`` (SERIALIZED_TF_TENSORS)
+    a JSON string holding base64 of the serialized TensorProto of the instance's slice (URL-safe
+    and padded by default).  Decoding takes either alphabet, padded or not, and ``{"b64": ...}``
+    objects (an object whose only key is ``b64`` is always a binary value, never a named
+    instance).  Every instance's tensor of one name must have the same dtype and shape.
+``"string"`` (RAW_JSON, writing)
+    nested lists whose leaves are number text (``numtext``) inside JSON strings.
+``"number"`` (ND_ARRAYS, writing; RAW_JSON and ND_ARRAYS, reading)
+    nested lists of bare JSON numbers, like ``json.dumps(a.tolist())``.  When reading, a leaf may
+    be a number, a string holding a number, ``NaN``/``Infinity``/``-Infinity`` (bare or quoted),
+    ``true``/``false`` (bool dtype), or ``null`` (NaN, with ``nonfinite="null"`` only).
+
+Writing: compact JSON (no whitespace), names in the order given, non-finite floats by policy:
+``"token"`` (default: ``NaN``, ``Infinity``, ``-Infinity``, quoted in RAW_JSON), ``"null"``
+(``null``) or ``"error"`` (ValueError naming the input and index).
+
+Reading is one pass in text order; the first problem in the text is the one reported, as a
+:class:`DecodeError` naming it and its byte offset:
+
+* The body must be UTF-8 (checked first, whole) holding one JSON object and nothing after it but
+  whitespace.  Strings must be valid JSON strings; ``\\u`` escapes of a lone surrogate are
+  refused.  Containers nested deeper than ``max_depth`` (the envelope object is depth 1; at most
+  512) are refused.  Members other than the key (``deployedModelId``, ``parameters``, ...) are
+  checked for syntax and ignored; the key and ``error`` may appear once.  Duplicate names in one
+  instance are refused.
+* Every instance has the form of the first (named or bare) and, if named, the same names.
+* Per name, the first instance fixes the value's shape: every list at one depth has the same
+  length, and leaves sit at one depth (ragged lists and wrong depths are refused).  With the
+  instance axis, an array has at most 64 dimensions (numpy's limit).
+* A response with an ``error`` member raises :class:`tensorwire.PredictionError` (its message is
+  the member's string, or its ``message`` field) once the whole body has been checked.
+* ``[]`` (no instances) decodes to ``{}``: with no instance there is neither a name nor a shape.
+
+Allocation is bounded by the body: every value takes at least one byte of text, and a
+TensorProto value is decoded with ``max_bytes``.
+"""
+
+import json
+import re
+
+import numpy as np
+
+from ..errors import DecodeError, PredictionError
+from . import numtext
+from ._dtypes import MAX_RANK
+from .base64 import b64decode, b64encode
+from .tensor import decode_tensor, encode_tensor
+
+KEYS = ("instances", "predictions")
+KINDS = ("tensor", "string", "number")
+NONFINITE_POLICIES = ("token", "null", "error")
+DEFAULT_MAX_DEPTH = 64
+MAX_DEPTH_LIMIT = 512  # both readers recurse per level: bounded so neither runs out of stack
+DEFAULT_MAX_BYTES = 1 << 31
+WHAT = "JSON body"
+
+_WS = re.compile(rb"[ \t\n\r]*")
+_STRING = re.compile(rb'"(?:[^"\\\x00-\x1f]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*"')
+_NUMBER = numtext.NUMBER_RE
+_LITERALS = (b"true", b"false", b"null", b"NaN", b"Infinity", b"-Infinity")
+_B64_OBJECT = re.compile(rb'\{[ \t\n\r]*"b64"[ \t\n\r]*:[ \t\n\r]*("(?:[^"\\\x00-\x1f]|\\.)*")[ \t\n\r]*\}')
+_ESCAPES = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\", "/": "/"}
+_NONFINITE_TEXT = {"NaN", "Infinity", "-Infinity"}
+
+
+# ------------------------------------------------------------------------------------- writing
+
+
+def _name_text(name):
+    """A name as JSON string text (UTF-8; lone surrogates refused)."""
+    if not isinstance(name, str):
+        raise TypeError(f"input and output names must be str, not {type(name).__name__}")
+    try:
+        return json.dumps(name, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(f"name {name!r} is not valid Unicode (lone surrogate)") from None
+
+
+def _check_encode_options(kind, nonfinite, float_format):
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
+    if nonfinite not in NONFINITE_POLICIES:
+        raise ValueError(f"nonfinite must be one of {NONFINITE_POLICIES}, not {nonfinite!r}")
+    if float_format not in numtext.FLOAT_FORMATS:
+        raise ValueError(f"float_format must be one of {numtext.FLOAT_FORMATS}, not {float_format!r}")
+
+
+def _check_numbers(name, array, nonfinite):
+    """The dtype the array is written in; ValueError for a non-finite value under ``"error"``."""
+    dt = numtext.number_dtype(array.dtype)
+    if nonfinite == "error" and dt.kind == "f":
+        bad = np.argwhere(~np.isfinite(array))
+        if len(bad):
+            index = tuple(int(i) for i in bad[0])
+            raise ValueError(f"input {name!r}: non-finite value {array[index]} at index {index} (nonfinite='error')")
+    return dt
+
+
+def _leaf_writer(dt, quote, nonfinite, float_format):
+    def write(x):
+        text = numtext.format_number(x, dt, float_format=float_format)
+        if text in _NONFINITE_TEXT and nonfinite == "null":
+            return b"null"
+        return (f'"{text}"' if quote else text).encode("ascii")
+
+    return write
+
+
+def _nested(a, leaf):
+    if a.ndim == 0:
+        return leaf(a[()])
+    return b"[" + b",".join(_nested(x, leaf) for x in a) + b"]"
+
+
+def encode_body(key, columns, *, bare, kind, nonfinite="token", urlsafe=True, pad=True, float_format="shortest"):
+    """The body ``{"<key>": [...]}`` for ``columns``, a list of ``(name, array)`` whose arrays share
+    their first (instance) axis; ``bare`` writes each instance as the value of the one column."""
+    _check_encode_options(kind, nonfinite, float_format)
+    names = None if bare else [_name_text(name) for name, _ in columns]
+    writers = []
+    for name, array in columns:
+        if kind == "tensor":
+            writers.append(lambda a, i: b'"' + b64encode(encode_tensor(a[i]), urlsafe=urlsafe, pad=pad) + b'"')
+        else:
+            leaf = _leaf_writer(_check_numbers(name, array, nonfinite), kind == "string", nonfinite, float_format)
+            writers.append(lambda a, i, leaf=leaf: _nested(a[i], leaf))
+    count = len(columns[0][1])
+    instances = []
+    for i in range(count):
+        values = [write(array, i) for write, (_, array) in zip(writers, columns)]
+        if bare:
+            instances.append(values[0])
+        else:
+            instances.append(b"{" + b",".join(n + b":" + v for n, v in zip(names, values)) + b"}")
+    return b'{"' + key.encode("ascii") + b'":[' + b",".join(instances) + b"]}"
+
+
+# ------------------------------------------------------------------------------------- reading
+
+
+def _body_bytes(body):
+    """The body as bytes, checked to be UTF-8."""
+    if isinstance(body, str):
+        try:
+            return body.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise DecodeError(f"{WHAT}: lone surrogate at character {exc.start}") from None
+    raw = bytes(memoryview(body).cast("B")) if not isinstance(body, bytes) else body
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DecodeError(f"{WHAT}: invalid UTF-8 at offset {exc.start}") from None
+    return raw
+
+
+def _resolve_dtype(dtype, name, kind):
+    """The dtype to decode column ``name`` into: None means the encoded dtype (tensors) or float32."""
+    if isinstance(dtype, dict):
+        dtype = dtype.get(name)
+    if dtype is None:
+        return None if kind == "tensor" else np.dtype(np.float32)
+    return np.dtype(dtype) if kind == "tensor" else numtext.number_dtype(dtype)
+
+
+class _Column:
+    """What the instances seen so far fix about one name's values, and the values."""
+
+    def __init__(self, name, dtype):
+        self.name = name
+        self.dtype = dtype
+        self.dims = []  # per level: the length the first closed list there had
+        self.ndim = None  # the level leaves sit at, once known
+        self.values = []  # numbers (kind "number"), or arrays (kind "tensor")
+
+
+class _Reader:
+    def __init__(self, buf, key, kind, dtype, nonfinite, max_depth, max_bytes, bare_name):
+        self.buf = buf
+        self.key = key
+        self.kind = kind
+        self.dtype = dtype
+        self.nonfinite = nonfinite
+        self.max_depth = max_depth
+        self.max_bytes = max_bytes
+        self.bare_name = bare_name
+
+    # -- lexing
+
+    def fail(self, message, pos):
+        raise DecodeError(f"{WHAT}: {message} at offset {pos}")
+
+    def ws(self, pos):
+        return _WS.match(self.buf, pos).end()
+
+    def peek(self, pos):
+        return self.buf[pos : pos + 1]
+
+    def expect(self, pos, char, what):
+        if self.buf[pos : pos + 1] != char:
+            self.fail(f"expected {what}", pos)
+        return pos + 1
+
+    def enter(self, pos, depth):
+        if depth > self.max_depth:
+            self.fail(f"nesting deeper than {self.max_depth}", pos)
+
+    def string(self, pos):
+        """(decoded str, end) of the JSON string at ``pos``."""
+        m = _STRING.match(self.buf, pos)
+        if m is None:
+            self.fail("invalid string" if self.peek(pos) == b'"' else "expected a string", self._string_error(pos))
+        raw = self.buf[pos + 1 : m.end() - 1]
+        if b"\\" not in raw:
+            return raw.decode("utf-8"), m.end()
+        return self._unescape(raw, pos + 1), m.end()
+
+    def _string_error(self, pos):
+        """Where the string at ``pos`` goes wrong (for the message)."""
+        if self.peek(pos) != b'"':
+            return pos
+        i = pos + 1
+        while i < len(self.buf):
+            c = self.buf[i]
+            if c == 0x22:
+                return i
+            if c < 0x20:
+                return i
+            if c == 0x5C:
+                if re.match(rb'\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})', self.buf[i : i + 6]) is None:
+                    return i
+                i += 6 if self.buf[i + 1] == 0x75 else 2
+            else:
+                i += 1
+        return i
+
+    def _unescape(self, raw, base):
+        out = []
+        i = 0
+        text = raw.decode("utf-8")  # escapes are ASCII, so byte offsets below are recomputed
+        while i < len(text):
+            c = text[i]
+            if c != "\\":
+                out.append(c)
+                i += 1
+                continue
+            if text[i + 1] != "u":
+                out.append(_ESCAPES[text[i + 1]])
+                i += 2
+                continue
+            unit = int(text[i + 2 : i + 6], 16)
+            if 0xDC00 <= unit <= 0xDFFF:
+                self.fail("lone surrogate escape", base + len(text[:i].encode("utf-8")))
+            if 0xD800 <= unit <= 0xDBFF:
+                low = int(text[i + 8 : i + 12], 16) if text[i + 6 : i + 8] == "\\u" else -1
+                if not 0xDC00 <= low <= 0xDFFF:
+                    self.fail("lone surrogate escape", base + len(text[:i].encode("utf-8")))
+                out.append(chr(0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00)))
+                i += 12
+                continue
+            out.append(chr(unit))
+            i += 6
+        return "".join(out)
+
+    def literal(self, pos):
+        """(token bytes, end) of a number or literal at ``pos``, or None."""
+        for lit in _LITERALS:
+            if self.buf.startswith(lit, pos):
+                return lit, pos + len(lit)
+        m = _NUMBER.match(self.buf, pos)
+        if m is None:
+            return None
+        return m.group(), m.end()
+
+    # -- generic values (skipped members)
+
+    def skip_value(self, pos, depth):
+        c = self.peek(pos)
+        if c == b"{":
+            self.enter(pos, depth)
+            pos = self.ws(pos + 1)
+            if self.peek(pos) == b"}":
+                return pos + 1
+            while True:
+                _, pos = self.string(pos)
+                pos = self.expect(self.ws(pos), b":", "':'")
+                pos = self.ws(self.skip_value(self.ws(pos), depth + 1))
+                if self.peek(pos) == b"}":
+                    return pos + 1
+                pos = self.ws(self.expect(pos, b",", "',' or '}'"))
+        if c == b"[":
+            self.enter(pos, depth)
+            pos = self.ws(pos + 1)
+            if self.peek(pos) == b"]":
+                return pos + 1
+            while True:
+                pos = self.ws(self.skip_value(pos, depth + 1))
+                if self.peek(pos) == b"]":
+                    return pos + 1
+                pos = self.ws(self.expect(pos, b",", "',' or ']'"))
+        if c == b'"':
+            return self.string(pos)[1]
+        token = self.literal(pos)
+        if token is None:
+            self.fail("expected a JSON value", pos)
+        return token[1]
+
+    # -- the envelope
+
+    def body(self):
+        buf = self.buf
+        pos = self.expect(self.ws(0), b"{", "'{' (a JSON object)")
+        self.enter(0, 1)
+        columns = None
+        error = None
+        pos = self.ws(pos)
+        if self.peek(pos) != b"}":
+            while True:
+                start = pos
+                name, pos = self.string(pos)
+                pos = self.ws(self.expect(self.ws(pos), b":", "':'"))
+                if name == self.key:
+                    if columns is not None:
+                        self.fail(f"duplicate {self.key!r} member", start)
+                    columns, pos = self.batch(pos)
+                elif name == "error" and self.key == "predictions":
+                    if error is not None:
+                        self.fail("duplicate 'error' member", start)
+                    end = self.skip_value(pos, 2)
+                    try:
+                        error = json.loads(buf[pos:end])
+                    except ValueError:  # json's own limits (an integer of 4,300+ digits)
+                        error = buf[pos:end].decode("utf-8")
+                    pos = end
+                else:
+                    pos = self.skip_value(pos, 2)
+                pos = self.ws(pos)
+                if self.peek(pos) == b"}":
+                    break
+                pos = self.ws(self.expect(pos, b",", "',' or '}'"))
+        pos = self.ws(pos + 1)
+        if pos != len(buf):
+            self.fail("trailing data after the JSON object", pos)
+        if error is not None:
+            raise PredictionError(error)
+        if columns is None:
+            raise DecodeError(f"{WHAT}: no {self.key!r} member")
+        return columns
+
+    def batch(self, pos):
+        pos = self.expect(pos, b"[", f"an array for {self.key!r}")
+        self.enter(pos - 1, 2)
+        columns = None  # name -> _Column, in the first instance's order
+        count = 0
+        pos = self.ws(pos)
+        if self.peek(pos) == b"]":
+            return {}, pos + 1
+        while True:
+            columns, pos = self.instance(pos, count, columns)
+            count += 1
+            pos = self.ws(pos)
+            if self.peek(pos) == b"]":
+                break
+            pos = self.ws(self.expect(pos, b",", "',' or ']'"))
+        return {name: self.finish(col, count) for name, col in columns.items()}, pos + 1
+
+    def instance(self, pos, index, columns):
+        named = self.peek(pos) == b"{" and not (self.kind == "tensor" and _B64_OBJECT.match(self.buf, pos))
+        if columns is None:
+            columns = {} if named else {None: _Column(self.bare_name, _resolve_dtype(self.dtype, self.bare_name, self.kind))}
+        elif named != (None not in columns):
+            self.fail(f"instance {index} is {'named' if named else 'bare'}, instance 0 was not", pos)
+        if not named:
+            return columns, self.value(pos, columns[None], 3)
+        self.enter(pos, 3)
+        seen = set()
+        pos = self.ws(pos + 1)
+        if self.peek(pos) == b"}":
+            self.fail(f"instance {index} has no inputs", pos)
+        while True:
+            start = pos
+            name, pos = self.string(pos)
+            if name in seen:
+                self.fail(f"instance {index}: duplicate name {name!r}", start)
+            seen.add(name)
+            if index == 0:
+                columns[name] = _Column(name, _resolve_dtype(self.dtype, name, self.kind))
+            elif name not in columns:
+                self.fail(f"instance {index}: name {name!r} is not in instance 0", start)
+            pos = self.ws(self.expect(self.ws(pos), b":", "':'"))
+            pos = self.ws(self.value(pos, columns[name], 4))
+            if self.peek(pos) == b"}":
+                break
+            pos = self.ws(self.expect(pos, b",", "',' or '}'"))
+        if len(seen) != len(columns):
+            missing = next(n for n in columns if n not in seen)
+            self.fail(f"instance {index}: no value for {missing!r}", pos)
+        return columns, pos + 1
+
+    # -- values
+
+    def value(self, pos, col, depth):
+        if self.kind == "tensor":
+            return self.tensor(pos, col)
+        return self.nested(pos, col, depth, 0)
+
+    def tensor(self, pos, col):
+        m = _B64_OBJECT.match(self.buf, pos)
+        text_pos, end = (m.start(1), m.end()) if m else (pos, None)
+        if self.peek(text_pos) != b'"':
+            self.fail(f"{col.name!r}: expected a base64 string", pos)
+        text, text_end = self.string(text_pos)
+        try:
+            array = decode_tensor(b64decode(text), dtype=col.dtype, max_bytes=self.max_bytes)
+        except DecodeError as exc:
+            self.fail(f"{col.name!r}: {exc}", text_pos)
+        if array.ndim + 1 > MAX_RANK:
+            self.fail(f"{col.name!r}: more than {MAX_RANK} dimensions with the instance axis", text_pos)
+        if col.values:
+            first = col.values[0]
+            if array.dtype != first.dtype or array.shape != first.shape:
+                self.fail(
+                    f"{col.name!r}: tensor {array.dtype}{list(array.shape)} differs from the first "
+                    f"instance's {first.dtype}{list(first.shape)}",
+                    text_pos,
+                )
+        col.values.append(array)
+        return end if m else text_end
+
+    def nested(self, pos, col, depth, level):
+        if self.peek(pos) == b"[":
+            if col.ndim is not None and level >= col.ndim:
+                self.fail(f"{col.name!r}: a list where a number belongs (depth {level})", pos)
+            if level + 2 > MAX_RANK:
+                self.fail(f"{col.name!r}: more than {MAX_RANK} dimensions with the instance axis", pos)
+            self.enter(pos, depth)
+            length = 0
+            pos = self.ws(pos + 1)
+            if self.peek(pos) != b"]":
+                while True:
+                    pos = self.ws(self.nested(pos, col, depth + 1, level + 1))
+                    length += 1
+                    if self.peek(pos) == b"]":
+                        break
+                    pos = self.ws(self.expect(pos, b",", "',' or ']'"))
+            while len(col.dims) <= level:
+                col.dims.append(None)  # lists close innermost first: outer lengths come later
+            if col.dims[level] is None:
+                col.dims[level] = length
+                if length == 0 and col.ndim is None:
+                    col.ndim = level + 1
+            elif col.dims[level] != length:
+                self.fail(f"{col.name!r}: ragged lists: length {length} where {col.dims[level]} was", pos)
+            return pos + 1
+        if col.ndim is None:
+            col.ndim = level
+        elif level != col.ndim:
+            self.fail(f"{col.name!r}: a number where a list of depth {col.ndim - level} belongs", pos)
+        value, end = self.leaf(pos, col)
+        col.values.append(value)
+        return end
+
+    def leaf(self, pos, col):
+        """(value, end) of the leaf at ``pos``."""
+        dt = col.dtype
+        if self.peek(pos) == b'"':
+            text, end = self.string(pos)
+            token = text.encode("utf-8")
+        else:
+            found = self.literal(pos)
+            if found is None:
+                self.fail(f"{col.name!r}: expected a number", pos)
+            token, end = found
+            if token == b"null":
+                if self.nonfinite != "null" or dt.kind != "f":
+                    self.fail(f"{col.name!r}: null is not a number (nonfinite={self.nonfinite!r}, {dt})", pos)
+                return dt.type("nan"), end
+        if self.nonfinite == "error" and token in numtext.NONFINITE:
+            self.fail(f"{col.name!r}: non-finite {token.decode()} refused (nonfinite='error')", pos)
+        try:
+            return numtext.parse_number(token, dt), end
+        except DecodeError as exc:
+            self.fail(f"{col.name!r}: {exc}", pos)
+
+    def finish(self, col, count):
+        if self.kind == "tensor":
+            return np.stack(col.values)
+        shape = (count, *col.dims[: col.ndim])
+        return np.array(col.values, dtype=col.dtype).reshape(shape)
+
+
+def _check_decode_options(key, kind, nonfinite, max_depth):
+    if key not in KEYS:
+        raise ValueError(f"key must be one of {KEYS}, not {key!r}")
+    if kind not in ("tensor", "number"):
+        raise ValueError(f"kind must be 'tensor' or 'number', not {kind!r}")
+    if nonfinite not in NONFINITE_POLICIES:
+        raise ValueError(f"nonfinite must be one of {NONFINITE_POLICIES}, not {nonfinite!r}")
+    if not isinstance(max_depth, int) or not 2 <= max_depth <= MAX_DEPTH_LIMIT:
+        raise ValueError(f"max_depth must be an int from 2 to {MAX_DEPTH_LIMIT}, not {max_depth!r}")
+
+
+def decode_body(body, key, *, kind, dtype=None, nonfinite="token", max_depth=DEFAULT_MAX_DEPTH,
+                max_bytes=DEFAULT_MAX_BYTES, bare_name="output"):
+    """``{name: batch-first array}`` from a body (see the module docstring).
+
+    ``kind`` is ``"tensor"`` (strings are base64 TensorProtos) or ``"number"`` (strings are
+    numbers).  ``dtype``: None (float32 for numbers, the encoded dtype for tensors), one dtype
+    for every name, or a dict ``{name: dtype}``.  A bare instance's values go under ``bare_name``.
+    """
+    _check_decode_options(key, kind, nonfinite, max_depth)
+    buf = _body_bytes(body)
+    reader = _Reader(buf, key, kind, dtype, nonfinite, max_depth, max_bytes, bare_name)
+    columns = reader.body()
+    return {(bare_name if name is None else name): array for name, array in columns.items()}

@@ -1,0 +1,190 @@
+"""Request and response bodies in Earth Engine's payload formats (SPEC.md sections 1-3, 7).
+
+The four functions take a :class:`PayloadFormat` or its name and check their arguments here,
+once, for both backends; the active backend (``tensorwire._backend``) writes and reads the bytes.
+
+Inputs and outputs are *batch first*: one array per name whose first axis is the instance axis
+(N instances, one per tile).  Also accepted when encoding: a list of per-instance dicts
+``[{name: array}, ...]`` (stacked), and for ND_ARRAYS, and for a response with one output, a
+single array.
+
+Decisions where peers differ (also in the README):
+
+* Requests always name their inputs (``{"B1": ...}``), as Earth Engine sends them, except
+  ND_ARRAYS, whose instances are bare.  Responses follow TF Serving: one output is written bare,
+  several as ``{name: value}``; a bare response decodes under ``"output"``, a bare request under
+  ``"instances"``.
+* SERIALIZED_TF_TENSORS writes URL-safe base64 with padding (``tf.io.decode_base64`` takes it;
+  ``urlsafe=False`` / ``pad=False`` change that) and reads either alphabet, padded or not, and
+  ``{"b64": ...}`` objects.
+* Non-finite floats (``nonfinite``): ``"token"`` writes and reads ``NaN``/``Infinity``/
+  ``-Infinity`` (TF Serving and Python's ``json`` do); ``"null"`` writes ``null`` and reads it
+  back as NaN; ``"error"`` refuses them both ways.
+* JSON numbers decode into float32 unless ``dtype`` says otherwise (one dtype, or a dict
+  ``{name: dtype}``); TensorProtos decode into their encoded dtype, and a ``dtype`` given for
+  them must match it (as ``tf.io.parse_tensor`` requires).
+* ``float_format="shortest"`` (default) writes each float as the shortest text that round-trips
+  in its own dtype; ``"tolist"`` writes what ``json.dumps(a.tolist())`` writes.
+* The TF Serving columnar form (``{"inputs": ...}``) is not read; Vertex's ``parameters`` and
+  every other member but the instances/predictions and ``error`` are checked and ignored.
+"""
+
+import enum
+from collections.abc import Mapping
+
+import numpy as np
+
+from ._backend import IMPLS
+from .codecs import jsonbody as _reference
+from .errors import PredictionError
+
+_impl = IMPLS["jsonbody"]
+
+
+class PayloadFormat(str, enum.Enum):
+    """Earth Engine's ``payloadFormat`` names.  ``GRPC_TF_EXAMPLES`` is an alias."""
+
+    SERIALIZED_TF_TENSORS = "SERIALIZED_TF_TENSORS"
+    RAW_JSON = "RAW_JSON"
+    ND_ARRAYS = "ND_ARRAYS"
+    GRPC_TF_TENSORS = "GRPC_TF_TENSORS"
+    GRPC_SERIALIZED_TF_TENSORS = "GRPC_SERIALIZED_TF_TENSORS"
+    GRPC_SERIALIZED_TF_EXAMPLES = "GRPC_SERIALIZED_TF_EXAMPLES"
+    GRPC_TF_EXAMPLES = "GRPC_SERIALIZED_TF_EXAMPLES"
+
+    @classmethod
+    def of(cls, value):
+        """The member for a member or a name (``"ND_ARRAYS"``, ``"GRPC_TF_EXAMPLES"``, ...)."""
+        if isinstance(value, cls):
+            return value
+        if isinstance(value, str) and value in cls.__members__:
+            return cls.__members__[value]
+        raise ValueError(f"unknown payload format {value!r}; one of {', '.join(cls.__members__)}")
+
+    def __str__(self):
+        return self.value
+
+
+_JSON_KINDS = {  # format -> (kind written, kind read)
+    PayloadFormat.SERIALIZED_TF_TENSORS: ("tensor", "tensor"),
+    PayloadFormat.RAW_JSON: ("string", "number"),
+    PayloadFormat.ND_ARRAYS: ("number", "number"),
+}
+
+
+def _json_format(format):
+    fmt = PayloadFormat.of(format)
+    if fmt not in _JSON_KINDS:
+        raise NotImplementedError(f"{fmt.value}: the gRPC payload formats are not implemented yet")
+    return fmt
+
+
+def _stack_instances(instances, what):
+    if not instances:
+        raise ValueError(f"{what}: an empty list of instances has no names")
+    names = list(instances[0])
+    for i, inst in enumerate(instances):
+        if not isinstance(inst, Mapping) or set(inst) != set(names):
+            raise ValueError(f"{what}: instance {i} does not have the names of instance 0 ({names})")
+    return {name: np.stack([np.asarray(inst[name]) for inst in instances]) for name in names}
+
+
+def _columns(values, what, bare_ok):
+    """(columns, bare): ``[(name, array)]`` with a shared first axis, and whether to write bare."""
+    if isinstance(values, list) and values and all(isinstance(v, Mapping) for v in values):
+        values = _stack_instances(values, what)
+    if isinstance(values, Mapping):
+        if not values:
+            raise ValueError(f"{what}: no arrays given")
+        columns = [(name, np.asarray(a)) for name, a in values.items()]
+        bare = False
+    elif bare_ok:
+        columns = [(None, np.asarray(values))]
+        bare = True
+    else:
+        raise TypeError(f"{what}: expected a mapping of names to arrays, not {type(values).__name__}")
+    for name, array in columns:
+        if array.ndim == 0:
+            raise ValueError(f"{what}: {name!r} has no instance axis (a 0-d array)")
+        if len(array) != len(columns[0][1]):
+            raise ValueError(
+                f"{what}: {name!r} has {len(array)} instances, {columns[0][0]!r} has {len(columns[0][1])}"
+            )
+    return columns, bare
+
+
+def encode_request(inputs, format, *, nonfinite="token", float_format="shortest", urlsafe=True, pad=True):
+    """The request body (bytes) for ``inputs`` in ``format``; see the module docstring.
+
+    ``urlsafe``/``pad`` apply to SERIALIZED_TF_TENSORS, ``float_format`` to RAW_JSON and
+    ND_ARRAYS, ``nonfinite`` to both of those.
+    """
+    fmt = _json_format(format)
+    columns, bare = _columns(inputs, "inputs", bare_ok=fmt is PayloadFormat.ND_ARRAYS)
+    if fmt is PayloadFormat.ND_ARRAYS:
+        if len(columns) != 1:
+            raise ValueError(f"ND_ARRAYS sends one array per instance; got {len(columns)} inputs")
+        bare = True
+    return _impl.encode_body(
+        "instances", columns, bare=bare, kind=_JSON_KINDS[fmt][0], nonfinite=nonfinite,
+        urlsafe=urlsafe, pad=pad, float_format=float_format,
+    )
+
+
+def encode_response(outputs, format, *, nonfinite="token", float_format="shortest", urlsafe=True, pad=True):
+    """The response body for ``outputs`` (one array, or a mapping): one output is written bare."""
+    fmt = _json_format(format)
+    columns, _ = _columns(outputs, "outputs", bare_ok=True)
+    return _impl.encode_body(
+        "predictions", columns, bare=len(columns) == 1, kind=_JSON_KINDS[fmt][0], nonfinite=nonfinite,
+        urlsafe=urlsafe, pad=pad, float_format=float_format,
+    )
+
+
+def _decode(body, format, key, bare_name, dtype, nonfinite, max_depth, max_bytes):
+    fmt = _json_format(format)
+    return _impl.decode_body(
+        body, key, kind=_JSON_KINDS[fmt][1], dtype=dtype, nonfinite=nonfinite, max_depth=max_depth,
+        max_bytes=max_bytes, bare_name=bare_name,
+    )
+
+
+def decode_request(body, format, *, dtype=None, nonfinite="token", max_depth=_reference.DEFAULT_MAX_DEPTH,
+                   max_bytes=_reference.DEFAULT_MAX_BYTES):
+    """``{name: batch-first array}`` from a request body (server side); bare instances under ``"instances"``."""
+    return _decode(body, format, "instances", "instances", dtype, nonfinite, max_depth, max_bytes)
+
+
+def decode_response(body, format, *, dtype=None, nonfinite="token", max_depth=_reference.DEFAULT_MAX_DEPTH,
+                    max_bytes=_reference.DEFAULT_MAX_BYTES):
+    """``{name: batch-first array}`` from a response body (client side); a bare output under ``"output"``.
+
+    ``{"error": ...}`` raises :class:`PredictionError`.
+    """
+    return _decode(body, format, "predictions", "output", dtype, nonfinite, max_depth, max_bytes)
+
+
+def stack_bands(bands, names=None, *, channels_first=True):
+    """One array from per-band arrays, for a model that takes a single input (ND_ARRAYS).
+
+    ``bands`` maps band names to batch-first ``(N, H, W)`` or ``(N, H, W, 1)`` arrays (what
+    :func:`decode_request` gives for an Earth Engine request); ``names`` picks and orders them
+    (default: the mapping's order).  The result is ``(N, C, H, W)`` for a channels-first model
+    (the PyTorch examples), or ``(N, H, W, C)`` with ``channels_first=False``.  No axis is moved
+    anywhere else in tensorwire: this is the one place that does it, on request.
+    """
+    names = list(bands) if names is None else list(names)
+    if not names:
+        raise ValueError("stack_bands: no bands")
+    arrays = []
+    for name in names:
+        a = np.asarray(bands[name])
+        if a.ndim == 4 and a.shape[-1] == 1:
+            a = a[..., 0]
+        if a.ndim != 3:
+            raise ValueError(f"stack_bands: band {name!r} has shape {a.shape}; expected (N, H, W) or (N, H, W, 1)")
+        arrays.append(a)
+    return np.stack(arrays, axis=1 if channels_first else -1)
+
+
+__all__ = ["stack_bands", "PayloadFormat", "PredictionError", "encode_request", "decode_request", "encode_response", "decode_response"]

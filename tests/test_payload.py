@@ -1,0 +1,329 @@
+"""The public payload API (tensorwire.payload): format names, argument normalization, which form
+each format writes (named or bare), PredictionError, and the options, on the active backend.
+
+The bytes themselves are tested per backend in test_jsonbody.py; here the four functions are
+checked for what they add: PayloadFormat, stacking per-instance dicts, ND_ARRAYS' single input,
+bare responses under "output", bare requests under "instances", and argument errors.
+"""
+
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import strategies as S
+import tensorwire
+from tensorwire import (
+    DecodeError,
+    PayloadFormat,
+    PredictionError,
+    decode_request,
+    decode_response,
+    encode_request,
+    encode_response,
+)
+
+JSON_FORMATS = ["SERIALIZED_TF_TENSORS", "RAW_JSON", "ND_ARRAYS"]
+GRPC_FORMATS = ["GRPC_TF_TENSORS", "GRPC_SERIALIZED_TF_TENSORS", "GRPC_SERIALIZED_TF_EXAMPLES", "GRPC_TF_EXAMPLES"]
+
+PROPERTY = settings(max_examples=min(settings.default.max_examples, 60))
+
+
+def assert_same(got, want):
+    """Same dtype and shape; bit-exact except that a NaN only has to be a NaN."""
+    assert got.dtype == want.dtype and got.shape == want.shape, (got.dtype, got.shape, want.dtype, want.shape)
+    if want.dtype.kind == "f":
+        nan = np.isnan(want)
+        assert np.array_equal(np.isnan(got), nan)
+        uint = f"u{want.dtype.itemsize}"
+        assert np.array_equal(got[~nan].view(uint), want[~nan].view(uint))
+    else:
+        assert got.tobytes() == want.tobytes()
+
+
+# --------------------------------------------------------------------------------------------
+# PayloadFormat
+
+
+def test_format_names():
+    assert [m.value for m in PayloadFormat] == [
+        "SERIALIZED_TF_TENSORS", "RAW_JSON", "ND_ARRAYS",
+        "GRPC_TF_TENSORS", "GRPC_SERIALIZED_TF_TENSORS", "GRPC_SERIALIZED_TF_EXAMPLES",
+    ]
+    assert PayloadFormat.GRPC_TF_EXAMPLES is PayloadFormat.GRPC_SERIALIZED_TF_EXAMPLES
+    assert PayloadFormat["GRPC_TF_EXAMPLES"] is PayloadFormat.GRPC_SERIALIZED_TF_EXAMPLES
+    for name in JSON_FORMATS + GRPC_FORMATS:
+        fmt = PayloadFormat.of(name)
+        assert fmt is PayloadFormat[name] and PayloadFormat.of(fmt) is fmt
+        assert isinstance(fmt, str)
+    assert str(PayloadFormat.ND_ARRAYS) == "ND_ARRAYS" and PayloadFormat.ND_ARRAYS == "ND_ARRAYS"
+    assert PayloadFormat("RAW_JSON") is PayloadFormat.RAW_JSON
+    assert tensorwire.PayloadFormat is PayloadFormat
+
+
+@pytest.mark.parametrize("name", ["nd_arrays", "ND-ARRAYS", "TF_TENSORS", "", "JSON", None, 3])
+def test_unknown_format_names(name):
+    with pytest.raises(ValueError, match=r"unknown payload format .*; one of SERIALIZED_TF_TENSORS, "):
+        PayloadFormat.of(name)
+    for call in (
+        lambda: encode_request({"a": np.zeros(1)}, name),
+        lambda: encode_response(np.zeros(1), name),
+        lambda: decode_request(b'{"instances":[]}', name),
+        lambda: decode_response(b'{"predictions":[]}', name),
+    ):
+        with pytest.raises(ValueError, match="unknown payload format"):
+            call()
+
+
+# The gRPC formats are not implemented yet: delete this test when they are.
+@pytest.mark.parametrize("name", GRPC_FORMATS)
+def test_grpc_formats_not_implemented_yet(name):
+    for fmt in (name, PayloadFormat[name]):
+        for call in (
+            lambda: encode_request({"B1": np.zeros((1, 2), np.float32)}, fmt),
+            lambda: encode_response({"out": np.zeros((1, 2), np.float32)}, fmt),
+            lambda: decode_request(b"", fmt),
+            lambda: decode_response(b"", fmt),
+        ):
+            with pytest.raises(NotImplementedError, match="gRPC payload formats are not implemented"):
+                call()
+
+
+# --------------------------------------------------------------------------------------------
+# what each format writes
+
+
+def test_request_forms():
+    b1 = np.array([[1.5, 2.0], [0.1, -0.0]], np.float32)
+    b2 = np.array([[7], [8]], np.int32)
+    assert encode_request({"B1": b1, "B2": b2}, "RAW_JSON") == (
+        b'{"instances":[{"B1":["1.5","2.0"],"B2":["7"]},{"B1":["0.1","-0.0"],"B2":["8"]}]}'
+    )
+    assert encode_request({"B1": b1}, "ND_ARRAYS") == b'{"instances":[[1.5,2.0],[0.1,-0.0]]}'
+    assert encode_request(b1, PayloadFormat.ND_ARRAYS) == b'{"instances":[[1.5,2.0],[0.1,-0.0]]}'
+    assert encode_request(b1.tolist(), "ND_ARRAYS", float_format="tolist") == b'{"instances":[[1.5,2.0],[0.10000000149011612,-0.0]]}'
+    body = encode_request({"B1": b1, "B2": b2}, "SERIALIZED_TF_TENSORS")
+    instances = json.loads(body)["instances"]
+    assert [sorted(inst) for inst in instances] == [["B1", "B2"]] * 2
+    assert all(isinstance(v, str) for inst in instances for v in inst.values())
+    # requests name their inputs even when there is one (as Earth Engine sends them)
+    assert json.loads(encode_request({"B1": b1}, "RAW_JSON"))["instances"][0] == {"B1": ["1.5", "2.0"]}
+    assert json.loads(encode_request({"B1": b1}, "SERIALIZED_TF_TENSORS"))["instances"][0].keys() == {"B1"}
+
+
+def test_request_decodes():
+    b1 = np.array([[1.5, 2.0], [0.1, -0.0]], np.float32)
+    got = decode_request(encode_request({"B1": b1}, "ND_ARRAYS"), "ND_ARRAYS")
+    assert list(got) == ["instances"]
+    assert_same(got["instances"], b1)
+    got = decode_request(encode_request({"B1": b1}, "RAW_JSON"), "RAW_JSON")
+    assert list(got) == ["B1"]
+    assert_same(got["B1"], b1)
+    got = decode_request(encode_request({"B1": b1}, "SERIALIZED_TF_TENSORS"), "SERIALIZED_TF_TENSORS")
+    assert_same(got["B1"], b1)
+
+
+def test_response_forms():
+    out = np.array([[0.25], [1e10]], np.float32)
+    for fmt in JSON_FORMATS:
+        one = encode_response(out, fmt)
+        assert encode_response({"probabilities": out}, fmt) == one  # one output: bare
+        assert encode_response([{"probabilities": row} for row in out], fmt) == one
+        preds = json.loads(one)["predictions"]
+        assert len(preds) == 2 and not isinstance(preds[0], dict)
+        got = decode_response(one, fmt)
+        assert list(got) == ["output"]
+        assert_same(got["output"], out)
+        two = encode_response({"a": out, "b": out.astype(np.float64)}, fmt)
+        assert [list(p) for p in json.loads(two)["predictions"]] == [["a", "b"]] * 2
+        got = decode_response(two, fmt, dtype={"b": np.float64})
+        assert list(got) == ["a", "b"]
+        assert_same(got["a"], out)
+        assert_same(got["b"], out.astype(np.float64))
+    assert encode_response(out, "ND_ARRAYS") == b'{"predictions":[[0.25],[10000000000.0]]}'
+    assert encode_response(out, "RAW_JSON") == b'{"predictions":[["0.25"],["10000000000.0"]]}'
+
+
+@PROPERTY
+@given(S.json_batches(min_instances=1, max_columns=3), st.sampled_from(JSON_FORMATS), st.sampled_from(["token", "null"]))
+def test_public_round_trip(batch, fmt, nonfinite):
+    columns, bare = batch
+    inputs = {f"in{i}" if bare else name: arr for i, (name, arr) in enumerate(columns)}
+    first = next(iter(inputs.values()))
+    if fmt == "ND_ARRAYS" and len(inputs) > 1:
+        with pytest.raises(ValueError, match=rf"^ND_ARRAYS sends one array per instance; got {len(inputs)} inputs$"):
+            encode_request(inputs, fmt, nonfinite=nonfinite)
+        inputs = dict([next(iter(inputs.items()))])
+    names = ["instances"] if fmt == "ND_ARRAYS" else list(inputs)
+    out_names = ["output"] if len(inputs) == 1 else list(inputs)
+
+    def dtypes(keys):  # the dtype option is keyed by the names the body decodes under
+        return None if fmt == "SERIALIZED_TF_TENSORS" else {k: arr.dtype for k, arr in zip(keys, inputs.values())}
+
+    request = encode_request(inputs, fmt, nonfinite=nonfinite)
+    got = decode_request(request, fmt, dtype=dtypes(names), nonfinite=nonfinite)
+    assert list(got) == names
+    response = encode_response(inputs, fmt, nonfinite=nonfinite)
+    back = decode_response(response, fmt, dtype=dtypes(out_names), nonfinite=nonfinite)
+    assert list(back) == out_names
+    for arr, a, b in zip(inputs.values(), got.values(), back.values()):
+        if fmt == "SERIALIZED_TF_TENSORS":
+            assert a.tobytes() == b.tobytes() == arr.tobytes() and a.shape == b.shape == arr.shape
+        elif 0 not in arr.shape:
+            want = arr.copy()
+            if nonfinite == "null" and want.dtype.kind == "f":
+                want[np.isinf(want)] = np.nan
+            assert_same(a, want)
+            assert_same(b, want)
+    assert first is columns[0][1]  # inputs are not modified
+
+
+# --------------------------------------------------------------------------------------------
+# argument normalization
+
+
+def test_per_instance_dicts_stack():
+    rows = [{"B1": [[1.0, 2.0]], "B2": 3}, {"B2": 4, "B1": [[5.0, 6.0]]}]
+    want = encode_request({"B1": np.array([[[1.0, 2.0]], [[5.0, 6.0]]]), "B2": np.array([3, 4])}, "RAW_JSON")
+    assert encode_request(rows, "RAW_JSON") == want
+    with pytest.raises(ValueError, match=r"^inputs: instance 1 does not have the names of instance 0 \(\['B1', 'B2'\]\)$"):
+        encode_request([{"B1": 1, "B2": 2}, {"B1": 1}], "RAW_JSON")
+    with pytest.raises(ValueError, match=r"^outputs: instance 1 does not have the names of instance 0"):
+        encode_response([{"a": 1}, {"b": 1}], "ND_ARRAYS")
+
+
+def test_nd_arrays_takes_one_array():
+    a = np.arange(6, dtype=np.int16).reshape(3, 2)
+    body = b'{"instances":[[0,1],[2,3],[4,5]]}'
+    assert encode_request(a, "ND_ARRAYS") == encode_request({"x": a}, "ND_ARRAYS") == body
+    assert encode_request(a.tolist(), "ND_ARRAYS") == body
+    with pytest.raises(ValueError, match=r"^ND_ARRAYS sends one array per instance; got 2 inputs$"):
+        encode_request({"x": a, "y": a}, "ND_ARRAYS")
+    # the named formats need names
+    for fmt in ("RAW_JSON", "SERIALIZED_TF_TENSORS"):
+        with pytest.raises(TypeError, match=r"^inputs: expected a mapping of names to arrays, not ndarray$"):
+            encode_request(a, fmt)
+
+
+def test_instance_counts_must_match():
+    with pytest.raises(ValueError, match=r"^inputs: 'b' has 3 instances, 'a' has 2$"):
+        encode_request({"a": np.zeros((2, 4)), "b": np.zeros((3, 4))}, "RAW_JSON")
+    with pytest.raises(ValueError, match=r"^outputs: 'b' has 1 instances, 'a' has 2$"):
+        encode_response({"a": np.zeros(2), "b": np.zeros(1)}, "SERIALIZED_TF_TENSORS")
+
+
+def test_other_argument_errors():
+    with pytest.raises(ValueError, match=r"^inputs: no arrays given$"):
+        encode_request({}, "RAW_JSON")
+    with pytest.raises(ValueError, match=r"^inputs: 'a' has no instance axis \(a 0-d array\)$"):
+        encode_request({"a": np.float32(1)}, "RAW_JSON")
+    with pytest.raises(ValueError, match=r"^outputs: None has no instance axis"):
+        encode_response(np.float32(1), "ND_ARRAYS")
+    with pytest.raises(ValueError, match=r"^nonfinite must be one of"):
+        encode_request({"a": np.zeros(1)}, "RAW_JSON", nonfinite="drop")
+    with pytest.raises(ValueError, match=r"^float_format must be one of"):
+        encode_request({"a": np.zeros(1)}, "ND_ARRAYS", float_format="g")
+    with pytest.raises(ValueError, match=r"max_depth must be an int"):
+        decode_request(b'{"instances":[]}', "ND_ARRAYS", max_depth=1)
+    with pytest.raises(ValueError, match=r"^nonfinite must be one of"):
+        decode_response(b'{"predictions":[]}', "ND_ARRAYS", nonfinite="drop")
+    with pytest.raises(ValueError, match=r"^input 'a': non-finite value inf at index \(1,\) \(nonfinite='error'\)$"):
+        encode_request({"a": np.array([0, np.inf])}, "RAW_JSON", nonfinite="error")
+    # tensors carry non-finite values whatever the policy
+    body = encode_request({"a": np.array([0, np.inf])}, "SERIALIZED_TF_TENSORS", nonfinite="error")
+    assert decode_request(body, "SERIALIZED_TF_TENSORS")["a"][1] == np.inf
+
+
+def test_encode_options_reach_the_bytes():
+    a = np.array([[1.5, np.nan]], np.float32)  # its TensorProto's base64 ends in '_'
+    url = encode_request({"a": a}, "SERIALIZED_TF_TENSORS")
+    assert url == b'{"instances":[{"a":"CAESBBICCAIiCAAAwD8AAMB_"}]}'
+    assert encode_request({"a": a}, "SERIALIZED_TF_TENSORS", urlsafe=False) == url.replace(b"_", b"/")
+    b = np.array([[1.5]], np.float32)
+    assert encode_response(b, "SERIALIZED_TF_TENSORS") == b'{"predictions":["CAESBBICCAEiBAAAwD8="]}'
+    assert encode_response(b, "SERIALIZED_TF_TENSORS", pad=False) == b'{"predictions":["CAESBBICCAEiBAAAwD8"]}'
+    assert encode_request(a, "ND_ARRAYS", nonfinite="null") == b'{"instances":[[1.5,null]]}'
+    assert encode_response(a, "RAW_JSON") == b'{"predictions":[["1.5","NaN"]]}'
+
+
+# --------------------------------------------------------------------------------------------
+# decoding options and errors
+
+
+def test_dtype_option():
+    body = b'{"predictions":[{"a":[1,2],"b":[0.5]}]}'
+    got = decode_response(body, "RAW_JSON")
+    assert got["a"].dtype == got["b"].dtype == np.float32  # numbers default to float32
+    got = decode_response(body, "ND_ARRAYS", dtype="float64")
+    assert got["a"].dtype == got["b"].dtype == np.float64
+    got = decode_response(body, "ND_ARRAYS", dtype={"a": np.uint8})
+    assert got["a"].dtype == np.uint8 and got["b"].dtype == np.float32
+    with pytest.raises(DecodeError, match=r"'b': not an integer: b'0.5'"):
+        decode_response(body, "ND_ARRAYS", dtype=np.int32)
+    # bare bodies: the dtype dict is keyed by the name they decode under
+    assert decode_request(b'{"instances":[[1]]}', "ND_ARRAYS", dtype={"instances": "int8"})["instances"].dtype == np.int8
+    assert decode_response(b'{"predictions":[[1]]}', "ND_ARRAYS", dtype={"output": "int64"})["output"].dtype == np.int64
+    # tensors decode into their encoded dtype, and a dtype given must match it
+    body = encode_response({"a": np.zeros((1, 2), np.float16), "b": np.ones((1,), np.int8)}, "SERIALIZED_TF_TENSORS")
+    got = decode_response(body, "SERIALIZED_TF_TENSORS")
+    assert got["a"].dtype == np.float16 and got["b"].dtype == np.int8
+    assert decode_response(body, "SERIALIZED_TF_TENSORS", dtype={"a": "float16"})["a"].dtype == np.float16
+    with pytest.raises(DecodeError, match=r"type mismatch: data is DT_HALF, expected DT_FLOAT"):
+        decode_response(body, "SERIALIZED_TF_TENSORS", dtype={"a": np.float32})
+
+
+def test_prediction_errors():
+    for fmt in JSON_FORMATS:
+        with pytest.raises(PredictionError) as info:
+            decode_response(b'{"error": "Prediction failed: out of memory"}', fmt)
+        assert str(info.value) == "Prediction failed: out of memory" and isinstance(info.value, RuntimeError)
+        assert not isinstance(info.value, ValueError)
+        with pytest.raises(PredictionError) as info:
+            decode_response(b'{"error":{"code":400,"message":"m","status":"INVALID_ARGUMENT"}}', fmt)
+        assert info.value.message == "m" and info.value.error["status"] == "INVALID_ARGUMENT"
+    assert tensorwire.PredictionError is PredictionError
+    # in a request, "error" is just another member
+    assert decode_request(b'{"error":"x","instances":[[1]]}', "ND_ARRAYS")["instances"].shape == (1, 1)
+
+
+def test_metadata_and_empty_predictions():
+    body = b'{"predictions":[[1,2]],"deployedModelId":"5","model":"projects/p/models/m","modelVersionId":"1"}'
+    assert_same(decode_response(body, "ND_ARRAYS")["output"], np.array([[1, 2]], np.float32))
+    for fmt in JSON_FORMATS:
+        assert decode_response(b'{"predictions":[],"deployedModelId":"5"}', fmt) == {}
+        assert decode_request(b'{"instances":[],"parameters":{"k":1}}', fmt) == {}
+
+
+def test_decode_errors_are_value_errors():
+    for fmt in JSON_FORMATS:
+        with pytest.raises(DecodeError) as info:
+            decode_response(b'{"predictions":[[1],[2,3]]}', fmt)
+        assert isinstance(info.value, ValueError)
+        with pytest.raises(DecodeError, match=r"^JSON body: no 'instances' member$"):
+            decode_request(b'{"predictions":[]}', fmt)
+        with pytest.raises(DecodeError, match="invalid UTF-8 at offset 16"):
+            decode_response(b'{"predictions":[\xff]}', fmt)
+
+
+def test_body_types():
+    body = '{"predictions":[[1,2]]}'
+    want = np.array([[1, 2]], np.float32)
+    for form in (body, body.encode(), bytearray(body.encode()), memoryview(body.encode())):
+        assert_same(decode_response(form, "ND_ARRAYS")["output"], want)
+
+
+def test_stack_bands_makes_channels_first_or_last():
+    rng = np.random.default_rng(5)
+    bands = {"B4": rng.random((2, 3, 5, 1), dtype=np.float32), "B2": rng.random((2, 3, 5), dtype=np.float32)}
+    nchw = tensorwire.stack_bands(bands, ["B2", "B4"])
+    assert nchw.shape == (2, 2, 3, 5)
+    assert np.array_equal(nchw[:, 0], bands["B2"]) and np.array_equal(nchw[:, 1], bands["B4"][..., 0])
+    nhwc = tensorwire.stack_bands(bands, channels_first=False)
+    assert nhwc.shape == (2, 3, 5, 2)
+    assert np.array_equal(nhwc[..., 0], bands["B4"][..., 0]) and np.array_equal(nhwc[..., 1], bands["B2"])
+    with pytest.raises(ValueError, match="expected \\(N, H, W\\)"):
+        tensorwire.stack_bands({"x": np.zeros((2, 3, 5, 2))})
+    with pytest.raises(ValueError, match="no bands"):
+        tensorwire.stack_bands({})
