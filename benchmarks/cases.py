@@ -27,11 +27,27 @@ record (length and two 64-byte samples); the ``-list`` alternatives keep every r
 (``list(...)``: 201 MB of fresh memory per call, whose page faults dominate) and are checked
 byte for byte.
 
+The HTTP JSON groups (SPEC.md sections 2, 3, 7) go through tensorwire's public API
+(``tensorwire.encode_request`` / ``decode_response``), natively and on the pure-Python reference
+(the same public functions with the reference ``jsonbody`` underneath: :func:`payload_api`), and
+compare it with what a user writes today.  Requests carry the tile (one instance) or the batch of
+8 (one instance per tile) as input ``"x"``.  The response bodies decoded are written without
+tensorwire: ND_ARRAYS by ``orjson`` (``OPT_SERIALIZE_NUMPY``: shortest float32 text), RAW_JSON
+by ``orjson`` from ``a.astype(str)`` (number strings), SERIALIZED_TF_TENSORS by protobuf + stdlib
+base64 (URL-safe, unpadded, as ``tf.io.encode_base64`` writes).  The ND_ARRAYS and RAW_JSON
+decode groups use the tile only; the pure-Python reference runs on the tile only and is timed
+once (``slow``: it takes seconds), except in the SERIALIZED_TF_TENSORS request group, where it is
+fast (base64 and TensorProto framing are bulk operations even in Python).  The pytest smoke run
+sizes the JSON groups down to a 16x16x12 tile and a batch of 8 of them (:data:`SMOKE`).  The RAW_JSON decode peer is
+``numpy.asarray(strings, dtype=float32)``, the faster of the two routes a user would write (the
+other, ``numpy.asarray(strings).astype(float32)``, took twice as long).
+
 Oracles are independent of tensorwire: expected TensorProto bytes come from TensorFlow's
 generated ``tensor_pb2``; expected base64 from the stdlib; expected tf.Example bytes from
 ``example_pb2`` (``SerializeToString(deterministic=True)``); the TFRecord file from
 ``tf.io.TFRecordWriter``, its records checked against their SHA-256 digests (kept) or
-fingerprints (streamed).
+fingerprints (streamed); JSON request bodies are read back with ``json.loads`` (and stdlib base64,
+``tf.make_ndarray``) and compared with the batch; decoded arrays are compared with the source.
 
 Missing pieces: the Cython twins are required, unless ``TENSORWIRE_PURE_PYTHON=1`` is set, in
 which case their cases raise :class:`Unavailable` (pytest skips them, report.py lists them as
@@ -41,6 +57,8 @@ unavailable).  TensorFlow and pybase64 are always required (they are in the ``te
 import base64 as stdlib_base64
 import hashlib
 import importlib
+import importlib.util
+import json
 import os
 import shutil
 import tempfile
@@ -117,6 +135,34 @@ def pybase64():
     return module
 
 
+def orjson():
+    import orjson as module
+
+    return module
+
+
+_PAYLOAD_APIS = {}
+
+
+def payload_api(impl):
+    """``tensorwire.payload`` (encode_request, decode_response, ...) running on ``impl``, a
+    ``jsonbody`` module: the real module when ``impl`` is the active backend, otherwise a private
+    copy of it whose ``_impl`` is ``impl`` (the public functions look it up when called), so both
+    twins are measured through the same public code whatever ``tensorwire.backend()`` is."""
+    import tensorwire.payload as real
+
+    assert hasattr(real, "_impl"), "tensorwire.payload no longer dispatches through _impl"
+    if real._impl is impl:
+        return real
+    if impl not in _PAYLOAD_APIS:
+        spec = importlib.util.find_spec("tensorwire.payload")
+        copy = importlib.util.module_from_spec(spec)  # not put in sys.modules
+        spec.loader.exec_module(copy)
+        copy._impl = impl
+        _PAYLOAD_APIS[impl] = copy
+    return _PAYLOAD_APIS[impl]
+
+
 # --------------------------------------------------------------------------------------------
 # payloads
 
@@ -168,6 +214,29 @@ class Payload:
         view = store[shift : shift + len(self.proto)]
         view[:] = np.frombuffer(self.proto, dtype=np.uint8)
         return memoryview(view)  # keeps ``store`` alive
+
+    @cached_property
+    def batch(self):
+        """The array with an instance axis: the tile as a batch of 1, a batch as it is."""
+        return self.array[None] if self.array.ndim == 3 else self.array
+
+    @cached_property
+    def nd_response(self):
+        """``{"predictions": batch}``, ND_ARRAYS, written by orjson (shortest float32 text)."""
+        return orjson().dumps({"predictions": self.batch}, option=orjson().OPT_SERIALIZE_NUMPY)
+
+    @cached_property
+    def raw_response(self):
+        """``{"predictions": [...]}``, RAW_JSON: every number as a string, written by orjson."""
+        return orjson().dumps({"predictions": [inst.astype(str).tolist() for inst in self.batch]})
+
+    @cached_property
+    def tensors_response(self):
+        """``{"predictions": ["<b64>", ...]}``, SERIALIZED_TF_TENSORS: each instance's TensorProto
+        (protobuf), URL-safe base64 without padding (stdlib), as ``tf.io.encode_base64`` writes."""
+        values = [stdlib_base64.urlsafe_b64encode(_protobuf_route(inst)).rstrip(b"=").decode("ascii")
+                  for inst in self.batch]
+        return orjson().dumps({"predictions": values})
 
     @cached_property
     def b64_standard(self):
@@ -227,16 +296,20 @@ class RecordsPayload:
 
 RECORDS = 64  # 64 x 3.1 MB = 201 MB
 SMOKE_RECORDS = 3
-SMOKE = {"records": "records-smoke"}  # the payload a smoke run (--benchmark-disable) uses instead
+SMOKE_SIDE = 16  # the JSON groups' smoke payloads: 16x16x12 tiles
 
 
 def make_payloads():
     tile = Payload("tile", make_tile())
+    batch = make_tile(batch=BATCH)
+    small = np.s_[:SMOKE_SIDE, :SMOKE_SIDE]
     return {
         "tile": tile,
-        "batch8": Payload("batch8", make_tile(batch=BATCH)),
+        "batch8": Payload("batch8", batch),
         "records": RecordsPayload("records", RECORDS, tile),
         "records-smoke": RecordsPayload("records-smoke", SMOKE_RECORDS, tile),
+        "tile-smoke": Payload("tile-smoke", np.ascontiguousarray(tile.array[small])),
+        "batch8-smoke": Payload("batch8-smoke", np.ascontiguousarray(batch[(slice(None), *small)])),
     }
 
 
@@ -322,6 +395,68 @@ def fingerprint(record):
     return len(record), record[middle : middle + 64], record[-64:]
 
 
+def _batch_of(p, result):
+    """``result`` (an array, or tensorwire's ``{"output": array}``) is ``p.batch`` in float32."""
+    if isinstance(result, dict):
+        assert list(result) == ["output"], list(result)
+        result = result["output"]
+    assert isinstance(result, np.ndarray), type(result)
+    assert result.dtype == np.float32, result.dtype
+    assert result.shape == p.batch.shape, (result.shape, p.batch.shape)
+    assert np.array_equal(result, p.batch), "wrong values"
+
+
+def same_batch(p, result):
+    _batch_of(p, result)
+
+
+def _instances(p, body):
+    """The ``instances`` list of a request body, read by ``json.loads``, one per instance."""
+    assert isinstance(body, (bytes, str)), type(body)
+    doc = json.loads(body)
+    assert isinstance(doc, dict) and list(doc) == ["instances"], list(doc)
+    instances = doc["instances"]
+    assert isinstance(instances, list) and len(instances) == len(p.batch), len(instances)
+    return instances
+
+
+def _named_x(instances):
+    for i, inst in enumerate(instances):
+        assert isinstance(inst, dict) and list(inst) == ["x"], (i, inst if not isinstance(inst, dict) else list(inst))
+    return [inst["x"] for inst in instances]
+
+
+def tensors_request(p, body):
+    """``{"instances": [{"x": "<b64>"}, ...]}``: URL-safe base64 (padding optional) of each
+    instance's TensorProto, read by the stdlib, protobuf and ``tf.make_ndarray``."""
+    parse, make_ndarray = tensor_pb2().TensorProto.FromString, tf().make_ndarray
+    for i, text in enumerate(_named_x(_instances(p, body))):
+        assert isinstance(text, str), (i, type(text))
+        assert not set(text) & set("+/"), f"instance {i}: not the URL-safe alphabet"
+        proto = parse(stdlib_base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True))
+        assert proto.dtype == 1, (i, proto.dtype)  # DT_FLOAT
+        got = make_ndarray(proto)
+        assert got.shape == p.batch[i].shape and np.array_equal(got, p.batch[i]), f"instance {i}: wrong tensor"
+
+
+def numbers_request(p, body):
+    """``{"instances": [<nested lists of numbers>, ...]}`` (bare instances), read by ``json.loads``;
+    the numbers, parsed as float64 and rounded to float32, are the batch."""
+    got = np.asarray(_instances(p, body))
+    assert got.dtype == np.float64, f"not all numbers ({got.dtype})"
+    assert got.shape == p.batch.shape, got.shape
+    assert np.array_equal(got.astype(np.float32), p.batch), "wrong values"
+
+
+def strings_request(p, body):
+    """``{"instances": [{"x": <nested lists of number strings>}, ...]}``, read by ``json.loads``;
+    the strings, parsed by numpy into float32, are the batch."""
+    got = np.asarray(_named_x(_instances(p, body)))
+    assert got.dtype.kind == "U", f"not all strings ({got.dtype})"
+    assert got.shape == p.batch.shape, got.shape
+    assert np.array_equal(got.astype(np.float32), p.batch), "wrong values"
+
+
 def same_fingerprints(p, result):
     """A fingerprint of every record of the file, in order."""
     assert isinstance(result, list), type(result)
@@ -352,6 +487,7 @@ class Case:
     check: Callable[[Payload, Any], None]  # asserts the call's result is right
     payloads: tuple = ("tile",)
     native: bool = False  # needs the Cython twins (pytest marks it ``native``)
+    slow: bool = False  # takes seconds: report.py and the timed pytest run time it once
 
 
 TENSOR_ENCODE = "tensor encode"
@@ -364,7 +500,26 @@ B64_GROUPS = (B64_ENC_STD, B64_ENC_URL, B64_DEC_STD, B64_DEC_URL)
 EXAMPLE_ENCODE = "tf.Example encode"
 EXAMPLE_DECODE = "tf.Example decode"
 TFRECORD_READ = "TFRecord read"
+JSON_ENC_TENSORS = "JSON request encode, SERIALIZED_TF_TENSORS"
+JSON_ENC_ND = "JSON request encode, ND_ARRAYS"
+JSON_ENC_RAW = "JSON request encode, RAW_JSON"
+JSON_DEC_ND = "JSON response decode, ND_ARRAYS"
+JSON_DEC_RAW = "JSON response decode, RAW_JSON"
+JSON_DEC_TENSORS = "JSON response decode, SERIALIZED_TF_TENSORS"
+JSON_GROUPS = (JSON_ENC_TENSORS, JSON_ENC_ND, JSON_ENC_RAW, JSON_DEC_ND, JSON_DEC_RAW, JSON_DEC_TENSORS)
 BOTH = ("tile", "batch8")
+
+# The payload a smoke run (pytest --benchmark-disable) uses instead, per group: the 3-record file,
+# and 16x16x12 tiles for the JSON groups (whose reference takes seconds on the full tile).
+SMOKE = {
+    TFRECORD_READ: {"records": "records-smoke"},
+    **{group: {"tile": "tile-smoke", "batch8": "batch8-smoke"} for group in JSON_GROUPS},
+}
+
+
+def smoke_payload(group, name):
+    """The payload name a smoke run of ``group`` uses instead of ``name``."""
+    return SMOKE.get(group, {}).get(name, name)
 
 
 def _call(module, func, attr, **kwargs):
@@ -499,6 +654,82 @@ def _tf_record_dataset(keep=False):
         return lambda: [fingerprint(record.numpy()) for record in dataset(path)]
 
     return setup
+
+
+def _api(impl, func, fmt, attr, inputs=None, **kwargs):
+    """Setup timing ``tensorwire.<func>(<payload.attr>, fmt, **kwargs)`` running on ``impl()``,
+    a jsonbody module (:func:`payload_api`); ``inputs="x"`` passes ``{"x": <payload.attr>}``."""
+
+    def setup(p):
+        f = getattr(payload_api(impl()), func)
+        data = getattr(p, attr)
+        if inputs is not None:
+            data = {inputs: data}
+        return lambda: f(data, fmt, **kwargs)
+
+    return setup
+
+
+def native_jsonbody():
+    return native("jsonbody")
+
+
+def reference_jsonbody():
+    return reference("jsonbody")
+
+
+def _tf_json_tensors(p):
+    """tf.make_tensor_proto + stdlib base64 + json.dumps, one instance per tile."""
+    make, b64, dumps = tf().make_tensor_proto, stdlib_base64.urlsafe_b64encode, json.dumps
+    batch = p.batch
+    return lambda: dumps({"instances": [{"x": b64(make(inst).SerializeToString()).decode("ascii")} for inst in batch]})
+
+
+def _protobuf_orjson_tensors(p):
+    """tensor_pb2.TensorProto + pybase64 + orjson, one instance per tile."""
+    tensor_pb2(), tensor_shape_pb2()  # import outside the timing
+    b64, dumps = pybase64().urlsafe_b64encode, orjson().dumps
+    batch = p.batch
+    return lambda: dumps({"instances": [{"x": b64(_protobuf_route(inst)).decode("ascii")} for inst in batch]})
+
+
+def _orjson_numpy(p):
+    dumps, option = orjson().dumps, orjson().OPT_SERIALIZE_NUMPY
+    batch = p.batch
+    return lambda: dumps({"instances": batch}, option=option)
+
+
+def _json_tolist(p):
+    batch = p.batch
+    return lambda: json.dumps({"instances": batch.tolist()})
+
+
+def _orjson_strings(p):
+    dumps = orjson().dumps
+    batch = p.batch
+    return lambda: dumps({"instances": [{"x": inst.astype(str).tolist()} for inst in batch]})
+
+
+def _orjson_asarray(attr):
+    def setup(p):
+        loads, asarray, f32 = orjson().loads, np.asarray, np.float32
+        body = getattr(p, attr)
+        return lambda: asarray(loads(body)["predictions"], dtype=f32)
+
+    return setup
+
+
+def _orjson_pybase64_tf(p):
+    """orjson.loads, pybase64.urlsafe_b64decode (padding put back: tf.io.encode_base64 drops it),
+    tf.make_ndarray(TensorProto.FromString(...)) per instance, stacked batch-first."""
+    loads, b64decode = orjson().loads, pybase64().urlsafe_b64decode
+    make_ndarray, parse = tf().make_ndarray, tensor_pb2().TensorProto.FromString
+    body = p.tensors_response
+
+    def call():
+        return np.stack([make_ndarray(parse(b64decode(s + "=" * (-len(s) % 4)))) for s in loads(body)["predictions"]])
+
+    return call
 
 
 def native_tensor():
@@ -637,6 +868,60 @@ CASES = (
          _read_tfrecord(native_tfrecord, keep=True), same_records, ("records",), native=True),
     Case(TFRECORD_READ, "tf-dataset-list", "[r.numpy() for r in tf.data.TFRecordDataset(path)] (every record kept)",
          _tf_record_dataset(keep=True), same_records, ("records",)),
+    # --- HTTP JSON request bodies: {"instances": [...]}, one instance per tile, input "x"
+    Case(JSON_ENC_TENSORS, "native", "tensorwire.encode_request({'x': batch}, 'SERIALIZED_TF_TENSORS') (native)",
+         _api(native_jsonbody, "encode_request", "SERIALIZED_TF_TENSORS", "batch", "x"), tensors_request, BOTH,
+         native=True),
+    Case(JSON_ENC_TENSORS, "reference", "tensorwire.encode_request({'x': batch}, 'SERIALIZED_TF_TENSORS') (reference)",
+         _api(reference_jsonbody, "encode_request", "SERIALIZED_TF_TENSORS", "batch", "x"), tensors_request, BOTH),
+    Case(JSON_ENC_TENSORS, "tf-json", "json.dumps({'instances': [{'x': base64.urlsafe_b64encode("
+         "tf.make_tensor_proto(t).SerializeToString()).decode()} for t in batch]})",
+         _tf_json_tensors, tensors_request, BOTH),
+    Case(JSON_ENC_TENSORS, "protobuf-orjson", "orjson.dumps({'instances': [{'x': pybase64.urlsafe_b64encode("
+         "TensorProto(..., tensor_content=t.tobytes()).SerializeToString()).decode()} for t in batch]})",
+         _protobuf_orjson_tensors, tensors_request, BOTH),
+    Case(JSON_ENC_ND, "native", "tensorwire.encode_request(batch, 'ND_ARRAYS') (native)",
+         _api(native_jsonbody, "encode_request", "ND_ARRAYS", "batch"), numbers_request, BOTH, native=True),
+    Case(JSON_ENC_ND, "reference", "tensorwire.encode_request(batch, 'ND_ARRAYS') (reference)",
+         _api(reference_jsonbody, "encode_request", "ND_ARRAYS", "batch"), numbers_request, slow=True),
+    Case(JSON_ENC_ND, "orjson-numpy", "orjson.dumps({'instances': batch}, option=orjson.OPT_SERIALIZE_NUMPY)",
+         _orjson_numpy, numbers_request, BOTH),
+    Case(JSON_ENC_ND, "json-tolist", "json.dumps({'instances': batch.tolist()})",
+         _json_tolist, numbers_request, BOTH),
+    Case(JSON_ENC_RAW, "native", "tensorwire.encode_request({'x': batch}, 'RAW_JSON') (native)",
+         _api(native_jsonbody, "encode_request", "RAW_JSON", "batch", "x"), strings_request, BOTH, native=True),
+    Case(JSON_ENC_RAW, "reference", "tensorwire.encode_request({'x': batch}, 'RAW_JSON') (reference)",
+         _api(reference_jsonbody, "encode_request", "RAW_JSON", "batch", "x"), strings_request, slow=True),
+    Case(JSON_ENC_RAW, "orjson-str", "orjson.dumps({'instances': [{'x': t.astype(str).tolist()} for t in batch]})",
+         _orjson_strings, strings_request, BOTH),
+    # --- HTTP JSON response bodies {"predictions": [...]} (written by orjson / protobuf) -> float32 array
+    Case(JSON_DEC_ND, "native", "tensorwire.decode_response(body, 'ND_ARRAYS', dtype=float32) (native)",
+         _api(native_jsonbody, "decode_response", "ND_ARRAYS", "nd_response", dtype=np.float32), same_batch,
+         native=True),
+    Case(JSON_DEC_ND, "reference", "tensorwire.decode_response(body, 'ND_ARRAYS', dtype=float32) (reference)",
+         _api(reference_jsonbody, "decode_response", "ND_ARRAYS", "nd_response", dtype=np.float32), same_batch,
+         slow=True),
+    Case(JSON_DEC_ND, "orjson", "numpy.asarray(orjson.loads(body)['predictions'], dtype=float32)",
+         _orjson_asarray("nd_response"), same_batch),
+    Case(JSON_DEC_RAW, "native", "tensorwire.decode_response(body, 'RAW_JSON', dtype=float32) (native)",
+         _api(native_jsonbody, "decode_response", "RAW_JSON", "raw_response", dtype=np.float32), same_batch,
+         native=True),
+    Case(JSON_DEC_RAW, "reference", "tensorwire.decode_response(body, 'RAW_JSON', dtype=float32) (reference)",
+         _api(reference_jsonbody, "decode_response", "RAW_JSON", "raw_response", dtype=np.float32), same_batch,
+         slow=True),
+    Case(JSON_DEC_RAW, "orjson", "numpy.asarray(orjson.loads(body)['predictions'], dtype=float32) (parses the strings)",
+         _orjson_asarray("raw_response"), same_batch),
+    Case(JSON_DEC_TENSORS, "native",
+         "tensorwire.decode_response(body, 'SERIALIZED_TF_TENSORS', dtype=float32) (native)",
+         _api(native_jsonbody, "decode_response", "SERIALIZED_TF_TENSORS", "tensors_response", dtype=np.float32),
+         same_batch, BOTH, native=True),
+    Case(JSON_DEC_TENSORS, "reference",
+         "tensorwire.decode_response(body, 'SERIALIZED_TF_TENSORS', dtype=float32) (reference)",
+         _api(reference_jsonbody, "decode_response", "SERIALIZED_TF_TENSORS", "tensors_response", dtype=np.float32),
+         same_batch, slow=True),
+    Case(JSON_DEC_TENSORS, "orjson-pybase64-tf", "numpy.stack([tf.make_ndarray(TensorProto.FromString("
+         "pybase64.urlsafe_b64decode(s + pad))) for s in orjson.loads(body)['predictions']])",
+         _orjson_pybase64_tf, same_batch, BOTH),
 )
 
 GROUPS = tuple(dict.fromkeys(c.group for c in CASES))
@@ -688,6 +973,28 @@ TARGETS = (
     Target(TFRECORD_READ, "native", "tf-dataset", "speed", 2.0,
            "TFRecord read, streamed (CRCs checked) >= 2x faster than tf.data.TFRecordDataset iterated eagerly",
            payload="records"),
+    *(
+        target
+        for payload in BOTH
+        for target in (
+            Target(JSON_ENC_TENSORS, "native", "tf-json", "speed", 50.0,
+                   f"SERIALIZED_TF_TENSORS request ({payload}) >= 50x faster than tf.make_tensor_proto + base64 "
+                   "+ json.dumps", payload),
+            Target(JSON_ENC_TENSORS, "native", "protobuf-orjson", "speed", 1.5,
+                   f"SERIALIZED_TF_TENSORS request ({payload}) >= 1.5x faster than protobuf + pybase64 + orjson",
+                   payload),
+            Target(JSON_ENC_ND, "native", "orjson-numpy", "speed", 1.0,
+                   f"ND_ARRAYS request ({payload}) at least as fast as orjson.dumps(OPT_SERIALIZE_NUMPY)", payload),
+            Target(JSON_ENC_ND, "native", "json-tolist", "speed", 20.0,
+                   f"ND_ARRAYS request ({payload}) >= 20x faster than json.dumps(a.tolist())", payload),
+            Target(JSON_ENC_RAW, "native", "orjson-str", "speed", 10.0,
+                   f"RAW_JSON request ({payload}) >= 10x faster than orjson.dumps(a.astype(str).tolist())", payload),
+        )
+    ),
+    Target(JSON_DEC_ND, "native", "orjson", "speed", 4.0,
+           "ND_ARRAYS response decode >= 4x faster than numpy.asarray(orjson.loads(body)[...], float32)"),
+    Target(JSON_DEC_RAW, "native", "orjson", "speed", 4.0,
+           "RAW_JSON response decode >= 4x faster than numpy.asarray(orjson.loads(body)[...], float32)"),
 )
 
 

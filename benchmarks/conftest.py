@@ -13,5 +13,6 @@ cases.check_table()
 
 @pytest.fixture(scope="session")
 def payloads():
-    """``{"tile": Payload, "batch8": Payload}``: the 256x256x12 float32 tile and a batch of 8."""
+    """``{"tile": Payload, "batch8": Payload, ...}``: the 256x256x12 float32 tile, a batch of 8, the
+    TFRecord files and the JSON groups' smoke tiles (:func:`cases.make_payloads`)."""
     return cases.make_payloads()

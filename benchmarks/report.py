@@ -10,7 +10,9 @@ on one alternative); each group's rounds are spread over several passes over all
 burst lasting seconds does not spoil a whole group); each sample is the mean of enough
 back-to-back calls to last a few milliseconds (garbage collector off, ``time.perf_counter``); and
 the reported time is the minimum over the samples: noise only ever adds time.  Slow alternatives
-stop being sampled once they have used their time budget (after at least ``--min-samples``).
+stop being sampled once they have used their time budget (after at least ``--min-samples``);
+the cases marked ``slow`` (the pure-Python JSON reference on the tile: seconds a call) are timed
+once, after the checked first call.
 
 Every alternative's result is checked once before it is timed; a wrong answer is reported as
 WRONG and makes the exit status non-zero.  ``--strict`` also fails on a missed target.
@@ -81,10 +83,14 @@ class Row:
             self.status, self.detail = "WRONG", f"result check failed: {exc}"
             return
         del result
-        self.number = max(1, min(MAX_NUMBER, math.ceil(SAMPLE_SECONDS / max(_sample(self.call, 1), 1e-9))))
         self.spent = first
+        if self.case.slow:
+            return  # one call per sample, one sample
+        self.number = max(1, min(MAX_NUMBER, math.ceil(SAMPLE_SECONDS / max(_sample(self.call, 1), 1e-9))))
 
     def wants_sample(self, min_samples, budget):
+        if self.case.slow:
+            return self.status == "ok" and not self.samples
         return self.status == "ok" and (len(self.samples) < min_samples or self.spent < budget)
 
     def take_sample(self):
@@ -141,10 +147,10 @@ def _native_builds():
     import importlib
 
     builds = {}
-    for codec in ("tensor", "base64", "example", "tfrecord"):
+    for codec in cases._backend.CODECS:
         try:
             path = importlib.import_module(f"tensorwire._native.{codec}").__file__
-        except ImportError as exc:
+        except Exception as exc:  # not built, or broken (the cases that need it then say how)
             builds[codec] = f"unavailable ({exc})"
             continue
         with open(path, "rb") as f:
@@ -251,8 +257,9 @@ def markdown(report):
     lines.append("")
     lines.append(f"`{m['command']}`: one process; the alternatives of a group interleaved, and each group's "
                  f"rounds spread over {m['passes']} passes over all groups; time = min over up to {m['rounds']} "
-                 "samples, each the mean of back-to-back calls. Throughput counts the raw "
-                 "array (TensorProto and tf.Example groups), the TensorProto bytes (base64 groups: the binary "
+                 "samples, each the mean of back-to-back calls (the pure-Python JSON references on the tile: "
+                 "one call, timed once). Throughput counts the raw "
+                 "array (TensorProto, tf.Example and JSON groups), the TensorProto bytes (base64 groups: the binary "
                  "side) or the file's bytes (TFRecord read). "
                  "\"vs native\" = time / native time (above 1 is slower).")
     for g in report["groups"]:

@@ -11,5 +11,5 @@ from harness import measure, params
 @pytest.mark.parametrize(*params(cases.TFRECORD_READ))
 def test_tfrecord_read(benchmark, payloads, case, payload):
     if benchmark.disabled:
-        payload = cases.SMOKE.get(payload, payload)
+        payload = cases.smoke_payload(case.group, payload)
     measure(benchmark, case, payloads[payload])
