@@ -1007,3 +1007,12 @@ def test_tensor_bodies_written_from_the_buffer_equal_the_reference(both, dtype, 
     for bare, columns in ((True, [(None, a)]), (False, [("x", a), ("y", a[:, ...].copy())])):
         kw = dict(bare=bare, kind="tensor", urlsafe=urlsafe, pad=pad)
         assert twin.jsonbody.encode_body("instances", columns, **kw) == ref.jsonbody.encode_body("instances", columns, **kw)
+
+
+def test_string_tensor_values_keep_trailing_nul_bytes(codecs):
+    """a[i] of a 1-D object array is the element itself, which numpy would turn into an S scalar
+    that drops trailing NULs; each instance is taken as a 0-d array instead."""
+    a = np.array([b"a\x00", b"\x00", b""], dtype=object)
+    body = codecs.jsonbody.encode_body("instances", [("s", a)], bare=False, kind="tensor")
+    back = codecs.jsonbody.decode_body(body, "instances", kind="tensor")["s"]
+    assert list(back) == [b"a\x00", b"\x00", b""]

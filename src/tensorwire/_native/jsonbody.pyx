@@ -294,11 +294,11 @@ def _encode_tensors_generic(bytes head, names, list columns, bint urlsafe, bint 
         if i:
             parts.append(b",")
         if names is None:
-            parts += [b'"', b64encode(encode_tensor(columns[0][1][i]), urlsafe=urlsafe, pad=pad), b'"']
+            parts += [b'"', b64encode(encode_tensor(columns[0][1][i, ...]), urlsafe=urlsafe, pad=pad), b'"']
             continue
         for c, (_, array) in enumerate(columns):
             parts += [b"{" if c == 0 else b",", names[c], b':"',
-                      b64encode(encode_tensor(array[i]), urlsafe=urlsafe, pad=pad), b'"']
+                      b64encode(encode_tensor(array[i, ...]), urlsafe=urlsafe, pad=pad), b'"']
         parts.append(b"}")
     parts.append(b"]}")
     return b"".join(parts)
@@ -1003,15 +1003,20 @@ cdef class _Reader:
         if (col.ndim >= 0 and level >= col.ndim) or level + 2 > MAX_RANK or depth > self.max_depth:
             return -1
         cdef bint leaves = col.ndim == level + 1  # the elements are numbers: no recursion
+        cdef int c
         pos = self.ws(pos + 1)
         if self.at(pos) != 0x5D:
             while True:
                 if not leaves:
                     pos = self.nested(pos, col, depth + 1, level + 1)
-                elif self.at(pos) == 0x5B:
-                    return -1  # a list where a number belongs
                 else:
-                    pos = self.leaf(pos, col)
+                    c = self.at(pos)
+                    if c == 0x5B:
+                        return -1  # a list where a number belongs
+                    if col.code <= C_F64 and (_digit(c) or (c == 0x2D and _digit(self.at(pos + 1)))):
+                        pos = self.float_leaf(pos, col)  # the common case, without leaf's dispatch
+                    else:
+                        pos = self.leaf(pos, col)
                 if pos < 0:
                     return pos
                 pos = self.ws(pos)

@@ -126,7 +126,7 @@ def encode_body(key, columns, *, bare, kind, nonfinite="token", urlsafe=True, pa
     writers = []
     for name, array in columns:
         if kind == "tensor":
-            writers.append(lambda a, i: b'"' + b64encode(encode_tensor(a[i]), urlsafe=urlsafe, pad=pad) + b'"')
+            writers.append(lambda a, i: b'"' + b64encode(encode_tensor(a[i, ...]), urlsafe=urlsafe, pad=pad) + b'"')
         else:
             leaf = _leaf_writer(_check_numbers(name, array, nonfinite), kind == "string", nonfinite, float_format)
             writers.append(lambda a, i, leaf=leaf: _nested(a[i], leaf))
