@@ -557,7 +557,13 @@ cdef Py_ssize_t _utf8_error(const unsigned char* s, Py_ssize_t n) noexcept nogil
     cdef Py_ssize_t i = 0
     cdef uint64_t word = 0
     cdef int c, need, lo, hi, k
+    cdef uint64_t w[4]
     while i < n:
+        if i + 32 <= n:  # 32 ASCII bytes at a time: the common case by far
+            memcpy(w, s + i, 32)
+            if ((w[0] | w[1] | w[2] | w[3]) & 0x8080808080808080ULL) == 0:
+                i += 32
+                continue
         if i + 8 <= n:
             memcpy(&word, s + i, 8)
             if (word & 0x8080808080808080ULL) == 0:
@@ -1004,6 +1010,7 @@ cdef class _Reader:
             return -1
         cdef bint leaves = col.ndim == level + 1  # the elements are numbers: no recursion
         cdef int c
+        cdef Py_ssize_t k
         pos = self.ws(pos + 1)
         if self.at(pos) != 0x5D:
             while True:
@@ -1013,14 +1020,32 @@ cdef class _Reader:
                     c = self.at(pos)
                     if c == 0x5B:
                         return -1  # a list where a number belongs
-                    if col.code <= C_F64 and (_digit(c) or (c == 0x2D and _digit(self.at(pos + 1)))):
-                        pos = self.float_leaf(pos, col)  # the common case, without leaf's dispatch
+                    if col.code == C_F32 and (_digit(c) or (c == 0x2D and _digit(self.at(pos + 1)))):
+                        # The hot case (float32 ND_ARRAYS): parsed straight into the column.
+                        if col.used == col.cap:
+                            if col.slot() == NULL:
+                                return -3
+                            col.used -= 1
+                        k = parse_f32_prefix(<const char*>(self.s + pos), self.n - pos,
+                                             (<float*>col.data) + col.used)
+                        if k <= 0:
+                            return -1
+                        col.used += 1
+                        pos += k
+                    elif col.code <= C_F64 and (_digit(c) or (c == 0x2D and _digit(self.at(pos + 1)))):
+                        pos = self.float_leaf(pos, col)  # without leaf's dispatch
                     else:
                         pos = self.leaf(pos, col)
                 if pos < 0:
                     return pos
-                pos = self.ws(pos)
                 length += 1
+                c = self.at(pos)
+                if c == 0x2C:  # a comma right after the value: the common case
+                    pos = self.ws(pos + 1)
+                    continue
+                if c == 0x5D:
+                    break
+                pos = self.ws(pos)
                 if self.at(pos) == 0x5D:
                     break
                 if self.at(pos) != 0x2C:
