@@ -9,7 +9,7 @@ import importlib
 
 # The codec modules both backends provide; a name not listed here is not a codec (hypothesis,
 # for one, probes fixtures with hasattr), so it is an AttributeError rather than an import.
-CODECS = frozenset({"tensor", "base64", "example", "tfrecord", "numtext", "jsonbody"})
+CODECS = frozenset({"tensor", "base64", "example", "tfrecord", "numtext", "jsonbody", "grpc"})
 
 
 class Backend:

@@ -1227,3 +1227,255 @@ def decimal_texts(draw, max_digits=9):
     e = draw(_st.sampled_from(["e", "E"])) + draw(_st.sampled_from(["", "+", "-"])) + str(draw(_st.integers(0, 60)))
     return sign + mantissa + e
 
+
+# ---------------------------------------------------------------------------
+# TF Serving gRPC Predict payloads (tensorwire.codecs.grpc / tensorwire._native.grpc)
+# ---------------------------------------------------------------------------
+# Used by test_grpc.py.  grpc_batches(kind) draws the columns of one request: 1-3 uniquely named
+# columns sharing an instance axis of 0..3, each of its own dtype and per-instance shape (rank
+# 0..2, sides 0..3).  For "tensors" and "serialized_tensors" every dtype encode_tensor takes
+# (numeric from raw bits, strings of every kind); for "examples" the float dtypes and the
+# integer/bool dtypes the codec converts to float32.  Names are arbitrary text, the awkward
+# ones oversampled.  Excluded, on purpose: repeated names and names with a lone surrogate (the
+# encoder refuses them: hand-written tests), complex/string columns for "examples" (TypeError,
+# hand-written test), and ragged columns (ValueError, hand-written test).
+#
+# grpc_specs() draws the request's other fields: model and signature names, version (None, 0,
+# the int64 extremes or any int64) and output_filter names.
+#
+# grpc_request_encodings() writes a PredictRequest the way any protobuf writer may, from
+# SPEC.md section 4 and independently of the code under test: top-level fields in any order,
+# model_spec split over several occurrences (merged field by field; version given as
+# version_label first now and then, which the later version clears), a map entry's key before
+# or after its value, the value (a tensor_proto_encodings() TensorProto) split over two
+# occurrences (concatenated), a name repeated (the later entry wins), and unknown fields of
+# every wire type at every level.  It returns the bytes with the expected spec and arrays (and
+# the arrays protobuf's Python runtime keeps: it drops a map entry holding an unknown field).
+#
+# Malformed requests: valid requests (the writer above, and hand-written seeds whose payloads
+# are TensorProtos, base64 TensorProtos and Examples) damaged by mutated_bytes with tokens wrong
+# for this envelope (over-long and cut varints, huge lengths, bad groups and wire types,
+# invalid UTF-8 names, a TensorProto that is not DT_STRING where one is needed).  A damaged
+# request may still be valid: the tests accept an equal decode from both backends or the same
+# DecodeError.
+
+GRPC_KINDS = ("tensors", "serialized_tensors", "examples")
+GRPC_NAMES = _st.one_of(
+    _st.sampled_from(["", "input", "inputs", "B1", "B10", "earthengine_in_0", "\u00e9", "\U0001f600", "a\x00b"]),
+    _texts,
+)
+GRPC_EXAMPLE_DTYPES = FLOAT_DTYPES + INT_DTYPES + [BOOL_DTYPE]
+_INT64_EXTREMES = [0, 1, -1, (1 << 63) - 1, -(1 << 63)]
+
+
+@_st.composite
+def grpc_batches(draw, kind, max_columns=3, max_instances=3, min_instances=0):
+    """``[(name, array)]``: the columns of one request of ``kind``, sharing their first axis."""
+    n = draw(_st.integers(min_instances, max_instances))
+    names = draw(_st.lists(GRPC_NAMES, min_size=1, max_size=max_columns, unique=True))
+    columns = []
+    for name in names:
+        shape = _st.just((n, *draw(shapes(max_dims=2, max_side=3))))
+        if kind == "examples":
+            arr = draw(numeric_arrays(dtypes=GRPC_EXAMPLE_DTYPES, shape=shape))
+        else:
+            arr = draw(_st.one_of(numeric_arrays(shape=shape), string_arrays(shape=shape)))
+        columns.append((name, arr))
+    return columns
+
+
+@_st.composite
+def grpc_specs(draw):
+    """Keyword arguments of encode_predict_request besides the columns."""
+    return {
+        "model_name": draw(GRPC_NAMES),
+        "signature_name": draw(GRPC_NAMES),
+        "version": draw(_st.one_of(_st.none(), _st.sampled_from(_INT64_EXTREMES), _st.integers(-(1 << 63), (1 << 63) - 1))),
+        "output_filter": draw(_st.lists(GRPC_NAMES, max_size=3)),
+    }
+
+
+def _grpc_unknown_field(draw, first_free):
+    """A field a parser of a message whose fields are 1..first_free-1 must skip: an unknown
+    number of any wire type, or field 1 with a wire type it does not have."""
+    kind = draw(_st.sampled_from(SKIPPABLE_KINDS + ("wrong_wire_type",)))
+    if kind == "wrong_wire_type":
+        # (never field 1 as a varint: that is Int64Value.value)
+        return draw(_st.sampled_from([wire_tag(1, 5) + b"abcd", wire_tag(1, 1) + b"\x00" * 8, wire_tag(2, 1) + b"\x00" * 8]))
+    return _skippable_field(draw, kind, draw(_st.integers(first_free, 200)))
+
+
+def _grpc_text_field(number, text):
+    return wire_len(number, text.encode("utf-8"))
+
+
+@_st.composite
+def _grpc_model_spec_occurrences(draw, spec):
+    """ModelSpec messages (one or more occurrences) whose merge is ``spec``."""
+    fields = []
+    if spec["name"] or draw(_st.booleans()):
+        if draw(_st.booleans()):
+            fields.append(_grpc_text_field(1, "overridden"))  # the last name wins
+        fields.append(_grpc_text_field(1, spec["name"]))
+    if spec["signature_name"] or draw(_st.booleans()):
+        fields.append(_grpc_text_field(3, spec["signature_name"]))
+    if spec["version"] is not None:
+        v = spec["version"]
+        if draw(_st.booleans()):
+            fields.insert(0, _grpc_text_field(4, "stable"))  # version_label, cleared by version
+        inner = [wire_tag(1, 0) + wire_varint(v)] if v or draw(_st.booleans()) else []
+        if draw(_st.booleans()):
+            inner.insert(0, _grpc_unknown_field(draw, 2))
+        fields.append(wire_len(2, b"".join(inner)))
+    if draw(_st.booleans()):
+        fields.append(_grpc_unknown_field(draw, 5))
+    # split into occurrences: consecutive runs, each one ModelSpec message
+    cuts = sorted(draw(_st.lists(_st.integers(0, len(fields)), max_size=2)))
+    pieces, last = [], 0
+    for c in cuts + [len(fields)]:
+        pieces.append(b"".join(fields[last:c]))
+        last = c
+    return [wire_len(1, p) for p in pieces if p] or ([wire_len(1, b"")] if draw(_st.booleans()) else [])
+
+
+def _grpc_field_boundaries(message):
+    """Offsets in ``message`` where a top-level field starts (and its end)."""
+    def varint(pos):
+        n = shift = 0
+        while True:
+            b = message[pos]
+            pos += 1
+            n |= (b & 0x7F) << shift
+            shift += 7
+            if not b & 0x80:
+                return n, pos
+
+    def skip(pos, wt, field):
+        if wt == 0:
+            return varint(pos)[1]
+        if wt in (1, 5):
+            return pos + (8 if wt == 1 else 4)
+        if wt == 2:
+            n, pos = varint(pos)
+            return pos + n
+        while True:  # a group: up to its end tag
+            tag, pos = varint(pos)
+            if tag & 7 == 4:
+                return pos
+            pos = skip(pos, tag & 7, tag >> 3)
+
+    out = [0]
+    pos = 0
+    while pos < len(message):
+        tag, pos = varint(pos)
+        pos = skip(pos, tag & 7, tag >> 3)
+        out.append(pos)
+    return out
+
+
+@_st.composite
+def grpc_request_encodings(draw):
+    """``(bytes, spec, {name: array}, {name: array})``: a "tensors" PredictRequest written as
+    any protobuf writer may (see the section comment), what it must decode to, and what
+    protobuf's Python runtime decodes it to (it drops a map entry holding an unknown field,
+    where TF Serving's C++ parser and tensorwire skip the field)."""
+    spec = {
+        "name": draw(GRPC_NAMES),
+        "version": draw(_st.one_of(_st.none(), _st.sampled_from(_INT64_EXTREMES))),
+        "version_label": None,
+        "signature_name": draw(GRPC_NAMES),
+        "output_filter": draw(_st.lists(GRPC_NAMES, max_size=2)),
+    }
+    small = _st.one_of(numeric_arrays(shape=shapes(max_dims=2, max_side=3)), string_arrays(shape=shapes(max_dims=1)))
+    names = draw(_st.lists(GRPC_NAMES, max_size=3))  # repeats allowed: the later entry wins
+    expected = {}
+    upb = {}  # what protobuf's Python runtime keeps: it drops an entry holding an unknown field
+    entries = []
+    for name in names:
+        proto, arr = draw(tensor_proto_encodings(arrays=small))
+        expected[name] = arr
+        parts = [_grpc_text_field(1, name)] if name or draw(_st.booleans()) else []
+        if draw(_st.booleans()):
+            # two occurrences of the value merge into one TensorProto: split it at a boundary
+            # of its top-level fields (tensor_proto_encodings writes tags and lengths minimally)
+            cut = draw(_st.sampled_from(_grpc_field_boundaries(proto)))
+            values = [wire_len(2, proto[:cut]), wire_len(2, proto[cut:])]
+        else:
+            values = [wire_len(2, proto)]
+        if draw(_st.booleans()):
+            parts = values + parts
+        else:
+            parts = parts + values
+        if draw(_st.integers(0, 3)) == 0:
+            parts.insert(draw(_st.integers(0, len(parts))), _grpc_unknown_field(draw, 3))
+        else:
+            upb[name] = arr
+        entries.append(wire_len(2, b"".join(parts)))
+    specs = draw(_grpc_model_spec_occurrences(spec))
+    filters = [_grpc_text_field(3, f) for f in spec["output_filter"]]
+    unknown = [_grpc_unknown_field(draw, 4) for _ in range(draw(_st.integers(0, 2)))]
+    data = _interleave(draw, [specs, entries, filters, unknown])
+    return data, spec, expected, upb
+
+
+_GRPC_F32 = bytes.fromhex("08011208120208021202080222100000803f000000400000404000008040")  # f32 [[1,2],[3,4]]
+_GRPC_B64 = b"CAESCBICCAISAggCIhAAAIA_AAAAQAAAQEAAAIBA"  # the same, URL-safe base64
+_GRPC_EXAMPLE = bytes.fromhex("0a180a160a0242311210120e0a0c0000803f0000004000004040")  # {B1: [1, 2, 3]}
+
+
+def _grpc_strings(*items):
+    """A DT_STRING TensorProto of shape [len(items)]."""
+    return (wire_tag(1, 0) + wire_varint(7) + wire_len(2, wire_len(2, wire_tag(1, 0) + wire_varint(len(items))))
+            + b"".join(wire_len(8, s) for s in items))
+
+
+def _grpc_entry(name, value):
+    return wire_len(2, wire_len(1, name) + wire_len(2, value))
+
+
+GRPC_SEEDS = {
+    "tensors": [
+        wire_len(1, wire_len(1, b"m") + wire_len(2, b"\x08\x05")) + _grpc_entry(b"x", _GRPC_F32) + wire_len(3, b"o"),
+        _grpc_entry(b"a", _GRPC_F32) + _grpc_entry(b"b", bytes.fromhex("080a1204120208035a03010001")),
+    ],
+    "serialized_tensors": [
+        wire_len(1, wire_len(3, b"s")) + _grpc_entry(b"x", _grpc_strings(_GRPC_B64, _GRPC_B64)),
+        _grpc_entry(b"x", _grpc_strings(_GRPC_B64)) + _grpc_entry(b"y", _grpc_strings(b"CAESAA")),
+    ],
+    "examples": [
+        wire_len(1, wire_len(1, b"m")) + _grpc_entry(b"input", _grpc_strings(_GRPC_EXAMPLE, _GRPC_EXAMPLE)),
+        _grpc_entry(b"input", _grpc_strings(_GRPC_EXAMPLE)),
+    ],
+}
+
+
+def _grpc_hostile_tokens():
+    """Byte runs that are wrong in one specific way when spliced into a PredictRequest."""
+    return _st.one_of(
+        _st.sampled_from(
+            [
+                b"\xff" * 10 + b"\x01",  # an 11-byte varint
+                b"\x80" * 9,  # a varint cut short
+                wire_varint((1 << 64) - 1),  # a huge length
+                wire_tag(2, 6),  # inputs with invalid wire type 6
+                wire_tag(99, 7),  # invalid wire type 7
+                wire_tag(5, 4),  # unexpected end of group
+                wire_tag(9, 3) + wire_tag(8, 4),  # mismatched end of group
+                wire_tag(9, 3) * 70,  # groups nested too deep
+                b"\x00",  # tag 0
+                wire_len(1, b"\xff"),  # a name / key that is not UTF-8
+                wire_len(1, b"\xed\xa0\x80"),  # an encoded surrogate
+                wire_len(3, b"\xc0\x80"),  # an overlong NUL
+                _grpc_entry(b"x", _GRPC_F32),  # a second entry: DT_FLOAT where DT_STRING is needed
+                _grpc_entry(b"x", _grpc_strings(b"A===")),  # bad base64
+                _grpc_entry(b"input", _grpc_strings(b"\x0a\x02\x0a\x00")),  # a truncated Example
+                wire_len(2, b""),  # an empty entry: no dtype
+            ]
+        ),
+        _st.binary(min_size=1, max_size=8),
+    )
+
+
+def mutated_grpc_requests(kind):
+    """A valid request of ``kind`` with one to four random edits (see the section comment)."""
+    return mutated_bytes(_st.sampled_from(GRPC_SEEDS[kind]), _grpc_hostile_tokens())

@@ -12,7 +12,7 @@ import os
 ENV_VAR = "TENSORWIRE_PURE_PYTHON"
 
 # Every codec: a module of this name in tensorwire.codecs and its twin in tensorwire._native.
-CODECS = ("base64", "tensor", "tfrecord", "example", "numtext", "jsonbody")
+CODECS = ("base64", "tensor", "tfrecord", "example", "numtext", "jsonbody", "grpc")
 
 
 def _pure_requested():
