@@ -191,10 +191,34 @@ cdef char* _empty_lists(char* p, const Py_ssize_t* dims, int ndim) noexcept nogi
     return p + 1
 
 
+cdef inline char* _row(char* p, const char* data, Py_ssize_t itemsize, Py_ssize_t n, Leaf* leaf) noexcept nogil:
+    """``n`` elements at ``data``, comma-separated (float32 without the generic dispatch)."""
+    cdef Py_ssize_t j
+    cdef float f
+    if leaf.code == C_F32 and not leaf.quote:
+        for j in range(n):
+            if j:
+                p[0] = b','
+                p += 1
+            f = (<const float*>data)[j]
+            if isfinite(f):
+                p += write_f32(f, p)
+            else:
+                p = _leaf(p, <const char*>(data + j * 4), leaf)
+        return p
+    for j in range(n):
+        if j:
+            p[0] = b','
+            p += 1
+        p = _leaf(p, data + j * itemsize, leaf)
+    return p
+
+
 cdef char* _nested(char* p, const char* data, Py_ssize_t itemsize, const Py_ssize_t* dims, int ndim,
                    Py_ssize_t count, Py_ssize_t* idx, Leaf* leaf) noexcept nogil:
-    """``count`` elements at ``data`` (C order, shape ``dims``) as nested JSON lists."""
-    cdef Py_ssize_t e
+    """``count`` elements at ``data`` (C order, shape ``dims``) as nested JSON lists, written a
+    row (the last axis) at a time; ``idx`` counts the rows done at each outer level."""
+    cdef Py_ssize_t r, inner, rows
     cdef int k, closed
     if ndim == 0:
         return _leaf(p, data, leaf)
@@ -204,12 +228,18 @@ cdef char* _nested(char* p, const char* data, Py_ssize_t itemsize, const Py_ssiz
         idx[k] = 0
         p[0] = b'['
         p += 1
-    for e in range(count):
-        p = _leaf(p, data + e * itemsize, leaf)
-        k = ndim - 1
+    inner = dims[ndim - 1]
+    rows = count // inner
+    for r in range(rows):
+        p = _row(p, data + r * inner * itemsize, itemsize, inner, leaf)
+        p[0] = b']'
+        p += 1
+        if ndim == 1:
+            break
+        closed = 1
+        k = ndim - 2
         idx[k] += 1
-        closed = 0
-        while idx[k] == dims[k]:
+        while idx[k] == dims[k]:  # carry: close every level this row completed
             p[0] = b']'
             p += 1
             closed += 1
