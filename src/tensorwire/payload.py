@@ -25,6 +25,10 @@ Decisions where peers differ (also in the README):
   them must match it (as ``tf.io.parse_tensor`` requires).
 * ``float_format="shortest"`` (default) writes each float as the shortest text that round-trips
   in its own dtype; ``"tolist"`` writes what ``json.dumps(a.tolist())`` writes.
+* gRPC formats (a serialized ``tensorflow.serving.PredictRequest`` / ``PredictResponse``,
+  ``tensorwire.codecs.grpc``): map entries are written in the order given; a single response
+  array is the output ``"output"``; responses are written in the ``tensor_content`` form unless
+  ``form="proto"``.
 * The TF Serving columnar form (``{"inputs": ...}``) is not read; Vertex's ``parameters`` and
   every other member but the instances/predictions and ``error`` are checked and ignored.
 """
@@ -39,6 +43,7 @@ from .codecs import jsonbody as _reference
 from .errors import PredictionError
 
 _impl = IMPLS["jsonbody"]
+_grpc = IMPLS["grpc"]
 
 
 class PayloadFormat(str, enum.Enum):
@@ -72,11 +77,20 @@ _JSON_KINDS = {  # format -> (kind written, kind read)
 }
 
 
-def _json_format(format):
-    fmt = PayloadFormat.of(format)
-    if fmt not in _JSON_KINDS:
-        raise NotImplementedError(f"{fmt.value}: the gRPC payload formats are not implemented yet")
-    return fmt
+_GRPC_KINDS = {  # format -> the kind of tensorwire.codecs.grpc
+    PayloadFormat.GRPC_TF_TENSORS: "tensors",
+    PayloadFormat.GRPC_SERIALIZED_TF_TENSORS: "serialized_tensors",
+    PayloadFormat.GRPC_SERIALIZED_TF_EXAMPLES: "examples",
+}
+
+_GRPC_REQUEST_OPTIONS = ("model_name", "signature_name", "version", "output_filter", "input_name")
+
+
+def _grpc_options(fmt, options, allowed):
+    unknown = set(options) - set(allowed)
+    if unknown:
+        raise TypeError(f"{fmt.value}: unexpected option(s) {sorted(unknown)}; allowed: {list(allowed)}")
+    return options
 
 
 def _stack_instances(instances, what):
@@ -113,13 +127,24 @@ def _columns(values, what, bare_ok):
     return columns, bare
 
 
-def encode_request(inputs, format, *, nonfinite="token", float_format="shortest", urlsafe=True, pad=True):
+def encode_request(inputs, format, *, nonfinite="token", float_format="shortest", urlsafe=True, pad=True,
+                   **grpc_options):
     """The request body (bytes) for ``inputs`` in ``format``; see the module docstring.
 
     ``urlsafe``/``pad`` apply to SERIALIZED_TF_TENSORS, ``float_format`` to RAW_JSON and
-    ND_ARRAYS, ``nonfinite`` to both of those.
+    ND_ARRAYS, ``nonfinite`` to both of those.  The gRPC formats give a serialized
+    ``PredictRequest`` and take ``model_name``, ``signature_name``, ``version``,
+    ``output_filter`` and ``input_name`` (GRPC_SERIALIZED_TF_EXAMPLES: the one input's name,
+    default ``"input"``).
     """
-    fmt = _json_format(format)
+    fmt = PayloadFormat.of(format)
+    if fmt in _GRPC_KINDS:
+        columns, _ = _columns(inputs, "inputs", bare_ok=False)
+        return _grpc.encode_predict_request(
+            columns, _GRPC_KINDS[fmt], **_grpc_options(fmt, grpc_options, _GRPC_REQUEST_OPTIONS)
+        )
+    if grpc_options:
+        raise TypeError(f"{fmt.value}: unexpected option(s) {sorted(grpc_options)}")
     columns, bare = _columns(inputs, "inputs", bare_ok=fmt is PayloadFormat.ND_ARRAYS)
     if fmt is PayloadFormat.ND_ARRAYS:
         if len(columns) != 1:
@@ -131,9 +156,22 @@ def encode_request(inputs, format, *, nonfinite="token", float_format="shortest"
     )
 
 
-def encode_response(outputs, format, *, nonfinite="token", float_format="shortest", urlsafe=True, pad=True):
-    """The response body for ``outputs`` (one array, or a mapping): one output is written bare."""
-    fmt = _json_format(format)
+def encode_response(outputs, format, *, nonfinite="token", float_format="shortest", urlsafe=True, pad=True,
+                    **grpc_options):
+    """The response body for ``outputs`` (one array, or a mapping): one output is written bare.
+
+    The gRPC formats give a serialized ``PredictResponse`` (a single array is the output
+    ``"output"``) and take ``model_name`` and ``form`` (``"content"``, the default, or
+    ``"proto"``: the typed ``*_val`` fields TF Serving writes).
+    """
+    fmt = PayloadFormat.of(format)
+    if fmt in _GRPC_KINDS:
+        if not isinstance(outputs, Mapping) and not (isinstance(outputs, list) and outputs and isinstance(outputs[0], Mapping)):
+            outputs = {"output": outputs}
+        columns, _ = _columns(outputs, "outputs", bare_ok=False)
+        return _grpc.encode_predict_response(columns, **_grpc_options(fmt, grpc_options, ("model_name", "form")))
+    if grpc_options:
+        raise TypeError(f"{fmt.value}: unexpected option(s) {sorted(grpc_options)}")
     columns, _ = _columns(outputs, "outputs", bare_ok=True)
     return _impl.encode_body(
         "predictions", columns, bare=len(columns) == 1, kind=_JSON_KINDS[fmt][0], nonfinite=nonfinite,
@@ -141,8 +179,14 @@ def encode_response(outputs, format, *, nonfinite="token", float_format="shortes
     )
 
 
-def _decode(body, format, key, bare_name, dtype, nonfinite, max_depth, max_bytes):
-    fmt = _json_format(format)
+def _decode(body, format, key, bare_name, dtype, nonfinite, max_depth, max_bytes, input_name="input"):
+    fmt = PayloadFormat.of(format)
+    if fmt in _GRPC_KINDS:
+        if key == "predictions":
+            return _grpc.decode_predict_response(body, dtype=dtype, max_bytes=max_bytes)
+        _, arrays = _grpc.decode_predict_request(body, _GRPC_KINDS[fmt], dtype=dtype, max_bytes=max_bytes,
+                                                 input_name=input_name)
+        return arrays
     return _impl.decode_body(
         body, key, kind=_JSON_KINDS[fmt][1], dtype=dtype, nonfinite=nonfinite, max_depth=max_depth,
         max_bytes=max_bytes, bare_name=bare_name,
@@ -150,9 +194,13 @@ def _decode(body, format, key, bare_name, dtype, nonfinite, max_depth, max_bytes
 
 
 def decode_request(body, format, *, dtype=None, nonfinite="token", max_depth=_reference.DEFAULT_MAX_DEPTH,
-                   max_bytes=_reference.DEFAULT_MAX_BYTES):
-    """``{name: batch-first array}`` from a request body (server side); bare instances under ``"instances"``."""
-    return _decode(body, format, "instances", "instances", dtype, nonfinite, max_depth, max_bytes)
+                   max_bytes=_reference.DEFAULT_MAX_BYTES, input_name="input"):
+    """``{name: batch-first array}`` from a request body (server side); bare instances under ``"instances"``.
+
+    gRPC formats: a serialized ``PredictRequest``; GRPC_SERIALIZED_TF_EXAMPLES gives one float32
+    ``(N, values)`` array per feature (the Example does not carry H x W: reshape it).
+    """
+    return _decode(body, format, "instances", "instances", dtype, nonfinite, max_depth, max_bytes, input_name)
 
 
 def decode_response(body, format, *, dtype=None, nonfinite="token", max_depth=_reference.DEFAULT_MAX_DEPTH,
