@@ -77,7 +77,9 @@ covered exhaustively by the tests.  Digits then go through ``_layout9`` (at most
 Powers-of-ten table
 -------------------
 ``_G_HI``/``_G_LO`` hold the 126-bit ``g`` for ``k`` in ``[K_MIN, K_MAX]`` (every ``k`` a float64 can
-need; float32/16 use a sub-range).  They are computed from exact Python integers by
+need; float32/16 use a sub-range, ``_G32``).  ``_Q32_K``/``_Q32_H``/``_Q32_G`` hold, for every exponent
+``q`` of a float32/16, the ``k``, shift ``h`` and ``g32`` of a regular value, so that the float32/16
+core does no multiplication before its product.  They are computed from exact Python integers by
 ``_init_pow10_table`` while the module is imported, before any writer can run, and are never
 written again: the module has no mutable state after import.  The import-time code also checks
 the integer approximations of ``floor(log10 2**q)`` etc. used by the hot path against the table's
@@ -251,11 +253,18 @@ cdef enum:
     K32_MIN = -45           # floor(log10(2**-149)): the smallest k a float32 needs
     K32_MAX = 31            # floor(log10(2**104))
     TABLE32_SIZE = K32_MAX - K32_MIN + 1
+    Q32_MIN = -149          # the exponents q of the float32/16 core
+    Q32_MAX = 104
+    Q32_SIZE = Q32_MAX - Q32_MIN + 1
 
 # Written once by _init_pow10_table() during import, read-only afterwards (see the module doc).
 cdef uint64_t _G_HI[TABLE_SIZE]
 cdef uint64_t _G_LO[TABLE_SIZE]
 cdef uint64_t _G32[TABLE32_SIZE]   # floor(g / 2**62) + 1 for the float32/16 core
+# The float32/16 core's k, h and g for a regular q (indexed by q - Q32_MIN), from _G32.
+cdef uint64_t _Q32_G[Q32_SIZE]
+cdef int _Q32_K[Q32_SIZE]
+cdef int _Q32_H[Q32_SIZE]
 
 
 # ------------------------------------------------------------------------------------------
@@ -356,32 +365,34 @@ cdef inline uint32_t _shortest32(uint32_t c, int q, bint irregular, uint32_t ope
     cdef uint64_t cbl
     cdef int k, h
     cdef uint64_t g, x, xl, xr
-    cdef uint32_t vb, vbl, vbr, s, t, sp10, tp10, u10, w10, u_in, w_in, take_s
+    cdef uint32_t s, t, sp10, tp10, u10, w10, u_in, w_in, take_s
     cdef int64_t cmp
     if irregular:
         cbl = cb - 1
         k = _flog10_three_quarters_pow2(q)
-    else:
+        h = q + _flog2_pow10(-k) + 33
+        g = _G32[k - K32_MIN]
+    else:                              # k, h and g looked up by q: no multiply on the way
         cbl = cb - 2
-        k = _flog10_pow2(q)
-    h = q + _flog2_pow10(-k) + 33
-    g = _G32[k - K32_MIN]
+        k = _Q32_K[q - Q32_MIN]
+        h = _Q32_H[q - Q32_MIN]
+        g = _Q32_G[q - Q32_MIN]
     x = tw_numfmt_mulhi(g, cb << h)
     xl = tw_numfmt_mulhi(g, cbl << h)
     xr = tw_numfmt_mulhi(g, (cb + 2) << h)
-    vb = <uint32_t>((x >> 32) | (((x & 0xFFFFFFFFu) + 0xFFFFFFFFu) >> 32))
-    vbl = <uint32_t>((xl >> 32) | (((xl & 0xFFFFFFFFu) + 0xFFFFFFFFu) >> 32))
-    vbr = <uint32_t>((xr >> 32) | (((xr & 0xFFFFFFFFu) + 0xFFFFFFFFu) >> 32))
+    # Compared in 32.32 fixed point (x, xl, xr as computed): "rop(xl) + open <= 4m" is
+    # "xl + open <= 4m * 2**32" and "4m + open <= rop(xr)" is "4m * 2**32 + open <= xr" (the low
+    # half is zero exactly when the value is an integer), so no rounding to odd is needed.
     exp10[0] = k
-    s = vb >> 2
+    s = <uint32_t>(x >> 34)
     sp10 = (s // 10) * 10
     tp10 = sp10 + 10
-    u10 = vbl + open_ends <= (sp10 << 2)
-    w10 = (tp10 << 2) + open_ends <= vbr
+    u10 = xl + open_ends <= (<uint64_t>sp10 << 34)
+    w10 = (<uint64_t>tp10 << 34) + open_ends <= xr
     t = s + 1
-    u_in = vbl + open_ends <= (s << 2)
-    w_in = (t << 2) + open_ends <= vbr
-    cmp = <int64_t>vb - <int64_t>((s + t) << 1)
+    u_in = xl + open_ends <= (<uint64_t>s << 34)
+    w_in = (<uint64_t>t << 34) + open_ends <= xr
+    cmp = <int64_t>(x - ((<uint64_t>s << 34) + (<uint64_t>1 << 33)))
     take_s = u_in & ((w_in ^ 1) | (cmp < 0) | ((cmp == 0) & ((s & 1) == 0)))
     return <uint32_t>tw_numfmt_sel64(u10 ^ w10, tp10 - 10 * u10, t - take_s)
 
@@ -665,7 +676,7 @@ cdef Py_ssize_t write_i64(int64_t v, char* out) noexcept nogil:
 
 cdef int _init_pow10_table() except -1:
     """Fill _G_HI/_G_LO: g(k) = 10**-k * 2**(125 - beta), exact if an integer, else floor + 1."""
-    cdef int i
+    cdef int i, q, kq
     cdef object k, mask64 = (1 << 64) - 1, n, beta, g, rem, d, exact  # Python ints: exact
     for k in range(K_MIN, K_MAX + 1):
         if k <= 0:
@@ -695,6 +706,13 @@ cdef int _init_pow10_table() except -1:
             if (g >> 62) + 1 >= (1 << 64):
                 raise AssertionError(f"_numfmt: float32 table row {k} out of range")
             _G32[k - K32_MIN] = (g >> 62) + 1
+    for q in range(Q32_MIN, Q32_MAX + 1):
+        kq = _flog10_pow2(q)
+        if not K32_MIN <= kq <= K32_MAX:
+            raise AssertionError(f"_numfmt: float32 exponent {q} out of table range")
+        _Q32_K[q - Q32_MIN] = kq
+        _Q32_H[q - Q32_MIN] = q + _flog2_pow10(-kq) + 33
+        _Q32_G[q - Q32_MIN] = _G32[kq - K32_MIN]
     return 0
 
 
