@@ -399,6 +399,7 @@ def _encode_tensors_direct(bytes head, names, list plans, bint urlsafe, bint pad
         total += count * (b64_encoded_size(col.header_len + col.stride, pad) + 2 + col.name_len + (2 if layout.named else 0))
     out = PyBytes_FromStringAndSize(NULL, total)
     start = PyBytes_AS_STRING(out)
+    _huge_pages(start, total)
     p = _put(start, PyBytes_AS_STRING(head), len(head))
     with nogil:
         p = _write_instances(p, layout, count, urlsafe, pad)
@@ -436,6 +437,7 @@ def _encode_numbers(bytes head, names, list columns, bint quote, str nonfinite, 
         total += count * (col.name_len + 2)
     out = PyBytes_FromStringAndSize(NULL, total)
     start = PyBytes_AS_STRING(out)
+    _huge_pages(start, total)
     p = _put(start, PyBytes_AS_STRING(head), len(head))
     with nogil:
         p = _write_instances(p, layout, count, False, False)
@@ -448,6 +450,30 @@ def _encode_numbers(bytes head, names, list columns, bint quote, str nonfinite, 
     result = <bytes>raw
     Py_DECREF(result)  # raw's reference (``result`` holds its own)
     return result
+
+
+cdef extern from *:
+    """
+    #include <stdint.h>
+    #if defined(__linux__)
+    #include <sys/mman.h>
+    #endif
+    /* Ask for transparent huge pages on the 2 MiB-aligned interior of a large buffer we just
+       allocated and are about to fill: one fault per 2 MiB instead of per 4 KiB.  Advisory
+       only (ignored where THP is off or unsupported); touches nothing outside the buffer. */
+    static void tw_huge_pages(char *p, Py_ssize_t n) {
+    #if defined(__linux__) && defined(MADV_HUGEPAGE)
+        const uintptr_t huge = (uintptr_t)1 << 21;
+        uintptr_t lo = ((uintptr_t)p + huge - 1) & ~(huge - 1);
+        uintptr_t hi = ((uintptr_t)p + (uintptr_t)n) & ~(huge - 1);
+        if (n >= (Py_ssize_t)(8 * huge) && hi > lo)
+            (void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+    #else
+        (void)p; (void)n;
+    #endif
+    }
+    """
+    void _huge_pages "tw_huge_pages"(char* p, Py_ssize_t n) nogil
 
 
 cdef struct Column:
