@@ -1,8 +1,10 @@
 """Command line: ``python -m tensorwire <command>`` (also installed as the ``tensorwire`` script).
 
 Commands:
-  demo   round-trip a synthetic 256x256x12 float32 tile through every codec, with the Cython
-         twins and the pure-Python reference, and print sizes and throughputs.
+  demo      round-trip a synthetic 256x256x12 float32 tile through every codec, with the Cython
+            twins and the pure-Python reference, and print sizes and throughputs.
+  inspect   say what a payload file (or stdin) is, and print name, dtype, shape, min, max, mean
+            and NaN count of each of its arrays.
 """
 
 import argparse
@@ -29,6 +31,17 @@ def _parser():
     )
     demo.add_argument("--repeats", type=int, default=10, metavar="N",
                       help="time each call at most N times (fewer for slow calls) and keep the fastest (default: 10)")
+    inspect = commands.add_parser(
+        "inspect",
+        help="detect a payload's kind and format and summarise its arrays",
+        description=(
+            "Read a payload (HTTP JSON request or response in SERIALIZED_TF_TENSORS, RAW_JSON or "
+            "ND_ARRAYS, or a serialized gRPC PredictRequest/PredictResponse in any gRPC format), "
+            "say which it is, and print a row per input or output: name, dtype, shape, min, max, "
+            "mean and NaN count.  Exits 1 if the bytes are not a payload tensorwire knows."
+        ),
+    )
+    inspect.add_argument("file", nargs="?", default="-", help="the payload file; - or nothing for stdin")
     return parser
 
 
@@ -47,6 +60,15 @@ def main(argv=None):
         from ._demo import run_demo
 
         return run_demo(repeats=args.repeats)
+    if args.command == "inspect":
+        from ._inspect import run
+
+        if args.file == "-":
+            data = sys.stdin.buffer.read()
+        else:
+            with open(args.file, "rb") as f:
+                data = f.read()
+        return run(data, sys.stdout)
     parser.print_help(sys.stderr)
     return 2
 

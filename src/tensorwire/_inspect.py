@@ -1,0 +1,125 @@
+"""``python -m tensorwire inspect FILE``: say what a payload is and summarise its arrays.
+
+Detection, in order (the first reading that decodes wins, and is what is printed):
+
+* JSON (the body starts with ``{`` after whitespace): ``predictions`` makes it a response,
+  ``instances`` a request, ``error`` an error response.  The format comes from the first
+  instance's first value: a string that decodes as base64 of a TensorProto is
+  SERIALIZED_TF_TENSORS, another string RAW_JSON; a list or number in a named instance
+  RAW_JSON's shape with bare numbers (read as RAW_JSON, which takes both); a bare list or number
+  ND_ARRAYS.
+* Anything else is read as a serialized gRPC message: a ``PredictRequest`` as
+  GRPC_TF_TENSORS, then GRPC_SERIALIZED_TF_TENSORS, then GRPC_SERIALIZED_TF_EXAMPLES (input
+  ``input`` or ``inputs``), then a ``PredictResponse``.  The request and response messages use
+  different field numbers for their maps, so the two are not confused.
+
+JSON numbers are decoded as float64 here, so the summary does not round them.
+"""
+
+import json
+
+import numpy as np
+
+from . import payload
+from .errors import DecodeError, PredictionError
+from .payload import PayloadFormat
+
+F = PayloadFormat
+
+
+def _first_value(instances):
+    first = instances[0]
+    if isinstance(first, dict) and not (len(first) == 1 and "b64" in first):
+        return next(iter(first.values()), None), True
+    return first, False
+
+
+def _json_format(doc, key):
+    instances = doc.get(key)
+    if not isinstance(instances, list) or not instances:
+        return F.ND_ARRAYS
+    value, named = _first_value(instances)
+    if isinstance(value, dict) and "b64" in value:
+        return F.SERIALIZED_TF_TENSORS
+    if isinstance(value, str):
+        try:
+            from . import b64decode, decode_tensor
+
+            decode_tensor(b64decode(value))
+            return F.SERIALIZED_TF_TENSORS
+        except (DecodeError, ValueError):
+            return F.RAW_JSON
+    return F.RAW_JSON if named else F.ND_ARRAYS
+
+
+def detect(data):
+    """``(description, {name: array})`` for a payload's bytes; DecodeError if it is none."""
+    if data.lstrip()[:1] == b"{":
+        try:
+            doc = json.loads(data)
+        except ValueError as exc:
+            raise DecodeError(f"not valid JSON: {exc}") from None
+        if not isinstance(doc, dict):
+            raise DecodeError("a JSON payload is an object")
+        if "predictions" in doc or "error" in doc:
+            fmt = _json_format(doc, "predictions")
+            kw = {} if fmt is F.SERIALIZED_TF_TENSORS else {"dtype": np.float64}
+            try:
+                return f"HTTP JSON response, {fmt.value}", payload.decode_response(data, fmt, **kw)
+            except PredictionError as exc:
+                return f"HTTP JSON error response: {exc.message}", {}
+        if "instances" in doc:
+            fmt = _json_format(doc, "instances")
+            kw = {} if fmt is F.SERIALIZED_TF_TENSORS else {"dtype": np.float64}
+            return f"HTTP JSON request, {fmt.value}", payload.decode_request(data, fmt, **kw)
+        raise DecodeError("a JSON object with none of 'instances', 'predictions', 'error'")
+    errors = []
+    for fmt, options in ((F.GRPC_TF_TENSORS, {}), (F.GRPC_SERIALIZED_TF_TENSORS, {}),
+                         (F.GRPC_SERIALIZED_TF_EXAMPLES, {"input_name": "input"}),
+                         (F.GRPC_SERIALIZED_TF_EXAMPLES, {"input_name": "inputs"})):
+        try:
+            arrays = payload.decode_request(data, fmt, **options)
+        except (DecodeError, ValueError, TypeError) as exc:
+            errors.append(f"{fmt.value}: {exc}")
+            continue
+        if fmt is F.GRPC_TF_TENSORS and any(a.dtype == object for a in arrays.values()):
+            continue  # DT_STRING inputs: one of the serialized forms
+        if arrays or not data:
+            return f"gRPC PredictRequest, {fmt.value}", arrays
+    try:
+        return "gRPC PredictResponse", payload.decode_response(data, F.GRPC_TF_TENSORS)
+    except DecodeError as exc:
+        errors.append(f"PredictResponse: {exc}")
+    raise DecodeError("not a payload tensorwire knows:\n  " + "\n  ".join(errors))
+
+
+def _row(name, a):
+    cells = [str(name), str(a.dtype), "x".join(map(str, a.shape)) or "scalar"]
+    if a.dtype.kind in "biuf" and a.size:
+        x = a.astype(np.float64)
+        finite = x[np.isfinite(x)]
+        stats = (finite.min(), finite.max(), finite.mean()) if finite.size else (np.nan,) * 3
+        cells += [f"{v:.6g}" for v in stats] + [str(int(np.isnan(x).sum()))]
+    else:
+        cells += ["", "", "", ""]
+    return cells
+
+
+def table(arrays):
+    headers = ["name", "dtype", "shape", "min", "max", "mean", "NaN"]
+    rows = [_row(n, a) for n, a in arrays.items()]
+    widths = [max(len(r[i]) for r in [headers, *rows]) for i in range(len(headers))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in [headers, *rows])
+
+
+def run(data, out):
+    """Print what ``data`` is and a row per array; 0, or 1 if it is not a payload."""
+    try:
+        what, arrays = detect(data)
+    except DecodeError as exc:
+        print(f"tensorwire inspect: {exc}", file=out)
+        return 1
+    print(f"{what}; {len(data):,} bytes", file=out)
+    if arrays:
+        print(table(arrays), file=out)
+    return 0
