@@ -40,7 +40,7 @@ from libc.stdint cimport uint32_t, uint64_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memmove
 
-cdef object io, os, stat, zlib, DecodeError, _crc_value
+cdef object io, os, stat, zlib, DecodeError, _crc_value, _ReferenceWriter
 import io
 import os
 import stat
@@ -49,6 +49,7 @@ import zlib
 # google-crc32c's C extension itself, never its pure-Python fallback.
 from google_crc32c._crc32c import value as _crc_value
 
+from ..codecs.tfrecord import TFRecordWriter as _ReferenceWriter  # write() is overridden below
 from ..codecs.tfrecord import _compression, _max_record_bytes, _target, _write_all  # argument handling, not hot: one definition
 from ..errors import DecodeError
 
@@ -203,133 +204,73 @@ cdef int _wbits(str kind) noexcept:
 # writing
 
 
-cdef class TFRecordWriter:
+cdef int _write_record(object writer, object record) except -1:
+    """The twin of the reference writer's ``write`` body: the frame in C, the same pieces in the
+    same order when compressed (``writer._emit``), one or three plain writes otherwise."""
+    cdef Py_buffer view
+    cdef unsigned char head[HEADER]
+    cdef unsigned char foot[FOOTER]
+    cdef Py_ssize_t n
+    cdef bytes frame
+    cdef unsigned char* out
+    cdef object f = writer._file
+    _get_buffer(record, &view)
+    try:
+        n = view.len
+        _put_le64(head, <uint64_t>n)
+        _put_le32(head + 8, _mask(<uint32_t>_crc_mem(head, 8)))
+        if isinstance(record, bytes):
+            _put_le32(foot, _mask(<uint32_t>_crc_bytes(<bytes>record)))
+        else:
+            _put_le32(foot, _mask(<uint32_t>_crc_mem(view.buf, n)))
+        if writer._compressor is not None:  # the reference's three pieces, in its order
+            writer._emit(PyBytes_FromStringAndSize(<char*>head, HEADER))
+            writer._emit(_view(view.buf, n))
+            writer._emit(PyBytes_FromStringAndSize(<char*>foot, FOOTER))
+        elif n <= SMALL_WRITE:
+            frame = PyBytes_FromStringAndSize(NULL, FRAME + n)
+            out = <unsigned char*>PyBytes_AS_STRING(frame)
+            memcpy(out, head, HEADER)
+            memcpy(out + HEADER, view.buf, <size_t>n)
+            memcpy(out + HEADER + n, foot, FOOTER)
+            _write_all(f, frame)
+        else:
+            _write_all(f, PyBytes_FromStringAndSize(<char*>head, HEADER))
+            # the caller's file gets bytes, never a view of the caller's (mutable) buffer
+            if isinstance(record, bytes):
+                _write_all(f, record)
+            else:
+                _write_all(f, PyBytes_FromStringAndSize(<char*>view.buf, n))
+            _write_all(f, PyBytes_FromStringAndSize(<char*>foot, FOOTER))
+    finally:
+        PyBuffer_Release(&view)
+    return 0
+
+
+class TFRecordWriter(_ReferenceWriter):
     """Streaming TFRecord writer: ``write(record)``, ``flush()``, ``close()``; a context manager.
 
     ``path_or_file`` is a path (created or truncated now, closed by ``close()``) or a binary
     file object with ``write()`` (flushed, not closed, by ``close()``).  ``compression``: None,
     ``""``, ``"gzip"`` or ``"zlib"`` (any case).
+
+    The reference's writer with ``write`` framed in C: opening, compression, ``flush``, ``close``
+    and the context manager are the reference's own code.
     """
-
-    cdef object _file
-    cdef object _compressor
-    cdef bint _owned
-    cdef bint _closed
-
-    def __init__(self, path_or_file, *, compression=None):
-        kind = _compression(compression, False)
-        path, f = _target(path_or_file, "write")
-        self._compressor = None
-        if kind is not None:
-            self._compressor = zlib.compressobj(ZLIB_LEVEL, zlib.DEFLATED, _wbits(kind), ZLIB_MEM_LEVEL)
-        self._owned = path is not None
-        self._file = open(path, "wb") if self._owned else f
-        self._closed = False
-
-    @property
-    def closed(self):
-        return self._closed
-
-    cdef int _check_open(self) except -1:
-        if self._closed:
-            raise ValueError(f"{WHAT}: the writer is closed")
-        return 0
-
-    cdef int _emit(self, object data) except -1:
-        """Compress (any buffer) or write (bytes only) one piece."""
-        if self._compressor is not None:
-            data = self._compressor.compress(data)
-            if not data:
-                return 0
-        _write_all(self._file, data)
-        return 0
-
-    cdef int _write(self, object record) except -1:
-        cdef Py_buffer view
-        cdef unsigned char head[HEADER]
-        cdef unsigned char foot[FOOTER]
-        cdef Py_ssize_t n
-        cdef bytes frame
-        cdef unsigned char* out
-        self._check_open()
-        _get_buffer(record, &view)
-        try:
-            n = view.len
-            _put_le64(head, <uint64_t>n)
-            _put_le32(head + 8, _mask(<uint32_t>_crc_mem(head, 8)))
-            if isinstance(record, bytes):
-                _put_le32(foot, _mask(<uint32_t>_crc_bytes(<bytes>record)))
-            else:
-                _put_le32(foot, _mask(<uint32_t>_crc_mem(view.buf, n)))
-            if self._compressor is not None:  # the reference's three pieces, in its order
-                self._emit(PyBytes_FromStringAndSize(<char*>head, HEADER))
-                self._emit(_view(view.buf, n))
-                self._emit(PyBytes_FromStringAndSize(<char*>foot, FOOTER))
-            elif n <= SMALL_WRITE:
-                frame = PyBytes_FromStringAndSize(NULL, FRAME + n)
-                out = <unsigned char*>PyBytes_AS_STRING(frame)
-                memcpy(out, head, HEADER)
-                memcpy(out + HEADER, view.buf, <size_t>n)
-                memcpy(out + HEADER + n, foot, FOOTER)
-                _write_all(self._file, frame)
-            else:
-                _write_all(self._file, PyBytes_FromStringAndSize(<char*>head, HEADER))
-                # the caller's file gets bytes, never a view of the caller's (mutable) buffer
-                if isinstance(record, bytes):
-                    _write_all(self._file, record)
-                else:
-                    _write_all(self._file, PyBytes_FromStringAndSize(<char*>view.buf, n))
-                _write_all(self._file, PyBytes_FromStringAndSize(<char*>foot, FOOTER))
-        finally:
-            PyBuffer_Release(&view)
-        return 0
 
     def write(self, record):
         """Append one record (any C-contiguous bytes-like object)."""
-        self._write(record)
-
-    def flush(self):
-        """Make every record written so far reach the file (a Z_SYNC_FLUSH when compressed)."""
         self._check_open()
-        if self._compressor is not None:
-            tail = self._compressor.flush(zlib.Z_SYNC_FLUSH)
-            if tail:
-                _write_all(self._file, tail)
-        if callable(getattr(self._file, "flush", None)):
-            self._file.flush()
-
-    def close(self):
-        """Finish the compressed stream, flush, and close the file if we opened it.  Idempotent."""
-        if self._closed:
-            return
-        self._closed = True
-        try:
-            if self._compressor is not None:
-                tail = self._compressor.flush(zlib.Z_FINISH)
-                if tail:
-                    _write_all(self._file, tail)
-            if callable(getattr(self._file, "flush", None)):
-                self._file.flush()
-        finally:
-            if self._owned:
-                self._file.close()
-
-    def __enter__(self):
-        self._check_open()
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        self.close()
-        return False
+        _write_record(self, record)
 
 
 def write_tfrecord(path_or_file, records, *, compression=None):
     """Write every record of the iterable ``records`` as one TFRecord file; return their count."""
     cdef Py_ssize_t count = 0
-    cdef TFRecordWriter writer
+    cdef object writer, record
     with TFRecordWriter(path_or_file, compression=compression) as writer:
         for record in records:
-            writer._write(record)
+            writer.write(record)
             count += 1
     return count
 
