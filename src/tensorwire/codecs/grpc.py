@@ -106,6 +106,7 @@ from ..errors import DecodeError
 from . import _dtypes as D
 from ._wire import WT_LEN, WT_VARINT, encode_len_field, encode_tag, encode_varint, read_length, read_tag, read_varint, skip_field
 from .base64 import b64decode, b64encode
+from .example import _buffer as _buffer_of  # the same argument checks and messages as decode_example
 from .example import decode_example, encode_example
 from .tensor import decode_tensor, encode_tensor
 
@@ -291,15 +292,6 @@ def encode_predict_response(columns, *, model_name="", form="content"):
 
 # --------------------------------------------------------------------------------------------
 # reading: the envelope
-
-
-def _buffer_of(data, func):
-    if isinstance(data, str):
-        raise TypeError(f"{func} takes bytes or a buffer, not str")
-    mv = memoryview(data)
-    if not mv.c_contiguous:
-        raise TypeError(f"{func} needs a C-contiguous buffer")
-    return mv.cast("B") if mv.format != "B" or mv.ndim != 1 else mv
 
 
 def _text(buf, start, stop, what, field):
