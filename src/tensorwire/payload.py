@@ -166,9 +166,9 @@ def encode_response(outputs, format, *, nonfinite="token", float_format="shortes
     """
     fmt = PayloadFormat.of(format)
     if fmt in _GRPC_KINDS:
-        if not isinstance(outputs, Mapping) and not (isinstance(outputs, list) and outputs and isinstance(outputs[0], Mapping)):
-            outputs = {"output": outputs}
-        columns, _ = _columns(outputs, "outputs", bare_ok=False)
+        columns, bare = _columns(outputs, "outputs", bare_ok=True)
+        if bare:  # a message's outputs are always named
+            columns = [("output", columns[0][1])]
         return _grpc.encode_predict_response(columns, **_grpc_options(fmt, grpc_options, ("model_name", "form")))
     if grpc_options:
         raise TypeError(f"{fmt.value}: unexpected option(s) {sorted(grpc_options)}")
