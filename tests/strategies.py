@@ -1258,6 +1258,12 @@ def decimal_texts(draw, max_digits=9):
 # invalid UTF-8 names, a TensorProto that is not DT_STRING where one is needed).  A damaged
 # request may still be valid: the tests accept an equal decode from both backends or the same
 # DecodeError.
+#
+# Malformed responses (mutated_grpc_responses): hand-written PredictResponses whose outputs mix
+# serialized tensors (DT_STRING [N] of base64 TensorProtos, padded or not), plain numeric
+# tensors and a DT_STRING tensor of rank 2 (returned as it is by kind "serialized_tensors"),
+# damaged the same way, with the request's hostile tokens plus response-shaped ones (an output
+# entry holding bad base64, instances that differ, a model_spec whose name is not UTF-8).
 
 GRPC_KINDS = ("tensors", "serialized_tensors", "examples")
 GRPC_NAMES = _st.one_of(
@@ -1479,3 +1485,35 @@ def _grpc_hostile_tokens():
 def mutated_grpc_requests(kind):
     """A valid request of ``kind`` with one to four random edits (see the section comment)."""
     return mutated_bytes(_st.sampled_from(GRPC_SEEDS[kind]), _grpc_hostile_tokens())
+
+
+def _grpc_output(name, value):
+    return wire_len(1, wire_len(1, name) + wire_len(2, value))
+
+
+_GRPC_STRINGS_2D = (wire_tag(1, 0) + wire_varint(7) + wire_len(2, wire_len(2, b"\x08\x01") * 2)
+                    + wire_len(8, b"CAESAA"))  # DT_STRING [1, 1]
+
+GRPC_RESPONSE_SEEDS = [
+    _grpc_output(b"x", _grpc_strings(_GRPC_B64, _GRPC_B64.rstrip(b"="))) + wire_len(2, wire_len(1, b"m")),
+    _grpc_output(b"x", _grpc_strings(_GRPC_B64)) + _grpc_output(b"y", _GRPC_F32)
+    + _grpc_output(b"z", _GRPC_STRINGS_2D),
+    _grpc_output(b"a", _grpc_strings(b"CAESAA", b"CAESAA==")) + _grpc_output(b"b", _grpc_strings()),
+]
+
+
+def mutated_grpc_responses():
+    """A valid PredictResponse with one to four random edits (see the section comment)."""
+    tokens = _st.one_of(
+        _grpc_hostile_tokens(),
+        _st.sampled_from(
+            [
+                _grpc_output(b"x", _grpc_strings(b"A===")),  # bad base64
+                _grpc_output(b"x", _grpc_strings(b"CAESAA", b"CAMSAA")),  # float32 then int32 instances
+                _grpc_output(b"y", _grpc_strings(b"CAES")),  # a truncated TensorProto
+                wire_len(2, wire_len(1, b"\xff")),  # a model name that is not UTF-8
+                wire_tag(1, 6),  # outputs with invalid wire type 6
+            ]
+        ),
+    )
+    return mutated_bytes(_st.sampled_from(GRPC_RESPONSE_SEEDS), tokens)

@@ -27,7 +27,7 @@ import strategies as S  # noqa: E402
 from strategies import wire_len as ld  # noqa: E402
 from strategies import wire_tag, wire_varint  # noqa: E402
 from tensorwire import DecodeError  # noqa: E402
-from test_tensor import as_decoded, assert_identical, quiet_f32_nans  # noqa: E402
+from test_tensor import BF16, as_decoded, assert_identical, quiet_f32_nans  # noqa: E402
 
 ORACLE = settings(max_examples=30)
 PROPERTY = settings(max_examples=min(settings.default.max_examples, 100))
@@ -232,6 +232,58 @@ def test_one_output_response_is_tf_servings_serialization(codecs, columns, model
     assert codecs.grpc.encode_predict_response(columns, model_name=model_name, form="proto") == message.SerializeToString()
 
 
+@ORACLE
+@given(S.grpc_batches("serialized_tensors"), st.sampled_from(["content", "proto"]), S.GRPC_NAMES)
+def test_serialized_tensors_response_parsed_by_tf_serving(codecs, columns, form, model_name):
+    g = codecs.grpc
+    data = g.encode_predict_response(columns, kind="serialized_tensors", model_name=model_name, form=form)
+    other = "proto" if form == "content" else "content"
+    assert data == g.encode_predict_response(columns, kind="serialized_tensors", model_name=model_name, form=other)
+    message = predict_pb2.PredictResponse.FromString(data)
+    assert message.model_spec.name == model_name
+    assert message.HasField("model_spec") == bool(model_name)
+    request = predict_pb2.PredictRequest.FromString(g.encode_predict_request(columns, "serialized_tensors"))
+    assert set(message.outputs) == {name for name, _ in columns}
+    for name, arr in columns:
+        proto = message.outputs[name]
+        assert proto == request.inputs[name]  # the request kind's tensor, output for input
+        assert proto.dtype == tf.string.as_datatype_enum
+        texts = tf.make_ndarray(proto)
+        assert texts.shape == (len(arr),)
+        for i, text in enumerate(texts):
+            raw = base64.urlsafe_b64decode(text)  # padded, URL-safe: the stdlib's strict decoder takes it
+            assert base64.urlsafe_b64encode(raw) == text
+            want = as_decoded(arr[i, ...])
+            assert_identical(np.asarray(tf.make_ndarray(tensor_pb2.TensorProto.FromString(raw))), want)
+            assert_identical(codecs.tensor.decode_tensor(raw), want)
+
+
+def tf_serialized_instances(arr):
+    """What an Earth-Engine-wrapped model returns for a batch-first output ``arr``: a DT_STRING
+    [N] TensorProto (as TF Serving writes it) of ``tf.io.encode_base64(tf.io.serialize_tensor(
+    arr[i]))``, URL-safe base64 without padding."""
+    holder = np.empty(len(arr), dtype=object)
+    holder[:] = [tf.io.encode_base64(tf.io.serialize_tensor(arr[i, ...])).numpy() for i in range(len(arr))]
+    return tf.make_tensor_proto(holder)
+
+
+@ORACLE
+@given(S.grpc_batches("serialized_tensors", max_columns=1), S.GRPC_NAMES)
+def test_one_output_serialized_tensors_response_is_tf_servings_serialization(codecs, columns, model_name):
+    """One output: our bytes are TF's (tf.io.serialize_tensor instances, base64 padded as we
+    write it, in the DT_STRING tensor tf.make_tensor_proto makes)."""
+    (name, arr), = columns
+    holder = np.empty(len(arr), dtype=object)
+    holder[:] = [base64.urlsafe_b64encode(tf.io.serialize_tensor(arr[i, ...]).numpy()) for i in range(len(arr))]
+    message = predict_pb2.PredictResponse()
+    message.outputs[name].CopyFrom(tf.make_tensor_proto(holder, dtype=tf.string))
+    if model_name:
+        message.model_spec.name = model_name
+    for form in ("content", "proto"):
+        data = codecs.grpc.encode_predict_response(columns, kind="serialized_tensors", model_name=model_name, form=form)
+        assert data == message.SerializeToString()
+
+
 def test_sorted_columns_give_deterministic_serialization(codecs):
     columns = [("a", F32), ("b", F32 * 2), ("c", F32 * 3)]
     message = predict_pb2.PredictRequest()
@@ -346,6 +398,39 @@ def test_decode_tf_serving_response(codecs, columns, model_name, typed):
 
 
 @ORACLE
+@given(S.grpc_batches("serialized_tensors", min_instances=1), S.GRPC_NAMES, st.booleans())
+def test_decode_tf_serving_serialized_tensors_response(codecs, columns, model_name, mixed):
+    """An Earth-Engine-wrapped model's response (unpadded URL-safe base64 of
+    tf.io.serialize_tensor), optionally with numeric and rank-2 string outputs, returned as they are."""
+    message = predict_pb2.PredictResponse()
+    message.model_spec.name = model_name
+    message.model_spec.version.value = 3
+    for name, arr in columns:
+        message.outputs[name].CopyFrom(tf_serialized_instances(arr))
+    n = len(columns[0][1])
+    extra = {}
+    if mixed:
+        labels = np.empty((n, 2), dtype=object)
+        labels[:] = b"label"
+        extra = {"\x00scores": np.arange(n * 3, dtype=np.float64).reshape(n, 3), "\x00labels": labels,
+                 "\x00count": np.int32(n)}
+        extra = {name: arr for name, arr in extra.items() if name not in dict(columns)}
+        for name, arr in extra.items():
+            message.outputs[name].CopyFrom(tf.make_tensor_proto(arr))
+    data = message.SerializeToString()
+    got = codecs.grpc.decode_predict_response(data, kind="serialized_tensors")
+    assert set(got) == {name for name, _ in columns} | set(extra)
+    for name, arr in columns:
+        assert_identical(got[name], as_decoded(arr))
+    for name, arr in extra.items():
+        assert_identical(got[name], as_decoded(arr))
+    # kind "tensors" gives TF's base64 texts themselves
+    plain = codecs.grpc.decode_predict_response(data)
+    for name, arr in columns:
+        assert_identical(plain[name], tf.make_ndarray(message.outputs[name]))
+
+
+@ORACLE
 @given(S.grpc_request_encodings())
 def test_decode_agrees_with_protobuf_on_any_valid_writing(codecs, drawn):
     data, spec, expected, upb = drawn
@@ -420,6 +505,132 @@ def test_response_round_trip_crossed(both, columns, form, model_name):
             if form == "proto" and (want.dtype == np.complex64 or (want.dtype == np.float32 and want.size <= 1)):
                 want = quiet_f32_nans(want)
             assert_identical(got[name], want)
+
+
+@pytest.mark.native
+@PROPERTY
+@given(S.grpc_batches("serialized_tensors"), st.sampled_from(["content", "proto"]), S.GRPC_NAMES)
+def test_serialized_tensors_response_round_trip_crossed(both, columns, form, model_name):
+    ref, twin = both
+    kwargs = dict(kind="serialized_tensors", model_name=model_name, form=form)
+    a = ref.grpc.encode_predict_response(columns, **kwargs)
+    assert a == twin.grpc.encode_predict_response(columns, **kwargs)
+    for decoder in (ref, twin):
+        got = decoder.grpc.decode_predict_response(a, kind="serialized_tensors")
+        assert list(got) == [name for name, _ in columns]
+        for name, arr in columns:
+            if len(arr) == 0:
+                assert got[name].shape == (0,) and got[name].dtype == np.float32
+            else:
+                assert_identical(got[name], as_decoded(arr))  # content form inside: bits kept
+    for kind in ("tensors", "serialized_tensors"):
+        assert_same_outcome(outcome(ref.grpc.decode_predict_response, a, kind=kind),
+                            outcome(twin.grpc.decode_predict_response, a, kind=kind))
+
+
+def _strings_of(*items):
+    out = np.empty(len(items), dtype=object)
+    out[:] = items
+    return out
+
+
+RESPONSE_BATCHES = [
+    ("f32 NHW", np.arange(24, dtype=np.float32).reshape(3, 2, 4)),
+    ("f64 N", np.array([1.5, -0.0, np.nan])),
+    ("i64 N1", np.array([[1], [-2], [1 << 62]], np.int64)),
+    ("u8 NHWC", np.arange(2 * 2 * 3 * 4, dtype=np.uint8).reshape(2, 2, 3, 4)),
+    ("bool", np.array([[True, False], [False, True]])),
+    ("f16", np.arange(6, dtype=np.float16).reshape(2, 3)),
+    ("bf16", np.arange(4, dtype=np.float32).astype(BF16).reshape(4, 1)),
+    ("c128", np.array([1 + 2j, 3 - 4j])),
+    ("big-endian i32", np.arange(6, dtype=">i4").reshape(3, 2)),
+    ("strided", np.arange(32, dtype=np.float32).reshape(4, 8)[:, ::2]),
+    ("strings", np.array([[b"a\x00", b""], [b"\xff", b"xyz"]], dtype=object)),
+    ("unicode", np.array(["\u00e9t\u00e9", "\U0001f600"])),
+    ("1-D objects", _strings_of(b"a\x00", "b\x00")),
+    ("empty instances", np.zeros((2, 0, 3), np.float32)),
+    ("one instance", np.ones((1, 5), np.int16)),
+]
+
+
+@pytest.mark.parametrize("arr", [c[1] for c in RESPONSE_BATCHES], ids=[c[0] for c in RESPONSE_BATCHES])
+def test_serialized_tensors_response_round_trip(codecs, arr):
+    g = codecs.grpc
+    data = g.encode_predict_response([("out", arr), ("n", np.arange(len(arr)))], kind="serialized_tensors")
+    got = g.decode_predict_response(data, kind="serialized_tensors")
+    assert list(got) == ["out", "n"]
+    assert_identical(got["out"], as_decoded(arr))
+    assert_identical(got["n"], np.arange(len(arr)))
+    typed = g.decode_predict_response(data, kind="serialized_tensors",
+                                      dtype={"out": object if arr.dtype.kind in "OSU" else arr.dtype})
+    assert_identical(typed["out"], as_decoded(arr))
+
+
+def test_serialized_tensors_response_by_hand(codecs):
+    g = codecs.grpc
+    rows = [bytes.fromhex("08011204120208022208") + np.array(row, "<f4").tobytes() for row in ([1, 2], [3, 4])]
+    want = ld(1, ld(1, b"x") + ld(2, S._grpc_strings(*[base64.urlsafe_b64encode(r) for r in rows])))
+    assert g.encode_predict_response([("x", F32)], kind="serialized_tensors") == want
+    assert g.encode_predict_response({"x": F32}, kind="serialized_tensors", model_name="m") == want + ld(2, ld(1, b"m"))
+    # the default kind is "tensors", unchanged, and does not need a shared instance axis
+    plain = ld(1, ld(1, b"x") + ld(2, SERIALIZED_F32))
+    assert g.encode_predict_response([("x", F32)]) == g.encode_predict_response([("x", F32)], kind="tensors") == plain
+    assert len(g.decode_predict_response(g.encode_predict_response([("x", F32), ("s", np.float32(1))]))) == 2
+    # decoding: instances stacked; read as "tensors", the base64 texts themselves
+    assert_identical(g.decode_predict_response(want, kind="serialized_tensors")["x"], F32)
+    assert g.decode_predict_response(want)["x"].tolist() == [base64.urlsafe_b64encode(r) for r in rows]
+    # unpadded, standard alphabet: read too
+    texts = [base64.b64encode(r).rstrip(b"=") for r in rows]
+    assert_identical(g.decode_predict_response(ld(1, ld(1, b"x") + ld(2, S._grpc_strings(*texts))),
+                                               kind="serialized_tensors")["x"], F32)
+    # N = 0: no instance shape; the dtype asked for, else float32
+    empty = g.encode_predict_response([("x", np.zeros((0, 2), np.int8))], kind="serialized_tensors")
+    assert empty == ld(1, ld(1, b"x") + ld(2, b"\x08\x07" + ld(2, ld(2, b""))))  # DT_STRING [0], proto3's empty dim
+    out = g.decode_predict_response(empty, kind="serialized_tensors")["x"]
+    assert out.shape == (0,) and out.dtype == np.float32
+    out = g.decode_predict_response(empty, kind="serialized_tensors", dtype=np.int8)["x"]
+    assert out.shape == (0,) and out.dtype == np.int8
+
+
+def test_serialized_tensors_response_mixed_outputs(codecs):
+    """Only a DT_STRING output of rank 1 is instances; every other output is returned as it is
+    (rank-2 and scalar strings included), and ``dtype`` applies to whichever array comes back."""
+    g = codecs.grpc
+    labels = np.empty((2, 1), dtype=object)
+    labels[:] = [[b"cat"], [b"dog"]]
+    scalar = np.array(b"s", dtype=object)
+    serialized = g.encode_predict_response([("x", F32)], kind="serialized_tensors")
+    plain = g.encode_predict_response([("scores", F32 * 2), ("labels", labels), ("name", scalar)], form="proto")
+    data = serialized + plain  # concatenated messages: one response, the maps merged
+    message = predict_pb2.PredictResponse.FromString(data)
+    assert set(message.outputs) == {"x", "scores", "labels", "name"}
+    out = g.decode_predict_response(data, kind="serialized_tensors")
+    assert list(out) == ["x", "scores", "labels", "name"]
+    assert_identical(out["x"], F32)
+    assert_identical(out["scores"], F32 * 2)
+    assert_identical(out["labels"], labels)
+    assert_identical(out["name"], scalar)
+    typed = g.decode_predict_response(data, kind="serialized_tensors",
+                                      dtype={"x": np.float32, "scores": np.float32, "labels": object, "name": "string"})
+    assert_identical(typed["labels"], labels)
+    with pytest.raises(DecodeError) as info:
+        g.decode_predict_response(data, kind="serialized_tensors", dtype=np.float32)
+    offset = data.index(ld(1, b"labels")) + 8 + 2  # labels' TensorProto: after the key, a tag and a length
+    assert str(info.value) == (f"PredictResponse.outputs['labels'] (TensorProto at offset {offset}): TensorProto: "
+                               "type mismatch: data is DT_STRING, expected DT_FLOAT")
+    with pytest.raises(DecodeError) as info:
+        g.decode_predict_response(data, kind="serialized_tensors", dtype={"x": np.int64})
+    assert str(info.value) == ("PredictResponse.outputs['x'] (TensorProto at offset 7) element 0: TensorProto: "
+                               "type mismatch: data is DT_FLOAT, expected DT_INT64")
+    with pytest.raises(DecodeError) as info:
+        g.decode_predict_response(data, kind="serialized_tensors", dtype={"scores": np.float64})
+    assert str(info.value).endswith("TensorProto: type mismatch: data is DT_FLOAT, expected DT_DOUBLE")
+    # a DT_STRING [N] output of raw strings is not serialized tensors: read it with "tensors"
+    raw = g.encode_predict_response([("labels", labels[:, 0])])
+    with pytest.raises(DecodeError, match=r"^PredictResponse.outputs\['labels'\] \(TensorProto at offset 12\) "
+                                          r"element 0: "):
+        g.decode_predict_response(raw, kind="serialized_tensors")
+    assert_identical(g.decode_predict_response(raw)["labels"], labels[:, 0])
 
 
 def test_kinds_on_a_small_batch_by_hand(codecs):
@@ -563,6 +774,26 @@ REQUEST_ERRORS = [
     ("decode kind", lambda g: g.decode_predict_request(b"", "json"), ValueError, "kind must be one of"),
     ("decode str", lambda g: g.decode_predict_request("", "tensors"), TypeError, "takes bytes or a buffer"),
     ("max_bytes", lambda g: g.decode_predict_response(b"", max_bytes=-1), ValueError, "max_bytes must be an int"),
+    ("response kind examples", lambda g: g.encode_predict_response([("x", F32)], kind="examples"), ValueError,
+     r"^kind must be one of \('tensors', 'serialized_tensors'\), not 'examples'$"),
+    ("decode response kind examples", lambda g: g.decode_predict_response(b"", kind="examples"), ValueError,
+     r"^kind must be one of \('tensors', 'serialized_tensors'\), not 'examples'$"),
+    ("response kind", lambda g: g.encode_predict_response([("x", F32)], kind=None), ValueError,
+     r"^kind must be one of \('tensors', 'serialized_tensors'\), not None$"),
+    ("response kind before form", lambda g: g.encode_predict_response([], kind="json", form="typed"), ValueError,
+     "kind must be one of"),
+    ("serialized response form", lambda g: g.encode_predict_response([("x", F32)], kind="serialized_tensors",
+                                                                      form="typed"), ValueError, "form must be one of"),
+    ("serialized response ragged", lambda g: g.encode_predict_response([("x", F32), ("y", F32[:1])],
+                                                                       kind="serialized_tensors"), ValueError,
+     "^outputs: 'y' has 1 instances, 'x' has 2$"),
+    ("serialized response 0-d", lambda g: g.encode_predict_response([("x", np.float32(1))], kind="serialized_tensors"),
+     ValueError, r"^outputs: 'x' has no instance axis \(a 0-d array\)$"),
+    ("serialized response no columns", lambda g: g.encode_predict_response({}, kind="serialized_tensors"), ValueError,
+     "^outputs: no columns given$"),
+    ("serialized response dtype", lambda g: g.decode_predict_response(b"", kind="serialized_tensors",
+                                                                      dtype=np.dtype("M8[s]")), TypeError,
+     "has no TensorFlow DataType"),
 ]
 
 
@@ -654,6 +885,72 @@ def test_malformed_response(codecs, data, message):
     assert str(info.value) == message
 
 
+def out_entry(name, value):
+    return ld(1, ld(1, name) + ld(2, value))
+
+
+TWO_F32 = STRINGS(S._GRPC_B64, S._GRPC_B64)  # two float32 [2, 2] instances
+
+
+MALFORMED_SERIALIZED_RESPONSES = [
+    # (id, data, max_bytes, message: the whole of it, or its start when it ends with ": ")
+    ("bad base64", out_entry(b"x", STRINGS(b"CAESAA", b"A===")), None,
+     "PredictResponse.outputs['x'] (TensorProto at offset 7) element 1: base64: "),
+    ("bad inner tensor", out_entry(b"x", STRINGS(b"CAES")), None,
+     "PredictResponse.outputs['x'] (TensorProto at offset 7) element 0: TensorProto: "),
+    ("instances differ", out_entry(b"x", STRINGS(b"CAESAA", b"CAMSAA")), None,
+     "PredictResponse.outputs['x'] (TensorProto at offset 7) element 1: int32 [] differs from element 0's float32 []"),
+    ("shapes differ", out_entry(b"x", STRINGS(b"CAESAA", base64.urlsafe_b64encode(SERIALIZED_F32))), None,
+     "PredictResponse.outputs['x'] (TensorProto at offset 7) element 1: float32 [2, 2] differs from element 0's "
+     "float32 []"),
+    ("after a numeric output", out_entry(b"n", SERIALIZED_F32) + out_entry(b"x", STRINGS(b"CAESAA", b"CAMSAA")), None,
+     "PredictResponse.outputs['x'] (TensorProto at offset 44) element 1: int32 [] differs from element 0's float32 []"),
+    ("bad numeric output", out_entry(b"y", b"\x08\x63"), None,
+     "PredictResponse.outputs['y'] (TensorProto at offset 7): TensorProto: unknown dtype 99"),
+    ("string tensor_content", out_entry(b"y", b"\x08\x07\x12\x04\x12\x02\x08\x01\x22\x01a"), None,
+     "PredictResponse.outputs['y'] (TensorProto at offset 7): TensorProto: tensor_content at offset 10 is not "
+     "supported for DT_STRING"),
+    ("shadowed entry checked", out_entry(b"x", STRINGS(b"A===")) + out_entry(b"x", STRINGS(b"CAESAA")), None,
+     "PredictResponse.outputs['x'] (TensorProto at offset 7) element 0: base64: "),
+    ("envelope before payloads", out_entry(b"x", STRINGS(b"A===")) + ld(2, ld(1, b"\xff")), None,
+     "PredictResponse.model_spec: name at offset 25 is not valid UTF-8"),
+    ("string tensor over max_bytes", out_entry(b"x", TWO_F32), 15,
+     "PredictResponse.outputs['x'] (TensorProto at offset 7): TensorProto: shape [2] of DT_STRING needs 16 bytes, "
+     "over max_bytes=15"),
+    ("instance over max_bytes", out_entry(b"x", TWO_F32), 16 + 16 + 15,
+     "PredictResponse.outputs['x'] (TensorProto at offset 7) element 1: TensorProto: shape [2, 2] of DT_FLOAT "
+     "needs 16 bytes, over max_bytes=15"),
+    ("as-is output over max_bytes", out_entry(b"x", TWO_F32) + out_entry(b"n", SERIALIZED_F32),
+     16 + 32 + 15,
+     "PredictResponse.outputs['n'] (TensorProto at offset 106): TensorProto: shape [2, 2] of DT_FLOAT needs 16 bytes, "
+     "over max_bytes=15"),
+]
+
+
+@pytest.mark.parametrize("data, max_bytes, message", [c[1:] for c in MALFORMED_SERIALIZED_RESPONSES],
+                         ids=[c[0] for c in MALFORMED_SERIALIZED_RESPONSES])
+def test_malformed_serialized_tensors_response(codecs, data, max_bytes, message):
+    kwargs = {} if max_bytes is None else {"max_bytes": max_bytes}
+    with pytest.raises(DecodeError) as info:
+        codecs.grpc.decode_predict_response(data, kind="serialized_tensors", **kwargs)
+    got = str(info.value)
+    assert got.startswith(message) if message.endswith(": ") else got == message, got
+    if max_bytes is not None:  # one byte more and this array fits
+        more = outcome(codecs.grpc.decode_predict_response, data, kind="serialized_tensors", max_bytes=max_bytes + 1)
+        assert more[0] == "ok" or more[1] != got, more
+
+
+@pytest.mark.native
+@pytest.mark.parametrize("data, max_bytes", [c[1:3] for c in MALFORMED_SERIALIZED_RESPONSES],
+                         ids=[c[0] for c in MALFORMED_SERIALIZED_RESPONSES])
+def test_malformed_serialized_tensors_response_same_message(both, data, max_bytes):
+    kwargs = {} if max_bytes is None else {"max_bytes": max_bytes}
+    results = [outcome(codecs.grpc.decode_predict_response, data, kind="serialized_tensors", **kwargs)
+               for codecs in both]
+    assert results[0][0] is DecodeError
+    assert_same_outcome(*results)
+
+
 def test_protobuf_refuses_what_we_refuse_at_the_wire_level(codecs):
     from google.protobuf.message import DecodeError as ProtobufDecodeError
 
@@ -693,6 +990,30 @@ def test_mutated_requests_same_outcome(both, data, kind):
     response = [outcome(codecs.grpc.decode_predict_response, damaged) for codecs in both]
     assert response[0][0] in ("ok", DecodeError), response[0]
     assert_same_outcome(*response)
+
+
+@pytest.mark.native
+def test_every_response_truncation(both):
+    """Cut a serialized_tensors response with a numeric output at every offset: both backends
+    agree, message for message, for both response kinds."""
+    columns = [("B1", F32), ("B2", np.array([[1.5], [2.5]], np.float64))]
+    data = both[0].grpc.encode_predict_response(columns, kind="serialized_tensors", model_name="m")
+    data += both[0].grpc.encode_predict_response([("n", F32)])
+    boundaries = top_level_boundaries(data)
+    for cut in range(len(data)):
+        for kind in ("tensors", "serialized_tensors"):
+            results = [outcome(codecs.grpc.decode_predict_response, data[:cut], kind=kind) for codecs in both]
+            assert_same_outcome(*results)
+            assert (results[0][0] == "ok") == (cut in boundaries), (cut, kind, results[0])
+
+
+@pytest.mark.native
+@CORRUPTION
+@given(S.mutated_grpc_responses(), st.sampled_from(["tensors", "serialized_tensors"]))
+def test_mutated_responses_same_outcome(both, damaged, kind):
+    results = [outcome(codecs.grpc.decode_predict_response, damaged, kind=kind) for codecs in both]
+    assert results[0][0] in ("ok", DecodeError), results[0]
+    assert_same_outcome(*results)
 
 
 def test_decode_input_types(codecs):

@@ -10,8 +10,9 @@ What is native here is the envelope: writing sizes the whole message in C, alloc
 input buffer (the wire readers of ``_wire.pxd``, explicit bounds, the reference's messages).
 The payloads, the hot part, are made and read by the native ``tensor``, ``base64`` and
 ``example`` twins.  The glue between envelope and payloads (argument checks, column checks,
-stacking the instances of a DT_STRING input, the ``max_bytes`` budget) is the reference's own
-functions, called with the native codecs, so there is one definition of every rule.
+stacking the instances of a DT_STRING input or output, the ``max_bytes`` budget) is the
+reference's own functions, called with the native codecs, so there is one definition of every
+rule.
 """
 
 cimport cython
@@ -44,8 +45,9 @@ from .example import decode_example, encode_example
 from .tensor import decode_tensor, encode_tensor
 
 # Python-level names, as the reference's.
-global KINDS, FORMS, DEFAULT_MAX_BYTES, REQUEST, RESPONSE
+global KINDS, RESPONSE_KINDS, FORMS, DEFAULT_MAX_BYTES, REQUEST, RESPONSE
 KINDS = ref.KINDS
+RESPONSE_KINDS = ref.RESPONSE_KINDS
 FORMS = ref.FORMS
 DEFAULT_MAX_BYTES = ref.DEFAULT_MAX_BYTES
 REQUEST = ref.REQUEST
@@ -165,15 +167,16 @@ def encode_predict_request(columns, kind, *, model_name="", signature_name="", v
     return out
 
 
-def encode_predict_response(columns, *, model_name="", form="content"):
+def encode_predict_response(columns, *, kind="tensors", model_name="", form="content"):
     """A serialized ``tensorflow.serving.PredictResponse`` whose outputs are ``columns``
-    (``[(name, array)]``), each written by ``encode_tensor(array, form=form)`` (TF Serving itself
-    writes ``form="proto"``)."""
+    (``[(name, array)]``) written as ``kind`` (``"tensors"``: each by ``encode_tensor(array,
+    form=form)``, TF Serving itself writes ``form="proto"``; ``"serialized_tensors"``: batch-first
+    columns, as the request kind); see the reference's module docstring."""
     cdef bytes name, out
     cdef list outputs
     cdef Py_ssize_t spec, total
     cdef unsigned char* p
-    name, outputs = ref._response_fields(columns, model_name, form, encode_tensor)
+    name, outputs = ref._response_fields(columns, kind, model_name, form, _ENCODERS)
     spec = _spec_size(name, None, b"")
     total = _map_size(1, outputs) + (wire_len_field_size(2, spec) if spec else 0)
     out = PyBytes_FromStringAndSize(NULL, total)
@@ -330,13 +333,14 @@ def decode_predict_request(data, kind, *, dtype=None, max_bytes=DEFAULT_MAX_BYTE
     cdef object mv, spec, entries
     ref._check_decode_options(kind, dtype, max_bytes, input_name)
     mv, spec, entries = _parse(data, "decode_predict_request", True)
-    return spec, ref._decode_entries(mv, entries, kind, dtype, max_bytes, input_name, REQUEST + ".inputs", _DECODERS)
+    return spec, ref._decode_entries(mv, entries, kind, dtype, max_bytes, input_name, True, _DECODERS)
 
 
-def decode_predict_response(data, *, dtype=None, max_bytes=DEFAULT_MAX_BYTES):
-    """``{name: array}`` from a serialized ``PredictResponse``; see the reference's module
-    docstring."""
+def decode_predict_response(data, *, kind="tensors", dtype=None, max_bytes=DEFAULT_MAX_BYTES):
+    """``{name: array}`` from a serialized ``PredictResponse`` sent as ``kind`` (``"tensors"`` or
+    ``"serialized_tensors"``); see the reference's module docstring.  Every invalid input raises
+    :class:`tensorwire.DecodeError`."""
     cdef object mv, _, entries
-    ref._check_decode_options(None, dtype, max_bytes)
+    ref._check_decode_options(kind, dtype, max_bytes, kinds=RESPONSE_KINDS)
     mv, _, entries = _parse(data, "decode_predict_response", False)
-    return ref._decode_entries(mv, entries, None, dtype, max_bytes, "", RESPONSE + ".outputs", _DECODERS)
+    return ref._decode_entries(mv, entries, kind, dtype, max_bytes, "", False, _DECODERS)

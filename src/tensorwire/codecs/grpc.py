@@ -14,19 +14,25 @@ A map is written as repeated entries ``{key = 1, value = 2}``.  This module fram
 every TensorProto is the ``tensor`` codec's, every tf.Example the ``example`` codec's and every
 base64 text the ``base64`` codec's (the Cython twin calls their twins).
 
-Kinds of request (``kind``)
----------------------------
-``columns`` is a list of ``(name, array)`` pairs (a mapping is taken as its items) whose arrays
-share their first (instance) axis N.
+Kinds (``kind``)
+----------------
+``columns`` is a list of ``(name, array)`` pairs (a mapping is taken as its items).  A request's
+arrays share their first (instance) axis N; so do a ``"serialized_tensors"`` response's.  A
+request takes the three kinds (``KINDS``), a response the first two (``RESPONSE_KINDS``, default
+``"tensors"``); any other ``kind`` is a ``ValueError`` naming the allowed ones.
 
 ``"tensors"`` (GRPC_TF_TENSORS)
     ``inputs[name]`` is ``encode_tensor(array)``: the whole batch-first array as one TensorProto
-    in ``tensor_content`` form.
+    in ``tensor_content`` form.  ``outputs[name]`` is ``encode_tensor(array, form=form)``, the
+    array as it is (no batch axis required; TF Serving itself writes ``form="proto"``).
 ``"serialized_tensors"`` (GRPC_SERIALIZED_TF_TENSORS)
     ``inputs[name]`` is a DT_STRING tensor of shape ``[N]`` whose element ``i`` is the URL-safe,
     padded base64 text of ``encode_tensor(array[i])``: the text SERIALIZED_TF_TENSORS puts in
-    JSON.
-``"examples"`` (GRPC_SERIALIZED_TF_EXAMPLES, alias GRPC_TF_EXAMPLES)
+    JSON.  ``outputs[name]`` is the same DT_STRING ``[N]`` tensor: what TF Serving returns for an
+    Earth-Engine-wrapped model, whose every output is ``tf.io.encode_base64(
+    tf.io.serialize_tensor(output[i]))`` (TensorFlow writes that base64 unpadded; we pad, and
+    read either).
+``"examples"`` (GRPC_SERIALIZED_TF_EXAMPLES, alias GRPC_TF_EXAMPLES), requests only
     one input, named ``input_name`` (``"input"`` in the docs; real models often say
     ``"inputs"``), a DT_STRING tensor of shape ``[N]`` whose element ``i`` is
     ``encode_example({name: array[i], ...}, sort_keys=True)``: one ``float_list`` feature per
@@ -45,7 +51,15 @@ Argument errors: ``TypeError`` for a name that is not ``str``, a column that is 
 ``version`` that is not an int, an ``output_filter`` that is a ``str`` or holds a non-``str``;
 ``ValueError`` for an unknown ``kind`` or ``form``, no columns, a repeated name, a name holding a
 lone surrogate, a 0-d array or one whose first axis differs from the first column's (requests
-only), a version outside int64.
+only, and ``"serialized_tensors"`` responses), a version outside int64.
+
+``form`` (responses) is checked in both kinds.  It picks the TensorProto form of a
+``"tensors"`` output.  A ``"serialized_tensors"`` output is a DT_STRING tensor, written by
+``encode_tensor(strings, form=form)`` like the request's (``encode_tensor(strings)``); strings
+have no ``tensor_content`` form (both forms write ``string_val``, as ``tf.io.serialize_tensor``
+and ``tf.make_tensor_proto`` do), so its bytes do not depend on ``form``; the per-instance
+TensorProtos inside the base64 are always content form (``tf.io.serialize_tensor``'s bytes),
+exactly what the request kind writes.
 
 Reading
 -------
@@ -66,15 +80,28 @@ str, or ``None``), ``signature_name`` and ``output_filter`` (a list of str).  Ar
   the Example does not hold the instance's H x W shape, so the caller reshapes.  N = 0 gives
   ``{}``.
 
-``decode_predict_response`` returns ``{name: array}`` (every output decoded as it is);
-its ``model_spec`` is parsed and checked, then dropped.
+``decode_predict_response`` returns ``{name: array}``; its ``model_spec`` is parsed and
+checked, then dropped.  Arrays by kind:
 
-``dtype`` is None (take the encoded dtype), one dtype for every name, or ``{name: dtype}``; for
-the tensor kinds and responses the encoded dtype must equal it (``decode_tensor``'s rule: a
-mismatch is a DecodeError); for ``"examples"`` it may only be None or float32 (else
-``ValueError``).  ``max_bytes`` bounds the total size of all arrays the call decodes
-(``ndarray.nbytes``, 8 bytes an element for string tensors): each TensorProto is decoded with
-what remains of it as its own ``max_bytes``, so nothing is allocated past the bound.
+* ``"tensors"``: every output decoded as it is.
+* ``"serialized_tensors"``: each output's TensorProto is decoded first, as it is.  One that is
+  DT_STRING of rank 1 is then read exactly as a ``"serialized_tensors"`` request input (base64
+  of TensorProtos sharing dtype and shape, stacked to ``(N, *shape)``; N = 0 gives shape
+  ``(0,)``; the same errors and messages, labelled ``PredictResponse.outputs['name']``).  Any
+  other output, of another dtype or of another rank (a DT_STRING scalar or ``[N, k]`` tensor
+  included), is returned as it is: a model may mix such outputs with serialized ones.  So every
+  DT_STRING ``[N]`` output must hold serialized tensors (decode raw string outputs with kind
+  ``"tensors"``).
+
+``dtype`` is None (take the encoded dtype), one dtype for every name, or ``{name: dtype}``.
+The encoded dtype must equal it (``decode_tensor``'s rule: a mismatch is a DecodeError): for
+``"tensors"`` the tensor's; for ``"serialized_tensors"`` the instances', and in a response the
+dtype of an output returned as it is (checked once that output is decoded, so another error of
+it, such as ``max_bytes``, comes first).  For ``"examples"`` it may only be None or float32
+(else ``ValueError``).  ``max_bytes`` bounds the total size of all arrays the call decodes
+(``ndarray.nbytes``, 8 bytes an element for string tensors, the DT_STRING ``[N]`` tensors of
+the serialized kinds included): each TensorProto is decoded with what remains of it as its own
+``max_bytes``, so nothing is allocated past the bound.
 
 Envelope rules, as protobuf parses: fields in any order, unknown fields of every wire type
 skipped at every level (a known field number with another wire type is unknown), repeated
@@ -93,8 +120,9 @@ byte offset, e.g. ``PredictRequest.model_spec: truncated varint at offset 7``; s
 not valid UTF-8: proto3 requires it), then the payloads in entry order.  A payload's error is
 the payload codec's, prefixed by where it is: ``PredictRequest.inputs['b1'] (TensorProto at
 offset 12): TensorProto: ...`` (offsets after the prefix are relative to that TensorProto;
-``... element 3: base64: ...`` for an element of a DT_STRING input).  Input is ``bytes``,
-``bytearray``, ``memoryview`` or any C-contiguous buffer (``str`` raises ``TypeError``).
+``... element 3: base64: ...`` for an element of a DT_STRING input or output).  Input is
+``bytes``, ``bytearray``, ``memoryview`` or any C-contiguous buffer (``str`` raises
+``TypeError``).
 """
 
 from collections.abc import Mapping
@@ -108,9 +136,10 @@ from ._wire import WT_LEN, WT_VARINT, encode_len_field, encode_tag, encode_varin
 from .base64 import b64decode, b64encode
 from .example import _buffer as _buffer_of  # the same argument checks and messages as decode_example
 from .example import decode_example, encode_example
-from .tensor import decode_tensor, encode_tensor
+from .tensor import decode_tensor, encode_tensor, stack_instances
 
 KINDS = ("tensors", "serialized_tensors", "examples")
+RESPONSE_KINDS = ("tensors", "serialized_tensors")
 FORMS = ("content", "proto")
 DEFAULT_MAX_BYTES = D.DEFAULT_MAX_BYTES
 REQUEST = "PredictRequest"
@@ -123,9 +152,9 @@ INT64_MAX = (1 << 63) - 1
 # arguments (shared with the Cython twin: one definition of every argument check)
 
 
-def _check_kind(kind):
-    if kind not in KINDS:
-        raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
+def _check_kind(kind, kinds=KINDS):
+    if kind not in kinds:
+        raise ValueError(f"kind must be one of {kinds}, not {kind!r}")
 
 
 def _check_form(form):
@@ -199,11 +228,24 @@ def _float_column(name, array):
     )
 
 
-def _string_tensor(values, encode):
-    """A DT_STRING tensor of shape [N] holding ``values`` (bytes)."""
+def _string_tensor(values, encode, form="content"):
+    """A DT_STRING tensor of shape [N] holding ``values`` (bytes).  ``form`` changes nothing:
+    ``encode_tensor`` writes strings as ``string_val`` in both forms."""
     arr = np.empty(len(values), dtype=object)
     arr[:] = values
-    return encode(arr)
+    return encode(arr, form=form)
+
+
+def _serialized_tensors(cols, encode_tensor, b64encode, form="content"):
+    """``[(key bytes, TensorProto bytes)]``: each batch-first column as a DT_STRING [N] tensor of
+    the padded URL-safe base64 of ``encode_tensor(array[i, ...])`` (content form)."""
+    # array[i, ...] is an array even for a 1-D object array, whose array[i] would be the element
+    # itself: a str or bytes that numpy would turn into a U/S scalar, losing trailing NULs.
+    return [
+        (key, _string_tensor([b64encode(encode_tensor(array[i, ...]), urlsafe=True, pad=True)
+                              for i in range(len(array))], encode_tensor, form))
+        for _, key, array in cols
+    ]
 
 
 def _request_inputs(columns, kind, input_name, encode_tensor, b64encode, encode_example):
@@ -211,25 +253,24 @@ def _request_inputs(columns, kind, input_name, encode_tensor, b64encode, encode_
     cols = _columns_of(columns, "inputs", batch=True)
     if kind == "tensors":
         return [(key, encode_tensor(array)) for _, key, array in cols]
-    # array[i, ...] is an array even for a 1-D object array, whose array[i] would be the element
-    # itself: a str or bytes that numpy would turn into a U/S scalar, losing trailing NULs.
-    n = len(cols[0][2])
     if kind == "serialized_tensors":
-        return [
-            (key, _string_tensor([b64encode(encode_tensor(array[i, ...]), urlsafe=True, pad=True) for i in range(n)],
-                                 encode_tensor))
-            for _, key, array in cols
-        ]
+        return _serialized_tensors(cols, encode_tensor, b64encode)
     key = _utf8(input_name, "input_name")
     floats = [(name, _float_column(name, array)) for name, _, array in cols]
-    examples = [encode_example({name: array[i, ...] for name, array in floats}, sort_keys=True) for i in range(n)]
+    examples = [encode_example({name: array[i, ...] for name, array in floats}, sort_keys=True)
+                for i in range(len(cols[0][2]))]
     return [(key, _string_tensor(examples, encode_tensor))]
 
 
-def _response_fields(columns, model_name, form, encode_tensor):
-    """``(name, outputs)``: the checked model name and ``[(key bytes, TensorProto bytes)]``."""
+def _response_fields(columns, kind, model_name, form, codecs):
+    """``(name, outputs)``: the checked model name and ``[(key bytes, TensorProto bytes)]``, the
+    payloads made with ``codecs`` = (encode_tensor, b64encode, encode_example)."""
+    _check_kind(kind, RESPONSE_KINDS)
     _check_form(form)
     name = _utf8(model_name, "model_name")
+    encode_tensor, b64encode, _ = codecs
+    if kind == "serialized_tensors":
+        return name, _serialized_tensors(_columns_of(columns, "outputs", batch=True), encode_tensor, b64encode, form)
     return name, [(key, encode_tensor(array, form=form)) for _, key, array in _columns_of(columns, "outputs", batch=False)]
 
 
@@ -281,11 +322,12 @@ def encode_predict_request(columns, kind, *, model_name="", signature_name="", v
     )
 
 
-def encode_predict_response(columns, *, model_name="", form="content"):
+def encode_predict_response(columns, *, kind="tensors", model_name="", form="content"):
     """A serialized ``tensorflow.serving.PredictResponse`` whose outputs are ``columns``
-    (``[(name, array)]``), each written by ``encode_tensor(array, form=form)`` (TF Serving itself
-    writes ``form="proto"``)."""
-    name, outputs = _response_fields(columns, model_name, form, encode_tensor)
+    (``[(name, array)]``) written as ``kind`` (``"tensors"``: each by ``encode_tensor(array,
+    form=form)``, TF Serving itself writes ``form="proto"``; ``"serialized_tensors"``: batch-first
+    columns, as the request kind); see the module docstring."""
+    name, outputs = _response_fields(columns, kind, model_name, form, (encode_tensor, b64encode, encode_example))
     spec = _model_spec(name, None, b"")
     return _map(1, outputs) + (encode_len_field(2, spec) if spec else b"")
 
@@ -382,10 +424,9 @@ def _parse_envelope(buf, request):
 # reading: the payloads (shared with the Cython twin, which passes its own codecs)
 
 
-def _check_decode_options(kind, dtype, max_bytes, input_name="input"):
+def _check_decode_options(kind, dtype, max_bytes, input_name="input", kinds=KINDS):
     """Validate the decoders' arguments before the data is read."""
-    if kind is not None:
-        _check_kind(kind)
+    _check_kind(kind, kinds)
     if kind == "examples":
         _utf8(input_name, "input_name")
     if not isinstance(max_bytes, Integral) or isinstance(max_bytes, bool) or max_bytes < 0:
@@ -445,10 +486,24 @@ def _strings(buf, entry, budget, label, decode_tensor):
     return arr, where
 
 
-def _instances(buf, entry, dtype, budget, label, codecs):
-    """A serialized_tensors input: the stack of its elements' tensors."""
+def _output(buf, entry, dtype, budget, label, codecs):
+    """A serialized_tensors output: a DT_STRING tensor of rank 1 is instances (as for a request);
+    any other tensor is returned as it is, once its dtype is checked against ``dtype``."""
+    decode_tensor = codecs[0]
+    arr, where = _tensor(buf, entry, None, budget, label, decode_tensor)
+    if arr.dtype == object and arr.ndim == 1:
+        return _instances(buf, entry, dtype, budget, label, codecs, (arr, where))
+    if dtype is not None and D.datatype_of(arr.dtype) != D.expected_datatype(dtype):
+        _tensor(buf, entry, dtype, _Budget(0), label, decode_tensor)  # raises decode_tensor's type mismatch
+        raise AssertionError("unreachable: decode_tensor accepted a mismatched dtype")
+    return arr
+
+
+def _instances(buf, entry, dtype, budget, label, codecs, strings=None):
+    """A serialized_tensors input: the stack of its elements' tensors.  ``strings`` is
+    ``(array, where)`` when the DT_STRING tensor is already decoded."""
     decode_tensor, b64decode, _ = codecs
-    strings, where = _strings(buf, entry, budget, label, decode_tensor)
+    strings, where = strings or _strings(buf, entry, budget, label, decode_tensor)
     if len(strings) == 0:
         return np.empty((0,), dtype=np.float32 if dtype is None else D.numpy_dtype(D.expected_datatype(dtype)))
     arrays = []
@@ -464,7 +519,7 @@ def _instances(buf, entry, dtype, budget, label, codecs):
             )
         budget.take(arr)
         arrays.append(arr)
-    return np.stack(arrays)
+    return stack_instances(arrays)
 
 
 def _examples(buf, entry, budget, label, max_bytes, codecs):
@@ -498,12 +553,13 @@ def _examples(buf, entry, budget, label, max_bytes, codecs):
             budget.take(value)
         if budget.left < 0:
             raise DecodeError(f"{where} element {i}: the decoded features exceed max_bytes={max_bytes}")
-    return {name: np.stack(values) for name, values in columns.items()}
+    return {name: stack_instances(values) for name, values in columns.items()}
 
 
-def _decode_entries(buf, entries, kind, dtype, max_bytes, input_name, what, codecs):
-    """``{name: array}`` from parsed map entries, decoded with ``codecs`` = (decode_tensor,
-    b64decode, decode_example); ``kind`` None for a response (plain tensors)."""
+def _decode_entries(buf, entries, kind, dtype, max_bytes, input_name, request, codecs):
+    """``{name: array}`` from parsed map entries (a request's inputs or a response's outputs),
+    decoded with ``codecs`` = (decode_tensor, b64decode, decode_example)."""
+    what = REQUEST + ".inputs" if request else RESPONSE + ".outputs"
     budget = _Budget(max_bytes)
     out = {}
     if kind == "examples":
@@ -520,7 +576,7 @@ def _decode_entries(buf, entries, kind, dtype, max_bytes, input_name, what, code
         label = f"{what}[{name!r}]"
         dt = _dtype_for(dtype, name)
         if kind == "serialized_tensors":
-            out[name] = _instances(buf, entry, dt, budget, label, codecs)
+            out[name] = (_instances if request else _output)(buf, entry, dt, budget, label, codecs)
         else:
             out[name] = _tensor(buf, entry, dt, budget, label, codecs[0])[0]
     return out
@@ -535,12 +591,14 @@ def decode_predict_request(data, kind, *, dtype=None, max_bytes=DEFAULT_MAX_BYTE
     _check_decode_options(kind, dtype, max_bytes, input_name)
     buf = _buffer_of(data, "decode_predict_request")
     spec, entries = _parse_envelope(buf, True)
-    return spec, _decode_entries(buf, entries, kind, dtype, max_bytes, input_name, REQUEST + ".inputs", _CODECS)
+    return spec, _decode_entries(buf, entries, kind, dtype, max_bytes, input_name, True, _CODECS)
 
 
-def decode_predict_response(data, *, dtype=None, max_bytes=DEFAULT_MAX_BYTES):
-    """``{name: array}`` from a serialized ``PredictResponse``; see the module docstring."""
-    _check_decode_options(None, dtype, max_bytes)
+def decode_predict_response(data, *, kind="tensors", dtype=None, max_bytes=DEFAULT_MAX_BYTES):
+    """``{name: array}`` from a serialized ``PredictResponse`` sent as ``kind`` (``"tensors"`` or
+    ``"serialized_tensors"``); see the module docstring.  Every invalid input raises
+    :class:`tensorwire.DecodeError`."""
+    _check_decode_options(kind, dtype, max_bytes, kinds=RESPONSE_KINDS)
     buf = _buffer_of(data, "decode_predict_response")
     _, entries = _parse_envelope(buf, False)
-    return _decode_entries(buf, entries, None, dtype, max_bytes, "", RESPONSE + ".outputs", _CODECS)
+    return _decode_entries(buf, entries, kind, dtype, max_bytes, "", False, _CODECS)

@@ -406,3 +406,12 @@ def decode_tensor(data, *, dtype=None, copy=True, max_bytes=D.DEFAULT_MAX_BYTES)
         out[: len(values)] = values
         out[len(values):] = values[-1]
     return out.reshape(shape)
+
+
+def stack_instances(arrays):
+    """``np.stack(arrays)``: the batch of decoded instances.  One instance becomes a view with a
+    leading axis of 1 instead of a copy (one tile per request is the common case, and copying
+    it costs as much as decoding it)."""
+    if len(arrays) == 1:
+        return arrays[0][np.newaxis]
+    return np.stack(arrays)
