@@ -59,6 +59,6 @@ def test_error_response_and_garbage():
 
 
 def test_help_exists_for_every_command():
-    for args in ([], ["demo"], ["inspect"]):
+    for args in ([], ["demo"], ["inspect"], ["serve"]):
         done = subprocess.run([sys.executable, "-m", "tensorwire", *args, "--help"], capture_output=True, check=False)
         assert done.returncode == 0 and b"usage:" in done.stdout

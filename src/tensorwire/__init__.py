@@ -46,4 +46,19 @@ __all__ = [
     "read_ee_image_export",
     "iter_ee_image_export",
     "__version__",
+    "Client",
+    "serve",
 ]
+
+
+def __getattr__(name):
+    # The transports import their libraries (urllib3, grpcio, starlette, uvicorn) only when used.
+    if name == "Client":
+        from .client import Client
+
+        return Client
+    if name == "serve":
+        from .server import serve
+
+        return serve
+    raise AttributeError(f"module 'tensorwire' has no attribute {name!r}")

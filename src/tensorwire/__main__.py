@@ -5,6 +5,8 @@ Commands:
             twins and the pure-Python reference, and print sizes and throughputs.
   inspect   say what a payload file (or stdin) is, and print name, dtype, shape, min, max, mean
             and NaN count of each of its arrays.
+  serve     host a Python function module:function as a model over HTTP (Vertex AI contract)
+            and gRPC (TF Serving Predict), in the given payload formats.
 """
 
 import argparse
@@ -42,7 +44,78 @@ def _parser():
         ),
     )
     inspect.add_argument("file", nargs="?", default="-", help="the payload file; - or nothing for stdin")
+    serve = commands.add_parser(
+        "serve",
+        help="host module:function as a model over HTTP and gRPC",
+        description=(
+            "Import FUNCTION from MODULE and serve it: predict_fn(inputs: dict[str, ndarray]) -> ndarray | "
+            "dict[str, ndarray], batch first.  HTTP follows the Vertex AI custom-container contract (port "
+            "AIP_HTTP_PORT, routes AIP_PREDICT_ROUTE and AIP_HEALTH_ROUTE; defaults 8080, /predict, /health); "
+            "gRPC serves tensorflow.serving.PredictionService/Predict when a gRPC format is taken.  Prints one "
+            "line naming the URL and target once both listen; stops on Ctrl-C or SIGTERM.  Needs the "
+            "'serving' extra (pip install 'tensorwire[serving]')."
+        ),
+    )
+    serve.add_argument("target", metavar="MODULE:FUNCTION", help="the function to serve, e.g. mymodel:predict")
+    serve.add_argument("--format", action="append", dest="formats", metavar="FORMAT",
+                       help="a payload format to take (repeat for several; default: all six); e.g. ND_ARRAYS")
+    serve.add_argument("--host", default="0.0.0.0", help="address to listen on (default: 0.0.0.0)")
+    serve.add_argument("--http-port", type=int, default=None,
+                       help="HTTP port (default: AIP_HTTP_PORT or 8080; 0 picks a free one)")
+    serve.add_argument("--grpc-port", type=int, default=8500, help="gRPC port (default: 8500; 0 picks a free one)")
+    serve.add_argument("--max-body-bytes", type=int, default=64 << 20,
+                       help="refuse request bodies over this many bytes (default: 64 MiB)")
+    serve.add_argument("--input-name", default=None,
+                       help="GRPC_SERIALIZED_TF_EXAMPLES: the input's name (default: whichever single input)")
+    serve.add_argument("--example-shape", default=None, metavar="HxWxC",
+                       help="GRPC_SERIALIZED_TF_EXAMPLES: reshape each feature to this per-instance shape, e.g. 256x256x1")
+    serve.add_argument("--pass-serialized", action="store_true",
+                       help="hand SERIALIZED_TF_TENSORS base64 texts to the function unparsed, and write its texts "
+                            "back unchanged (Earth Engine-ready TensorFlow models)")
+    serve.add_argument("--max-concurrency", type=int, default=None,
+                       help="call the function from at most this many threads at once (default: no limit)")
+    serve.add_argument("--access-log", action="store_true", help="log every HTTP request")
     return parser
+
+
+def _load(target):
+    import importlib
+
+    module, sep, name = target.partition(":")
+    if not sep or not module or not name:
+        raise SystemExit(f"tensorwire serve: expected MODULE:FUNCTION, not {target!r}")
+    obj = importlib.import_module(module)
+    for part in name.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def _serve(args, parser):
+    import sys as _sys
+
+    _sys.path.insert(0, "")  # MODULE may be a file in the current directory, as with uvicorn
+    from .payload import PayloadFormat
+    from .server import serve
+
+    try:
+        formats = None if not args.formats else [PayloadFormat.of(f) for f in args.formats]
+    except ValueError as exc:
+        parser.error(str(exc))
+    shape = None
+    if args.example_shape:
+        try:
+            shape = tuple(int(d) for d in args.example_shape.lower().split("x"))
+        except ValueError:
+            parser.error(f"--example-shape: expected e.g. 256x256x1, not {args.example_shape!r}")
+    server = serve(_load(args.target), formats=formats, host=args.host, http_port=args.http_port,
+                   grpc_port=args.grpc_port, max_body_bytes=args.max_body_bytes, input_name=args.input_name,
+                   example_shape=shape, pass_serialized=args.pass_serialized,
+                   max_concurrency=args.max_concurrency, access_log=args.access_log, block=False)
+    taken = ", ".join(f.value for f in server.model.formats)
+    grpc = f"; gRPC on {server.grpc_target}" if server.grpc_target else ""
+    print(f"tensorwire: serving {args.target} ({taken}) on HTTP {server.http_url}{grpc}", flush=True)
+    server.wait()
+    return 0
 
 
 def main(argv=None):
@@ -69,6 +142,8 @@ def main(argv=None):
             with open(args.file, "rb") as f:
                 data = f.read()
         return run(data, sys.stdout)
+    if args.command == "serve":
+        return _serve(args, parser)
     parser.print_help(sys.stderr)
     return 2
 

@@ -16,10 +16,11 @@ class PredictionError(RuntimeError):
 
     ``str(exc)`` and ``exc.message`` are the error's text: the member itself when it is a string,
     its ``message`` field when it is an object that has one (Google API errors), else its JSON.
-    ``exc.error`` is the member as decoded JSON.
+    ``exc.error`` is the member as decoded JSON.  ``exc.status`` is the HTTP status code or the
+    gRPC status name of the answer when a :class:`tensorwire.Client` received it, else None.
     """
 
-    def __init__(self, error):
+    def __init__(self, error, status=None):
         if isinstance(error, str):
             message = error
         elif isinstance(error, dict) and isinstance(error.get("message"), str):
@@ -29,3 +30,4 @@ class PredictionError(RuntimeError):
         super().__init__(message)
         self.message = message
         self.error = error
+        self.status = status

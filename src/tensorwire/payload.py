@@ -28,7 +28,9 @@ Decisions where peers differ (also in the README):
 * gRPC formats (a serialized ``tensorflow.serving.PredictRequest`` / ``PredictResponse``,
   ``tensorwire.codecs.grpc``): map entries are written in the order given; a single response
   array is the output ``"output"``; responses are written in the ``tensor_content`` form unless
-  ``form="proto"``.
+  ``form="proto"``, except in GRPC_SERIALIZED_TF_TENSORS, whose answer mirrors its request:
+  each output a DT_STRING ``[N]`` of per-instance base64 TensorProtos (what TF Serving returns
+  for an Earth Engine-wrapped model), read back stacked (other outputs are read as they are).
 * The TF Serving columnar form (``{"inputs": ...}``) is not read; Vertex's ``parameters`` and
   every other member but the instances/predictions and ``error`` are checked and ignored.
 """
@@ -84,6 +86,12 @@ _GRPC_KINDS = {  # format -> the kind of tensorwire.codecs.grpc
 }
 
 _GRPC_REQUEST_OPTIONS = ("model_name", "signature_name", "version", "output_filter", "input_name")
+
+
+def _response_kind(fmt):
+    """A GRPC_SERIALIZED_TF_TENSORS answer carries each output as base64 TensorProtos, one per
+    instance; the other gRPC formats answer with plain TensorProtos."""
+    return "serialized_tensors" if fmt is PayloadFormat.GRPC_SERIALIZED_TF_TENSORS else "tensors"
 
 
 def _grpc_options(fmt, options, allowed):
@@ -169,7 +177,8 @@ def encode_response(outputs, format, *, nonfinite="token", float_format="shortes
         columns, bare = _columns(outputs, "outputs", bare_ok=True)
         if bare:  # a message's outputs are always named
             columns = [("output", columns[0][1])]
-        return _grpc.encode_predict_response(columns, **_grpc_options(fmt, grpc_options, ("model_name", "form")))
+        return _grpc.encode_predict_response(columns, kind=_response_kind(fmt),
+                                             **_grpc_options(fmt, grpc_options, ("model_name", "form")))
     if grpc_options:
         raise TypeError(f"{fmt.value}: unexpected option(s) {sorted(grpc_options)}")
     columns, _ = _columns(outputs, "outputs", bare_ok=True)
@@ -183,10 +192,8 @@ def _decode(body, format, key, bare_name, dtype, nonfinite, max_depth, max_bytes
     fmt = PayloadFormat.of(format)
     if fmt in _GRPC_KINDS:
         if key == "predictions":
-            return _grpc.decode_predict_response(body, dtype=dtype, max_bytes=max_bytes)
-        _, arrays = _grpc.decode_predict_request(body, _GRPC_KINDS[fmt], dtype=dtype, max_bytes=max_bytes,
-                                                 input_name=input_name)
-        return arrays
+            return _grpc.decode_predict_response(body, kind=_response_kind(fmt), dtype=dtype, max_bytes=max_bytes)
+        return decode_grpc_request(body, fmt, dtype=dtype, max_bytes=max_bytes, input_name=input_name)[1]
     return _impl.decode_body(
         body, key, kind=_JSON_KINDS[fmt][1], dtype=dtype, nonfinite=nonfinite, max_depth=max_depth,
         max_bytes=max_bytes, bare_name=bare_name,
@@ -201,6 +208,17 @@ def decode_request(body, format, *, dtype=None, nonfinite="token", max_depth=_re
     ``(N, values)`` array per feature (the Example does not carry H x W: reshape it).
     """
     return _decode(body, format, "instances", "instances", dtype, nonfinite, max_depth, max_bytes, input_name)
+
+
+def decode_grpc_request(body, format, *, dtype=None, max_bytes=_reference.DEFAULT_MAX_BYTES, input_name="input"):
+    """``(spec, {name: array})`` from a serialized ``PredictRequest`` in a gRPC ``format``: what
+    :func:`decode_request` gives, with the request's other fields (``spec``: ``name``,
+    ``version``, ``version_label``, ``signature_name``, ``output_filter``), for servers."""
+    fmt = PayloadFormat.of(format)
+    if fmt not in _GRPC_KINDS:
+        raise ValueError(f"decode_grpc_request: {fmt.value} is not a gRPC payload format")
+    return _grpc.decode_predict_request(body, _GRPC_KINDS[fmt], dtype=dtype, max_bytes=max_bytes,
+                                        input_name=input_name)
 
 
 def decode_response(body, format, *, dtype=None, nonfinite="token", max_depth=_reference.DEFAULT_MAX_DEPTH,
@@ -235,4 +253,4 @@ def stack_bands(bands, names=None, *, channels_first=True):
     return np.stack(arrays, axis=1 if channels_first else -1)
 
 
-__all__ = ["stack_bands", "PayloadFormat", "PredictionError", "encode_request", "decode_request", "encode_response", "decode_response"]
+__all__ = ["stack_bands", "PayloadFormat", "PredictionError", "encode_request", "decode_request", "decode_grpc_request", "encode_response", "decode_response"]

@@ -1,0 +1,253 @@
+"""Call a hosted model in any payload format: :class:`Client`.
+
+Needs the ``serving`` extra (``pip install "tensorwire[serving]"``: urllib3 and grpcio here).
+
+HTTP (the JSON formats) goes through one ``urllib3.PoolManager`` (keep-alive connections, safe
+to share between threads); gRPC (the gRPC formats) through one channel, calling
+``/tensorflow.serving.PredictionService/Predict`` with bytes in and out: tensorwire's codec
+writes and reads the messages, no generated stubs are involved.
+
+Decisions (also in the README):
+
+* **Retries** (``retries``, default 3 after the first attempt): HTTP 429, 502, 503 and 504,
+  gRPC UNAVAILABLE and RESOURCE_EXHAUSTED, and a connection that could not be made or was
+  dropped.  Waits grow as ``backoff * 2**attempt`` (default 0.5 s), each drawn uniformly from
+  its upper half, capped at ``max_backoff`` (default 30 s); an HTTP ``Retry-After`` of some
+  seconds is waited instead when it is longer (still capped).  A timeout is not retried: a
+  request that took ``timeout`` seconds is likely to take them again.
+* **Errors**: an answer that is not a success raises :class:`tensorwire.PredictionError` whose
+  message is the server's (``{"error": ...}``, a gRPC status's details, or the start of the
+  body), with ``status`` the HTTP code or gRPC status name.  A successful answer whose body does
+  not decode raises :class:`tensorwire.DecodeError`, as does one with a number of predictions
+  other than its request's instances.
+* **Batches** (``max_payload_bytes``, default 1,500,000, Earth Engine's ``maxPayloadBytes``):
+  the whole batch is encoded; if it is over the limit it is cut into ``ceil(size / limit)``
+  nearly equal runs of instances, and a run still over the limit is halved until it fits.
+  One instance over the limit is a ValueError, before anything is sent.  The runs are sent
+  ``concurrency`` at a time (default 1: one after another) and their predictions are
+  concatenated in instance order.
+* **Auth**: ``headers`` (a mapping) is sent with every request; ``auth`` (a callable returning
+  a mapping) is called before every attempt, so a token it refreshes is picked up.  For gRPC
+  both become call metadata (names lower-cased).
+"""
+
+import concurrent.futures
+import math
+import random
+import time
+
+import numpy as np
+
+from . import payload
+from ._model import GRPC_FORMATS
+from .errors import DecodeError, PredictionError
+from .payload import PayloadFormat
+
+_RETRY_HTTP = frozenset({429, 502, 503, 504})
+_PREDICT = "/tensorflow.serving.PredictionService/Predict"
+
+
+class Client:
+    """``Client(target, format).predict(inputs) -> {name: ndarray}``.
+
+    ``target``: for the JSON formats the predict URL (``http://host:8080/predict``, a Vertex
+    ``https://...:predict`` URL, ...); for the gRPC formats ``host:port`` (plain text) or
+    ``grpcs://host:port`` (TLS).  ``format``: a :class:`tensorwire.PayloadFormat` or its name.
+
+    ``inputs`` are batch first, as for :func:`tensorwire.encode_request`; the result is what
+    :func:`tensorwire.decode_response` gives (a single output under ``"output"``).  Request
+    options go to :func:`tensorwire.encode_request` (``model_name``, ``signature_name``,
+    ``version``, ``output_filter``, ``input_name`` for gRPC; ``nonfinite``, ``float_format``
+    for JSON); ``dtype`` and ``max_decoded_bytes`` to the response decoder.  See the module
+    docstring for timeouts, retries, batching and auth.
+    """
+
+    def __init__(self, target, format="SERIALIZED_TF_TENSORS", *, timeout=60.0, connect_timeout=10.0, retries=3,
+                 backoff=0.5, max_backoff=30.0, headers=None, auth=None, max_payload_bytes=1_500_000, concurrency=1,
+                 dtype=None, max_decoded_bytes=1 << 31, **request_options):
+        self.format = PayloadFormat.of(format)
+        self.target = target
+        self.timeout = float(timeout)
+        self.retries = int(retries)
+        self.backoff = float(backoff)
+        self.max_backoff = float(max_backoff)
+        self.headers = dict(headers or {})
+        self.auth = auth
+        self.max_payload_bytes = int(max_payload_bytes)
+        self.concurrency = max(1, int(concurrency))
+        self.dtype = dtype
+        self.max_decoded_bytes = max_decoded_bytes
+        self.request_options = request_options
+        self.grpc = self.format in GRPC_FORMATS
+        if self.retries < 0 or self.max_payload_bytes < 1:
+            raise ValueError("retries must be >= 0 and max_payload_bytes >= 1")
+        payload.encode_request({"x": np.zeros((1,), np.float32)}, self.format, **request_options)  # options check
+        if self.grpc:
+            import grpc
+
+            options = [("grpc.max_receive_message_length", -1), ("grpc.max_send_message_length", -1)]
+            if target.startswith("grpcs://"):
+                self._channel = grpc.secure_channel(target[8:], grpc.ssl_channel_credentials(), options=options)
+            else:
+                self._channel = grpc.insecure_channel(target.removeprefix("grpc://"), options=options)
+            self._call = self._channel.unary_unary(_PREDICT)  # no serializers: bytes in, bytes out
+            self._grpc_retry = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED}
+            self._rpc_error = grpc.RpcError
+        else:
+            import urllib3
+
+            self._pool = urllib3.PoolManager(
+                num_pools=4, maxsize=self.concurrency, block=False, retries=False,
+                timeout=urllib3.Timeout(connect=connect_timeout, read=self.timeout),
+            )
+            self._connection_errors = (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ProtocolError,
+                                       urllib3.exceptions.ConnectTimeoutError)
+
+    # ------------------------------------------------------------------------------- public
+
+    def predict(self, inputs):
+        """``{name: ndarray}``: the model's predictions for every instance of ``inputs``."""
+        columns, _ = payload._columns(inputs, "inputs", bare_ok=self.format is PayloadFormat.ND_ARRAYS)
+        named = {("instances" if name is None else name): a for name, a in columns}
+        parts = self._split(named, 0, len(columns[0][1]))
+        if len(parts) == 1 or self.concurrency == 1:
+            results = [self._send(*part) for part in parts]
+        else:
+            with concurrent.futures.ThreadPoolExecutor(min(self.concurrency, len(parts))) as pool:
+                results = list(pool.map(lambda part: self._send(*part), parts))
+        if len(results) == 1:
+            return results[0]
+        names = list(results[0])
+        for i, r in enumerate(results):
+            if list(r) != names:
+                raise DecodeError(f"response {i} of {len(results)} has outputs {list(r)}, response 0 {names}")
+        return {name: np.concatenate([r[name] for r in results]) for name in names}
+
+    def close(self):
+        if self.grpc:
+            self._channel.close()
+        else:
+            self._pool.clear()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # ---------------------------------------------------------------------------- batching
+
+    def _encode(self, named, start, stop):
+        rows = {name: a[start:stop] for name, a in named.items()}
+        if self.format is PayloadFormat.ND_ARRAYS:
+            rows = next(iter(rows.values()))
+        return payload.encode_request(rows, self.format, **self.request_options)
+
+    def _split(self, named, start, stop):
+        """``[(body, instances)]`` covering instances ``start:stop`` in order, each body within
+        ``max_payload_bytes``."""
+        body = self._encode(named, start, stop)
+        n = stop - start
+        if len(body) <= self.max_payload_bytes:
+            return [(body, n)]
+        if n == 1:
+            raise ValueError(f"instance {start} alone encodes to {len(body):,} bytes, over max_payload_bytes="
+                             f"{self.max_payload_bytes:,}")
+        pieces = min(n, max(2, math.ceil(len(body) / self.max_payload_bytes)))
+        bounds = [start + (n * k) // pieces for k in range(pieces + 1)]
+        out = []
+        for a, b in zip(bounds, bounds[1:]):
+            out += self._split_halving(named, a, b)
+        return out
+
+    def _split_halving(self, named, start, stop):
+        body = self._encode(named, start, stop)
+        if len(body) <= self.max_payload_bytes:
+            return [(body, stop - start)]
+        if stop - start == 1:
+            raise ValueError(f"instance {start} alone encodes to {len(body):,} bytes, over max_payload_bytes="
+                             f"{self.max_payload_bytes:,}")
+        mid = (start + stop) // 2
+        return self._split_halving(named, start, mid) + self._split_halving(named, mid, stop)
+
+    # ----------------------------------------------------------------------------- sending
+
+    def _headers(self):
+        headers = dict(self.headers)
+        if self.auth is not None:
+            headers.update(self.auth())
+        return headers
+
+    def _wait(self, attempt, retry_after=None):
+        delay = min(self.max_backoff, self.backoff * 2 ** attempt) * random.uniform(0.5, 1.0)
+        if retry_after is not None:
+            delay = max(delay, min(self.max_backoff, retry_after))
+        time.sleep(delay)
+
+    def _send(self, body, instances):
+        attempt = 0
+        while True:
+            try:
+                raw = self._grpc_once(body) if self.grpc else self._http_once(body)
+            except _Retry as exc:
+                if attempt >= self.retries:
+                    raise exc.error from None
+                self._wait(attempt, exc.retry_after)
+                attempt += 1
+                continue
+            result = payload.decode_response(raw, self.format, dtype=self.dtype, max_bytes=self.max_decoded_bytes)
+            for name, a in result.items():
+                if a.ndim == 0 or len(a) != instances:
+                    got = "a 0-d array" if a.ndim == 0 else f"{len(a)} predictions"
+                    raise DecodeError(f"output {name!r}: {got} for a request of {instances} instances")
+            return result
+
+    def _http_once(self, body):
+        headers = {"Content-Type": "application/json", **self._headers()}
+        try:
+            r = self._pool.request("POST", self.target, body=body, headers=headers, preload_content=True)
+        except self._connection_errors as exc:
+            raise _Retry(PredictionError(f"cannot reach {self.target}: {exc}", status="UNAVAILABLE")) from None
+        if r.status == 200:
+            return r.data
+        error = _http_error(r.status, r.data)
+        if r.status in _RETRY_HTTP:
+            raise _Retry(error, _retry_after(r.headers.get("Retry-After")))
+        raise error
+
+    def _grpc_once(self, body):
+        metadata = [(k.lower(), v) for k, v in self._headers().items()]
+        try:
+            return self._call(body, timeout=self.timeout, metadata=metadata or None)
+        except self._rpc_error as exc:
+            code = exc.code()
+            error = PredictionError(exc.details() or code.name, status=code.name)
+            if code in self._grpc_retry:
+                raise _Retry(error) from None
+            raise error from None
+
+
+class _Retry(Exception):
+    def __init__(self, error, retry_after=None):
+        super().__init__(str(error))
+        self.error = error
+        self.retry_after = retry_after
+
+
+def _retry_after(value):
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None  # an HTTP date: the backoff applies
+
+
+def _http_error(status, data):
+    """PredictionError for a non-200 answer, with the server's own message when it sent one."""
+    try:
+        payload.decode_response(data, PayloadFormat.SERIALIZED_TF_TENSORS)
+    except PredictionError as exc:
+        return PredictionError(exc.error, status=status)
+    except (ValueError, TypeError):
+        pass
+    text = bytes(data[:500]).decode("utf-8", "replace").strip()
+    return PredictionError(f"HTTP {status}" + (f": {text}" if text else ""), status=status)

@@ -1,0 +1,259 @@
+"""Host ``predict_fn`` for Earth Engine or any client: HTTP (Starlette on uvicorn) and gRPC.
+
+Needs the ``serving`` extra (``pip install "tensorwire[serving]"``: starlette, uvicorn, grpcio).
+
+HTTP follows the Vertex AI custom-container contract: the port is ``AIP_HTTP_PORT``, the routes
+``AIP_PREDICT_ROUTE`` (POST) and ``AIP_HEALTH_ROUTE`` (GET, answers ``{"status": "ok"}``); the
+defaults are 8080, ``/predict`` and ``/health``.  gRPC serves
+``/tensorflow.serving.PredictionService/Predict`` on its own port (default 8500, TF Serving's),
+started only when a gRPC format is configured.  Answers:
+
+=====================================================  ==========  ======================
+case                                                   HTTP        gRPC
+=====================================================  ==========  ======================
+predictions                                            200         OK
+the request does not decode / asks for unknown outputs 400         INVALID_ARGUMENT
+a body over ``max_body_bytes``                         413         RESOURCE_EXHAUSTED
+``predict_fn`` raised or returned a wrong count         500         INTERNAL
+=====================================================  ==========  ======================
+
+HTTP errors are ``{"error": "<message>"}`` (what Vertex and TF Serving send, and what
+:class:`tensorwire.PredictionError` reads); gRPC errors carry the message as their details.
+A body over the limit is refused from its ``Content-Length`` before any of it is read, or,
+when it is sent chunked, as soon as what has arrived passes the limit.
+
+Decoding, ``predict_fn`` and encoding run in worker threads (Starlette's thread pool for HTTP,
+the gRPC server's pool for gRPC), so ``predict_fn`` may be called from several threads at once;
+``max_concurrency=1`` serialises it.  One process serves both ports; uvicorn's own ``--workers``
+is not used, since ``predict_fn`` is an object, not an import string.
+"""
+
+import os
+import socket
+import threading
+import time
+
+import orjson
+
+from ._model import Failure, Model
+
+DEFAULT_MAX_BODY_BYTES = 64 << 20
+DEFAULT_GRPC_PORT = 8500
+
+_HTTP_STATUS = {"bad_request": 400, "too_large": 413, "internal": 500}
+
+
+def _error(status, message):
+    from starlette.responses import Response
+
+    return Response(orjson.dumps({"error": message}), status_code=status, media_type="application/json")
+
+
+async def _read_body(request, limit):
+    """The request body, or None if it is over ``limit`` (refused before being read whole)."""
+    length = request.headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) > limit:
+        return None
+    chunks = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def make_app(model, *, predict_route=None, health_route=None, max_body_bytes=DEFAULT_MAX_BODY_BYTES):
+    """The Starlette application serving ``model`` (a :class:`tensorwire._model.Model`)."""
+    from starlette.applications import Starlette
+    from starlette.concurrency import run_in_threadpool
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    predict_route = predict_route or os.environ.get("AIP_PREDICT_ROUTE", "/predict")
+    health_route = health_route or os.environ.get("AIP_HEALTH_ROUTE", "/health")
+
+    async def predict(request):
+        body = await _read_body(request, max_body_bytes)
+        if body is None:
+            return _error(413, f"the request body is over the server's limit of {max_body_bytes:,} bytes")
+        try:
+            answer = await run_in_threadpool(model.handle_json, body)
+        except Failure as exc:
+            return _error(_HTTP_STATUS[exc.status], exc.message)
+        return Response(answer, media_type="application/json")
+
+    async def health(request):
+        return Response(b'{"status":"ok"}', media_type="application/json")
+
+    return Starlette(routes=[Route(predict_route, predict, methods=["POST"]),
+                             Route(health_route, health, methods=["GET"])])
+
+
+def _grpc_server(model, host, port, max_body_bytes, workers):
+    import grpc
+    from concurrent import futures
+
+    codes = {"bad_request": grpc.StatusCode.INVALID_ARGUMENT, "too_large": grpc.StatusCode.RESOURCE_EXHAUSTED,
+             "internal": grpc.StatusCode.INTERNAL}
+
+    def predict(request, context):
+        try:
+            return model.handle_grpc(request)
+        except Failure as exc:
+            context.abort(codes[exc.status], exc.message)
+
+    # No (de)serializers: the request arrives and the response leaves as bytes, our codec's.
+    handler = grpc.method_handlers_generic_handler(
+        "tensorflow.serving.PredictionService", {"Predict": grpc.unary_unary_rpc_method_handler(predict)}
+    )
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tensorwire-grpc"),
+        options=[("grpc.max_receive_message_length", max_body_bytes), ("grpc.max_send_message_length", -1)],
+    )
+    server.add_generic_rpc_handlers((handler,))
+    bound = server.add_insecure_port(f"[{host}]:{port}" if ":" in host else f"{host}:{port}")
+    if bound == 0:
+        raise OSError(f"gRPC: cannot listen on {host}:{port}")
+    server.start()
+    return server, bound
+
+
+def _listen(host, port):
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+class Server:
+    """A running server (from :func:`serve` with ``block=False``).
+
+    ``http_url`` is the predict URL (``http://host:port/predict``), ``health_url`` the health
+    URL, ``grpc_target`` ``host:port`` or None; ``http_port``/``grpc_port`` the bound ports
+    (useful with port 0).  :meth:`stop` shuts both down; :meth:`wait` blocks until they stop,
+    stopping them on Ctrl-C or SIGTERM when called from the main thread.
+    """
+
+    def __init__(self, model, *, host, http_port, grpc_port, predict_route, health_route, max_body_bytes,
+                 grpc_workers, access_log, log_level):
+        import uvicorn
+
+        self.model = model
+        self.predict_route = predict_route or os.environ.get("AIP_PREDICT_ROUTE", "/predict")
+        self.health_route = health_route or os.environ.get("AIP_HEALTH_ROUTE", "/health")
+        app = make_app(model, predict_route=self.predict_route, health_route=self.health_route,
+                       max_body_bytes=max_body_bytes)
+        self._grpc = None
+        self.grpc_port = None
+        self.grpc_target = None
+        sock = _listen(host, http_port)
+        self.http_port = sock.getsockname()[1]
+        shown = f"[{host}]" if ":" in host else host
+        self.http_url = f"http://{shown}:{self.http_port}{self.predict_route}"
+        self.health_url = f"http://{shown}:{self.http_port}{self.health_route}"
+        try:
+            if model.grpc_formats and grpc_port is not None:
+                self._grpc, self.grpc_port = _grpc_server(model, host, grpc_port, max_body_bytes, grpc_workers)
+                self.grpc_target = f"{shown}:{self.grpc_port}"
+            config = uvicorn.Config(app, lifespan="off", access_log=access_log, log_level=log_level,
+                                    timeout_graceful_shutdown=5)
+            self._uvicorn = uvicorn.Server(config)
+            self._thread = threading.Thread(target=self._uvicorn.run, kwargs={"sockets": [sock]},
+                                            name="tensorwire-http", daemon=True)
+            self._thread.start()
+            deadline = time.monotonic() + 30
+            while not self._uvicorn.started:
+                if not self._thread.is_alive() or time.monotonic() > deadline:
+                    raise RuntimeError("the HTTP server did not start (see uvicorn's log above)")
+                time.sleep(0.01)
+        except BaseException:
+            sock.close()
+            if self._grpc is not None:
+                self._grpc.stop(None)
+            raise
+        self._sock = sock
+
+    def stop(self, grace=5.0):
+        """Stop both servers, letting requests in flight finish for up to ``grace`` seconds."""
+        self._uvicorn.should_exit = True
+        if self._grpc is not None:
+            self._grpc.stop(grace).wait()
+        self._thread.join(grace + 5)
+        self._sock.close()
+
+    def wait(self):
+        """Block until the server stops; Ctrl-C or SIGTERM stop it (from the main thread)."""
+        import signal
+
+        stop = threading.Event()
+        restore = None
+        if threading.current_thread() is threading.main_thread():
+            restore = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        try:
+            while self._thread.is_alive() and not stop.wait(0.2):
+                pass
+        except KeyboardInterrupt:
+            pass
+        finally:
+            if restore is not None:
+                signal.signal(signal.SIGTERM, restore)
+            self.stop()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def serve(predict_fn, *, formats=None, host="0.0.0.0", http_port=None, grpc_port=DEFAULT_GRPC_PORT,
+          predict_route=None, health_route=None, max_body_bytes=DEFAULT_MAX_BODY_BYTES, max_decoded_bytes=None,
+          dtype=None, input_name=None, example_shape=None, pass_serialized=False, max_concurrency=None,
+          grpc_workers=8, access_log=False, log_level="warning", block=True):
+    """Serve ``predict_fn(inputs: dict[str, ndarray]) -> ndarray | dict[str, ndarray]``.
+
+    ``inputs`` are batch first, as :func:`tensorwire.decode_request` gives them (bare ND_ARRAYS
+    instances under ``"instances"``); the result holds one prediction per instance along its
+    first axis, and is encoded in the request's format (a dict of several outputs as named
+    outputs, one array bare).
+
+    ``formats``: the payload formats taken (default: all six).  JSON formats are served over
+    HTTP, gRPC formats over gRPC; with several of a transport, each request's format is detected
+    (``tensorwire._model``).  ``http_port`` defaults to ``AIP_HTTP_PORT`` or 8080,
+    ``grpc_port`` to 8500 (None: no gRPC server); 0 picks a free port (see
+    :attr:`Server.http_port`).  ``predict_route``/``health_route`` default to
+    ``AIP_PREDICT_ROUTE``/``AIP_HEALTH_ROUTE`` or ``/predict``/``/health``.
+
+    Limits: ``max_body_bytes`` (default 64 MiB) per request body or gRPC message;
+    ``max_decoded_bytes`` (default 4 x ``max_body_bytes``) of arrays one request may decode to.
+
+    Decoding: ``dtype`` as for :func:`tensorwire.decode_request`; ``input_name`` pins the
+    input name of GRPC_SERIALIZED_TF_EXAMPLES (default: whichever single input the request
+    has); ``example_shape`` (e.g. ``(256, 256, 1)``) reshapes each Example feature from
+    ``(N, values)`` to ``(N, *example_shape)``, since an Example does not carry it.
+    ``pass_serialized=True`` hands SERIALIZED_TF_TENSORS and GRPC_SERIALIZED_TF_TENSORS inputs
+    to ``predict_fn`` as the base64 texts they arrive as (1-D object arrays of bytes), and
+    writes the texts it returns unchanged: the contract of an Earth Engine-ready TensorFlow
+    model, which parses and serializes its tensors itself (SPEC section 3).
+
+    ``block=True`` serves until Ctrl-C or SIGTERM; ``block=False`` returns the running
+    :class:`Server`.
+    """
+    model = Model(predict_fn, formats, input_name=input_name, example_shape=example_shape,
+                  pass_serialized=pass_serialized, dtype=dtype,
+                  max_decoded_bytes=4 * max_body_bytes if max_decoded_bytes is None else max_decoded_bytes,
+                  max_concurrency=max_concurrency)
+    if http_port is None:
+        http_port = int(os.environ.get("AIP_HTTP_PORT", "8080"))
+    server = Server(model, host=host, http_port=http_port, grpc_port=grpc_port, predict_route=predict_route,
+                    health_route=health_route, max_body_bytes=max_body_bytes, grpc_workers=grpc_workers,
+                    access_log=access_log, log_level=log_level)
+    if not block:
+        return server
+    server.wait()
+    return None

@@ -1,0 +1,21 @@
+"""Functions the server tests host with ``python -m tensorwire serve serve_models:NAME``."""
+
+import numpy as np
+
+REFUSED = -999.0  # a request holding this value makes ``affine`` raise
+SHORT = -998.0  # ... and this one makes it return one prediction too few
+
+
+def affine(inputs):
+    """Each input x becomes the output of the same name, 2x + 1 in float32."""
+    if any((np.asarray(a) == REFUSED).any() for a in inputs.values()):
+        raise RuntimeError(f"the model refuses {REFUSED}")
+    out = {name: np.asarray(a, dtype=np.float32) * 2 + 1 for name, a in inputs.items()}
+    if any((np.asarray(a) == SHORT).any() for a in inputs.values()):
+        return {name: a[:-1] for name, a in out.items()}
+    return out
+
+
+def total(inputs):
+    """One unnamed output: the sum of every input, per instance (several inputs, one output)."""
+    return sum(np.asarray(a, dtype=np.float32) for a in inputs.values())
