@@ -1016,3 +1016,31 @@ def test_string_tensor_values_keep_trailing_nul_bytes(codecs):
     body = codecs.jsonbody.encode_body("instances", [("s", a)], bare=False, kind="tensor")
     back = codecs.jsonbody.decode_body(body, "instances", kind="tensor")["s"]
     assert list(back) == [b"a\x00", b"\x00", b""]
+
+
+@pytest.mark.native
+def test_string_scanning_finds_quotes_escapes_and_control_bytes_at_every_offset(both):
+    """The twin skips plain string text 16 and 8 bytes at a time: a quote, backslash escape or
+    control byte at any offset of a long string, and after any run of plain bytes, is seen."""
+    text = base64.urlsafe_b64encode(bytes(range(256)) * 2).decode()
+    bodies = []
+    for k in range(0, 72):
+        plain = text[:k]
+        bodies += [
+            f'{{"predictions": ["{plain}"]}}'.encode(),  # the closing quote right after k plain bytes
+            f'{{"predictions": ["{plain}\\u0041"]}}'.encode(),  # an escape there
+            f'{{"predictions": ["{plain}\x1f{text}"]}}'.encode(),  # a raw control byte there
+            f'{{"predictions": ["{plain}\\"{text}"]}}'.encode(),  # an escaped quote there
+        ]
+    for body in bodies:
+        for kind in ("tensor", "number"):
+            ref, twin = (outcome(b.jsonbody.decode_body, body, "predictions", kind=kind, errors=ANY_ERROR)
+                         for b in both)
+            assert ref == twin, body
+    want = np.arange(60, dtype=np.float32).reshape(3, 4, 5) * 1.5
+    tensor_text = base64.b64encode(both[0].tensor.encode_tensor(want)).decode()
+    for k in range(0, 72):  # the same text with its character k written as a \u escape
+        text = tensor_text[:k] + "\\u%04x" % ord(tensor_text[k]) + tensor_text[k + 1:]
+        body = f'{{"predictions": ["{text}"]}}'.encode()
+        for b in both:
+            np.testing.assert_array_equal(b.jsonbody.decode_body(body, "predictions", kind="tensor")["output"][0], want)
