@@ -46,15 +46,17 @@ def running(target, *args, env=None, timeout=120):
         cwd=HERE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={**os.environ, **(env or {}), "PYTHONPATH": os.pathsep.join([PACKAGE_ROOT, str(HERE)])},
     )
-    lines = []
+    lines, errors = [], []
+    threading.Thread(target=lambda: errors.extend(proc.stderr), daemon=True).start()  # never let it block
     reader = threading.Thread(target=lambda: lines.append(proc.stdout.readline()), daemon=True)
     reader.start()
     reader.join(timeout)
     try:
-        if not lines or not READY.search(lines[0].strip()):
+        m = READY.search(lines[0].strip()) if lines else None
+        if m is None:
             proc.kill()
-            raise AssertionError(f"no ready line from the server: {lines}; stderr: {proc.communicate()[1][-3000:]}")
-        m = READY.search(lines[0].strip())
+            proc.wait()
+            raise AssertionError(f"no ready line from the server: {lines}; stderr: {''.join(errors)[-3000:]}")
         yield m.group(1), m.group(2)
     finally:
         if proc.poll() is None:
@@ -65,7 +67,17 @@ def running(target, *args, env=None, timeout=120):
                 proc.kill()
                 proc.wait()
                 raise AssertionError("the server did not stop on SIGTERM") from None
-    assert proc.returncode == 0, proc.stderr.read()[-3000:]
+    assert proc.returncode == 0, "".join(errors)[-3000:]
+
+
+@contextlib.contextmanager
+def inproc(predict_fn, **options):
+    """A server in this process (``serve(block=False)``) on free loopback ports."""
+    srv = tw.serve(predict_fn, host="127.0.0.1", http_port=0, grpc_port=0, block=False, **options)
+    try:
+        yield srv
+    finally:
+        srv.stop(0)
 
 
 @pytest.fixture(scope="module")
@@ -115,15 +127,26 @@ def test_every_format_gives_what_predict_fn_gives(server, fmt):
         np.testing.assert_array_equal(got[name], want)
 
 
+@pytest.fixture(scope="module")
+def small_server():
+    """A server refusing bodies over 45,000 bytes: a client that did not split would fail."""
+    with running("serve_models:affine", "--example-shape", SHAPE, "--max-body-bytes", "45000") as s:
+        yield s
+
+
 @pytest.mark.parametrize("fmt", ["SERIALIZED_TF_TENSORS", "ND_ARRAYS", "GRPC_TF_TENSORS", "GRPC_SERIALIZED_TF_EXAMPLES"])
-def test_a_batch_over_max_payload_bytes_is_split_and_reassembled_in_order(server, fmt):
+def test_a_batch_over_max_payload_bytes_is_split_and_reassembled_in_order(small_server, fmt):
     batch = tiles(23, seed=1)
-    with client(server, fmt, max_payload_bytes=40_000) as c:
+    with client(small_server, fmt, max_payload_bytes=40_000, retries=0) as c:
         one = len(tw.encode_request(inputs_for(fmt, {k: v[:1] for k, v in batch.items()}), fmt))
-        assert one < 40_000 < len(tw.encode_request(inputs_for(fmt, batch), fmt))
+        assert one < 40_000 and len(tw.encode_request(inputs_for(fmt, batch), fmt)) > 45_000
         got = c.predict(inputs_for(fmt, batch))
-    name = "output" if fmt == "ND_ARRAYS" else "B1"
-    np.testing.assert_array_equal(got[name], batch["B1"] * 2 + 1)
+    if fmt == "ND_ARRAYS":
+        np.testing.assert_array_equal(got["output"], batch["B1"] * 2 + 1)
+    else:
+        assert list(got) == list(batch)
+        for name, x in batch.items():
+            np.testing.assert_array_equal(got[name], x * 2 + 1)
 
 
 def test_an_instance_alone_over_max_payload_bytes_is_refused_before_sending():
@@ -201,14 +224,27 @@ def test_malformed_grpc_requests_get_invalid_argument_and_the_next_call_succeeds
 
 def test_a_malformed_serialized_tensor_inside_grpc_names_the_element(server):
     _, target = server
-    body = tw.encode_request({"B1": np.zeros((2, 3), np.float32)}, "GRPC_TF_TENSORS")
-    strings = np.array([b"AAAA", b"@@@"], dtype=object)
-    bad = tw.encode_request({"B1": strings}, "GRPC_TF_TENSORS")
+    good = tw.b64encode(tw.encode_tensor(np.zeros((H, W, 1), np.float32)), urlsafe=True)
+    bad = tw.encode_request({"B1": np.array([good, b"C@@@"], dtype=object)}, "GRPC_TF_TENSORS")
     with pytest.raises(grpc.RpcError) as info:
         grpc_call(target, bad)
     assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert "element" in info.value.details()
-    assert grpc_call(target, body)
+    assert "inputs['B1'] (TensorProto at offset 10) element 1: base64: invalid character" in info.value.details()
+    assert grpc_call(target, tw.encode_request({"B1": np.zeros((2, 3), np.float32)}, "GRPC_TF_TENSORS"))
+
+
+def test_a_malformed_example_inside_grpc_is_invalid_argument(server):
+    _, target = server
+    example = tw.encode_example({"B1": np.zeros(H * W, np.float32)})
+    bad = tw.encode_request({"input": np.array([example, b"\n\x05"], dtype=object)}, "GRPC_TF_TENSORS")
+    with pytest.raises(grpc.RpcError) as info:
+        grpc_call(target, bad)
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "element 1" in info.value.details()
+    shape = tw.encode_request({"B1": np.zeros((1, 8, 8, 1), np.float32)}, "GRPC_SERIALIZED_TF_EXAMPLES")
+    with pytest.raises(grpc.RpcError) as info:
+        grpc_call(target, shape)
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "has 64 values per instance; example_shape [16, 16, 1] needs 256" in info.value.details()
 
 
 @pytest.mark.parametrize("fmt", ["RAW_JSON", "GRPC_TF_TENSORS"])
@@ -227,10 +263,18 @@ def test_a_predict_fn_exception_is_a_500_with_its_message_and_the_server_lives(s
 
 
 def test_bodies_over_the_limit_get_413_before_being_read(server):
+    import socket
+    from urllib.parse import urlsplit
+
     url, _ = server
-    big = b"x" * ((4 << 20) + 1)
-    r = post(url, big)
-    assert r.status == 413 and "limit of 4,194,304 bytes" in r.json()["error"]
+    u = urlsplit(url)
+    with socket.create_connection((u.hostname, u.port), timeout=10) as sock:  # headers, no body at all
+        sock.sendall(f"POST {u.path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     f"Content-Length: 10000000\r\n\r\n".encode())
+        answer = b""
+        while b"limit of" not in answer and (chunk := sock.recv(65536)):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 413 ") and b"limit of 4,194,304 bytes" in answer
 
     def chunks():  # no Content-Length: the server must stop reading once past the limit
         for _ in range(64):
@@ -242,12 +286,17 @@ def test_bodies_over_the_limit_get_413_before_being_read(server):
         assert c.predict(np.ones((1, 2), np.float32))["output"].shape == (1, 2)
 
 
-def test_grpc_messages_over_the_limit_get_resource_exhausted(server):
+def test_grpc_messages_over_the_limit_get_resource_exhausted_and_are_not_retried(server):
     _, target = server
-    body = tw.encode_request({"B1": np.zeros((1, 1 << 20 + 1), np.float32)}, "GRPC_TF_TENSORS")
+    body = tw.encode_request({"B1": np.zeros((1, (1 << 20) + 1), np.float32)}, "GRPC_TF_TENSORS")
     with pytest.raises(grpc.RpcError) as info:
         grpc_call(target, body)
     assert info.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    with client(server, "GRPC_TF_TENSORS", backoff=2, max_payload_bytes=1 << 30) as c:
+        t = time.perf_counter()
+        with pytest.raises(tw.PredictionError, match="larger than max") as exc:
+            c.predict({"B1": np.zeros((1, (1 << 20) + 1), np.float32)})
+        assert exc.value.status == "RESOURCE_EXHAUSTED" and time.perf_counter() - t < 1.0
 
 
 def test_output_filter_picks_outputs_and_an_unknown_one_is_invalid_argument(server):
@@ -438,3 +487,172 @@ def test_serve_command_errors_are_usage_errors():
         done = subprocess.run([sys.executable, "-m", "tensorwire", "serve", *args], capture_output=True, check=False,
                               env={**os.environ, "PYTHONPATH": PACKAGE_ROOT})
         assert done.returncode != 0 and text in done.stderr, done.stderr
+
+
+# ---------------------------------------------------------------- detection and server options
+
+
+def strings_len(inputs):
+    """Per instance, the length of each string input (for GRPC_TF_TENSORS string inputs)."""
+    return {name: np.array([len(x) for x in a]) for name, a in inputs.items()}
+
+
+def test_json_detection_tells_raw_json_strings_from_base64(server):
+    url, _ = server
+    raw = tw.encode_request({"B1": np.array([1.5, -2.5], np.float32)}, "RAW_JSON")  # {"B1": "1.5"}
+    assert b'"1.5"' in raw
+    got = tw.decode_response(post(url, raw).data, "RAW_JSON")
+    np.testing.assert_array_equal(got["output"], [4.0, -4.0])
+    one = tw.b64encode(tw.encode_tensor(np.ones((2, 2), np.float32)), urlsafe=True).decode()
+    bare = f'{{"instances": ["{one}", {{"b64": "{one}"}}]}}'.encode()  # bare base64 instances
+    got = tw.decode_response(post(url, bare).data, "SERIALIZED_TF_TENSORS")
+    np.testing.assert_array_equal(got["output"], np.full((2, 2, 2), 3.0, np.float32))
+
+
+def test_a_detected_format_the_server_does_not_take_is_named():
+    with inproc(serve_models.total, formats=["RAW_JSON", "ND_ARRAYS", "GRPC_TF_TENSORS", "GRPC_SERIALIZED_TF_TENSORS"]) as srv:
+        r = post(srv.http_url, tw.encode_request(tiles(1), "SERIALIZED_TF_TENSORS"))
+        assert r.status == 400
+        assert r.json()["error"] == ("the request looks like SERIALIZED_TF_TENSORS, which this server does not take "
+                                     "(it takes RAW_JSON, ND_ARRAYS)")
+        with pytest.raises(grpc.RpcError) as info:
+            grpc_call(srv.grpc_target, tw.encode_request(tiles(1), "GRPC_SERIALIZED_TF_EXAMPLES"))
+        assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert "looks like GRPC_SERIALIZED_TF_EXAMPLES" in info.value.details()
+
+
+def test_string_inputs_that_are_not_serialized_reach_predict_fn_as_bytes():
+    with inproc(strings_len) as srv:
+        body = tw.encode_request({"s": np.array([b"hello", b"", b"C"], dtype=object)}, "GRPC_TF_TENSORS")
+        # b"hello" is neither an Example (0x0A) nor base64 of a TensorProto ("C..."): plain strings
+        got = tw.decode_response(grpc_call(srv.grpc_target, body), "GRPC_TF_TENSORS")
+        np.testing.assert_array_equal(got["s"], [5, 0, 1])
+
+
+def test_requests_without_instances_are_400():
+    with inproc(serve_models.total) as srv:
+        r = post(srv.http_url, b'{"instances": []}')
+        assert r.status == 400 and r.json() == {"error": "the request holds no instances"}
+        with pytest.raises(grpc.RpcError) as info:
+            grpc_call(srv.grpc_target, b"")
+        assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_any_failure_while_answering_is_a_500_with_a_message():
+    with inproc(lambda inputs: [np.ones(2), np.ones(3)]) as srv:  # ragged: np.asarray refuses it
+        r = post(srv.http_url, tw.encode_request(np.ones((2, 2), np.float32), "ND_ARRAYS"))
+        assert r.status == 500 and r.json()["error"].startswith("predict_fn raised ValueError: setting an array")
+        with pytest.raises(grpc.RpcError) as info:
+            grpc_call(srv.grpc_target, tw.encode_request({"x": np.ones((2, 2), np.float32)}, "GRPC_TF_TENSORS"))
+        assert info.value.code() == grpc.StatusCode.INTERNAL
+    with inproc(lambda inputs: {"x": np.ones((2, 2), np.complex64) * 1j}) as srv:  # JSON has no complex numbers
+        r = post(srv.http_url, tw.encode_request(np.ones((2, 2), np.float32), "ND_ARRAYS"))
+        assert r.status == 500 and r.json()["error"].startswith("the predictions cannot be encoded")
+
+
+def test_long_error_messages_are_cut_and_still_arrive_over_grpc():
+    with inproc(serve_models.affine) as srv:
+        with tw.Client(srv.grpc_target, "GRPC_TF_TENSORS", output_filter=[f"name{i}" for i in range(3000)],
+                       retries=0) as c:
+            with pytest.raises(tw.PredictionError, match=r"output_filter names .*more characters\)$") as info:
+                c.predict({"x": np.ones((1, 2), np.float32)})
+        assert info.value.status == "INVALID_ARGUMENT" and len(info.value.message) < 4100
+
+
+def test_pass_serialized_refuses_bodies_of_many_tiny_values_and_non_text_answers():
+    echo = lambda inputs: inputs["B1"]  # noqa: E731
+    with inproc(echo, pass_serialized=True, formats=["SERIALIZED_TF_TENSORS"], max_decoded_bytes=1 << 20) as srv:
+        body = b'{"instances": [' + b",".join([b'{"B1": ""}'] * 10_000) + b"]}"
+        r = post(srv.http_url, body)
+        assert r.status == 400 and "JSON values, more than max_decoded_bytes=1,048,576 allows" in r.json()["error"]
+        good = tw.encode_request({"B1": np.ones((2, 3), np.float32)}, "SERIALIZED_TF_TENSORS")
+        got = tw.decode_response(post(srv.http_url, good).data, "SERIALIZED_TF_TENSORS")
+        np.testing.assert_array_equal(got["output"], np.ones((2, 3), np.float32))
+        r = post(srv.http_url, b'{"instances": [{"B1": 5}]}')
+        assert r.status == 400 and r.json()["error"] == "instances[0]['B1']: expected a base64 string, not int"
+    with inproc(lambda inputs: np.array([b"\xff"], dtype=object), pass_serialized=True) as srv:
+        r = post(srv.http_url, b'{"instances": [{"B1": "CAE="}]}')
+        assert r.status == 500 and r.json()["error"].startswith("the predictions cannot be encoded")
+
+
+def test_input_name_pins_the_examples_input():
+    example = tw.encode_request({"B1": np.ones((1, 4), np.float32)}, "GRPC_SERIALIZED_TF_EXAMPLES")  # "input"
+    with inproc(serve_models.total, input_name="inputs") as srv:
+        with pytest.raises(grpc.RpcError) as info:
+            grpc_call(srv.grpc_target, example)
+        assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "'inputs'" in info.value.details()
+        ok = tw.encode_request({"B1": np.ones((1, 4), np.float32)}, "GRPC_SERIALIZED_TF_EXAMPLES", input_name="inputs")
+        np.testing.assert_array_equal(tw.decode_response(grpc_call(srv.grpc_target, ok), "GRPC_TF_TENSORS")["output"],
+                                      np.ones((1, 4), np.float32))
+
+
+def test_max_concurrency_serialises_predict_fn_and_a_shared_client_keeps_order():
+    active, peak, lock = [0], [0], threading.Lock()
+
+    def slow(inputs):
+        with lock:
+            active[0] += 1
+            peak[0] = max(peak[0], active[0])
+        time.sleep(0.05)
+        with lock:
+            active[0] -= 1
+        return inputs["instances"] * 2
+
+    with inproc(slow, max_concurrency=1) as srv, tw.Client(srv.http_url, "ND_ARRAYS") as c:
+        results = {}
+
+        def one(i):
+            results[i] = c.predict(np.full((2, 3), i, np.float32))["output"]
+
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert peak[0] == 1
+    for i in range(6):
+        np.testing.assert_array_equal(results[i], np.full((2, 3), 2 * i, np.float32))
+
+
+def test_past_max_pending_http_answers_503_which_the_client_retries():
+    def slow(inputs):
+        time.sleep(0.6)
+        return inputs["instances"]
+
+    with inproc(slow, max_pending=1) as srv:
+        first = threading.Thread(target=lambda: tw.Client(srv.http_url, "ND_ARRAYS").predict(np.ones((1, 1))))
+        first.start()
+        time.sleep(0.2)
+        r = post(srv.http_url, tw.encode_request(np.ones((1, 1)), "ND_ARRAYS"))
+        assert r.status == 503
+        got = tw.Client(srv.http_url, "ND_ARRAYS", backoff=0.2).predict(np.ones((1, 1)))
+        first.join()
+        np.testing.assert_array_equal(got["output"], np.ones((1, 1), np.float32))
+
+
+def test_a_taken_grpc_port_is_an_error_not_a_shared_port():
+    with inproc(serve_models.total) as srv:
+        port = int(srv.grpc_target.rsplit(":", 1)[1])
+        with pytest.raises(OSError, match="gRPC: cannot listen"):
+            tw.serve(serve_models.total, host="127.0.0.1", http_port=0, grpc_port=port, block=False)
+
+
+def test_timeouts_are_deadline_exceeded_on_both_transports():
+    def slow(inputs):
+        time.sleep(1.0)
+        return inputs["instances"] if "instances" in inputs else inputs["x"]
+
+    with inproc(slow) as srv:
+        for target, fmt, x in ((srv.http_url, "ND_ARRAYS", np.ones((1, 1))),
+                               (srv.grpc_target, "GRPC_TF_TENSORS", {"x": np.ones((1, 1))})):
+            with tw.Client(target, fmt, timeout=0.2, retries=2) as c:
+                t = time.perf_counter()
+                with pytest.raises(tw.PredictionError) as info:
+                    c.predict(x)
+                assert info.value.status == "DEADLINE_EXCEEDED" and time.perf_counter() - t < 0.9
+
+
+def test_nd_arrays_client_refuses_several_inputs():
+    with tw.Client("http://127.0.0.1:9/p", "ND_ARRAYS") as c:
+        with pytest.raises(ValueError, match="ND_ARRAYS sends one array per instance; got 2 inputs"):
+            c.predict({"a": np.ones((2, 3)), "b": np.ones((2, 5))})

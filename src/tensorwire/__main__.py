@@ -74,26 +74,33 @@ def _parser():
                             "back unchanged (Earth Engine-ready TensorFlow models)")
     serve.add_argument("--max-concurrency", type=int, default=None,
                        help="call the function from at most this many threads at once (default: no limit)")
+    serve.add_argument("--max-pending", type=int, default=64,
+                       help="predict requests and gRPC calls handled at once; more get 503 / RESOURCE_EXHAUSTED (default: 64)")
     serve.add_argument("--access-log", action="store_true", help="log every HTTP request")
     return parser
 
 
-def _load(target):
+def _load(target, parser):
     import importlib
 
     module, sep, name = target.partition(":")
     if not sep or not module or not name:
-        raise SystemExit(f"tensorwire serve: expected MODULE:FUNCTION, not {target!r}")
-    obj = importlib.import_module(module)
+        parser.error(f"expected MODULE:FUNCTION, not {target!r}")
+    try:
+        obj = importlib.import_module(module)
+    except ImportError as exc:
+        parser.error(f"cannot import {module!r}: {exc}")
     for part in name.split("."):
+        if not hasattr(obj, part):
+            parser.error(f"{module!r} has no {name!r}")
         obj = getattr(obj, part)
+    if not callable(obj):
+        parser.error(f"{target} is not callable")
     return obj
 
 
 def _serve(args, parser):
-    import sys as _sys
-
-    _sys.path.insert(0, "")  # MODULE may be a file in the current directory, as with uvicorn
+    sys.path.insert(0, "")  # MODULE may be a file in the current directory, as with uvicorn
     from .payload import PayloadFormat
     from .server import serve
 
@@ -106,11 +113,18 @@ def _serve(args, parser):
         try:
             shape = tuple(int(d) for d in args.example_shape.lower().split("x"))
         except ValueError:
-            parser.error(f"--example-shape: expected e.g. 256x256x1, not {args.example_shape!r}")
-    server = serve(_load(args.target), formats=formats, host=args.host, http_port=args.http_port,
+            shape = ()
+        if not shape or min(shape) < 1:
+            parser.error(f"--example-shape: expected positive sizes such as 256x256x1, not {args.example_shape!r}")
+    if args.max_concurrency is not None and args.max_concurrency < 1:
+        parser.error("--max-concurrency must be at least 1")
+    if args.max_body_bytes < 1 or args.max_pending < 1:
+        parser.error("--max-body-bytes and --max-pending must be at least 1")
+    server = serve(_load(args.target, parser), formats=formats, host=args.host, http_port=args.http_port,
                    grpc_port=args.grpc_port, max_body_bytes=args.max_body_bytes, input_name=args.input_name,
                    example_shape=shape, pass_serialized=args.pass_serialized,
-                   max_concurrency=args.max_concurrency, access_log=args.access_log, block=False)
+                   max_concurrency=args.max_concurrency, max_pending=args.max_pending, access_log=args.access_log,
+                   block=False)
     taken = ", ".join(f.value for f in server.model.formats)
     grpc = f"; gRPC on {server.grpc_target}" if server.grpc_target else ""
     print(f"tensorwire: serving {args.target} ({taken}) on HTTP {server.http_url}{grpc}", flush=True)

@@ -4,23 +4,27 @@
 request's payload format, decodes it with the payload layer, calls ``predict_fn`` and encodes its
 answer in the same format.  Failures come back as :class:`Failure` with the status they map to:
 
-* ``"bad_request"`` (HTTP 400 / gRPC INVALID_ARGUMENT): the request does not decode in any
-  configured format, or asks for outputs the model does not have;
-  (a request that would decode to more than ``max_decoded_bytes`` of arrays is one of these);
-* ``"internal"`` (HTTP 500 / gRPC INTERNAL): ``predict_fn`` raised, or returned something that is
-  not one prediction per instance.
+* ``"bad_request"`` (HTTP 400 / gRPC INVALID_ARGUMENT): the request does not decode in its
+  format (including one that would decode to more than ``max_decoded_bytes`` of arrays), holds
+  no instances, is in a format the server does not take, or asks for outputs the model does not
+  have;
+* ``"internal"`` (HTTP 500 / gRPC INTERNAL): ``predict_fn`` raised, or returned something that
+  is not one prediction per instance or cannot be encoded.
 
 Format detection (when more than one format of a transport is configured):
 
 * HTTP JSON: the first instance is looked at in the first 64 KiB of the body, without parsing
-  the rest.  A bare list or number is ND_ARRAYS; a named value that is a string or a
-  ``{"b64": ...}`` object is SERIALIZED_TF_TENSORS; a named list or number is RAW_JSON.  A body
-  whose instances are not found there is decoded with the first configured format, so its
-  error message is that decoder's.
-* gRPC: the request is read as GRPC_TF_TENSORS; if an input is DT_STRING, the first element of
-  the first string input decides: a serialized ``tf.Example`` starts with byte 0x0A (field 1,
-  length-delimited), which no base64 text does, so it is GRPC_SERIALIZED_TF_EXAMPLES, and
-  anything else GRPC_SERIALIZED_TF_TENSORS.
+  the rest.  A string that starts like a number (a digit, ``+``, ``-``, ``.``, ``N``, ``I``) is
+  RAW_JSON's; another string, or a ``{"b64": ...}`` object, is SERIALIZED_TF_TENSORS (base64 of
+  a TensorProto starts with ``C``, its dtype tag); a named list or number is RAW_JSON; a bare
+  list or number is ND_ARRAYS.  A body whose instances are not found there is decoded with the
+  first configured format, so its error message is that decoder's.
+* gRPC: the request is read as GRPC_TF_TENSORS first.  The first element of the first DT_STRING
+  ``[N]`` input decides: a serialized ``tf.Example`` starts with byte 0x0A (field 1,
+  length-delimited), base64 of a TensorProto with ``C``; with neither (or no such input) it is
+  GRPC_TF_TENSORS, and DT_STRING inputs reach ``predict_fn`` as the bytes they are.  The
+  serialized forms are then read again in their format (the first reading only copied the
+  strings).
 """
 
 import re
@@ -40,15 +44,19 @@ _SERIALIZED = (F.SERIALIZED_TF_TENSORS, F.GRPC_SERIALIZED_TF_TENSORS)
 
 _SNIFF_BYTES = 1 << 16
 # "instances": [ then either a bare value, or {"name": value; group 1 is the "{", group 2 the
-# value's first character.
-_FIRST_INSTANCE = re.compile(rb'"instances"\s*:\s*\[\s*(?:(\{)\s*"(?:[^"\\]|\\.)*"\s*:\s*)?(.)', re.S)
+# value's first character, group 3 the next one.
+_FIRST_INSTANCE = re.compile(rb'"instances"\s*:\s*\[\s*(?:(\{)\s*"(?:[^"\\]|\\.)*"\s*:\s*)?(.)(.?)', re.S)
+_NUMBER_START = frozenset(b"0123456789+-.NI")
+_MESSAGE_CHARS = 4000  # an error message longer than this is cut (gRPC metadata is limited to 16 KiB)
 
 
 class Failure(Exception):
-    """A request that gets an error answer: ``status`` is ``"bad_request"``, ``"too_large"`` or
-    ``"internal"``; ``str(exc)`` is the message sent back."""
+    """A request that gets an error answer: ``status`` is ``"bad_request"`` or ``"internal"``;
+    ``str(exc)`` is the message sent back (at most about 4,000 characters)."""
 
     def __init__(self, status, message):
+        if len(message) > _MESSAGE_CHARS:
+            message = message[:_MESSAGE_CHARS] + f"... ({len(message) - _MESSAGE_CHARS} more characters)"
         super().__init__(message)
         self.status = status
         self.message = message
@@ -71,9 +79,12 @@ def sniff_json_format(body):
     m = _FIRST_INSTANCE.search(bytes(body[:_SNIFF_BYTES]))
     if m is None or m.group(2) == b"]":
         return None
-    if m.group(1) is None:
-        return F.ND_ARRAYS
-    return F.SERIALIZED_TF_TENSORS if m.group(2) in b'"{' else F.RAW_JSON
+    first, second = m.group(2), m.group(3)
+    if first == b'"':
+        return F.RAW_JSON if second and second[0] in _NUMBER_START else F.SERIALIZED_TF_TENSORS
+    if first == b"{":  # {"b64": ...}
+        return F.SERIALIZED_TF_TENSORS
+    return F.ND_ARRAYS if m.group(1) is None else F.RAW_JSON
 
 
 class Model:
@@ -103,9 +114,13 @@ class Model:
         fmt = sniff_json_format(body)
         if fmt is None:
             return self.json_formats[0]
-        if fmt not in self.json_formats:
+        return self._taken(fmt, self.json_formats)
+
+    @staticmethod
+    def _taken(fmt, formats):
+        if fmt not in formats:
             raise Failure("bad_request", f"the request looks like {fmt.value}, which this server does not take "
-                                         f"(it takes {', '.join(f.value for f in self.json_formats)})")
+                                         f"(it takes {', '.join(f.value for f in formats)})")
         return fmt
 
     def handle_json(self, body):
@@ -114,43 +129,33 @@ class Model:
             raise Failure("bad_request", "this server takes gRPC payload formats only")
         fmt = self.json_format(body)
         if self.pass_serialized and fmt is F.SERIALIZED_TF_TENSORS:
-            inputs = _decode(lambda: _serialized_instances(body))
-            return _serialized_predictions(self._predict(inputs, _instances_of(inputs)))
+            inputs = _decode(lambda: _serialized_instances(body, self.max_decoded_bytes))
+            outputs = self._predict(inputs)
+            return _encode(lambda: _serialized_predictions(outputs))
         inputs = _decode(lambda: payload.decode_request(body, fmt, dtype=self.dtype,
                                                         max_bytes=self.max_decoded_bytes))
-        outputs = self._predict(inputs, _instances_of(inputs))
+        outputs = self._predict(inputs)
         return _encode(lambda: payload.encode_response(outputs, fmt))
 
     # ---------------------------------------------------------------------------------- gRPC
 
     def _grpc_decode(self, body):
         """(format, spec, inputs) of a serialized PredictRequest."""
-        only = self.grpc_formats[0] if len(self.grpc_formats) == 1 else None
-        if only is F.GRPC_SERIALIZED_TF_EXAMPLES and self.input_name is not None:
-            return only, *self._grpc_read(body, only, self.input_name)
-        fmt = F.GRPC_TF_TENSORS if only is None or only is F.GRPC_SERIALIZED_TF_EXAMPLES else only
-        if fmt is F.GRPC_SERIALIZED_TF_TENSORS and self.pass_serialized:
-            fmt = F.GRPC_TF_TENSORS  # the strings as they are
-        spec, inputs = self._grpc_read(body, fmt)
-        strings = [(name, a) for name, a in inputs.items() if a.dtype == object]
-        if only is not None and only is not F.GRPC_SERIALIZED_TF_EXAMPLES:
-            return only, spec, inputs
-        if only is None and not strings:
-            return F.GRPC_TF_TENSORS, spec, inputs
-        if only is None:
-            first = strings[0][1]
-            is_example = len(first) > 0 and first.reshape(-1)[0][:1] == b"\n"
-            only = F.GRPC_SERIALIZED_TF_EXAMPLES if is_example else F.GRPC_SERIALIZED_TF_TENSORS
-            if only not in self.grpc_formats:
-                raise Failure("bad_request", f"the request looks like {only.value}, which this server does not "
-                                             f"take (it takes {', '.join(f.value for f in self.grpc_formats)})")
-        if only is F.GRPC_SERIALIZED_TF_TENSORS:
-            if self.pass_serialized:
-                return only, spec, inputs
-            return only, *self._grpc_read(body, only)
-        if len(inputs) != 1:
-            raise Failure("bad_request", f"{only.value} carries one input, not {len(inputs)} ({list(inputs)})")
-        return only, *self._grpc_read(body, only, next(iter(inputs)))
+        spec, inputs = self._grpc_read(body, F.GRPC_TF_TENSORS)
+        if len(self.grpc_formats) == 1:
+            fmt = self.grpc_formats[0]
+        else:
+            fmt = self._taken(_grpc_format(inputs), self.grpc_formats)
+        if fmt is F.GRPC_TF_TENSORS or (fmt is F.GRPC_SERIALIZED_TF_TENSORS and self.pass_serialized):
+            return fmt, spec, inputs  # strings as they are
+        if fmt is F.GRPC_SERIALIZED_TF_TENSORS:
+            return fmt, *self._grpc_read(body, fmt)
+        name = self.input_name
+        if name is None:
+            if len(inputs) != 1:
+                raise Failure("bad_request", f"{fmt.value} carries one input, not {len(inputs)} ({list(inputs)})")
+            name = next(iter(inputs))
+        return fmt, *self._grpc_read(body, fmt, name)
 
     def _grpc_read(self, body, fmt, input_name="input"):
         return _decode(lambda: payload.decode_grpc_request(body, fmt, dtype=self.dtype, input_name=input_name,
@@ -163,7 +168,7 @@ class Model:
         fmt, spec, inputs = self._grpc_decode(body)
         if fmt is F.GRPC_SERIALIZED_TF_EXAMPLES and self.example_shape is not None:
             inputs = {name: _reshape(name, a, self.example_shape) for name, a in inputs.items()}
-        outputs = self._predict(inputs, _instances_of(inputs))
+        outputs = self._predict(inputs)
         if not isinstance(outputs, dict):
             outputs = {"output": outputs}
         wanted = spec["output_filter"]
@@ -179,22 +184,24 @@ class Model:
 
     # ------------------------------------------------------------------------------ predicting
 
-    def _predict(self, inputs, n):
-        """``predict_fn(inputs)`` as an array or ``{name: array}``, each with ``n`` predictions."""
+    def _predict(self, inputs):
+        """``predict_fn(inputs)`` as an array or ``{name: array}``, each with one prediction per
+        instance."""
+        n = _instances_of(inputs)
         try:
             if self._slots is None:
                 result = self.predict_fn(inputs)
             else:
                 with self._slots:
                     result = self.predict_fn(inputs)
+            if isinstance(result, dict):
+                outputs = {str(name): np.asarray(a) for name, a in result.items()}
+            else:
+                outputs = {None: np.asarray(result)}
         except Exception as exc:  # noqa: BLE001 - any failure of the model is the answer's 500
             raise Failure("internal", f"predict_fn raised {type(exc).__name__}: {exc}") from exc
-        if isinstance(result, dict):
-            if not result:
-                raise Failure("internal", "predict_fn returned an empty dict")
-            outputs = {str(name): np.asarray(a) for name, a in result.items()}
-        else:
-            outputs = {None: np.asarray(result)}
+        if not outputs:
+            raise Failure("internal", "predict_fn returned an empty dict")
         for name, a in outputs.items():
             if n is not None and (a.ndim == 0 or len(a) != n):
                 what = "its result" if name is None else f"output {name!r}"
@@ -213,14 +220,32 @@ def _decode(read):
 def _encode(write):
     try:
         return write()
-    except (ValueError, TypeError, OverflowError) as exc:
+    except (ValueError, TypeError, OverflowError) as exc:  # UnicodeError is a ValueError
         raise Failure("internal", f"the predictions cannot be encoded: {exc}") from None
 
 
 def _instances_of(inputs):
+    """N, the instance count of decoded inputs (None for an input without an instance axis,
+    which a GRPC_TF_TENSORS request may send); a request with no instances is refused."""
+    if not inputs:
+        raise Failure("bad_request", "the request holds no instances")
+    first = next(iter(inputs.values()))
+    if first.ndim == 0:
+        return None
+    if len(first) == 0:
+        raise Failure("bad_request", "the request holds no instances")
+    return len(first)
+
+
+def _grpc_format(inputs):
+    """The gRPC format of a request read as GRPC_TF_TENSORS (see the module docstring)."""
     for a in inputs.values():
-        return len(a) if a.ndim else None
-    return None
+        if a.dtype == object and a.ndim == 1 and len(a):
+            head = bytes(a[0][:1])
+            if head == b"\n":
+                return F.GRPC_SERIALIZED_TF_EXAMPLES
+            return F.GRPC_SERIALIZED_TF_TENSORS if head == b"C" else F.GRPC_TF_TENSORS
+    return F.GRPC_TF_TENSORS
 
 
 def _reshape(name, a, shape):
@@ -234,20 +259,32 @@ def _reshape(name, a, shape):
 # ------------------------------------------------------------------------- pass_serialized
 
 
+# Python objects per JSON value, at most (a one-key dict is the largest, 184 bytes on CPython 3.11).
+_VALUE_BYTES = 256
+
+
 def _text_of(value, where):
     if isinstance(value, dict) and len(value) == 1 and isinstance(value.get("b64"), str):
         value = value["b64"]
     if not isinstance(value, str):
         raise DecodeError(f"{where}: expected a base64 string, not {type(value).__name__}")
-    return value.encode("ascii", "strict") if value.isascii() else _not_base64(where)
+    if not value.isascii():
+        raise DecodeError(f"{where}: not base64 (non-ASCII text)")
+    return value.encode("ascii")
 
 
-def _not_base64(where):
-    raise DecodeError(f"{where}: not base64 (non-ASCII text)")
+def _serialized_instances(body, max_bytes):
+    """``{name: object array of the N base64 texts}`` of a SERIALIZED_TF_TENSORS request, unparsed.
 
-
-def _serialized_instances(body):
-    """``{name: object array of the N base64 texts}`` of a SERIALIZED_TF_TENSORS request, unparsed."""
+    The body is parsed with orjson, which builds a Python object per JSON value.  Before that,
+    the values are counted from above (each one but the first follows ``[``, ``{``, ``,`` or
+    ``:``) and a body whose objects could pass ``max_bytes`` is refused, so a small body of
+    many tiny values cannot take the server's memory."""
+    body = bytes(body)
+    values = 1 + sum(body.count(c) for c in (b"[", b"{", b",", b":"))
+    if values * _VALUE_BYTES + len(body) > max_bytes:
+        raise DecodeError(f"the request has up to {values:,} JSON values, more than max_decoded_bytes="
+                          f"{max_bytes:,} allows")
     try:
         doc = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
@@ -278,9 +315,9 @@ def _texts(a, what):
     out = []
     for i, value in enumerate(np.asarray(a, dtype=object).reshape(-1)):
         if isinstance(value, bytes):
-            value = value.decode("ascii")
+            value = value.decode("ascii")  # a UnicodeDecodeError is a ValueError: _encode's 500
         if not isinstance(value, str):
-            raise Failure("internal", f"pass_serialized: {what}[{i}] is {type(value).__name__}, not base64 text")
+            raise ValueError(f"pass_serialized: {what}[{i}] is {type(value).__name__}, not base64 text")
         out.append(value)
     return out
 

@@ -10,29 +10,37 @@ writes and reads the messages, no generated stubs are involved.
 Decisions (also in the README):
 
 * **Retries** (``retries``, default 3 after the first attempt): HTTP 429, 502, 503 and 504,
-  gRPC UNAVAILABLE and RESOURCE_EXHAUSTED, and a connection that could not be made or was
-  dropped.  Waits grow as ``backoff * 2**attempt`` (default 0.5 s), each drawn uniformly from
-  its upper half, capped at ``max_backoff`` (default 30 s); an HTTP ``Retry-After`` of some
-  seconds is waited instead when it is longer (still capped).  A timeout is not retried: a
-  request that took ``timeout`` seconds is likely to take them again.
+  gRPC UNAVAILABLE and RESOURCE_EXHAUSTED (but not a message over the server's size limit, or
+  an error whose metadata was too large, which gRPC also reports as RESOURCE_EXHAUSTED and
+  which would fail again), and a connection that could not be made or was dropped.  Waits grow
+  as ``backoff * 2**attempt`` (default 0.5 s), each drawn uniformly from its upper half, capped
+  at ``max_backoff`` (default 30 s); an HTTP ``Retry-After`` of some seconds is waited instead
+  when it is longer (still capped).  A timeout is not retried: a request that took ``timeout``
+  seconds is likely to take them again.
 * **Errors**: an answer that is not a success raises :class:`tensorwire.PredictionError` whose
   message is the server's (``{"error": ...}``, a gRPC status's details, or the start of the
-  body), with ``status`` the HTTP code or gRPC status name.  A successful answer whose body does
+  body), with ``status`` the HTTP code or gRPC status name.  Transport failures are
+  PredictionErrors too, with the gRPC status names on both transports: ``"DEADLINE_EXCEEDED"``
+  for a timeout, ``"UNAVAILABLE"`` for a server that cannot be reached or a connection that
+  failed (TLS, proxy).  A successful answer whose body does
   not decode raises :class:`tensorwire.DecodeError`, as does one with a number of predictions
   other than its request's instances.
 * **Batches** (``max_payload_bytes``, default 1,500,000, Earth Engine's ``maxPayloadBytes``):
-  the whole batch is encoded; if it is over the limit it is cut into ``ceil(size / limit)``
-  nearly equal runs of instances, and a run still over the limit is halved until it fits.
-  One instance over the limit is a ValueError, before anything is sent.  The runs are sent
+  instance 0 is encoded alone; if N times its size fits, the whole batch is encoded as one
+  request (and sent, if it does fit).  Otherwise runs of ``max_payload_bytes // size(instance
+  0)`` instances are encoded one after another as they are sent, and a run that is still over
+  the limit is halved until it fits, so at most ``concurrency`` request bodies exist at once.
+  One instance over the limit is a ValueError (nothing more is sent).  The runs are sent
   ``concurrency`` at a time (default 1: one after another) and their predictions are
   concatenated in instance order.
+* **Threads**: a Client may be shared between threads; it keeps up to ``max(concurrency, 8)``
+  HTTP connections alive (gRPC multiplexes one channel).
 * **Auth**: ``headers`` (a mapping) is sent with every request; ``auth`` (a callable returning
   a mapping) is called before every attempt, so a token it refreshes is picked up.  For gRPC
   both become call metadata (names lower-cased).
 """
 
 import concurrent.futures
-import math
 import random
 import time
 
@@ -44,6 +52,8 @@ from .errors import DecodeError, PredictionError
 from .payload import PayloadFormat
 
 _RETRY_HTTP = frozenset({429, 502, 503, 504})
+# RESOURCE_EXHAUSTED details of gRPC's own that another attempt would meet again
+_FINAL_DETAILS = ("larger than max", "metadata size exceeds")
 _PREDICT = "/tensorflow.serving.PredictionService/Predict"
 
 
@@ -97,24 +107,27 @@ class Client:
             import urllib3
 
             self._pool = urllib3.PoolManager(
-                num_pools=4, maxsize=self.concurrency, block=False, retries=False,
+                num_pools=4, maxsize=max(self.concurrency, 8), block=False, retries=False,
                 timeout=urllib3.Timeout(connect=connect_timeout, read=self.timeout),
             )
-            self._connection_errors = (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ProtocolError,
-                                       urllib3.exceptions.ConnectTimeoutError)
+            e = urllib3.exceptions
+            self._connection_errors = (e.NewConnectionError, e.ProtocolError, e.ConnectTimeoutError)
+            self._timeout_errors = (e.ReadTimeoutError, e.TimeoutError)
+            self._http_errors = e.HTTPError
 
     # ------------------------------------------------------------------------------- public
 
     def predict(self, inputs):
         """``{name: ndarray}``: the model's predictions for every instance of ``inputs``."""
         columns, _ = payload._columns(inputs, "inputs", bare_ok=self.format is PayloadFormat.ND_ARRAYS)
+        if self.format is PayloadFormat.ND_ARRAYS and len(columns) != 1:
+            raise ValueError(f"ND_ARRAYS sends one array per instance; got {len(columns)} inputs")
         named = {("instances" if name is None else name): a for name, a in columns}
-        parts = self._split(named, 0, len(columns[0][1]))
-        if len(parts) == 1 or self.concurrency == 1:
+        parts = self._requests(named, len(columns[0][1]))
+        if self.concurrency == 1:
             results = [self._send(*part) for part in parts]
         else:
-            with concurrent.futures.ThreadPoolExecutor(min(self.concurrency, len(parts))) as pool:
-                results = list(pool.map(lambda part: self._send(*part), parts))
+            results = self._send_concurrently(parts)
         if len(results) == 1:
             return results[0]
         names = list(results[0])
@@ -122,6 +135,21 @@ class Client:
             if list(r) != names:
                 raise DecodeError(f"response {i} of {len(results)} has outputs {list(r)}, response 0 {names}")
         return {name: np.concatenate([r[name] for r in results]) for name in names}
+
+    def _send_concurrently(self, parts):
+        """The results of sending ``parts`` (an iterator), at most ``concurrency`` in flight, in order."""
+        results, pending = [], []
+        with concurrent.futures.ThreadPoolExecutor(self.concurrency) as pool:
+            try:
+                for part in parts:
+                    if len(pending) == self.concurrency:
+                        results.append(pending.pop(0).result())
+                    pending.append(pool.submit(self._send, *part))
+                results += [f.result() for f in pending]
+            finally:
+                for f in pending:
+                    f.cancel()
+        return results
 
     def close(self):
         if self.grpc:
@@ -140,35 +168,38 @@ class Client:
     def _encode(self, named, start, stop):
         rows = {name: a[start:stop] for name, a in named.items()}
         if self.format is PayloadFormat.ND_ARRAYS:
-            rows = next(iter(rows.values()))
+            rows = next(iter(rows.values()))  # the one column (checked in predict)
         return payload.encode_request(rows, self.format, **self.request_options)
 
-    def _split(self, named, start, stop):
-        """``[(body, instances)]`` covering instances ``start:stop`` in order, each body within
-        ``max_payload_bytes``."""
-        body = self._encode(named, start, stop)
-        n = stop - start
-        if len(body) <= self.max_payload_bytes:
-            return [(body, n)]
+    def _requests(self, named, n):
+        """``(body, instances)`` pairs covering every instance in order, each body within
+        ``max_payload_bytes``, made as they are consumed (see the module docstring)."""
+        one = self._encode(named, 0, 1)
+        self._check_one(one, 0)
         if n == 1:
-            raise ValueError(f"instance {start} alone encodes to {len(body):,} bytes, over max_payload_bytes="
-                             f"{self.max_payload_bytes:,}")
-        pieces = min(n, max(2, math.ceil(len(body) / self.max_payload_bytes)))
-        bounds = [start + (n * k) // pieces for k in range(pieces + 1)]
-        out = []
-        for a, b in zip(bounds, bounds[1:]):
-            out += self._split_halving(named, a, b)
-        return out
+            return iter([(one, 1)])
+        if len(one) * n <= self.max_payload_bytes:
+            body = self._encode(named, 0, n)
+            if len(body) <= self.max_payload_bytes:
+                return iter([(body, n)])
+        step = max(1, self.max_payload_bytes // len(one))
+        return (part for start in range(0, n, step) for part in self._fitting(named, start, min(n, start + step)))
 
-    def _split_halving(self, named, start, stop):
+    def _fitting(self, named, start, stop):
         body = self._encode(named, start, stop)
         if len(body) <= self.max_payload_bytes:
-            return [(body, stop - start)]
+            yield body, stop - start
+            return
         if stop - start == 1:
-            raise ValueError(f"instance {start} alone encodes to {len(body):,} bytes, over max_payload_bytes="
-                             f"{self.max_payload_bytes:,}")
+            self._check_one(body, start)
         mid = (start + stop) // 2
-        return self._split_halving(named, start, mid) + self._split_halving(named, mid, stop)
+        yield from self._fitting(named, start, mid)
+        yield from self._fitting(named, mid, stop)
+
+    def _check_one(self, body, i):
+        if len(body) > self.max_payload_bytes:
+            raise ValueError(f"instance {i} alone encodes to {len(body):,} bytes, over max_payload_bytes="
+                             f"{self.max_payload_bytes:,}")
 
     # ----------------------------------------------------------------------------- sending
 
@@ -208,6 +239,10 @@ class Client:
             r = self._pool.request("POST", self.target, body=body, headers=headers, preload_content=True)
         except self._connection_errors as exc:
             raise _Retry(PredictionError(f"cannot reach {self.target}: {exc}", status="UNAVAILABLE")) from None
+        except self._timeout_errors as exc:
+            raise PredictionError(f"no answer from {self.target} in time: {exc}", status="DEADLINE_EXCEEDED") from None
+        except self._http_errors as exc:  # TLS, proxy, ...: not worth retrying
+            raise PredictionError(f"cannot reach {self.target}: {exc}", status="UNAVAILABLE") from None
         if r.status == 200:
             return r.data
         error = _http_error(r.status, r.data)
@@ -221,8 +256,9 @@ class Client:
             return self._call(body, timeout=self.timeout, metadata=metadata or None)
         except self._rpc_error as exc:
             code = exc.code()
-            error = PredictionError(exc.details() or code.name, status=code.name)
-            if code in self._grpc_retry:
+            details = exc.details() or code.name
+            error = PredictionError(details, status=code.name)
+            if code in self._grpc_retry and not any(s in details for s in _FINAL_DETAILS):
                 raise _Retry(error) from None
             raise error from None
 

@@ -8,17 +8,21 @@ defaults are 8080, ``/predict`` and ``/health``.  gRPC serves
 ``/tensorflow.serving.PredictionService/Predict`` on its own port (default 8500, TF Serving's),
 started only when a gRPC format is configured.  Answers:
 
-=====================================================  ==========  ======================
-case                                                   HTTP        gRPC
-=====================================================  ==========  ======================
-predictions                                            200         OK
-the request does not decode / asks for unknown outputs 400         INVALID_ARGUMENT
-a body over ``max_body_bytes``                         413         RESOURCE_EXHAUSTED
-``predict_fn`` raised or returned a wrong count         500         INTERNAL
-=====================================================  ==========  ======================
+=======================================================  ====  ==================
+case                                                     HTTP  gRPC
+=======================================================  ====  ==================
+predictions                                              200   OK
+the request does not decode, holds no instances, is in   400   INVALID_ARGUMENT
+a format not taken, or asks for unknown outputs
+a body over ``max_body_bytes``                           413   RESOURCE_EXHAUSTED
+more than ``max_pending`` requests being handled          503   RESOURCE_EXHAUSTED
+``predict_fn`` raised or returned a wrong count, or any  500   INTERNAL
+other failure while answering
+=======================================================  ====  ==================
 
 HTTP errors are ``{"error": "<message>"}`` (what Vertex and TF Serving send, and what
-:class:`tensorwire.PredictionError` reads); gRPC errors carry the message as their details.
+:class:`tensorwire.PredictionError` reads); gRPC errors carry the message as their details
+(messages are cut to about 4,000 characters: gRPC metadata is limited to 16 KiB).
 A body over the limit is refused from its ``Content-Length`` before any of it is read, or,
 when it is sent chunked, as soon as what has arrived passes the limit.
 
@@ -40,7 +44,7 @@ from ._model import Failure, Model
 DEFAULT_MAX_BODY_BYTES = 64 << 20
 DEFAULT_GRPC_PORT = 8500
 
-_HTTP_STATUS = {"bad_request": 400, "too_large": 413, "internal": 500}
+_HTTP_STATUS = {"bad_request": 400, "internal": 500}
 
 
 def _error(status, message):
@@ -50,7 +54,8 @@ def _error(status, message):
 
 
 async def _read_body(request, limit):
-    """The request body, or None if it is over ``limit`` (refused before being read whole)."""
+    """The request body, or None if it is over ``limit`` (refused before being read whole).
+    Raises starlette's ClientDisconnect if the client goes away mid-body."""
     length = request.headers.get("content-length")
     if length is not None and length.isdigit() and int(length) > limit:
         return None
@@ -64,22 +69,49 @@ async def _read_body(request, limit):
     return b"".join(chunks)
 
 
-def make_app(model, *, predict_route=None, health_route=None, max_body_bytes=DEFAULT_MAX_BODY_BYTES):
-    """The Starlette application serving ``model`` (a :class:`tensorwire._model.Model`)."""
+def _answer(handle, body):
+    """``handle(body)``, with any exception but a :class:`Failure` turned into an internal one:
+    whatever goes wrong, the client gets a message and the server goes on."""
+    try:
+        return handle(body)
+    except Failure:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        raise Failure("internal", f"the server failed: {type(exc).__name__}: {exc}") from exc
+
+
+def make_app(model, *, predict_route, health_route, max_body_bytes=DEFAULT_MAX_BODY_BYTES, max_pending=64):
+    """The Starlette application serving ``model`` (a :class:`tensorwire._model.Model`).
+
+    At most ``max_pending`` predict requests are handled at once (counted from their arrival,
+    before their body is read); one more is answered 503 at once.  Idle keep-alive connections
+    do not count."""
     from starlette.applications import Starlette
     from starlette.concurrency import run_in_threadpool
+    from starlette.requests import ClientDisconnect
     from starlette.responses import Response
     from starlette.routing import Route
 
-    predict_route = predict_route or os.environ.get("AIP_PREDICT_ROUTE", "/predict")
-    health_route = health_route or os.environ.get("AIP_HEALTH_ROUTE", "/health")
+    pending = [0]  # requests being handled; only the event loop's thread touches it
 
     async def predict(request):
-        body = await _read_body(request, max_body_bytes)
+        if pending[0] >= max_pending:
+            return _error(503, f"the server is handling {max_pending} requests already; try again")
+        pending[0] += 1
+        try:
+            return await _predict(request)
+        finally:
+            pending[0] -= 1
+
+    async def _predict(request):
+        try:
+            body = await _read_body(request, max_body_bytes)
+        except ClientDisconnect:
+            return Response(status_code=400)  # nobody reads it
         if body is None:
             return _error(413, f"the request body is over the server's limit of {max_body_bytes:,} bytes")
         try:
-            answer = await run_in_threadpool(model.handle_json, body)
+            answer = await run_in_threadpool(_answer, model.handle_json, body)
         except Failure as exc:
             return _error(_HTTP_STATUS[exc.status], exc.message)
         return Response(answer, media_type="application/json")
@@ -91,16 +123,15 @@ def make_app(model, *, predict_route=None, health_route=None, max_body_bytes=DEF
                              Route(health_route, health, methods=["GET"])])
 
 
-def _grpc_server(model, host, port, max_body_bytes, workers):
+def _grpc_server(model, host, port, max_body_bytes, workers, max_pending):
     import grpc
     from concurrent import futures
 
-    codes = {"bad_request": grpc.StatusCode.INVALID_ARGUMENT, "too_large": grpc.StatusCode.RESOURCE_EXHAUSTED,
-             "internal": grpc.StatusCode.INTERNAL}
+    codes = {"bad_request": grpc.StatusCode.INVALID_ARGUMENT, "internal": grpc.StatusCode.INTERNAL}
 
     def predict(request, context):
         try:
-            return model.handle_grpc(request)
+            return _answer(model.handle_grpc, request)
         except Failure as exc:
             context.abort(codes[exc.status], exc.message)
 
@@ -110,10 +141,16 @@ def _grpc_server(model, host, port, max_body_bytes, workers):
     )
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tensorwire-grpc"),
-        options=[("grpc.max_receive_message_length", max_body_bytes), ("grpc.max_send_message_length", -1)],
+        # so_reuseport off: a second server on a taken port fails instead of sharing its calls
+        options=[("grpc.max_receive_message_length", max_body_bytes), ("grpc.max_send_message_length", -1),
+                 ("grpc.so_reuseport", 0)],
+        maximum_concurrent_rpcs=max_pending,
     )
     server.add_generic_rpc_handlers((handler,))
-    bound = server.add_insecure_port(f"[{host}]:{port}" if ":" in host else f"{host}:{port}")
+    try:
+        bound = server.add_insecure_port(f"[{host}]:{port}" if ":" in host else f"{host}:{port}")
+    except RuntimeError as exc:  # grpcio's "Failed to bind"
+        raise OSError(f"gRPC: cannot listen on {host}:{port}: {exc}") from None
     if bound == 0:
         raise OSError(f"gRPC: cannot listen on {host}:{port}")
     server.start()
@@ -140,15 +177,16 @@ class Server:
     """
 
     def __init__(self, model, *, host, http_port, grpc_port, predict_route, health_route, max_body_bytes,
-                 grpc_workers, access_log, log_level):
+                 grpc_workers, max_pending, access_log, log_level):
         import uvicorn
 
         self.model = model
         self.predict_route = predict_route or os.environ.get("AIP_PREDICT_ROUTE", "/predict")
         self.health_route = health_route or os.environ.get("AIP_HEALTH_ROUTE", "/health")
         app = make_app(model, predict_route=self.predict_route, health_route=self.health_route,
-                       max_body_bytes=max_body_bytes)
+                       max_body_bytes=max_body_bytes, max_pending=max_pending)
         self._grpc = None
+        self._uvicorn = None
         self.grpc_port = None
         self.grpc_target = None
         sock = _listen(host, http_port)
@@ -158,7 +196,8 @@ class Server:
         self.health_url = f"http://{shown}:{self.http_port}{self.health_route}"
         try:
             if model.grpc_formats and grpc_port is not None:
-                self._grpc, self.grpc_port = _grpc_server(model, host, grpc_port, max_body_bytes, grpc_workers)
+                self._grpc, self.grpc_port = _grpc_server(model, host, grpc_port, max_body_bytes, grpc_workers,
+                                                          max_pending)
                 self.grpc_target = f"{shown}:{self.grpc_port}"
             config = uvicorn.Config(app, lifespan="off", access_log=access_log, log_level=log_level,
                                     timeout_graceful_shutdown=5)
@@ -172,6 +211,10 @@ class Server:
                     raise RuntimeError("the HTTP server did not start (see uvicorn's log above)")
                 time.sleep(0.01)
         except BaseException:
+            if getattr(self, "_uvicorn", None) is not None:
+                self._uvicorn.should_exit = True
+                if self._thread.is_alive():
+                    self._thread.join(10)
             sock.close()
             if self._grpc is not None:
                 self._grpc.stop(None)
@@ -179,7 +222,10 @@ class Server:
         self._sock = sock
 
     def stop(self, grace=5.0):
-        """Stop both servers, letting requests in flight finish for up to ``grace`` seconds."""
+        """Stop both servers, letting requests in flight finish for up to ``grace`` seconds
+        (None or 0: at once)."""
+        grace = float(grace or 0)
+        self._uvicorn.config.timeout_graceful_shutdown = grace
         self._uvicorn.should_exit = True
         if self._grpc is not None:
             self._grpc.stop(grace).wait()
@@ -214,7 +260,7 @@ class Server:
 def serve(predict_fn, *, formats=None, host="0.0.0.0", http_port=None, grpc_port=DEFAULT_GRPC_PORT,
           predict_route=None, health_route=None, max_body_bytes=DEFAULT_MAX_BODY_BYTES, max_decoded_bytes=None,
           dtype=None, input_name=None, example_shape=None, pass_serialized=False, max_concurrency=None,
-          grpc_workers=8, access_log=False, log_level="warning", block=True):
+          max_pending=64, grpc_workers=8, access_log=False, log_level="warning", block=True):
     """Serve ``predict_fn(inputs: dict[str, ndarray]) -> ndarray | dict[str, ndarray]``.
 
     ``inputs`` are batch first, as :func:`tensorwire.decode_request` gives them (bare ND_ARRAYS
@@ -230,7 +276,10 @@ def serve(predict_fn, *, formats=None, host="0.0.0.0", http_port=None, grpc_port
     ``AIP_PREDICT_ROUTE``/``AIP_HEALTH_ROUTE`` or ``/predict``/``/health``.
 
     Limits: ``max_body_bytes`` (default 64 MiB) per request body or gRPC message;
-    ``max_decoded_bytes`` (default 4 x ``max_body_bytes``) of arrays one request may decode to.
+    ``max_decoded_bytes`` (default 4 x ``max_body_bytes``) of arrays one request may decode to;
+    ``max_pending`` (default 64) predict requests and gRPC calls handled at once, beyond which
+    HTTP answers 503 and gRPC RESOURCE_EXHAUSTED (both of which :class:`tensorwire.Client`
+    retries); ``max_concurrency`` calls of ``predict_fn`` at once (default: no limit).
 
     Decoding: ``dtype`` as for :func:`tensorwire.decode_request`; ``input_name`` pins the
     input name of GRPC_SERIALIZED_TF_EXAMPLES (default: whichever single input the request
@@ -244,6 +293,8 @@ def serve(predict_fn, *, formats=None, host="0.0.0.0", http_port=None, grpc_port
     ``block=True`` serves until Ctrl-C or SIGTERM; ``block=False`` returns the running
     :class:`Server`.
     """
+    if max_concurrency is not None and max_concurrency < 1:
+        raise ValueError(f"max_concurrency must be at least 1, not {max_concurrency}")
     model = Model(predict_fn, formats, input_name=input_name, example_shape=example_shape,
                   pass_serialized=pass_serialized, dtype=dtype,
                   max_decoded_bytes=4 * max_body_bytes if max_decoded_bytes is None else max_decoded_bytes,
@@ -252,7 +303,7 @@ def serve(predict_fn, *, formats=None, host="0.0.0.0", http_port=None, grpc_port
         http_port = int(os.environ.get("AIP_HTTP_PORT", "8080"))
     server = Server(model, host=host, http_port=http_port, grpc_port=grpc_port, predict_route=predict_route,
                     health_route=health_route, max_body_bytes=max_body_bytes, grpc_workers=grpc_workers,
-                    access_log=access_log, log_level=log_level)
+                    max_pending=max_pending, access_log=access_log, log_level=log_level)
     if not block:
         return server
     server.wait()

@@ -739,7 +739,7 @@ cdef class _Col:
         cdef object out
         cdef int k
         if self.code == 0:
-            return _tensor_ref.stack_instances(self.tensors)
+            return _tensor_ref._stack_instances(self.tensors)
         shape = [count]
         for k in range(self.ndim):
             shape.append(self.dims[k])

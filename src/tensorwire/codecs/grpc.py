@@ -136,7 +136,7 @@ from ._wire import WT_LEN, WT_VARINT, encode_len_field, encode_tag, encode_varin
 from .base64 import b64decode, b64encode
 from .example import _buffer as _buffer_of  # the same argument checks and messages as decode_example
 from .example import decode_example, encode_example
-from .tensor import decode_tensor, encode_tensor, stack_instances
+from .tensor import decode_tensor, encode_tensor, _stack_instances
 
 KINDS = ("tensors", "serialized_tensors", "examples")
 RESPONSE_KINDS = ("tensors", "serialized_tensors")
@@ -519,7 +519,7 @@ def _instances(buf, entry, dtype, budget, label, codecs, strings=None):
             )
         budget.take(arr)
         arrays.append(arr)
-    return stack_instances(arrays)
+    return _stack_instances(arrays)
 
 
 def _examples(buf, entry, budget, label, max_bytes, codecs):
@@ -553,7 +553,7 @@ def _examples(buf, entry, budget, label, max_bytes, codecs):
             budget.take(value)
         if budget.left < 0:
             raise DecodeError(f"{where} element {i}: the decoded features exceed max_bytes={max_bytes}")
-    return {name: stack_instances(values) for name, values in columns.items()}
+    return {name: _stack_instances(values) for name, values in columns.items()}
 
 
 def _decode_entries(buf, entries, kind, dtype, max_bytes, input_name, request, codecs):

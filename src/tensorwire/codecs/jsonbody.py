@@ -50,7 +50,7 @@ from ..errors import DecodeError, PredictionError
 from . import numtext
 from ._dtypes import MAX_RANK
 from .base64 import b64decode, b64encode
-from .tensor import decode_tensor, encode_tensor, stack_instances
+from .tensor import decode_tensor, encode_tensor, _stack_instances
 
 KEYS = ("instances", "predictions")
 KINDS = ("tensor", "string", "number")
@@ -489,7 +489,7 @@ class _Reader:
 
     def finish(self, col, count):
         if self.kind == "tensor":
-            return stack_instances(col.values)
+            return _stack_instances(col.values)
         shape = (count, *col.dims[: col.ndim])
         return np.array(col.values, dtype=col.dtype).reshape(shape)
 

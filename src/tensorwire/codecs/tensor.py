@@ -408,7 +408,7 @@ def decode_tensor(data, *, dtype=None, copy=True, max_bytes=D.DEFAULT_MAX_BYTES)
     return out.reshape(shape)
 
 
-def stack_instances(arrays):
+def _stack_instances(arrays):
     """``np.stack(arrays)``: the batch of decoded instances.  One instance becomes a view with a
     leading axis of 1 instead of a copy (one tile per request is the common case, and copying
     it costs as much as decoding it)."""
