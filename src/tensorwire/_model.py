@@ -24,7 +24,7 @@ Format detection (when more than one format of a transport is configured):
   length-delimited), base64 of a TensorProto with ``C``; with neither (or no such input) it is
   GRPC_TF_TENSORS, and DT_STRING inputs reach ``predict_fn`` as the bytes they are.  The
   serialized forms are then read again in their format (the first reading only copied the
-  strings).
+  strings); a server taking one serialized format reads it once.
 """
 
 import re
@@ -141,9 +141,14 @@ class Model:
 
     def _grpc_decode(self, body):
         """(format, spec, inputs) of a serialized PredictRequest."""
+        only = self.grpc_formats[0] if len(self.grpc_formats) == 1 else None
+        if only is F.GRPC_SERIALIZED_TF_TENSORS and not self.pass_serialized:
+            return only, *self._grpc_read(body, only)  # nothing to detect: one reading
+        if only is F.GRPC_SERIALIZED_TF_EXAMPLES and self.input_name is not None:
+            return only, *self._grpc_read(body, only, self.input_name)
         spec, inputs = self._grpc_read(body, F.GRPC_TF_TENSORS)
-        if len(self.grpc_formats) == 1:
-            fmt = self.grpc_formats[0]
+        if only is not None:
+            fmt = only
         else:
             fmt = self._taken(_grpc_format(inputs), self.grpc_formats)
         if fmt is F.GRPC_TF_TENSORS or (fmt is F.GRPC_SERIALIZED_TF_TENSORS and self.pass_serialized):
