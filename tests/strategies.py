@@ -1228,6 +1228,22 @@ def decimal_texts(draw, max_digits=9):
     return sign + mantissa + e
 
 
+
+# Earth Engine-wrapped TensorFlow models (test_jsonbody.py): pairs of float32 batches of the same
+# shape, with values TensorFlow computes like numpy: normal float32 of moderate size (TensorFlow
+# may flush subnormals to zero; non-finite inputs are tested by the round trips, not here).
+_tf_values = _st.floats(-(2.0**100), 2.0**100, width=32).map(lambda x: 0.0 if abs(x) < 1e-30 else x)
+
+
+@_st.composite
+def ee_batches(draw):
+    n = draw(_st.integers(1, 3))
+    shape = (n, *draw(shapes(max_dims=3, max_side=4)))
+    size = int(_np.prod(shape))
+    a = _np.array(draw(_st.lists(_tf_values, min_size=size, max_size=size)), _np.float32).reshape(shape)
+    b = _np.array(draw(_st.lists(_tf_values, min_size=size, max_size=size)), _np.float32).reshape(shape)
+    return a, b
+
 # ---------------------------------------------------------------------------
 # TF Serving gRPC Predict payloads (tensorwire.codecs.grpc / tensorwire._native.grpc)
 # ---------------------------------------------------------------------------

@@ -499,19 +499,6 @@ def ee_model(n_outputs):
 
 EE_MODELS = {n: ee_model(n) for n in (1, 2)}
 
-# Values TensorFlow computes like numpy: normal float32 of moderate size (TensorFlow may flush
-# subnormals to zero; non-finite inputs are tested by the round trips, not here).
-_tf_values = st.floats(-(2.0**100), 2.0**100, width=32).map(lambda x: 0.0 if abs(x) < 1e-30 else x)
-
-
-@st.composite
-def ee_batches(draw):
-    n = draw(st.integers(1, 3))
-    shape = (n, *draw(S.shapes(max_dims=3, max_side=4)))
-    size = int(np.prod(shape))
-    a = np.array(draw(st.lists(_tf_values, min_size=size, max_size=size)), np.float32).reshape(shape)
-    b = np.array(draw(st.lists(_tf_values, min_size=size, max_size=size)), np.float32).reshape(shape)
-    return a, b
 
 
 def serving_response(outputs, names):
@@ -526,7 +513,7 @@ def serving_response(outputs, names):
 
 
 @TF_ORACLE
-@given(ee_batches(), st.sampled_from([1, 2]), st.booleans())
+@given(S.ee_batches(), st.sampled_from([1, 2]), st.booleans())
 def test_ee_model_round_trip(codecs, batch, n_outputs, pad):
     a, b = batch
     body = codecs.jsonbody.encode_body("instances", [("B1", a), ("B2", b)], bare=False, kind="tensor", pad=pad)

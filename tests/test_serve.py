@@ -515,10 +515,12 @@ def test_a_detected_format_the_server_does_not_take_is_named():
         assert r.status == 400
         assert r.json()["error"] == ("the request looks like SERIALIZED_TF_TENSORS, which this server does not take "
                                      "(it takes RAW_JSON, ND_ARRAYS)")
+    with inproc(serve_models.total, formats=["GRPC_SERIALIZED_TF_EXAMPLES", "GRPC_SERIALIZED_TF_TENSORS"]) as srv:
         with pytest.raises(grpc.RpcError) as info:
-            grpc_call(srv.grpc_target, tw.encode_request(tiles(1), "GRPC_SERIALIZED_TF_EXAMPLES"))
+            grpc_call(srv.grpc_target, tw.encode_request(tiles(1), "GRPC_TF_TENSORS"))
         assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-        assert "looks like GRPC_SERIALIZED_TF_EXAMPLES" in info.value.details()
+        assert info.value.details() == ("the request looks like GRPC_TF_TENSORS, which this server does not take "
+                                        "(it takes GRPC_SERIALIZED_TF_EXAMPLES, GRPC_SERIALIZED_TF_TENSORS)")
 
 
 def test_string_inputs_that_are_not_serialized_reach_predict_fn_as_bytes():
@@ -554,9 +556,9 @@ def test_long_error_messages_are_cut_and_still_arrive_over_grpc():
     with inproc(serve_models.affine) as srv:
         with tw.Client(srv.grpc_target, "GRPC_TF_TENSORS", output_filter=[f"name{i}" for i in range(3000)],
                        retries=0) as c:
-            with pytest.raises(tw.PredictionError, match=r"output_filter names .*more characters\)$") as info:
+            with pytest.raises(tw.PredictionError, match=r"output_filter names .*more bytes\)$") as info:
                 c.predict({"x": np.ones((1, 2), np.float32)})
-        assert info.value.status == "INVALID_ARGUMENT" and len(info.value.message) < 4100
+        assert info.value.status == "INVALID_ARGUMENT" and 3900 < len(info.value.message) < 4100
 
 
 def test_pass_serialized_refuses_bodies_of_many_tiny_values_and_non_text_answers():
@@ -656,3 +658,53 @@ def test_nd_arrays_client_refuses_several_inputs():
     with tw.Client("http://127.0.0.1:9/p", "ND_ARRAYS") as c:
         with pytest.raises(ValueError, match="ND_ARRAYS sends one array per instance; got 2 inputs"):
             c.predict({"a": np.ones((2, 3)), "b": np.ones((2, 5))})
+
+
+def test_dtype_applies_after_detection_so_serialized_grpc_requests_still_decode():
+    with inproc(serve_models.total, dtype="float32") as srv:
+        for fmt in GRPC:
+            got = tw.Client(srv.grpc_target, fmt).predict({"B1": np.ones((2, 4), np.float32)})
+            np.testing.assert_array_equal(got["output"], np.ones((2, 4), np.float32))
+        with pytest.raises(tw.PredictionError, match="expected DT_FLOAT") as info:
+            tw.Client(srv.grpc_target, "GRPC_TF_TENSORS", retries=0).predict({"B1": np.ones((2, 4), np.float64)})
+        assert info.value.status == "INVALID_ARGUMENT"
+
+
+def test_strings_that_only_look_serialized_fall_back_to_grpc_tf_tensors_when_it_is_taken():
+    with inproc(strings_len, formats=["GRPC_TF_TENSORS", "GRPC_SERIALIZED_TF_EXAMPLES"]) as srv:
+        body = tw.encode_request({"s": np.array([b"Cat", b"dog"], dtype=object)}, "GRPC_TF_TENSORS")
+        got = tw.decode_response(grpc_call(srv.grpc_target, body), "GRPC_TF_TENSORS")
+        np.testing.assert_array_equal(got["s"], [3, 3])
+
+
+def test_non_ascii_error_messages_are_cut_by_bytes_and_still_arrive_over_grpc():
+    def fail(inputs):
+        raise ValueError("é" * 3000)
+
+    with inproc(fail) as srv, tw.Client(srv.grpc_target, "GRPC_TF_TENSORS", retries=0) as c:
+        with pytest.raises(tw.PredictionError, match=r"^predict_fn raised ValueError: é+\.\.\. \(\d+ more bytes\)$") as info:
+            c.predict({"x": np.ones((1, 1), np.float32)})
+        assert info.value.status == "INTERNAL" and len(info.value.message.encode()) < 1400
+
+
+def test_max_pending_none_is_no_limit_and_zero_is_refused():
+    with inproc(serve_models.total, max_pending=None) as srv:
+        got = tw.Client(srv.http_url, "ND_ARRAYS").predict(np.ones((1, 2), np.float32))
+        np.testing.assert_array_equal(got["output"], np.ones((1, 2), np.float32))
+    with pytest.raises(ValueError, match="max_pending must be at least 1"):
+        tw.serve(serve_models.total, max_pending=0, block=False)
+
+
+def test_stopping_at_once_logs_no_error(caplog):
+    import logging
+
+    with caplog.at_level(logging.ERROR):
+        with inproc(serve_models.total) as srv:
+            tw.Client(srv.http_url, "ND_ARRAYS").predict(np.ones((1, 2), np.float32))
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
+
+
+def test_an_empty_batch_is_refused_by_the_client():
+    with tw.Client("http://127.0.0.1:9/p", "RAW_JSON") as c:
+        with pytest.raises(ValueError, match="no instances"):
+            c.predict({"B1": np.ones((0, 3))})

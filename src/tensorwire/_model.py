@@ -19,12 +19,20 @@ Format detection (when more than one format of a transport is configured):
   a TensorProto starts with ``C``, its dtype tag); a named list or number is RAW_JSON; a bare
   list or number is ND_ARRAYS.  A body whose instances are not found there is decoded with the
   first configured format, so its error message is that decoder's.
-* gRPC: the request is read as GRPC_TF_TENSORS first.  The first element of the first DT_STRING
-  ``[N]`` input decides: a serialized ``tf.Example`` starts with byte 0x0A (field 1,
-  length-delimited), base64 of a TensorProto with ``C``; with neither (or no such input) it is
-  GRPC_TF_TENSORS, and DT_STRING inputs reach ``predict_fn`` as the bytes they are.  The
-  serialized forms are then read again in their format (the first reading only copied the
-  strings); a server taking one serialized format reads it once.
+  The pattern is searched in those 64 KiB, so an ``"instances"`` key nested in an earlier
+  member (``parameters``) can mislead it; the decoder then reports the mismatch.
+* gRPC: the request is read as GRPC_TF_TENSORS first (without ``dtype``, so string inputs come
+  through).  The first element of the first DT_STRING ``[N]`` input decides: a serialized
+  ``tf.Example`` starts with byte 0x0A (field 1, length-delimited), base64 of a TensorProto
+  with ``C``; with neither (or no such input) it is GRPC_TF_TENSORS, and DT_STRING inputs reach
+  ``predict_fn`` as the bytes they are.  A detected serialized format the server does not take
+  falls back to GRPC_TF_TENSORS when that is taken.  Plain strings that happen to start with
+  ``C`` or 0x0A are read as serialized (and refused if they are not): a text model should be
+  served with ``formats=["GRPC_TF_TENSORS"]``, which detects nothing.  The serialized forms,
+  and GRPC_TF_TENSORS when ``dtype`` is given, are read a second time in their format (the
+  first reading only copied the strings); a server taking GRPC_TF_TENSORS or
+  GRPC_SERIALIZED_TF_TENSORS alone, or GRPC_SERIALIZED_TF_EXAMPLES alone with ``input_name``,
+  reads once.
 """
 
 import re
@@ -47,19 +55,34 @@ _SNIFF_BYTES = 1 << 16
 # value's first character, group 3 the next one.
 _FIRST_INSTANCE = re.compile(rb'"instances"\s*:\s*\[\s*(?:(\{)\s*"(?:[^"\\]|\\.)*"\s*:\s*)?(.)(.?)', re.S)
 _NUMBER_START = frozenset(b"0123456789+-.NI")
-_MESSAGE_CHARS = 4000  # an error message longer than this is cut (gRPC metadata is limited to 16 KiB)
+# An error message is cut so that it costs at most this much as gRPC sends it: percent-encoded
+# (3 characters for each byte outside printable ASCII, and for "%"), in metadata that gRPC
+# refuses past 8 KiB (its soft limit) in all.
+_MESSAGE_COST = 4000
+_PLAIN = bytes(c for c in range(0x20, 0x7F) if c != 0x25)
 
 
 class Failure(Exception):
     """A request that gets an error answer: ``status`` is ``"bad_request"`` or ``"internal"``;
-    ``str(exc)`` is the message sent back (at most about 4,000 characters)."""
+    ``str(exc)`` is the message sent back, cut to at most 4,000 characters as gRPC sends it
+    (percent-encoded: a byte outside printable ASCII counts 3)."""
 
     def __init__(self, status, message):
-        if len(message) > _MESSAGE_CHARS:
-            message = message[:_MESSAGE_CHARS] + f"... ({len(message) - _MESSAGE_CHARS} more characters)"
+        raw = message.encode("utf-8", "replace")
+        if _cost(raw) > _MESSAGE_COST:
+            lo, hi = 0, len(raw)  # the longest prefix that fits
+            while lo < hi:
+                mid = (lo + hi + 1) // 2
+                lo, hi = (mid, hi) if _cost(raw[:mid]) <= _MESSAGE_COST else (lo, mid - 1)
+            message = raw[:lo].decode("utf-8", "ignore") + f"... ({len(raw) - lo} more bytes)"
         super().__init__(message)
         self.status = status
         self.message = message
+
+
+def _cost(raw):
+    """The length of UTF-8 ``raw`` percent-encoded as gRPC sends a status message."""
+    return len(raw) + 2 * len(raw.translate(None, _PLAIN))
 
 
 def formats_of(formats):
@@ -142,28 +165,34 @@ class Model:
     def _grpc_decode(self, body):
         """(format, spec, inputs) of a serialized PredictRequest."""
         only = self.grpc_formats[0] if len(self.grpc_formats) == 1 else None
-        if only is F.GRPC_SERIALIZED_TF_TENSORS and not self.pass_serialized:
-            return only, *self._grpc_read(body, only)  # nothing to detect: one reading
+        if only is F.GRPC_TF_TENSORS or (only is F.GRPC_SERIALIZED_TF_TENSORS and not self.pass_serialized):
+            return only, *self._grpc_read(body, only, dtype=self.dtype)  # nothing to detect: one reading
         if only is F.GRPC_SERIALIZED_TF_EXAMPLES and self.input_name is not None:
-            return only, *self._grpc_read(body, only, self.input_name)
-        spec, inputs = self._grpc_read(body, F.GRPC_TF_TENSORS)
-        if only is not None:
-            fmt = only
-        else:
-            fmt = self._taken(_grpc_format(inputs), self.grpc_formats)
-        if fmt is F.GRPC_TF_TENSORS or (fmt is F.GRPC_SERIALIZED_TF_TENSORS and self.pass_serialized):
-            return fmt, spec, inputs  # strings as they are
+            return only, *self._grpc_read(body, only, self.input_name, dtype=self.dtype)
+        spec, inputs = self._grpc_read(body, F.GRPC_TF_TENSORS)  # any dtype: strings must come through
+        fmt = only
+        if fmt is None:
+            fmt = _grpc_format(inputs)
+            if fmt not in self.grpc_formats and F.GRPC_TF_TENSORS in self.grpc_formats:
+                fmt = F.GRPC_TF_TENSORS  # strings that only look serialized
+            self._taken(fmt, self.grpc_formats)
+        if fmt is F.GRPC_SERIALIZED_TF_TENSORS and self.pass_serialized:
+            return fmt, spec, inputs  # the texts as they are
+        if fmt is F.GRPC_TF_TENSORS:
+            if self.dtype is not None:
+                return fmt, *self._grpc_read(body, fmt, dtype=self.dtype)
+            return fmt, spec, inputs
         if fmt is F.GRPC_SERIALIZED_TF_TENSORS:
-            return fmt, *self._grpc_read(body, fmt)
+            return fmt, *self._grpc_read(body, fmt, dtype=self.dtype)
         name = self.input_name
         if name is None:
             if len(inputs) != 1:
                 raise Failure("bad_request", f"{fmt.value} carries one input, not {len(inputs)} ({list(inputs)})")
             name = next(iter(inputs))
-        return fmt, *self._grpc_read(body, fmt, name)
+        return fmt, *self._grpc_read(body, fmt, name, dtype=self.dtype)
 
-    def _grpc_read(self, body, fmt, input_name="input"):
-        return _decode(lambda: payload.decode_grpc_request(body, fmt, dtype=self.dtype, input_name=input_name,
+    def _grpc_read(self, body, fmt, input_name="input", dtype=None):
+        return _decode(lambda: payload.decode_grpc_request(body, fmt, dtype=dtype, input_name=input_name,
                                                            max_bytes=self.max_decoded_bytes))
 
     def handle_grpc(self, body):

@@ -15,24 +15,28 @@ Decisions (also in the README):
   which would fail again), and a connection that could not be made or was dropped.  Waits grow
   as ``backoff * 2**attempt`` (default 0.5 s), each drawn uniformly from its upper half, capped
   at ``max_backoff`` (default 30 s); an HTTP ``Retry-After`` of some seconds is waited instead
-  when it is longer (still capped).  A timeout is not retried: a request that took ``timeout``
-  seconds is likely to take them again.
+  when it is longer (still capped; a ``Retry-After`` date is not read).  A read timeout is not
+  retried: a request that took ``timeout`` seconds is likely to take them again.  A connect
+  timeout counts as a server that could not be reached (retried, then ``"UNAVAILABLE"``).
 * **Errors**: an answer that is not a success raises :class:`tensorwire.PredictionError` whose
   message is the server's (``{"error": ...}``, a gRPC status's details, or the start of the
   body), with ``status`` the HTTP code or gRPC status name.  Transport failures are
   PredictionErrors too, with the gRPC status names on both transports: ``"DEADLINE_EXCEEDED"``
-  for a timeout, ``"UNAVAILABLE"`` for a server that cannot be reached or a connection that
-  failed (TLS, proxy).  A successful answer whose body does
+  for a read timeout, ``"UNAVAILABLE"`` for a server that cannot be reached or a connection
+  that failed (TLS, proxy).  A successful answer whose body does
   not decode raises :class:`tensorwire.DecodeError`, as does one with a number of predictions
   other than its request's instances.
 * **Batches** (``max_payload_bytes``, default 1,500,000, Earth Engine's ``maxPayloadBytes``):
   instance 0 is encoded alone; if N times its size fits, the whole batch is encoded as one
   request (and sent, if it does fit).  Otherwise runs of ``max_payload_bytes // size(instance
   0)`` instances are encoded one after another as they are sent, and a run that is still over
-  the limit is halved until it fits, so at most ``concurrency`` request bodies exist at once.
-  One instance over the limit is a ValueError (nothing more is sent).  The runs are sent
-  ``concurrency`` at a time (default 1: one after another) and their predictions are
-  concatenated in instance order.
+  the limit is halved until it fits, so only about ``concurrency + 1`` request bodies exist at
+  once.  One instance over the limit is a ValueError, raised when its run is made: instance 0
+  is checked before anything is sent, a later one after the runs before it were answered (their
+  predictions are dropped).  The runs are sent ``concurrency`` at a time (default 1: one after
+  another) and their predictions are concatenated in instance order.  If one run fails, the
+  runs already in flight are waited for before the error is raised.  An empty batch is a
+  ValueError.
 * **Threads**: a Client may be shared between threads; it keeps up to ``max(concurrency, 8)``
   HTTP connections alive (gRPC multiplexes one channel).
 * **Auth**: ``headers`` (a mapping) is sent with every request; ``auth`` (a callable returning
@@ -41,6 +45,7 @@ Decisions (also in the README):
 """
 
 import concurrent.futures
+import itertools
 import random
 import time
 
@@ -123,11 +128,17 @@ class Client:
         if self.format is PayloadFormat.ND_ARRAYS and len(columns) != 1:
             raise ValueError(f"ND_ARRAYS sends one array per instance; got {len(columns)} inputs")
         named = {("instances" if name is None else name): a for name, a in columns}
+        if len(columns[0][1]) == 0:
+            raise ValueError("inputs: no instances to predict")
         parts = self._requests(named, len(columns[0][1]))
-        if self.concurrency == 1:
-            results = [self._send(*part) for part in parts]
+        first = next(parts)
+        second = next(parts, None)
+        if second is None:
+            results = [self._send(*first)]
+        elif self.concurrency == 1:
+            results = [self._send(*part) for part in itertools.chain((first, second), parts)]
         else:
-            results = self._send_concurrently(parts)
+            results = self._send_concurrently(itertools.chain((first, second), parts))
         if len(results) == 1:
             return results[0]
         names = list(results[0])
@@ -178,20 +189,25 @@ class Client:
         self._check_one(one, 0)
         if n == 1:
             return iter([(one, 1)])
+        whole = None
         if len(one) * n <= self.max_payload_bytes:
-            body = self._encode(named, 0, n)
-            if len(body) <= self.max_payload_bytes:
-                return iter([(body, n)])
+            whole = self._encode(named, 0, n)
+            if len(whole) <= self.max_payload_bytes:
+                return iter([(whole, n)])
         step = max(1, self.max_payload_bytes // len(one))
+        if step >= n:  # the whole batch was just encoded: halve it
+            return self._fitting(named, 0, n, whole)
         return (part for start in range(0, n, step) for part in self._fitting(named, start, min(n, start + step)))
 
-    def _fitting(self, named, start, stop):
-        body = self._encode(named, start, stop)
+    def _fitting(self, named, start, stop, body=None):
+        if body is None:
+            body = self._encode(named, start, stop)
         if len(body) <= self.max_payload_bytes:
             yield body, stop - start
             return
         if stop - start == 1:
             self._check_one(body, start)
+        del body  # not kept while the halves are made
         mid = (start + stop) // 2
         yield from self._fitting(named, start, mid)
         yield from self._fitting(named, mid, stop)

@@ -15,14 +15,15 @@ predictions                                              200   OK
 the request does not decode, holds no instances, is in   400   INVALID_ARGUMENT
 a format not taken, or asks for unknown outputs
 a body over ``max_body_bytes``                           413   RESOURCE_EXHAUSTED
-more than ``max_pending`` requests being handled          503   RESOURCE_EXHAUSTED
+more than ``max_pending`` requests of a transport         503   RESOURCE_EXHAUSTED
 ``predict_fn`` raised or returned a wrong count, or any  500   INTERNAL
 other failure while answering
 =======================================================  ====  ==================
 
 HTTP errors are ``{"error": "<message>"}`` (what Vertex and TF Serving send, and what
 :class:`tensorwire.PredictionError` reads); gRPC errors carry the message as their details
-(messages are cut to about 4,000 characters: gRPC metadata is limited to 16 KiB).
+(messages are cut to 4,000 characters as gRPC percent-encodes them, where a byte outside
+printable ASCII counts 3: gRPC refuses status metadata past 8 KiB).
 A body over the limit is refused from its ``Content-Length`` before any of it is read, or,
 when it is sent chunked, as soon as what has arrived passes the limit.
 
@@ -95,7 +96,7 @@ def make_app(model, *, predict_route, health_route, max_body_bytes=DEFAULT_MAX_B
     pending = [0]  # requests being handled; only the event loop's thread touches it
 
     async def predict(request):
-        if pending[0] >= max_pending:
+        if max_pending is not None and pending[0] >= max_pending:
             return _error(503, f"the server is handling {max_pending} requests already; try again")
         pending[0] += 1
         try:
@@ -225,7 +226,8 @@ class Server:
         """Stop both servers, letting requests in flight finish for up to ``grace`` seconds
         (None or 0: at once)."""
         grace = float(grace or 0)
-        self._uvicorn.config.timeout_graceful_shutdown = grace
+        self._uvicorn.config.timeout_graceful_shutdown = max(grace, 0.1)
+        self._uvicorn.force_exit = grace == 0  # uvicorn then waits for nothing
         self._uvicorn.should_exit = True
         if self._grpc is not None:
             self._grpc.stop(grace).wait()
@@ -277,8 +279,8 @@ def serve(predict_fn, *, formats=None, host="0.0.0.0", http_port=None, grpc_port
 
     Limits: ``max_body_bytes`` (default 64 MiB) per request body or gRPC message;
     ``max_decoded_bytes`` (default 4 x ``max_body_bytes``) of arrays one request may decode to;
-    ``max_pending`` (default 64) predict requests and gRPC calls handled at once, beyond which
-    HTTP answers 503 and gRPC RESOURCE_EXHAUSTED (both of which :class:`tensorwire.Client`
+    ``max_pending`` (default 64; None: no limit) HTTP predict requests, and separately gRPC
+    calls, handled at once, beyond which HTTP answers 503 and gRPC RESOURCE_EXHAUSTED (both of which :class:`tensorwire.Client`
     retries); ``max_concurrency`` calls of ``predict_fn`` at once (default: no limit).
 
     Decoding: ``dtype`` as for :func:`tensorwire.decode_request`; ``input_name`` pins the
@@ -293,8 +295,9 @@ def serve(predict_fn, *, formats=None, host="0.0.0.0", http_port=None, grpc_port
     ``block=True`` serves until Ctrl-C or SIGTERM; ``block=False`` returns the running
     :class:`Server`.
     """
-    if max_concurrency is not None and max_concurrency < 1:
-        raise ValueError(f"max_concurrency must be at least 1, not {max_concurrency}")
+    for name, value in (("max_concurrency", max_concurrency), ("max_pending", max_pending)):
+        if value is not None and value < 1:
+            raise ValueError(f"{name} must be at least 1 (or None: no limit), not {value}")
     model = Model(predict_fn, formats, input_name=input_name, example_shape=example_shape,
                   pass_serialized=pass_serialized, dtype=dtype,
                   max_decoded_bytes=4 * max_body_bytes if max_decoded_bytes is None else max_decoded_bytes,
