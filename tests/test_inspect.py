@@ -23,6 +23,8 @@ CASES = [
     ("gRPC PredictRequest, GRPC_SERIALIZED_TF_EXAMPLES",
      lambda: tw.encode_request({"B2": A[..., 0]}, "GRPC_SERIALIZED_TF_EXAMPLES", input_name="inputs"), ["B2"]),
     ("gRPC PredictResponse", lambda: tw.encode_response({"out": A}, "GRPC_TF_TENSORS"), ["out"]),
+    ("gRPC PredictResponse, GRPC_SERIALIZED_TF_TENSORS",
+     lambda: tw.encode_response({"out": A, "p": A}, "GRPC_SERIALIZED_TF_TENSORS"), ["out", "p"]),
 ]
 
 

@@ -10,7 +10,8 @@ Detection, in order (the first reading that decodes wins, and is what is printed
   ND_ARRAYS.
 * Anything else is read as a serialized gRPC message: a ``PredictRequest`` as
   GRPC_TF_TENSORS, then GRPC_SERIALIZED_TF_TENSORS, then GRPC_SERIALIZED_TF_EXAMPLES (input
-  ``input`` or ``inputs``), then a ``PredictResponse``.  The request and response messages use
+  ``input`` or ``inputs``), then a ``PredictResponse`` (GRPC_SERIALIZED_TF_TENSORS when its
+  DT_STRING outputs hold base64 TensorProtos).  The request and response messages use
   different field numbers for their maps, so the two are not confused.
 
 JSON numbers are decoded as float64 here, so the summary does not round them.
@@ -87,9 +88,17 @@ def detect(data):
         if arrays or not data:
             return f"gRPC PredictRequest, {fmt.value}", arrays
     try:
-        return "gRPC PredictResponse", payload.decode_response(data, F.GRPC_TF_TENSORS)
+        arrays = payload.decode_response(data, F.GRPC_TF_TENSORS)
     except DecodeError as exc:
         errors.append(f"PredictResponse: {exc}")
+    else:
+        if any(a.dtype == object for a in arrays.values()):
+            try:  # DT_STRING outputs: GRPC_SERIALIZED_TF_TENSORS's base64 TensorProtos, if they are
+                return ("gRPC PredictResponse, GRPC_SERIALIZED_TF_TENSORS",
+                        payload.decode_response(data, F.GRPC_SERIALIZED_TF_TENSORS))
+            except DecodeError:
+                pass
+        return "gRPC PredictResponse", arrays
     raise DecodeError("not a payload tensorwire knows:\n  " + "\n  ".join(errors))
 
 
