@@ -708,3 +708,12 @@ def test_an_empty_batch_is_refused_by_the_client():
     with tw.Client("http://127.0.0.1:9/p", "RAW_JSON") as c:
         with pytest.raises(ValueError, match="no instances"):
             c.predict({"B1": np.ones((0, 3))})
+
+
+def test_import_tensorwire_does_not_import_the_serving_stack():
+    code = ("import sys, tensorwire; "
+            "print(sorted(m for m in ('starlette', 'uvicorn', 'grpc', 'urllib3') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          env={**os.environ, "PYTHONPATH": PACKAGE_ROOT})
+    assert done.stdout.strip() == "[]"
+    assert callable(tw.Client) and callable(tw.serve)
