@@ -1207,6 +1207,13 @@ def mutated_json_bodies():
     return mutated_bytes(_json_seed(), _json_hostile_tokens())
 
 
+def mutated_json_requests():
+    """A valid request body (a response seed with ``predictions`` renamed ``instances``) with one
+    to four random edits: what a server meets (test_serve.py)."""
+    seeds = _json_seed().map(lambda body: body.replace(b'"predictions"', b'"instances"'))
+    return mutated_bytes(seeds, _json_hostile_tokens())
+
+
 @_st.composite
 def decimal_texts(draw, max_digits=9):
     """The text of a JSON number with at most ``max_digits`` significant digits, in any of the

@@ -717,3 +717,38 @@ def test_import_tensorwire_does_not_import_the_serving_stack():
                           env={**os.environ, "PYTHONPATH": PACKAGE_ROOT})
     assert done.stdout.strip() == "[]"
     assert callable(tw.Client) and callable(tw.serve)
+
+
+# ------------------------------------------------------- fuzzing the transport-independent part
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+import strategies as S  # noqa: E402
+from tensorwire._model import Failure, Model  # noqa: E402
+
+ECHO = Model(lambda inputs: inputs)  # every format; answers each input as the output of its name
+
+
+def answer(handle, body):
+    """"ok", or the Failure's status and message; any other exception fails the test."""
+    try:
+        handle(body)
+    except Failure as exc:
+        return exc.status, exc.message
+    return "ok", ""
+
+
+@given(S.mutated_json_requests())
+def test_any_json_body_gets_predictions_or_a_400(body):
+    status, message = answer(ECHO.handle_json, body)
+    assert status in ("ok", "bad_request"), message
+
+
+@given(st.sampled_from(["tensors", "serialized_tensors", "examples"]), st.data())
+def test_any_grpc_request_gets_predictions_or_an_invalid_argument(kind, data):
+    body = data.draw(S.mutated_grpc_requests(kind))
+    status, message = answer(ECHO.handle_grpc, body)
+    # GRPC_TF_TENSORS carries arrays of any rank and first axis; echoed back, inputs without a
+    # shared instance axis are not one prediction per instance, which is the model's fault (500).
+    assert status in ("ok", "bad_request") or message.startswith("the predictions cannot be encoded"), message
