@@ -6,8 +6,9 @@ answer in the same format.  Failures come back as :class:`Failure` with the stat
 
 * ``"bad_request"`` (HTTP 400 / gRPC INVALID_ARGUMENT): the request does not decode in its
   format (including one that would decode to more than ``max_decoded_bytes`` of arrays), holds
-  no instances, is in a format the server does not take, or asks for outputs the model does not
-  have;
+  no instances, has inputs that do not share their first (instance) axis (GRPC_TF_TENSORS can
+  carry any tensors), is in a format the server does not take, or asks for outputs the model
+  does not have;
 * ``"internal"`` (HTTP 500 / gRPC INTERNAL): ``predict_fn`` raised, or returned something that
   is not one prediction per instance or cannot be encoded.
 
@@ -237,7 +238,7 @@ class Model:
         if not outputs:
             raise Failure("internal", "predict_fn returned an empty dict")
         for name, a in outputs.items():
-            if n is not None and (a.ndim == 0 or len(a) != n):
+            if a.ndim == 0 or len(a) != n:
                 what = "its result" if name is None else f"output {name!r}"
                 got = "a 0-d array" if a.ndim == 0 else f"{len(a)} predictions"
                 raise Failure("internal", f"predict_fn returned {got} in {what} for {n} instances")
@@ -259,16 +260,24 @@ def _encode(write):
 
 
 def _instances_of(inputs):
-    """N, the instance count of decoded inputs (None for an input without an instance axis,
-    which a GRPC_TF_TENSORS request may send); a request with no instances is refused."""
+    """N, the instance count every decoded input must share along its first axis.  Requests in
+    every format are batch first; a GRPC_TF_TENSORS request, which can carry tensors of any
+    rank, is refused when an input is 0-d or the counts differ, as is a request with none."""
     if not inputs:
         raise Failure("bad_request", "the request holds no instances")
-    first = next(iter(inputs.values()))
-    if first.ndim == 0:
-        return None
-    if len(first) == 0:
+    counts = {}
+    for name, a in inputs.items():
+        if a.ndim == 0:
+            raise Failure("bad_request", f"input {name!r} has no instance axis (a 0-d tensor); inputs are batch first")
+        counts.setdefault(len(a), name)
+    if len(counts) > 1:
+        (n0, a0), (n1, a1) = list(counts.items())[:2]
+        raise Failure("bad_request", f"input {a0!r} has {n0} instances, input {a1!r} {n1}; inputs share their "
+                                     f"first (instance) axis")
+    n = next(iter(counts))
+    if n == 0:
         raise Failure("bad_request", "the request holds no instances")
-    return len(first)
+    return n
 
 
 def _grpc_format(inputs):
