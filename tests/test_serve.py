@@ -538,9 +538,8 @@ def test_grpc_tf_tensors_inputs_must_share_their_instance_axis():
         return encode_len_field(2, encode_len_field(1, name) + encode_len_field(2, tw.encode_tensor(array)))
 
     cases = [
-        (entry(b"a", np.ones((2, 3))) + entry(b"b", np.ones((3, 3))),
-         "input 'a' has 2 instances, input 'b' 3; inputs share their first (instance) axis"),
-        (entry(b"a", np.float32(1)), "input 'a' has no instance axis (a 0-d tensor)"),
+        (entry(b"a", np.ones((2, 3))) + entry(b"b", np.ones((3, 3))), "inputs: 'b' has 3 instances, 'a' has 2"),
+        (entry(b"a", np.float32(1)), "inputs: 'a' has no instance axis (a 0-d array)"),
     ]
     with inproc(serve_models.total) as srv:
         for body, message in cases:

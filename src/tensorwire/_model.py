@@ -260,21 +260,14 @@ def _encode(write):
 
 
 def _instances_of(inputs):
-    """N, the instance count every decoded input must share along its first axis.  Requests in
-    every format are batch first; a GRPC_TF_TENSORS request, which can carry tensors of any
-    rank, is refused when an input is 0-d or the counts differ, as is a request with none."""
+    """N, the instance count every decoded input must share along its first axis (the payload
+    layer's own check of batch-first columns).  Requests in every format are batch first; a
+    GRPC_TF_TENSORS request, which can carry tensors of any rank, is refused when an input is
+    0-d or the counts differ, as is a request with no instances."""
     if not inputs:
         raise Failure("bad_request", "the request holds no instances")
-    counts = {}
-    for name, a in inputs.items():
-        if a.ndim == 0:
-            raise Failure("bad_request", f"input {name!r} has no instance axis (a 0-d tensor); inputs are batch first")
-        counts.setdefault(len(a), name)
-    if len(counts) > 1:
-        (n0, a0), (n1, a1) = list(counts.items())[:2]
-        raise Failure("bad_request", f"input {a0!r} has {n0} instances, input {a1!r} {n1}; inputs share their "
-                                     f"first (instance) axis")
-    n = next(iter(counts))
+    columns, _ = _decode(lambda: payload._columns(inputs, "inputs", bare_ok=False))
+    n = len(columns[0][1])
     if n == 0:
         raise Failure("bad_request", "the request holds no instances")
     return n
