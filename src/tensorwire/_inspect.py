@@ -4,10 +4,11 @@ Detection, in order (the first reading that decodes wins, and is what is printed
 
 * JSON (the body starts with ``{`` after whitespace): ``predictions`` makes it a response,
   ``instances`` a request, ``error`` an error response.  The format comes from the first
-  instance's first value: a string that decodes as base64 of a TensorProto is
-  SERIALIZED_TF_TENSORS, another string RAW_JSON; a list or number in a named instance
-  RAW_JSON's shape with bare numbers (read as RAW_JSON, which takes both); a bare list or number
-  ND_ARRAYS.
+  instance (or prediction), by the rules the server detects formats with
+  (``tensorwire._model.sniff_json_format``): a string that starts like a number is RAW_JSON's,
+  another string or a ``{"b64": ...}`` object SERIALIZED_TF_TENSORS; a list or number in a
+  named instance RAW_JSON's shape with bare numbers (read as RAW_JSON, which takes both); a
+  bare list or number, or no instance at all, ND_ARRAYS.
 * Anything else is read as a serialized gRPC message: a ``PredictRequest`` as
   GRPC_TF_TENSORS, then GRPC_SERIALIZED_TF_TENSORS, then GRPC_SERIALIZED_TF_EXAMPLES (input
   ``input`` or ``inputs``), then a ``PredictResponse`` (GRPC_SERIALIZED_TF_TENSORS when its
@@ -22,35 +23,17 @@ import json
 import numpy as np
 
 from . import payload
+from ._model import sniff_json_format
 from .errors import DecodeError, PredictionError
 from .payload import PayloadFormat
 
 F = PayloadFormat
 
 
-def _first_value(instances):
-    first = instances[0]
-    if isinstance(first, dict) and not (len(first) == 1 and "b64" in first):
-        return next(iter(first.values()), None), True
-    return first, False
-
-
-def _json_format(doc, key):
-    instances = doc.get(key)
-    if not isinstance(instances, list) or not instances:
-        return F.ND_ARRAYS
-    value, named = _first_value(instances)
-    if isinstance(value, dict) and "b64" in value:
-        return F.SERIALIZED_TF_TENSORS
-    if isinstance(value, str):
-        try:
-            from . import b64decode, decode_tensor
-
-            decode_tensor(b64decode(value))
-            return F.SERIALIZED_TF_TENSORS
-        except (DecodeError, ValueError):
-            return F.RAW_JSON
-    return F.RAW_JSON if named else F.ND_ARRAYS
+def _json_format(data, key):
+    """The format of the first instance or prediction, by the server's own rules; ND_ARRAYS
+    when there is none (an empty list, or an error response)."""
+    return sniff_json_format(data, key) or F.ND_ARRAYS
 
 
 def detect(data):
@@ -63,14 +46,14 @@ def detect(data):
         if not isinstance(doc, dict):
             raise DecodeError("a JSON payload is an object")
         if "predictions" in doc or "error" in doc:
-            fmt = _json_format(doc, "predictions")
+            fmt = _json_format(data, "predictions")
             kw = {} if fmt is F.SERIALIZED_TF_TENSORS else {"dtype": np.float64}
             try:
                 return f"HTTP JSON response, {fmt.value}", payload.decode_response(data, fmt, **kw)
             except PredictionError as exc:
                 return f"HTTP JSON error response: {exc.message}", {}
         if "instances" in doc:
-            fmt = _json_format(doc, "instances")
+            fmt = _json_format(data, "instances")
             kw = {} if fmt is F.SERIALIZED_TF_TENSORS else {"dtype": np.float64}
             return f"HTTP JSON request, {fmt.value}", payload.decode_request(data, fmt, **kw)
         raise DecodeError("a JSON object with none of 'instances', 'predictions', 'error'")

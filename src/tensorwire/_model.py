@@ -52,9 +52,12 @@ GRPC_FORMATS = (F.GRPC_TF_TENSORS, F.GRPC_SERIALIZED_TF_TENSORS, F.GRPC_SERIALIZ
 _SERIALIZED = (F.SERIALIZED_TF_TENSORS, F.GRPC_SERIALIZED_TF_TENSORS)
 
 _SNIFF_BYTES = 1 << 16
-# "instances": [ then either a bare value, or {"name": value; group 1 is the "{", group 2 the
-# value's first character, group 3 the next one.
-_FIRST_INSTANCE = re.compile(rb'"instances"\s*:\s*\[\s*(?:(\{)\s*"(?:[^"\\]|\\.)*"\s*:\s*)?(.)(.?)', re.S)
+# "instances": [ (or "predictions": [) then either a bare value, or {"name": value; group 1 is
+# the "{", group 2 the value's first character, group 3 the next one.
+_FIRST_VALUE = {
+    key: re.compile(rb'"' + key + rb'"\s*:\s*\[\s*(?:(\{)\s*"(?:[^"\\]|\\.)*"\s*:\s*)?(.)(.?)', re.S)
+    for key in (b"instances", b"predictions")
+}
 _NUMBER_START = frozenset(b"0123456789+-.NI")
 # An error message is cut so that it costs at most this much as gRPC sends it: percent-encoded
 # (3 characters for each byte outside printable ASCII, and for "%"), in metadata that gRPC
@@ -98,9 +101,11 @@ def formats_of(formats):
     return out
 
 
-def sniff_json_format(body):
-    """The JSON payload format of a request body's first instance, or None if not found."""
-    m = _FIRST_INSTANCE.search(bytes(body[:_SNIFF_BYTES]))
+def sniff_json_format(body, key="instances"):
+    """The JSON payload format of a body's first instance (``key="predictions"``: of a
+    response's first prediction), or None if not found; the rules are the module docstring's.
+    ``python -m tensorwire inspect`` uses the same rules."""
+    m = _FIRST_VALUE[key.encode()].search(bytes(body[:_SNIFF_BYTES]))
     if m is None or m.group(2) == b"]":
         return None
     first, second = m.group(2), m.group(3)
