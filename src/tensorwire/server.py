@@ -182,8 +182,11 @@ class Server:
         import uvicorn
 
         self.model = model
+        # The Vertex contract's defaults, read in this one place.
         self.predict_route = predict_route or os.environ.get("AIP_PREDICT_ROUTE", "/predict")
         self.health_route = health_route or os.environ.get("AIP_HEALTH_ROUTE", "/health")
+        if http_port is None:
+            http_port = int(os.environ.get("AIP_HTTP_PORT", "8080"))
         app = make_app(model, predict_route=self.predict_route, health_route=self.health_route,
                        max_body_bytes=max_body_bytes, max_pending=max_pending)
         self._grpc = None
@@ -302,8 +305,6 @@ def serve(predict_fn, *, formats=None, host="0.0.0.0", http_port=None, grpc_port
                   pass_serialized=pass_serialized, dtype=dtype,
                   max_decoded_bytes=4 * max_body_bytes if max_decoded_bytes is None else max_decoded_bytes,
                   max_concurrency=max_concurrency)
-    if http_port is None:
-        http_port = int(os.environ.get("AIP_HTTP_PORT", "8080"))
     server = Server(model, host=host, http_port=http_port, grpc_port=grpc_port, predict_route=predict_route,
                     health_route=health_route, max_body_bytes=max_body_bytes, grpc_workers=grpc_workers,
                     max_pending=max_pending, access_log=access_log, log_level=log_level)
