@@ -171,31 +171,29 @@ class Model:
     def _grpc_decode(self, body):
         """(format, spec, inputs) of a serialized PredictRequest."""
         only = self.grpc_formats[0] if len(self.grpc_formats) == 1 else None
-        if only is F.GRPC_TF_TENSORS or (only is F.GRPC_SERIALIZED_TF_TENSORS and not self.pass_serialized):
-            return only, *self._grpc_read(body, only, dtype=self.dtype)  # nothing to detect: one reading
-        if only is F.GRPC_SERIALIZED_TF_EXAMPLES and self.input_name is not None:
-            return only, *self._grpc_read(body, only, self.input_name, dtype=self.dtype)
-        spec, inputs = self._grpc_read(body, F.GRPC_TF_TENSORS)  # any dtype: strings must come through
-        fmt = only
-        if fmt is None:
-            fmt = _grpc_format(inputs)
-            if fmt not in self.grpc_formats and F.GRPC_TF_TENSORS in self.grpc_formats:
-                fmt = F.GRPC_TF_TENSORS  # strings that only look serialized
-            self._taken(fmt, self.grpc_formats)
-        if fmt is F.GRPC_SERIALIZED_TF_TENSORS and self.pass_serialized:
-            return fmt, spec, inputs  # the texts as they are
-        if fmt is F.GRPC_TF_TENSORS:
-            if self.dtype is not None:
-                return fmt, *self._grpc_read(body, fmt, dtype=self.dtype)
-            return fmt, spec, inputs
-        if fmt is F.GRPC_SERIALIZED_TF_TENSORS:
-            return fmt, *self._grpc_read(body, fmt, dtype=self.dtype)
+        # A first reading as GRPC_TF_TENSORS (any dtype, so strings come through) is needed to
+        # detect the format, to learn the Examples input's name, or to hand texts over as they are.
+        if not (only is None or (only is F.GRPC_SERIALIZED_TF_EXAMPLES and self.input_name is None)
+                or (only is F.GRPC_SERIALIZED_TF_TENSORS and self.pass_serialized)):
+            return only, *self._grpc_read(body, only, self.input_name or "input", dtype=self.dtype)
+        spec, inputs = self._grpc_read(body, F.GRPC_TF_TENSORS)
+        fmt = only or self._detected(inputs)
+        if (fmt is F.GRPC_SERIALIZED_TF_TENSORS and self.pass_serialized) or (
+                fmt is F.GRPC_TF_TENSORS and self.dtype is None):
+            return fmt, spec, inputs  # the first reading is the answer
         name = self.input_name
-        if name is None:
+        if fmt is F.GRPC_SERIALIZED_TF_EXAMPLES and name is None:
             if len(inputs) != 1:
                 raise Failure("bad_request", f"{fmt.value} carries one input, not {len(inputs)} ({list(inputs)})")
             name = next(iter(inputs))
-        return fmt, *self._grpc_read(body, fmt, name, dtype=self.dtype)
+        return fmt, *self._grpc_read(body, fmt, name or "input", dtype=self.dtype)
+
+    def _detected(self, inputs):
+        """The gRPC format of a request read as GRPC_TF_TENSORS, among the ones taken."""
+        fmt = _grpc_format(inputs)
+        if fmt not in self.grpc_formats and F.GRPC_TF_TENSORS in self.grpc_formats:
+            fmt = F.GRPC_TF_TENSORS  # strings that only look serialized
+        return self._taken(fmt, self.grpc_formats)
 
     def _grpc_read(self, body, fmt, input_name="input", dtype=None):
         return _decode(lambda: payload.decode_grpc_request(body, fmt, dtype=dtype, input_name=input_name,
