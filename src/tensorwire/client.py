@@ -131,14 +131,12 @@ class Client:
         if len(columns[0][1]) == 0:
             raise ValueError("inputs: no instances to predict")
         parts = self._requests(named, len(columns[0][1]))
-        first = next(parts)
-        second = next(parts, None)
-        if second is None:
-            results = [self._send(*first)]
-        elif self.concurrency == 1:
-            results = [self._send(*part) for part in itertools.chain((first, second), parts)]
+        head = list(itertools.islice(parts, 2))  # one request needs no thread pool
+        parts = itertools.chain(head, parts)
+        if len(head) == 1 or self.concurrency == 1:
+            results = [self._send(*part) for part in parts]
         else:
-            results = self._send_concurrently(itertools.chain((first, second), parts))
+            results = self._send_concurrently(parts)
         if len(results) == 1:
             return results[0]
         names = list(results[0])
@@ -194,9 +192,9 @@ class Client:
             whole = self._encode(named, 0, n)
             if len(whole) <= self.max_payload_bytes:
                 return iter([(whole, n)])
-        step = max(1, self.max_payload_bytes // len(one))
-        if step >= n:  # the whole batch was just encoded: halve it
+        if whole is not None:  # encoded just now, and over the limit: halve it
             return self._fitting(named, 0, n, whole)
+        step = max(1, self.max_payload_bytes // len(one))  # < n here
         return (part for start in range(0, n, step) for part in self._fitting(named, start, min(n, start + step)))
 
     def _fitting(self, named, start, stop, body=None):
