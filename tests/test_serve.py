@@ -21,10 +21,13 @@ import grpc
 import numpy as np
 import pytest
 import urllib3
+from hypothesis import given
+from hypothesis import strategies as st
 
 import serve_models
+import strategies as S
 import tensorwire as tw
-from tensorwire import PayloadFormat as F
+from tensorwire._model import Failure, Model
 
 HERE = Path(__file__).parent
 PACKAGE_ROOT = str(Path(tw.__file__).parent.parent)  # the server runs the tensorwire these tests import
@@ -738,12 +741,6 @@ def test_import_tensorwire_does_not_import_the_serving_stack():
 
 
 # ------------------------------------------------------- fuzzing the transport-independent part
-
-from hypothesis import given  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-import strategies as S  # noqa: E402
-from tensorwire._model import Failure, Model  # noqa: E402
 
 ECHO = Model(lambda inputs: inputs)  # every format; answers each input as the output of its name
 
