@@ -1,0 +1,74 @@
+"""Servers for the tests: ``python -m tensorwire serve`` in a subprocess, or ``serve()`` in this
+process, on loopback ports picked by the OS; and plain HTTP and gRPC calls to them."""
+
+import contextlib
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import grpc
+import urllib3
+
+import tensorwire as tw
+
+HERE = Path(__file__).parent
+PACKAGE_ROOT = str(Path(tw.__file__).parent.parent)  # the server runs the tensorwire these tests import
+READY = re.compile(r"on HTTP (\S+?)(?:; gRPC on (\S+))?$")
+PREDICT = "/tensorflow.serving.PredictionService/Predict"
+
+
+@contextlib.contextmanager
+def running(target, *args, env=None, timeout=120):
+    """``(http_url, grpc_target)`` of ``python -m tensorwire serve target *args`` while open;
+    on close, SIGTERM must stop it cleanly (exit 0) within 20 s."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tensorwire", "serve", target, "--host", "127.0.0.1", "--http-port", "0",
+         "--grpc-port", "0", *args],
+        cwd=HERE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, **(env or {}), "PYTHONPATH": os.pathsep.join([PACKAGE_ROOT, str(HERE)])},
+    )
+    lines, errors = [], []
+    threading.Thread(target=lambda: errors.extend(proc.stderr), daemon=True).start()  # never let it block
+    reader = threading.Thread(target=lambda: lines.append(proc.stdout.readline()), daemon=True)
+    reader.start()
+    reader.join(timeout)
+    try:
+        m = READY.search(lines[0].strip()) if lines else None
+        if m is None:
+            proc.kill()
+            proc.wait()
+            raise AssertionError(f"no ready line from the server: {lines}; stderr: {''.join(errors)[-3000:]}")
+        yield m.group(1), m.group(2)
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+                raise AssertionError("the server did not stop on SIGTERM") from None
+    assert proc.returncode == 0, "".join(errors)[-3000:]
+
+
+@contextlib.contextmanager
+def inproc(predict_fn, **options):
+    """A server in this process (``serve(block=False)``) on free loopback ports."""
+    srv = tw.serve(predict_fn, host="127.0.0.1", http_port=0, grpc_port=0, block=False, **options)
+    try:
+        yield srv
+    finally:
+        srv.stop(0)
+
+
+def post(url, body, headers=None):
+    return urllib3.PoolManager().request("POST", url, body=body, headers=headers or {}, retries=False)
+
+
+def grpc_call(target, body):
+    with grpc.insecure_channel(target) as channel:
+        return channel.unary_unary(PREDICT)(body, timeout=30)
