@@ -19,3 +19,14 @@ def affine(inputs):
 def total(inputs):
     """One unnamed output: the sum of every input, per instance (several inputs, one output)."""
     return sum(np.asarray(a, dtype=np.float32) for a in inputs.values())
+
+
+def hang(inputs):
+    """Never returns.  Each call first appends a line to the file named by
+    ``TENSORWIRE_TEST_MARK``, so a test knows when the call has started."""
+    import os
+    import threading
+
+    with open(os.environ["TENSORWIRE_TEST_MARK"], "a") as f:
+        f.write("called\n")
+    threading.Event().wait()

@@ -10,6 +10,7 @@ Commands:
 """
 
 import argparse
+import os
 import sys
 
 
@@ -63,8 +64,6 @@ def _parser():
     serve.add_argument("--http-port", type=int, default=None,
                        help="HTTP port (default: AIP_HTTP_PORT or 8080; 0 picks a free one)")
     serve.add_argument("--grpc-port", type=int, default=8500, help="gRPC port (default: 8500; 0 picks a free one)")
-    serve.add_argument("--max-body-bytes", type=int, default=64 << 20,
-                       help="refuse request bodies over this many bytes (default: 64 MiB)")
     serve.add_argument("--input-name", default=None,
                        help="GRPC_SERIALIZED_TF_EXAMPLES: the input's name (default: whichever single input)")
     serve.add_argument("--example-shape", default=None, metavar="HxWxC",
@@ -74,10 +73,35 @@ def _parser():
                             "back unchanged (Earth Engine-ready TensorFlow models)")
     serve.add_argument("--max-concurrency", type=int, default=None,
                        help="call the function from at most this many threads at once (default: no limit)")
-    serve.add_argument("--max-pending", type=int, default=64,
-                       help="predict requests and gRPC calls handled at once; more get 503 / RESOURCE_EXHAUSTED (default: 64)")
+    _limit_options(serve)
     serve.add_argument("--access-log", action="store_true", help="log every HTTP request")
     return parser
+
+
+# The server's bounds as options: the defaults are tensorwire.server.Limits' own (read there,
+# without importing the serving stack).
+_LIMIT_HELP = {
+    "max_body_bytes": "refuse request bodies and gRPC messages over this many bytes",
+    "max_pending": "predict requests, and separately gRPC calls, handled at once; more get 503 / RESOURCE_EXHAUSTED",
+    "max_buffered_bytes": "bytes of request bodies held at once; a body past it gets 503",
+    "max_connections": "open HTTP connections; one more closes the one waiting longest without a request",
+    "header_timeout": "seconds for a request head to arrive whole; past it 408 and the connection is closed",
+    "body_timeout": "seconds for a request body to arrive whole after its head; past it 408, closed",
+    "keep_alive_timeout": "seconds an idle HTTP connection stays open",
+    "shutdown_grace": "seconds requests in flight get to finish after SIGTERM; past it 503 / UNAVAILABLE and exit",
+}
+
+
+def _limit_options(serve):
+    import dataclasses
+
+    from .server import DEFAULTS
+
+    for field in dataclasses.fields(DEFAULTS):
+        default = getattr(DEFAULTS, field.name)
+        kind = float if isinstance(default, float) else int
+        serve.add_argument("--" + field.name.replace("_", "-"), type=kind, default=default, metavar="N",
+                           help=f"{_LIMIT_HELP[field.name]} (default: {default:,})")
 
 
 def _load(target, parser):
@@ -118,17 +142,26 @@ def _serve(args, parser):
             parser.error(f"--example-shape: expected positive sizes such as 256x256x1, not {args.example_shape!r}")
     if args.max_concurrency is not None and args.max_concurrency < 1:
         parser.error("--max-concurrency must be at least 1")
-    if args.max_body_bytes < 1 or args.max_pending < 1:
-        parser.error("--max-body-bytes and --max-pending must be at least 1")
-    server = serve(_load(args.target, parser), formats=formats, host=args.host, http_port=args.http_port,
-                   grpc_port=args.grpc_port, max_body_bytes=args.max_body_bytes, input_name=args.input_name,
-                   example_shape=shape, pass_serialized=args.pass_serialized,
-                   max_concurrency=args.max_concurrency, max_pending=args.max_pending, access_log=args.access_log,
-                   block=False)
+    limits = {name: getattr(args, name) for name in _LIMIT_HELP}
+    try:
+        server = serve(_load(args.target, parser), formats=formats, host=args.host, http_port=args.http_port,
+                       grpc_port=args.grpc_port, input_name=args.input_name, example_shape=shape,
+                       pass_serialized=args.pass_serialized, max_concurrency=args.max_concurrency,
+                       access_log=args.access_log, block=False, **limits)
+    except ValueError as exc:
+        parser.error(str(exc))
     taken = ", ".join(f.value for f in server.model.formats)
     grpc = f"; gRPC on {server.grpc_target}" if server.grpc_target else ""
     print(f"tensorwire: serving {args.target} ({taken}) on HTTP {server.http_url}{grpc}", flush=True)
     server.wait()
+    busy = server.stats()["busy_workers"]
+    if busy:
+        # predict_fn calls still running past the grace (their answers were already sent as 503 /
+        # UNAVAILABLE): Python cannot stop them, so the process ends without waiting for them.
+        print(f"tensorwire: exiting with {busy} predict_fn call(s) still running after the "
+              f"{server.limits.shutdown_grace:g} s grace", file=sys.stderr, flush=True)
+        sys.stdout.flush()
+        os._exit(0)
     return 0
 
 

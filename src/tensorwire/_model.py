@@ -37,7 +37,6 @@ Format detection (when more than one format of a transport is configured):
 """
 
 import re
-import threading
 
 import numpy as np
 import orjson
@@ -45,6 +44,7 @@ import orjson
 from . import payload
 from .errors import DecodeError
 from .payload import PayloadFormat
+from ._workers import Slots
 
 F = PayloadFormat
 JSON_FORMATS = (F.SERIALIZED_TF_TENSORS, F.RAW_JSON, F.ND_ARRAYS)
@@ -67,7 +67,8 @@ _PLAIN = bytes(c for c in range(0x20, 0x7F) if c != 0x25)
 
 
 class Failure(Exception):
-    """A request that gets an error answer: ``status`` is ``"bad_request"`` or ``"internal"``;
+    """A request that gets an error answer: ``status`` is ``"bad_request"``, ``"internal"``, or
+    ``"abandoned"`` (nobody waits for the answer: the transport gave up on the request);
     ``str(exc)`` is the message sent back, cut to at most 4,000 characters as gRPC sends it
     (percent-encoded: a byte outside printable ASCII counts 3)."""
 
@@ -133,7 +134,7 @@ class Model:
         self.pass_serialized = bool(pass_serialized)
         self.dtype = dtype
         self.max_decoded_bytes = int(max_decoded_bytes)
-        self._slots = None if max_concurrency is None else threading.BoundedSemaphore(int(max_concurrency))
+        self._slots = None if max_concurrency is None else Slots(int(max_concurrency))
 
     # ---------------------------------------------------------------------------------- HTTP
 
@@ -152,19 +153,21 @@ class Model:
                                          f"(it takes {', '.join(f.value for f in formats)})")
         return fmt
 
-    def handle_json(self, body):
-        """The response body for an HTTP JSON request body; :class:`Failure` for an error answer."""
+    def handle_json(self, body, job=None):
+        """The response body for an HTTP JSON request body; :class:`Failure` for an error answer.
+        ``job`` (a :class:`tensorwire._workers.Job`): the work stops at the next step once it is
+        abandoned (before decoding, before ``predict_fn``, after it)."""
+        _check(job)
         if not self.json_formats:
             raise Failure("bad_request", "this server takes gRPC payload formats only")
         fmt = self.json_format(body)
         if self.pass_serialized and fmt is F.SERIALIZED_TF_TENSORS:
-            inputs = _decode(lambda: _serialized_instances(body, self.max_decoded_bytes))
-            outputs = self._predict(inputs)
-            return _encode(lambda: _serialized_predictions(outputs))
-        inputs = _decode(lambda: payload.decode_request(body, fmt, dtype=self.dtype,
-                                                        max_bytes=self.max_decoded_bytes))
-        outputs = self._predict(inputs)
-        return _encode(lambda: payload.encode_response(outputs, fmt))
+            inputs = _decode(_serialized_instances, body, self.max_decoded_bytes)
+            outputs = self._predict(inputs, job)
+            return _encode(_serialized_predictions, outputs)
+        inputs = _decode(payload.decode_request, body, fmt, dtype=self.dtype, max_bytes=self.max_decoded_bytes)
+        outputs = self._predict(inputs, job)
+        return _encode(payload.encode_response, outputs, fmt)
 
     # ---------------------------------------------------------------------------------- gRPC
 
@@ -196,17 +199,19 @@ class Model:
         return self._taken(fmt, self.grpc_formats)
 
     def _grpc_read(self, body, fmt, input_name="input", dtype=None):
-        return _decode(lambda: payload.decode_grpc_request(body, fmt, dtype=dtype, input_name=input_name,
-                                                           max_bytes=self.max_decoded_bytes))
+        return _decode(payload.decode_grpc_request, body, fmt, dtype=dtype, input_name=input_name,
+                       max_bytes=self.max_decoded_bytes)
 
-    def handle_grpc(self, body):
-        """The serialized PredictResponse for a serialized PredictRequest; :class:`Failure` else."""
+    def handle_grpc(self, body, job=None):
+        """The serialized PredictResponse for a serialized PredictRequest; :class:`Failure` else
+        (``job`` as for :meth:`handle_json`)."""
+        _check(job)
         if not self.grpc_formats:
             raise Failure("bad_request", "this server takes HTTP JSON payload formats only")
         fmt, spec, inputs = self._grpc_decode(body)
         if fmt is F.GRPC_SERIALIZED_TF_EXAMPLES and self.example_shape is not None:
             inputs = {name: _reshape(name, a, self.example_shape) for name, a in inputs.items()}
-        outputs = self._predict(inputs)
+        outputs = self._predict(inputs, job)
         if not isinstance(outputs, dict):
             outputs = {"output": outputs}
         wanted = spec["output_filter"]
@@ -218,26 +223,26 @@ class Model:
             outputs = {name: outputs[name] for name in dict.fromkeys(wanted)}
         if self.pass_serialized and fmt is F.GRPC_SERIALIZED_TF_TENSORS:
             fmt = F.GRPC_TF_TENSORS  # the strings predict_fn returned, as they are
-        return _encode(lambda: payload.encode_response(outputs, fmt, model_name=spec["name"]))
+        return _encode(payload.encode_response, outputs, fmt, model_name=spec["name"])
 
     # ------------------------------------------------------------------------------ predicting
 
-    def _predict(self, inputs):
+    def _predict(self, inputs, job=None):
         """``predict_fn(inputs)`` as an array or ``{name: array}``, each with one prediction per
-        instance."""
+        instance.  Waiting for a ``max_concurrency`` slot ends when ``job`` is abandoned; once
+        ``predict_fn`` runs it cannot be stopped, and what it returns for an abandoned job is
+        dropped."""
         n = _instances_of(inputs)
+        _check(job)
+        if self._slots is not None and not self._slots.acquire(job):
+            raise Failure("abandoned", "nobody waits for this answer any more")
         try:
-            if self._slots is None:
-                result = self.predict_fn(inputs)
-            else:
-                with self._slots:
-                    result = self.predict_fn(inputs)
-            if isinstance(result, dict):
-                outputs = {str(name): np.asarray(a) for name, a in result.items()}
-            else:
-                outputs = {None: np.asarray(result)}
-        except Exception as exc:  # noqa: BLE001 - any failure of the model is the answer's 500
-            raise Failure("internal", f"predict_fn raised {type(exc).__name__}: {exc}") from exc
+            _check(job)
+            outputs = self._call(inputs)
+        finally:
+            if self._slots is not None:
+                self._slots.release()
+        _check(job)
         if not outputs:
             raise Failure("internal", "predict_fn returned an empty dict")
         for name, a in outputs.items():
@@ -247,19 +252,45 @@ class Model:
                 raise Failure("internal", f"predict_fn returned {got} in {what} for {n} instances")
         return outputs[None] if None in outputs else outputs
 
+    def _call(self, inputs):
+        """``predict_fn(inputs)`` as ``{name or None: array}``; any exception is a Failure that
+        keeps only its message (not the model's frames, which hold the inputs)."""
+        message = None
+        try:
+            result = self.predict_fn(inputs)
+            if isinstance(result, dict):
+                return {str(name): np.asarray(a) for name, a in result.items()}
+            return {None: np.asarray(result)}
+        except Exception as exc:  # noqa: BLE001 - any failure of the model is the answer's 500
+            message = f"predict_fn raised {type(exc).__name__}: {exc}"
+        raise Failure("internal", message)
 
-def _decode(read):
+
+# Errors become a Failure holding only their message: no cause, no context, no traceback, so
+# that nothing of a refused request (its body, its decoded arrays) outlives the answer.
+
+
+def _decode(read, *args, **kwargs):
+    message = None
     try:
-        return read()
+        return read(*args, **kwargs)
     except (ValueError, TypeError) as exc:  # DecodeError is a ValueError
-        raise Failure("bad_request", str(exc)) from None
+        message = str(exc)
+    raise Failure("bad_request", message)
 
 
-def _encode(write):
+def _encode(write, *args, **kwargs):
+    message = None
     try:
-        return write()
+        return write(*args, **kwargs)
     except (ValueError, TypeError, OverflowError) as exc:  # UnicodeError is a ValueError
-        raise Failure("internal", f"the predictions cannot be encoded: {exc}") from None
+        message = f"the predictions cannot be encoded: {exc}"
+    raise Failure("internal", message)
+
+
+def _check(job):
+    if job is not None and not job.wanted():
+        raise Failure("abandoned", "nobody waits for this answer any more")
 
 
 def _instances_of(inputs):
@@ -269,7 +300,7 @@ def _instances_of(inputs):
     0-d or the counts differ, as is a request with no instances."""
     if not inputs:
         raise Failure("bad_request", "the request holds no instances")
-    columns, _ = _decode(lambda: payload._columns(inputs, "inputs", bare_ok=False))
+    columns, _ = _decode(payload._columns, inputs, "inputs", bare_ok=False)
     n = len(columns[0][1])
     if n == 0:
         raise Failure("bad_request", "the request holds no instances")

@@ -33,6 +33,9 @@ the gRPC server's pool for gRPC), so ``predict_fn`` may be called from several t
 is not used, since ``predict_fn`` is an object, not an import string.
 """
 
+import asyncio
+import dataclasses
+import logging
 import os
 import socket
 import threading
@@ -41,111 +44,264 @@ import time
 import orjson
 
 from ._model import Failure, Model
+from ._workers import DaemonPool, Job
 
-DEFAULT_MAX_BODY_BYTES = 64 << 20
+log = logging.getLogger("tensorwire.server")
+
+
+@dataclasses.dataclass(frozen=True)
+class Limits:
+    """The server's bounds; :func:`serve` and ``python -m tensorwire serve`` take each by name.
+
+    What a client sees when one is hit is the README's "Reliability" table.
+    """
+
+    #: bytes of one request body or gRPC message; over it: 413 / RESOURCE_EXHAUSTED
+    max_body_bytes: int = 64 << 20
+    #: HTTP predict requests, and separately gRPC calls, being decoded, predicted or encoded at
+    #: once (a request counts from the end of its body); more: 503 / RESOURCE_EXHAUSTED.  None:
+    #: no limit (HTTP then runs at most 256 at once and queues the rest)
+    max_pending: int | None = 64
+    #: bytes of request bodies held at once (being received or handled); a body that would pass
+    #: it: 503, before it is read when its length is announced
+    max_buffered_bytes: int = 1 << 30
+    #: open HTTP connections; one more closes the one waiting longest without a request
+    max_connections: int = 1024
+    #: seconds for a request head (request line and headers) to arrive whole, from the
+    #: connection's opening or the first byte after the previous response; past it: 408, closed
+    header_timeout: float = 10.0
+    #: seconds for a request body to arrive whole, from the end of its head; past it: 408, closed
+    body_timeout: float = 60.0
+    #: seconds an HTTP connection may stay open idle between requests
+    keep_alive_timeout: float = 5.0
+    #: seconds requests in flight may take to finish once a stop is asked; past it: 503 /
+    #: UNAVAILABLE for each, and the process (under ``python -m tensorwire serve``) exits
+    shutdown_grace: float = 5.0
+
+    def __post_init__(self):
+        for name in ("max_body_bytes", "max_buffered_bytes", "max_connections"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, not {getattr(self, name)}")
+        if self.max_pending is not None and self.max_pending < 1:
+            raise ValueError(f"max_pending must be at least 1 (or None: no limit), not {self.max_pending}")
+        for name in ("header_timeout", "body_timeout", "keep_alive_timeout"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be a positive number of seconds, not {getattr(self, name)}")
+        if not self.shutdown_grace >= 0:
+            raise ValueError(f"shutdown_grace must be 0 or more seconds, not {self.shutdown_grace}")
+
+
+DEFAULTS = Limits()
+DEFAULT_MAX_BODY_BYTES = DEFAULTS.max_body_bytes
 DEFAULT_GRPC_PORT = 8500
+_UNBOUNDED_WORKERS = 256  # HTTP worker threads when max_pending is None
 
-_HTTP_STATUS = {"bad_request": 400, "internal": 500}
+_HTTP_STATUS = {"bad_request": 400, "internal": 500, "abandoned": 503}
+_CLOSE = {"connection": "close"}
 
 
-def _error(status, message):
+def _error(status, message, close=False):
     from starlette.responses import Response
 
-    return Response(orjson.dumps({"error": message}), status_code=status, media_type="application/json")
+    return Response(orjson.dumps({"error": message}), status_code=status, media_type="application/json",
+                    headers=_CLOSE if close else None)
 
 
-async def _read_body(request, limit):
-    """The request body, or None if it is over ``limit`` (refused before being read whole).
-    Raises starlette's ClientDisconnect if the client goes away mid-body."""
+class _Refused(Exception):
+    """A body refused while it is read: ``status`` and ``message`` are the answer's."""
+
+    def __init__(self, status, message):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class _Budget:
+    """Bytes of request bodies held at once, across the server's HTTP requests (event loop only)."""
+
+    def __init__(self, limit):
+        self.limit = limit
+        self.held = 0
+
+    def take(self, n):
+        if self.held + n > self.limit:
+            raise _Refused(503, f"the server holds {self.held:,} bytes of request bodies already "
+                                f"(max_buffered_bytes={self.limit:,}); try again")
+        self.held += n
+
+
+async def _read_body(request, limits, budget, taken):
+    """The request body, read under ``limits`` (size, deadline) and ``budget`` (``taken[0]`` is
+    what this request holds of it).  Raises :class:`_Refused`, or starlette's ClientDisconnect."""
+    limit = limits.max_body_bytes
     length = request.headers.get("content-length")
-    if length is not None and length.isdigit() and int(length) > limit:
-        return None
+    if length is not None and length.isdigit():
+        if int(length) > limit:
+            raise _Refused(413, f"the request body is over the server's limit of {limit:,} bytes")
+        budget.take(int(length))
+        taken[0] += int(length)
     chunks = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            return None
+            raise _Refused(413, f"the request body is over the server's limit of {limit:,} bytes")
+        if size > taken[0]:  # chunked, or more than announced (h11 refuses the latter)
+            budget.take(size - taken[0])
+            taken[0] = size
         chunks.append(chunk)
     return b"".join(chunks)
 
 
-def _answer(handle, body):
-    """``handle(body)``, with any exception but a :class:`Failure` turned into an internal one:
-    whatever goes wrong, the client gets a message and the server goes on."""
+def _answer(handle, body, job):
+    """``("ok", response bytes)`` or ``(status, message)``: ``handle(body, job)`` with any
+    exception turned into an answer, so that whatever goes wrong the client gets a message and the
+    server goes on.  Nothing raised leaves this function, so no traceback (and no frame holding
+    the body) outlives the answer."""
     try:
-        return handle(body)
-    except Failure:
-        raise
+        return "ok", handle(body, job)
+    except Failure as exc:
+        return exc.status, exc.message
     except Exception as exc:  # noqa: BLE001
-        raise Failure("internal", f"the server failed: {type(exc).__name__}: {exc}") from exc
+        return "internal", f"the server failed: {type(exc).__name__}: {exc}"
 
 
-def make_app(model, *, predict_route, health_route, max_body_bytes=DEFAULT_MAX_BODY_BYTES, max_pending=64):
+async def _first(*awaitables):
+    """Wait for the first of ``awaitables`` (futures or coroutines) to finish and cancel the
+    others.  Returns ``(index, task)`` of the one that finished."""
+    tasks = [asyncio.ensure_future(a) for a in awaitables]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for t in tasks:
+            if not t.done():
+                t.cancel()
+    return next((i, t) for i, t in enumerate(tasks) if t in done)
+
+
+async def _disconnected(receive):
+    """Returns once the client of a request whose body was read whole goes away."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+class _HttpState:
+    """What the HTTP application and :class:`Server` share: the stop signal, the workers, counters."""
+
+    def __init__(self, limits):
+        self.limits = limits
+        self.pending = 0  # requests being handled; only the event loop's thread touches these
+        self.budget = _Budget(limits.max_buffered_bytes)
+        self.workers = DaemonPool(limits.max_pending or _UNBOUNDED_WORKERS, "tensorwire-http")
+        self.stopping = None  # an asyncio.Event, made on the loop at the first request
+        self.abandoned = 0  # requests whose client left before their answer
+        self.cut_at_shutdown = 0  # requests answered 503 when the shutdown grace ran out
+        self.timed_out = 0  # bodies that did not arrive within body_timeout
+
+    def stop_event(self):
+        if self.stopping is None:
+            self.stopping = asyncio.Event()
+        return self.stopping
+
+
+def make_app(model, *, predict_route, health_route, limits=DEFAULTS, state=None):
     """The Starlette application serving ``model`` (a :class:`tensorwire._model.Model`).
 
-    At most ``max_pending`` predict requests are handled at once (counted from their arrival,
-    before their body is read); one more is answered 503 at once.  Idle keep-alive connections
-    do not count."""
+    A predict request is read under ``limits`` (body size, body deadline, the buffered-bytes
+    budget) before it takes one of the ``max_pending`` places; it then runs in a worker thread
+    while the client is watched: a client that goes away abandons the work (not started if still
+    queued; the answer dropped), and a stop whose grace runs out answers 503."""
     from starlette.applications import Starlette
-    from starlette.concurrency import run_in_threadpool
     from starlette.requests import ClientDisconnect
     from starlette.responses import Response
     from starlette.routing import Route
 
-    pending = [0]  # requests being handled; only the event loop's thread touches it
+    state = state or _HttpState(limits)
 
     async def predict(request):
-        if max_pending is not None and pending[0] >= max_pending:
-            return _error(503, f"the server is handling {max_pending} requests already; try again")
-        pending[0] += 1
+        stopping = state.stop_event()
+        taken = [0]
         try:
-            return await _predict(request)
+            try:
+                which, read = await _first(asyncio.wait_for(_read_body(request, limits, state.budget, taken),
+                                                            limits.body_timeout), stopping.wait())
+                if which == 1:
+                    return _error(503, "the server is shutting down; try again", close=True)
+                body = read.result()
+                del read
+            except _Refused as exc:
+                return _error(exc.status, exc.message, close=True)
+            except asyncio.TimeoutError:
+                state.timed_out += 1
+                return _error(408, f"the request body did not arrive within {limits.body_timeout:g} s", close=True)
+            except ClientDisconnect:
+                return Response(status_code=400)  # nobody reads it
+            if limits.max_pending is not None and state.pending >= limits.max_pending:
+                return _error(503, f"the server is handling {limits.max_pending} requests already; try again")
+            state.pending += 1
+            try:
+                return await _predict(request, body, stopping)
+            finally:
+                state.pending -= 1
         finally:
-            pending[0] -= 1
+            state.budget.held -= taken[0]
 
-    async def _predict(request):
-        try:
-            body = await _read_body(request, max_body_bytes)
-        except ClientDisconnect:
-            return Response(status_code=400)  # nobody reads it
-        if body is None:
-            return _error(413, f"the request body is over the server's limit of {max_body_bytes:,} bytes")
-        try:
-            answer = await run_in_threadpool(_answer, model.handle_json, body)
-        except Failure as exc:
-            return _error(_HTTP_STATUS[exc.status], exc.message)
+    async def _predict(request, body, stopping):
+        job = Job()
+        work = asyncio.wrap_future(state.workers.submit(_answer, model.handle_json, body, job))
+        del body  # the worker holds it while it needs it
+        which, _ = await _first(work, _disconnected(request.receive), stopping.wait())
+        if which != 0:
+            job.abandon()
+            work.cancel()  # dropped if still queued
+            if which == 1:
+                state.abandoned += 1
+                return Response(status_code=499)  # nobody reads it
+            state.cut_at_shutdown += 1
+            return _error(503, "the server shut down before the prediction finished; try again", close=True)
+        status, answer = work.result()
+        if status != "ok":
+            return _error(_HTTP_STATUS[status], answer)
         return Response(answer, media_type="application/json")
 
     async def health(request):
         return Response(b'{"status":"ok"}', media_type="application/json")
 
-    return Starlette(routes=[Route(predict_route, predict, methods=["POST"]),
-                             Route(health_route, health, methods=["GET"])])
+    app = Starlette(routes=[Route(predict_route, predict, methods=["POST"]),
+                            Route(health_route, health, methods=["GET"])])
+    app.state.tensorwire = state
+    return app
 
 
-def _grpc_server(model, host, port, max_body_bytes, workers, max_pending):
+def _grpc_server(model, host, port, limits, workers, counts):
+    """A started gRPC server and its port; ``counts["abandoned"]`` counts the calls given up
+    (cancelled or past their deadline) before their answer."""
     import grpc
-    from concurrent import futures
 
     codes = {"bad_request": grpc.StatusCode.INVALID_ARGUMENT, "internal": grpc.StatusCode.INTERNAL}
 
     def predict(request, context):
-        try:
-            return _answer(model.handle_grpc, request)
-        except Failure as exc:
-            context.abort(codes[exc.status], exc.message)
+        job = Job()
+        if not context.add_callback(job.abandon) or not context.is_active():
+            job.abandon()  # cancelled, or past its deadline, while it waited for a worker
+        status, answer = _answer(model.handle_grpc, request, job)
+        if status == "ok":
+            return answer
+        if status == "abandoned":
+            counts["abandoned"] += 1  # under the GIL; a lost increment would only skew the count
+            context.abort(grpc.StatusCode.CANCELLED, answer)
+        context.abort(codes[status], answer)
 
     # No (de)serializers: the request arrives and the response leaves as bytes, our codec's.
     handler = grpc.method_handlers_generic_handler(
         "tensorflow.serving.PredictionService", {"Predict": grpc.unary_unary_rpc_method_handler(predict)}
     )
     server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tensorwire-grpc"),
+        workers,
         # so_reuseport off: a second server on a taken port fails instead of sharing its calls
-        options=[("grpc.max_receive_message_length", max_body_bytes), ("grpc.max_send_message_length", -1),
+        options=[("grpc.max_receive_message_length", limits.max_body_bytes), ("grpc.max_send_message_length", -1),
                  ("grpc.so_reuseport", 0)],
-        maximum_concurrent_rpcs=max_pending,
+        maximum_concurrent_rpcs=limits.max_pending,
     )
     server.add_generic_rpc_handlers((handler,))
     try:
@@ -173,24 +329,27 @@ class Server:
 
     ``http_url`` is the predict URL (``http://host:port/predict``), ``health_url`` the health
     URL, ``grpc_target`` ``host:port`` or None; ``http_port``/``grpc_port`` the bound ports
-    (useful with port 0).  :meth:`stop` shuts both down; :meth:`wait` blocks until they stop,
-    stopping them on Ctrl-C or SIGTERM when called from the main thread.
+    (useful with port 0); ``limits`` the :class:`Limits` in force.  :meth:`stop` shuts both down;
+    :meth:`wait` blocks until they stop, stopping them on Ctrl-C or SIGTERM when called from the
+    main thread; :meth:`stats` counts what the bounds refused.
     """
 
-    def __init__(self, model, *, host, http_port, grpc_port, predict_route, health_route, max_body_bytes,
-                 grpc_workers, max_pending, access_log, log_level):
-        import uvicorn
-
+    def __init__(self, model, *, host, http_port, grpc_port, predict_route, health_route, limits=DEFAULTS,
+                 grpc_workers=None, access_log=False, log_level="warning"):
         self.model = model
+        self.limits = limits
         # The Vertex contract's defaults, read in this one place.
         self.predict_route = predict_route or os.environ.get("AIP_PREDICT_ROUTE", "/predict")
         self.health_route = health_route or os.environ.get("AIP_HEALTH_ROUTE", "/health")
         if http_port is None:
             http_port = int(os.environ.get("AIP_HTTP_PORT", "8080"))
-        app = make_app(model, predict_route=self.predict_route, health_route=self.health_route,
-                       max_body_bytes=max_body_bytes, max_pending=max_pending)
+        self._state = _HttpState(limits)
         self._grpc = None
+        self._grpc_workers = None
+        self._grpc_counts = {"abandoned": 0}
         self._uvicorn = None
+        self._loop = None
+        self._stopped = False
         self.grpc_port = None
         self.grpc_target = None
         sock = _listen(host, http_port)
@@ -200,41 +359,96 @@ class Server:
         self.health_url = f"http://{shown}:{self.http_port}{self.health_route}"
         try:
             if model.grpc_formats and grpc_port is not None:
-                self._grpc, self.grpc_port = _grpc_server(model, host, grpc_port, max_body_bytes, grpc_workers,
-                                                          max_pending)
+                self._start_grpc(host, grpc_port, grpc_workers)
                 self.grpc_target = f"{shown}:{self.grpc_port}"
-            config = uvicorn.Config(app, lifespan="off", access_log=access_log, log_level=log_level,
-                                    timeout_graceful_shutdown=5)
-            self._uvicorn = uvicorn.Server(config)
-            self._thread = threading.Thread(target=self._uvicorn.run, kwargs={"sockets": [sock]},
-                                            name="tensorwire-http", daemon=True)
-            self._thread.start()
-            deadline = time.monotonic() + 30
-            while not self._uvicorn.started:
-                if not self._thread.is_alive() or time.monotonic() > deadline:
-                    raise RuntimeError("the HTTP server did not start (see uvicorn's log above)")
-                time.sleep(0.01)
+            self._start_http(sock, access_log, log_level)
         except BaseException:
-            if getattr(self, "_uvicorn", None) is not None:
-                self._uvicorn.should_exit = True
-                if self._thread.is_alive():
-                    self._thread.join(10)
-            sock.close()
-            if self._grpc is not None:
-                self._grpc.stop(None)
+            self._abort(sock)
             raise
         self._sock = sock
 
-    def stop(self, grace=5.0):
-        """Stop both servers, letting requests in flight finish for up to ``grace`` seconds
-        (None or 0: at once)."""
-        grace = float(grace or 0)
-        self._uvicorn.config.timeout_graceful_shutdown = max(grace, 0.1)
-        self._uvicorn.force_exit = grace == 0  # uvicorn then waits for nothing
-        self._uvicorn.should_exit = True
+    def _start_grpc(self, host, port, workers):
+        self._grpc_workers = DaemonPool(workers or self.limits.max_pending or _UNBOUNDED_WORKERS, "tensorwire-grpc")
+        self._grpc, self.grpc_port = _grpc_server(self.model, host, port, self.limits, self._grpc_workers,
+                                                  self._grpc_counts)
+
+    def _start_http(self, sock, access_log, log_level):
+        import uvicorn
+
+        from ._http_guard import Guard, protocol_class
+
+        app = make_app(self.model, predict_route=self.predict_route, health_route=self.health_route,
+                       limits=self.limits, state=self._state)
+        self._guard = Guard(header_timeout=self.limits.header_timeout, max_connections=self.limits.max_connections)
+        config = uvicorn.Config(app, lifespan="off", access_log=access_log, log_level=log_level,
+                                http=protocol_class(self._guard), timeout_keep_alive=self.limits.keep_alive_timeout,
+                                timeout_graceful_shutdown=self.limits.shutdown_grace + 5)
+        self._uvicorn = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._run_http, args=(sock,), name="tensorwire-http", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 30
+        while not self._uvicorn.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the HTTP server did not start (see uvicorn's log above)")
+            time.sleep(0.01)
+
+    def _run_http(self, sock):
+        async def run():
+            self._loop = asyncio.get_running_loop()
+            self._state.stop_event()  # made on this loop, before any request
+            await self._uvicorn.serve(sockets=[sock])
+
+        asyncio.run(run())
+
+    def _abort(self, sock):
+        """Undo a start that failed half-way."""
+        if self._uvicorn is not None:
+            self._uvicorn.should_exit = True
+            if self._thread.is_alive():
+                self._thread.join(10)
+        sock.close()
         if self._grpc is not None:
-            self._grpc.stop(grace).wait()
-        self._thread.join(grace + 5)
+            self._grpc.stop(None)
+        if self._grpc_workers is not None:
+            self._grpc_workers.shutdown()
+
+    def stats(self):
+        """Counts since the start: ``abandoned`` (HTTP requests whose client left before the
+        answer), ``grpc_abandoned`` (gRPC calls cancelled or past their deadline before
+        it), ``cut_at_shutdown`` (answered 503 when the grace ran out), ``body_timeouts``,
+        ``head_timeouts``, ``evicted`` (connections closed for a new one past
+        ``max_connections``); and now: ``connections``, ``pending``, ``buffered_bytes``,
+        ``busy_workers`` (threads running a request, abandoned ones included)."""
+        state = self._state
+        return {"abandoned": state.abandoned, "grpc_abandoned": self._grpc_counts["abandoned"],
+                "cut_at_shutdown": state.cut_at_shutdown,
+                "body_timeouts": state.timed_out, "head_timeouts": self._guard.closed_for_head,
+                "evicted": self._guard.evicted, "connections": len(self._uvicorn.server_state.connections),
+                "pending": state.pending, "buffered_bytes": state.budget.held,
+                "busy_workers": state.workers.busy + (self._grpc_workers.busy if self._grpc_workers else 0)}
+
+    def stop(self, grace=None):
+        """Stop both servers.  Requests in flight get up to ``grace`` seconds (None:
+        ``limits.shutdown_grace``; 0: none) to finish; past it each is answered 503
+        (HTTP, with ``{"error": ...}``) or UNAVAILABLE (gRPC), which :class:`tensorwire.Client`
+        retries.  Returns within about ``grace`` + 1 s whatever ``predict_fn`` does: calls still
+        running go on in their daemon threads, and their results are dropped."""
+        if self._stopped:
+            return
+        self._stopped = True
+        grace = self.limits.shutdown_grace if grace is None else max(float(grace), 0.0)
+        deadline = time.monotonic() + grace
+        stopping = self._state.stopping
+        if self._loop is not None and stopping is not None:
+            self._loop.call_soon_threadsafe(self._loop.call_later, grace, stopping.set)
+        self._uvicorn.should_exit = True
+        grpc_done = self._grpc.stop(grace) if self._grpc is not None else None
+        self._thread.join(grace + 3)
+        if grpc_done is not None:
+            grpc_done.wait(max(deadline - time.monotonic(), 0) + 1)
+        for pool in (self._state.workers, self._grpc_workers):
+            if pool is not None:
+                pool.shutdown()
         self._sock.close()
 
     def wait(self):
@@ -263,9 +477,13 @@ class Server:
 
 
 def serve(predict_fn, *, formats=None, host="0.0.0.0", http_port=None, grpc_port=DEFAULT_GRPC_PORT,
-          predict_route=None, health_route=None, max_body_bytes=DEFAULT_MAX_BODY_BYTES, max_decoded_bytes=None,
+          predict_route=None, health_route=None, max_body_bytes=DEFAULTS.max_body_bytes, max_decoded_bytes=None,
           dtype=None, input_name=None, example_shape=None, pass_serialized=False, max_concurrency=None,
-          max_pending=64, grpc_workers=8, access_log=False, log_level="warning", block=True):
+          max_pending=DEFAULTS.max_pending, max_buffered_bytes=DEFAULTS.max_buffered_bytes,
+          max_connections=DEFAULTS.max_connections, header_timeout=DEFAULTS.header_timeout,
+          body_timeout=DEFAULTS.body_timeout, keep_alive_timeout=DEFAULTS.keep_alive_timeout,
+          shutdown_grace=DEFAULTS.shutdown_grace, grpc_workers=None, access_log=False, log_level="warning",
+          block=True):
     """Serve ``predict_fn(inputs: dict[str, ndarray]) -> ndarray | dict[str, ndarray]``.
 
     ``inputs`` are batch first, as :func:`tensorwire.decode_request` gives them (bare ND_ARRAYS
@@ -280,11 +498,12 @@ def serve(predict_fn, *, formats=None, host="0.0.0.0", http_port=None, grpc_port
     :attr:`Server.http_port`).  ``predict_route``/``health_route`` default to
     ``AIP_PREDICT_ROUTE``/``AIP_HEALTH_ROUTE`` or ``/predict``/``/health``.
 
-    Limits: ``max_body_bytes`` (default 64 MiB) per request body or gRPC message;
-    ``max_decoded_bytes`` (default 4 x ``max_body_bytes``) of arrays one request may decode to;
-    ``max_pending`` (default 64; None: no limit) HTTP predict requests, and separately gRPC
-    calls, handled at once, beyond which HTTP answers 503 and gRPC RESOURCE_EXHAUSTED (both of which :class:`tensorwire.Client`
-    retries); ``max_concurrency`` calls of ``predict_fn`` at once (default: no limit).
+    Bounds (each a field of :class:`Limits`, which documents it and its default):
+    ``max_body_bytes``, ``max_pending``, ``max_buffered_bytes``, ``max_connections``,
+    ``header_timeout``, ``body_timeout``, ``keep_alive_timeout``, ``shutdown_grace``; and
+    ``max_decoded_bytes`` (default 4 x ``max_body_bytes``) of arrays one request may decode to,
+    ``max_concurrency`` calls of ``predict_fn`` at once (default: no limit), ``grpc_workers``
+    threads handling gRPC calls (default: ``max_pending``).
 
     Decoding: ``dtype`` as for :func:`tensorwire.decode_request`; ``input_name`` pins the
     input name of GRPC_SERIALIZED_TF_EXAMPLES (default: whichever single input the request
@@ -298,16 +517,18 @@ def serve(predict_fn, *, formats=None, host="0.0.0.0", http_port=None, grpc_port
     ``block=True`` serves until Ctrl-C or SIGTERM; ``block=False`` returns the running
     :class:`Server`.
     """
-    for name, value in (("max_concurrency", max_concurrency), ("max_pending", max_pending)):
-        if value is not None and value < 1:
-            raise ValueError(f"{name} must be at least 1 (or None: no limit), not {value}")
+    if max_concurrency is not None and max_concurrency < 1:
+        raise ValueError(f"max_concurrency must be at least 1 (or None: no limit), not {max_concurrency}")
+    limits = Limits(max_body_bytes=max_body_bytes, max_pending=max_pending, max_buffered_bytes=max_buffered_bytes,
+                    max_connections=max_connections, header_timeout=header_timeout, body_timeout=body_timeout,
+                    keep_alive_timeout=keep_alive_timeout, shutdown_grace=shutdown_grace)
     model = Model(predict_fn, formats, input_name=input_name, example_shape=example_shape,
                   pass_serialized=pass_serialized, dtype=dtype,
                   max_decoded_bytes=4 * max_body_bytes if max_decoded_bytes is None else max_decoded_bytes,
                   max_concurrency=max_concurrency)
     server = Server(model, host=host, http_port=http_port, grpc_port=grpc_port, predict_route=predict_route,
-                    health_route=health_route, max_body_bytes=max_body_bytes, grpc_workers=grpc_workers,
-                    max_pending=max_pending, access_log=access_log, log_level=log_level)
+                    health_route=health_route, limits=limits, grpc_workers=grpc_workers, access_log=access_log,
+                    log_level=log_level)
     if not block:
         return server
     server.wait()

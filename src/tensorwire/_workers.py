@@ -1,0 +1,139 @@
+"""The server's worker threads, and work that its caller can abandon.
+
+* :class:`Job`: one request's work.  The transport calls :meth:`Job.abandon` when the caller is
+  gone (the HTTP client disconnected, the gRPC call was cancelled or passed its deadline, the
+  server's shutdown grace ran out); the model layer asks :meth:`Job.wanted` before each step
+  and drops the rest.  A step already running (``predict_fn`` above all) cannot be stopped:
+  Python cannot interrupt a thread.  Its result is dropped.
+* :class:`Slots`: at most ``n`` holders at once (``max_concurrency``), where a waiter gives up
+  as soon as its job is abandoned instead of holding its place in the queue.
+* :class:`DaemonPool`: a fixed set of daemon threads running submitted calls in order.  Daemon,
+  so that a ``predict_fn`` that never returns cannot keep the process alive past the shutdown
+  grace (``concurrent.futures.ThreadPoolExecutor`` joins its threads at interpreter exit).
+"""
+
+import collections
+import concurrent.futures
+import threading
+
+
+class Job:
+    """A flag the transport sets when nobody waits for the answer any more (thread-safe)."""
+
+    __slots__ = ("_gone", "_on_abandon")
+
+    def __init__(self):
+        self._gone = False
+        self._on_abandon = []
+
+    def wanted(self):
+        return not self._gone
+
+    def abandon(self, *_):
+        """Mark the job abandoned (any arguments are ignored, so it can be a gRPC callback)."""
+        self._gone = True
+        for wake in self._on_abandon:
+            wake()
+
+
+class Slots:
+    """A semaphore whose waiters leave the queue when their :class:`Job` is abandoned."""
+
+    def __init__(self, n):
+        self._free = int(n)
+        self._cond = threading.Condition()
+
+    def acquire(self, job):
+        """Take a slot and return True, or return False as soon as ``job`` is abandoned."""
+        with self._cond:
+            if job is not None:
+                job._on_abandon.append(self._wake)
+            while self._free == 0 and (job is None or job.wanted()):
+                self._cond.wait()
+            if job is not None and not job.wanted():
+                return False
+            self._free -= 1
+            return True
+
+    def release(self):
+        with self._cond:
+            self._free += 1
+            self._cond.notify()
+
+    def _wake(self):
+        with self._cond:
+            self._cond.notify_all()
+
+
+class DaemonPool:
+    """``submit(fn, *args)`` -> ``concurrent.futures.Future``, run by at most ``workers`` daemon
+    threads (started as needed).  Also what ``grpc.server`` takes as its thread pool."""
+
+    def __init__(self, workers, name="tensorwire-worker"):
+        if workers < 1:
+            raise ValueError(f"workers must be at least 1, not {workers}")
+        self._workers = int(workers)
+        self._name = name
+        self._queue = collections.deque()
+        self._cond = threading.Condition()
+        self._threads = []
+        self._idle = 0
+        self._busy = 0
+        self._closed = False
+
+    @property
+    def busy(self):
+        """How many calls are running now."""
+        return self._busy
+
+    def submit(self, fn, *args, **kwargs):
+        future = concurrent.futures.Future()
+        with self._cond:
+            if self._closed:
+                raise RuntimeError("the worker pool is shut down")
+            self._queue.append((future, fn, args, kwargs))
+            if self._idle == 0 and len(self._threads) < self._workers:
+                thread = threading.Thread(target=self._run, name=f"{self._name}-{len(self._threads)}", daemon=True)
+                self._threads.append(thread)
+                thread.start()
+            else:
+                self._cond.notify()
+        return future
+
+    def shutdown(self, wait=False, cancel_futures=True):
+        """Refuse new calls; drop the queued ones (``cancel_futures``).  Running calls go on in
+        their daemon threads; ``wait=True`` waits for them."""
+        with self._cond:
+            self._closed = True
+            if cancel_futures:
+                while self._queue:
+                    self._queue.popleft()[0].cancel()
+            self._cond.notify_all()
+        if wait:
+            for thread in self._threads:
+                thread.join()
+
+    def _run(self):
+        while True:
+            with self._cond:
+                self._idle += 1
+                while not self._queue and not self._closed:
+                    self._cond.wait()
+                self._idle -= 1
+                if not self._queue:
+                    return
+                future, fn, args, kwargs = self._queue.popleft()
+                self._busy += 1
+            try:
+                if future.set_running_or_notify_cancel():
+                    try:
+                        result = fn(*args, **kwargs)
+                    except BaseException as exc:  # noqa: BLE001 - handed to the waiter
+                        future.set_exception(exc)
+                    else:
+                        future.set_result(result)
+                        result = None
+            finally:
+                future = fn = args = kwargs = None
+                with self._cond:
+                    self._busy -= 1
