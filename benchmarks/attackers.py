@@ -6,14 +6,17 @@ Each kind runs in its own thread(s), between two ``time.monotonic()`` instants (
 from another process).  At ``stop_at`` every socket still open is closed by the attacker and
 counted as such, with its age.  Per kind (:class:`Tally`), every socket is counted once:
 
-* ``server_closed``: the server closed it (EOF or a reset on read or write); the seconds from
-  connect to that close are kept (median and max reported);
+* ``server_ended``: the server ended it, ``ended_by`` says how: ``"closed"`` (EOF or a reset on
+  read or write), or ``"answered"``: an answer came (a stalled upload or slowloris socket is
+  then closed by the attacker and reopened, since its request is over; a garbage or large-body
+  socket that got an answer but no close within its read time).  The seconds from connect to
+  that end are kept (``median_end_s``, ``max_end_s``);
 * ``open_at_end``: still open at ``stop_at`` (or, for a garbage connection, after
   ``read_timeout`` seconds of silence); its age is kept too, so ``max_open_s`` (the oldest
-  socket the server had not closed, or the longest it took to close one) bounds how long the
-  server let any socket of the kind live;
+  socket the server had not ended, or the longest it took to end one) bounds how long the
+  server let any socket of the kind hold on;
 * ``connect_failed``: the connection could not be made (counted, retried after a pause);
-* ``statuses``: the status code of whatever answer came before the close (``"none"``: no bytes).
+* ``statuses``: the status code of the answer, if any (``"none"``: no bytes came).
 
 :func:`run_attack` runs every kind and returns ``{kind: summary}``; hostile.py runs it in a
 separate process, so the attackers' threads share no GIL with the valid clients they disturb.
@@ -72,37 +75,48 @@ class Tally:
         self.lock = threading.Lock()
         self.opened = 0
         self.connect_failed = 0
-        self.closed_after = []  # seconds from connect to the server's close
+        self.ended = []  # (seconds from connect, "closed" or "answered") per socket the server ended
         self.open_ages = []  # seconds each socket had been open when we closed it ourselves
         self.statuses = Counter()
-        self.answer_seconds = []  # refused large bodies: seconds from the first byte sent to the answer's end
         self.notes = Counter()
 
-    def count(self, **what):
+    def connected(self):
         with self.lock:
-            for name, value in what.items():
-                if name in ("closed_after", "open_ages", "answer_seconds"):
-                    getattr(self, name).append(value)
-                elif name == "status":
-                    self.statuses[value] += 1
-                elif name == "note":
-                    self.notes[value] += 1
-                else:
-                    setattr(self, name, getattr(self, name) + value)
+            self.opened += 1
+
+    def failed(self, note):
+        with self.lock:
+            self.connect_failed += 1
+            self.notes[note] += 1
+
+    def server_ended(self, age, how, data):
+        with self.lock:
+            self.ended.append((age, how))
+            self.statuses[status_of(data)] += 1
+
+    def still_open(self, age, data):
+        with self.lock:
+            self.open_ages.append(age)
+            self.statuses[status_of(data)] += 1
+
+    def note(self, text):
+        with self.lock:
+            self.notes[text] += 1
 
     def summary(self):
-        ages = self.closed_after + self.open_ages
+        ended = [age for age, _ in self.ended]
+        ages = ended + self.open_ages
         return {
             "opened": self.opened,
             "connect_failed": self.connect_failed,
-            "server_closed": len(self.closed_after),
+            "server_ended": len(ended),
+            "ended_by": dict(Counter(how for _, how in self.ended)),
             "open_at_end": len(self.open_ages),
-            "median_close_s": _median(self.closed_after),
-            "max_close_s": round(max(self.closed_after), 3) if self.closed_after else None,
+            "median_end_s": _median(ended),
+            "max_end_s": round(max(ended), 3) if ended else None,
             "oldest_open_at_end_s": round(max(self.open_ages), 3) if self.open_ages else None,
             "max_open_s": round(max(ages), 3) if ages else None,
             "statuses": dict(sorted(self.statuses.items())),
-            "median_answer_s": _median(self.answer_seconds),
             "notes": dict(self.notes),
         }
 
@@ -112,9 +126,9 @@ def _connect(address, tally):
     try:
         sock = socket.create_connection(address, timeout=CONNECT_TIMEOUT)
     except OSError as exc:
-        tally.count(connect_failed=1, note=f"connect: {errno.errorcode.get(exc.errno, type(exc).__name__)}")
+        tally.failed(f"connect: {errno.errorcode.get(exc.errno, type(exc).__name__)}")
         return None
-    tally.count(opened=1)
+    tally.connected()
     return sock
 
 
@@ -144,11 +158,12 @@ def hold(address, count, first_bytes, tick_bytes, tick, start_at, stop_at, tally
     next_tick = start_at + (tick or 0)
     _sleep_until(start_at)
 
-    def closed_by_server(i, now):
+    def ended(i, how):
         held = slots[i]
         sel.unregister(held.sock)
         held.sock.close()
-        tally.count(closed_after=now - held.opened, status=status_of(held.data))
+        now = time.monotonic()
+        tally.server_ended(now - held.opened, how, held.data)
         slots[i] = None
         reopen_at[i] = now + HELD_REOPEN_PAUSE
 
@@ -182,12 +197,10 @@ def hold(address, count, first_bytes, tick_bytes, tick, start_at, stop_at, tally
                 continue
             except OSError as exc:
                 if not _is_reset(exc):
-                    tally.count(note=f"recv: {type(exc).__name__}")
+                    tally.note(f"recv: {type(exc).__name__}")
                 chunk = b""
-            if chunk:
-                slots[i].data = (slots[i].data + chunk)[:4096]
-            else:
-                closed_by_server(i, time.monotonic())
+            slots[i].data = chunk[:4096]
+            ended(i, "answered" if chunk else "closed")
         if tick and time.monotonic() >= next_tick:
             next_tick += tick
             for i, held in enumerate(slots):
@@ -198,11 +211,11 @@ def hold(address, count, first_bytes, tick_bytes, tick, start_at, stop_at, tally
                 except BlockingIOError:
                     pass
                 except OSError:
-                    closed_by_server(i, time.monotonic())
+                    ended(i, "closed")
     end = time.monotonic()
     for held in slots:
         if held is not None:
-            tally.count(open_ages=end - held.opened, status=status_of(held.data))
+            tally.still_open(end - held.opened, held.data)
             held.sock.close()
     sel.close()
 
@@ -223,28 +236,38 @@ def garbage(address, payloads, read_timeout, pause, start_at, stop_at, tallies):
     while time.monotonic() < stop_at:
         name = names[k % len(names)]
         k += 1
-        tally = tallies[name]
-        sock = _connect(address, tally)
-        if sock is None:
+        if not _exchange(address, payloads[name], read_timeout, stop_at, tallies[name]):
             time.sleep(REOPEN_PAUSE)
-            continue
-        opened = time.monotonic()
-        with sock:
-            deadline = min(stop_at, opened + read_timeout)
-            closed, data = _send_and_read(sock, payloads[name], deadline)
-            now = time.monotonic()
-            if closed:
-                tally.count(closed_after=now - opened, status=status_of(data))
-            else:
-                tally.count(open_ages=now - opened, status=status_of(data))
         time.sleep(pause)
 
 
-def _send_and_read(sock, payload, deadline, answered=None):
+def _exchange(address, payload, read_timeout, stop_at, tally):
+    """One connection: send ``payload``, read until the server closes it, ``read_timeout``
+    seconds pass or ``stop_at``, close, and count it: ended by the server (``"closed"``, or
+    ``"answered"`` if an answer came but no close, timed at the answer) or still open.  False if
+    the connection could not be made."""
+    sock = _connect(address, tally)
+    if sock is None:
+        return False
+    opened = time.monotonic()
+    with sock:
+        closed, data, first_data_at = _send_and_read(sock, payload, min(stop_at, opened + read_timeout))
+    now = time.monotonic()
+    if closed:
+        tally.server_ended(now - opened, "closed", data)
+    elif data:
+        tally.server_ended(first_data_at - opened, "answered", data)
+    else:
+        tally.still_open(now - opened, data)
+    return True
+
+
+def _send_and_read(sock, payload, deadline):
     """Send ``payload`` (as far as the server takes it) then read until EOF or ``deadline``;
-    returns (the server closed, the bytes read).  ``answered`` (a list) gets the time of EOF."""
+    returns (the server closed, the bytes read, when the first of them came)."""
     sock.setblocking(False)
     data = b""
+    first_data_at = None
     view = memoryview(payload)
     sel = selectors.DefaultSelector()
     sel.register(sock, selectors.EVENT_READ | selectors.EVENT_WRITE)
@@ -252,9 +275,8 @@ def _send_and_read(sock, payload, deadline, answered=None):
         while True:
             now = time.monotonic()
             if now >= deadline:
-                return False, data
-            events = sel.select(min(0.5, deadline - now))
-            for _, mask in events:
+                return False, data, first_data_at
+            for _, mask in sel.select(min(0.5, deadline - now)):
                 if mask & selectors.EVENT_READ:
                     try:
                         chunk = sock.recv(65536)
@@ -263,10 +285,9 @@ def _send_and_read(sock, payload, deadline, answered=None):
                     except OSError:
                         chunk = b""
                     if chunk == b"":
-                        if answered is not None:
-                            answered.append(time.monotonic())
-                        return True, data
+                        return True, data, first_data_at
                     if chunk:
+                        first_data_at = first_data_at or time.monotonic()
                         data = (data + chunk)[:65536]
                 if mask & selectors.EVENT_WRITE and view:
                     try:
@@ -302,26 +323,15 @@ def refused_body(fmt, megabytes, seed=0):
 def large_bodies(address, path, bodies, start_at, stop_at, tally):
     """POST each of ``bodies`` in turn (a fresh connection each, ``Connection: close``) and read
     the answer, until ``stop_at``; one cut short at ``stop_at`` counts as ``open_at_end``."""
+    requests = [(f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                 f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode() + body for body in bodies]
     _sleep_until(start_at)
     k = 0
     while time.monotonic() < stop_at:
-        body = bodies[k % len(bodies)]
+        request = requests[k % len(requests)]
         k += 1
-        head = (f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode()
-        sock = _connect(address, tally)
-        if sock is None:
+        if not _exchange(address, request, float("inf"), stop_at, tally):
             time.sleep(REOPEN_PAUSE)
-            continue
-        opened = time.monotonic()
-        answered = []
-        with sock:
-            closed, data = _send_and_read(sock, head + body, stop_at, answered)
-        now = time.monotonic()
-        if closed:
-            tally.count(closed_after=now - opened, status=status_of(data), answer_seconds=answered[0] - opened)
-        else:
-            tally.count(open_ages=now - opened, status=status_of(data))
 
 
 def _sleep_until(t):

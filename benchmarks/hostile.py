@@ -447,15 +447,15 @@ def text(r):
     if "error" in kinds:
         lines.append(f"  attackers failed: {kinds['error']}")
     else:
-        lines.append(f"{'kind':<30} {'opened':>6} {'conn fail':>9} {'srv closed':>10} {'median s':>8} "
-                     f"{'max s':>7} {'open at end':>11} {'oldest s':>8}  statuses")
+        lines.append(f"{'kind':<27} {'opened':>6} {'conn fail':>9} {'srv ended':>9} {'median s':>8} "
+                     f"{'max s':>7} {'open at end':>11} {'oldest s':>8}  ended by; statuses")
         for kind, k in kinds.items():
             if kind.startswith("_"):
                 continue
-            extra = f"; answered in {k['median_answer_s']} s (median)" if k["median_answer_s"] is not None else ""
-            lines.append(f"{kind:<30} {k['opened']:>6} {k['connect_failed']:>9} {k['server_closed']:>10} "
-                         f"{num(k['median_close_s'], '.2f'):>8} {num(k['max_close_s'], '.2f'):>7} "
-                         f"{k['open_at_end']:>11} {num(k['oldest_open_at_end_s'], '.2f'):>8}  {k['statuses']}{extra}")
+            lines.append(f"{kind:<27} {k['opened']:>6} {k['connect_failed']:>9} {k['server_ended']:>9} "
+                         f"{num(k['median_end_s'], '.2f'):>8} {num(k['max_end_s'], '.2f'):>7} "
+                         f"{k['open_at_end']:>11} {num(k['oldest_open_at_end_s'], '.2f'):>8}  "
+                         f"{k['ended_by'] or '-'}; {k['statuses']}")
     m = r["rss_bytes"]
     lines += ["", (f"server RSS: steady before {num(_mb(m['before_steady']))} MB, peak during "
                    f"{num(_mb(m['peak_during']))} MB, end of after {num(_mb(m['end_of_after']))} MB, settled "
