@@ -58,8 +58,8 @@ if HERE not in sys.path:
 import numpy as np  # noqa: E402
 
 import attackers  # noqa: E402
-from load import (FORMATS, ServerStartError, expected_outputs, mismatch, serve_models, tensorwire_server,  # noqa: E402
-                  tile_inputs)
+from load import (FORMATS, ServerStartError, Worker, expected_outputs, mismatch, serve_models,  # noqa: E402
+                  start_workers, tensorwire_server, tile_inputs)
 
 PHASES = ("before", "during", "after")
 LARGE_FORMATS = ("ND_ARRAYS", "SERIALIZED_TF_TENSORS")
@@ -132,64 +132,42 @@ class Schedule:
         return PHASES[-1]
 
 
-class ValidClient(threading.Thread):
-    """One valid client: a checked request every ``interval`` seconds from ``t0 + offset`` to the end."""
+class ValidClient(Worker):
+    """One valid client (load.py's Worker: its own Client, a checked warm-up request, the start
+    barrier), then a checked request every ``--interval-ms`` from ``t0`` plus its offset to the end."""
 
     def __init__(self, index, args, target, predict_fn, schedule, barrier):
-        super().__init__(name=f"valid-client-{index}", daemon=True)
-        self.index = index
-        self.args = args
-        self.target = target
-        self.predict_fn = predict_fn
+        super().__init__(index, args, target, predict_fn, barrier)
         self.schedule = schedule
-        self.barrier = barrier
         self.records = []  # (phase, outcome, latency seconds or None, detail)
         self.sent_at = []  # seconds from t0 at which each of ``records`` was sent
         self.skipped = 0  # slots not used because a request overran them
         self.in_flight = None  # the phase of the request being sent, while it is
-        self.setup_error = None
 
-    def run(self):
+    def _client(self):
         import tensorwire
 
         a = self.args
-        rng = np.random.default_rng([a.seed, self.index])
         options = {} if a.retries is None else {"retries": a.retries}
-        try:
-            client = tensorwire.Client(self.target, a.format, timeout=a.timeout,
-                                       max_payload_bytes=a.max_payload_bytes, **options)
-            inputs = self._inputs(rng)  # warm-up, checked, not counted
-            problem = mismatch(expected_outputs(self.predict_fn, inputs), client.predict(inputs))
-            if problem:
-                raise AssertionError(f"warm-up answer is wrong: {problem}")
-        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
-            self.setup_error = exc
-            self.barrier.abort()
-            return
-        try:
-            self.barrier.wait()
-        except threading.BrokenBarrierError:
-            return
-        interval = a.interval_ms / 1e3
-        slot = self.schedule.t0 + interval * self.index / a.clients
-        with client:
-            while slot < self.schedule.end:
-                now = time.monotonic()
-                if now < slot:
-                    time.sleep(slot - now)
-                elif now - slot >= interval:  # the last request overran: its missed slots are skipped
-                    missed = int((now - slot) // interval)
-                    self.skipped += missed
-                    slot += missed * interval
-                self._one(client, rng)
-                slot += interval
+        return tensorwire.Client(self.target, a.format, timeout=a.timeout, max_payload_bytes=a.max_payload_bytes,
+                                 **options)
 
-    def _inputs(self, rng):
-        a = self.args
-        return tile_inputs(rng.random((1, a.size, a.size, a.bands), dtype=np.float32), a.format)
+    def _requests(self, client, rng):
+        interval = self.args.interval_ms / 1e3
+        slot = self.schedule.t0 + interval * self.index / self.args.clients
+        while slot < self.schedule.end:
+            now = time.monotonic()
+            if now < slot:
+                time.sleep(slot - now)
+            elif now - slot >= interval:  # the last request overran: its missed slots are skipped
+                missed = int((now - slot) // interval)
+                self.skipped += missed
+                slot += missed * interval
+            self._one(client, rng)
+            slot += interval
 
     def _one(self, client, rng):
-        inputs = self._inputs(rng)
+        inputs = tile_inputs(self._tile(rng), self.args.format)
         start = time.monotonic()
         phase = self.in_flight = self.schedule.phase(start)
         try:
@@ -323,14 +301,8 @@ def _measure(args, server, attacker, conn, body_sizes, predict_fn, request_bytes
     barrier = threading.Barrier(args.clients + 1, action=schedule.start)
     clients = [ValidClient(i, args, server.target(args.format), predict_fn, schedule, barrier)
                for i in range(args.clients)]
-    for c in clients:
-        c.start()
-    problems = []
-    try:
-        barrier.wait(timeout=args.timeout + 120)
-    except threading.BrokenBarrierError:
-        problems = [f"client {c.index}: {type(c.setup_error).__name__}: {c.setup_error}"
-                    for c in clients if c.setup_error is not None] or ["the clients did not start in time"]
+    problems = start_workers(clients, barrier, args.timeout + 120)
+    if problems:
         conn.send(None)
         sampler.stop()
         return {"error": "; ".join(problems), "server_stderr_tail": server.stderr_tail()}
