@@ -40,6 +40,15 @@ SLOW_LINE = b"X-Slow: a\r\n"
 # flood; and before a garbage or large-body thread retries a connection that failed.
 HELD_REOPEN_PAUSE = 0.5
 REOPEN_PAUSE = 0.05
+# Seconds between the starts of a large-body thread's requests, at least: a server that refuses
+# one at once (503 on its head) meets a couple a second, not a flood.
+LARGE_MIN_INTERVAL = 1.0
+# Seconds the held kinds (stalled, slowloris) start after the others: today's server gives a
+# predict slot to whichever request head comes first, so without this, whether the first refused
+# large body or the 64th stalled upload gets the last free slot is a race, and a run shows
+# either the cost of a refused body or none of it.  Once the stalled uploads hold every slot the
+# later large bodies meet 503s anyway.
+HELD_DELAY = 1.0
 CONNECT_TIMEOUT = 2.0
 
 
@@ -330,8 +339,9 @@ def large_bodies(address, path, bodies, start_at, stop_at, tally):
     while time.monotonic() < stop_at:
         request = requests[k % len(requests)]
         k += 1
-        if not _exchange(address, request, float("inf"), stop_at, tally):
-            time.sleep(REOPEN_PAUSE)
+        began = time.monotonic()
+        _exchange(address, request, float("inf"), stop_at, tally)
+        _sleep_until(min(stop_at, began + LARGE_MIN_INTERVAL))
 
 
 def _sleep_until(t):
@@ -341,21 +351,23 @@ def _sleep_until(t):
 
 
 def run_attack(address, path, conf, start_at, stop_at, bodies):
-    """Every kind at once from ``start_at`` to ``stop_at``; ``{kind: Tally.summary()}``.
+    """Every kind from ``start_at`` (the held kinds :data:`HELD_DELAY` later, if there are large
+    bodies) to ``stop_at``; ``{kind: Tally.summary()}``.
 
     ``conf``: ``stalled`` and ``slowloris`` (connections held), ``slow_tick`` (seconds between
     slowloris bytes), ``garbage_threads``, ``garbage_read_timeout``, ``garbage_pause``,
     ``large_threads``; ``bodies`` the refused large bodies (:func:`refused_body`)."""
     tallies = {"stalled": Tally(), "slowloris": Tally(), "large_body": Tally()}
+    held_at = start_at + (HELD_DELAY if bodies and conf["large_threads"] else 0.0)
     payloads = _garbage_payloads()
     garbage_tallies = {name: Tally() for name in payloads}
     threads = []
     if conf["stalled"]:
         threads.append(threading.Thread(target=hold, args=(
-            address, conf["stalled"], lambda n: STALLED_HEAD, None, None, start_at, stop_at, tallies["stalled"])))
+            address, conf["stalled"], lambda n: STALLED_HEAD, None, None, held_at, stop_at, tallies["stalled"])))
     if conf["slowloris"]:
         threads.append(threading.Thread(target=hold, args=(
-            address, conf["slowloris"], _slow_byte, _slow_byte, conf["slow_tick"], start_at, stop_at,
+            address, conf["slowloris"], _slow_byte, _slow_byte, conf["slow_tick"], held_at, stop_at,
             tallies["slowloris"])))
     for _ in range(conf["garbage_threads"]):
         threads.append(threading.Thread(target=garbage, args=(

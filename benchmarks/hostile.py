@@ -9,11 +9,14 @@ Starts the server as load.py does (a subprocess on loopback, serving ``serve_mod
   process so they share no GIL with the valid clients): ``--stalled`` connections that send
   ``POST /predict`` with ``Content-Length: 10`` and then nothing; ``--slowloris`` connections
   sending one byte of an endless request head every ``--slow-tick`` s (both reopened when the
-  server closes them); ``--garbage-threads`` threads opening connections that send random bytes,
-  a malformed request line, a 1 MiB header or a negative ``Content-Length``, read whatever comes
-  (up to ``--garbage-read-timeout`` s) and close; ``--large-threads`` threads POSTing refused
-  large bodies one after another (``--large-mb`` MB, ND_ARRAYS and SERIALIZED_TF_TENSORS in
-  turn, valid up to the last byte, which is broken: the server must read all of it to refuse it);
+  server closes or answers them, and started 1 s after the others, so the first large body
+  has a predict slot before the stalled uploads take the rest: see ``attackers.HELD_DELAY``);
+  ``--garbage-threads`` threads opening connections that send random bytes, a malformed request
+  line, a 1 MiB header or a negative ``Content-Length``, read whatever comes (up to
+  ``--garbage-read-timeout`` s) and close; ``--large-threads`` threads POSTing refused large
+  bodies one after another, at most one a second each (``--large-mb`` MB, ND_ARRAYS and
+  SERIALIZED_TF_TENSORS in turn, valid up to the last byte, which is broken: the server must
+  read all of it to refuse it);
 * **after** (``--after`` s): valid clients only; then no traffic at all until the server's RSS
   settles (its range over the last 2 s within 1%, or ``--settle-max`` s passed).
 
