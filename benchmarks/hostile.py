@@ -278,7 +278,6 @@ def run(args):
     except ServerStartError as exc:
         print(f"hostile: {exc}", file=sys.stderr)
         return None
-    attacker = conn = None
     with server:
         url = urlsplit(server.http_url)
         address, path = (url.hostname, url.port), url.path or "/"
@@ -288,14 +287,15 @@ def run(args):
             print(f"hostile: {exc}", file=sys.stderr)
             return None
         try:
-            return _measure(args, server, attacker, conn, body_sizes, predict_fn, request_bytes)
+            return _measure(args, server, conn, body_sizes, predict_fn, request_bytes)
         finally:
             if attacker.is_alive():
                 attacker.terminate()
             attacker.join(5)
 
 
-def _measure(args, server, attacker, conn, body_sizes, predict_fn, request_bytes):
+def _measure(args, server, conn, body_sizes, predict_fn, request_bytes):
+    """The three phases and the settling, against ``server``, the attackers behind ``conn``."""
     import tensorwire
 
     sampler = RssSampler(server.proc.pid)
