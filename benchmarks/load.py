@@ -248,50 +248,77 @@ class Worker(threading.Thread):
         return rng.random((1, a.size, a.size, a.bands), dtype=np.float32)
 
     def run(self):
+        rng = np.random.default_rng([self.args.seed, self.index])
+        client = self._ready(rng)
+        if client is not None:
+            with client:
+                self._requests(client, rng)
+
+    def _client(self):
         import tensorwire
 
         a = self.args
-        rng = np.random.default_rng([a.seed, self.index])
+        return tensorwire.Client(self.target, a.format, timeout=a.timeout, retries=a.retries,
+                                 max_payload_bytes=a.max_payload_bytes)
+
+    def _ready(self, rng):
+        """The client, after its checked warm-up request and the start barrier; None if either
+        failed (``setup_error`` says why; the barrier is broken for the others)."""
         try:
-            client = tensorwire.Client(self.target, a.format, timeout=a.timeout, retries=a.retries,
-                                       max_payload_bytes=a.max_payload_bytes)
-            inputs = tile_inputs(self._tile(rng), a.format)  # warm-up, checked, not counted
+            client = self._client()
+            inputs = tile_inputs(self._tile(rng), self.args.format)  # warm-up, checked, not counted
             problem = mismatch(expected_outputs(self.predict_fn, inputs), client.predict(inputs))
             if problem:
                 raise AssertionError(f"warm-up answer is wrong: {problem}")
         except BaseException as exc:  # noqa: BLE001 - reported by the main thread
             self.setup_error = exc
             self.start_barrier.abort()
-            return
+            return None
         try:
             self.start_barrier.wait()
         except threading.BrokenBarrierError:
-            return
-        with client:
-            for k in range(a.requests):
-                inputs = tile_inputs(self._tile(rng), a.format)
-                start = time.perf_counter()
-                try:
-                    got = client.predict(inputs)
-                except Exception as exc:  # noqa: BLE001 - counted
-                    if _is_lost(exc):
-                        self.lost += 1
-                    else:
-                        self.errors += 1
-                    self._problem(k, f"{type(exc).__name__}: {exc}")
+            return None
+        return client
+
+    def _requests(self, client, rng):
+        a = self.args
+        for k in range(a.requests):
+            inputs = tile_inputs(self._tile(rng), a.format)
+            start = time.perf_counter()
+            try:
+                got = client.predict(inputs)
+            except Exception as exc:  # noqa: BLE001 - counted
+                if _is_lost(exc):
+                    self.lost += 1
                 else:
-                    self.latencies.append(time.perf_counter() - start)
-                    self.answered += 1
-                    problem = mismatch(expected_outputs(self.predict_fn, inputs), got)
-                    if problem is None:
-                        self.correct += 1
-                    else:
-                        self._problem(k, f"wrong answer: {problem}")
-                self.done += 1
+                    self.errors += 1
+                self._problem(k, f"{type(exc).__name__}: {exc}")
+            else:
+                self.latencies.append(time.perf_counter() - start)
+                self.answered += 1
+                problem = mismatch(expected_outputs(self.predict_fn, inputs), got)
+                if problem is None:
+                    self.correct += 1
+                else:
+                    self._problem(k, f"wrong answer: {problem}")
+            self.done += 1
 
     def _problem(self, k, text):
         if len(self.problems) < 5:
             self.problems.append(f"client {self.index} request {k}: {text[:300]}")
+
+
+def start_workers(workers, barrier, timeout):
+    """Start ``workers`` and wait at their start ``barrier`` (up to ``timeout`` seconds) until
+    every one is warm; the set-up errors (none: all started)."""
+    for w in workers:
+        w.start()
+    try:
+        barrier.wait(timeout=timeout)
+    except threading.BrokenBarrierError:
+        return [f"client {w.index}: {type(w.setup_error).__name__}: {w.setup_error}"
+                for w in workers if w.setup_error is not None] or ["the clients did not start in time"]
+    return []
 
 
 def run(args):
@@ -313,14 +340,7 @@ def run(args):
     with server:
         barrier = threading.Barrier(args.clients + 1)
         workers = [Worker(i, args, server.target(args.format), predict_fn, barrier) for i in range(args.clients)]
-        for w in workers:
-            w.start()
-        setup_errors = []
-        try:
-            barrier.wait(timeout=args.timeout + 60)
-        except threading.BrokenBarrierError:
-            setup_errors = [f"client {w.index}: {type(w.setup_error).__name__}: {w.setup_error}"
-                            for w in workers if w.setup_error is not None] or ["the clients did not start in time"]
+        setup_errors = start_workers(workers, barrier, args.timeout + 60)
         start = time.perf_counter()
         deadline = time.monotonic() + args.deadline
         for w in workers:
