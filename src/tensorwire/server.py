@@ -439,8 +439,11 @@ class Server:
         grace = self.limits.shutdown_grace if grace is None else max(float(grace), 0.0)
         deadline = time.monotonic() + grace
         stopping = self._state.stopping
-        if self._loop is not None and stopping is not None:
+        if self._loop is not None and stopping is not None and not self._loop.is_closed():
+            # At the grace's end each request in flight answers 503 itself; uvicorn's own cut
+            # (a plain-text 500 per request) comes later and finds none left.
             self._loop.call_soon_threadsafe(self._loop.call_later, grace, stopping.set)
+        self._uvicorn.config.timeout_graceful_shutdown = grace + 5
         self._uvicorn.should_exit = True
         grpc_done = self._grpc.stop(grace) if self._grpc is not None else None
         self._thread.join(grace + 3)
