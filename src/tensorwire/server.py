@@ -14,8 +14,12 @@ case                                                     HTTP  gRPC
 predictions                                              200   OK
 the request does not decode, holds no instances, is in   400   INVALID_ARGUMENT
 a format not taken, or asks for unknown outputs
+the request head or body did not arrive in time          408   (gRPC's own)
+(``header_timeout``, ``body_timeout``)
 a body over ``max_body_bytes``                           413   RESOURCE_EXHAUSTED
-more than ``max_pending`` requests of a transport         503   RESOURCE_EXHAUSTED
+more than ``max_pending`` requests of a transport,       503   RESOURCE_EXHAUSTED
+or bodies held past ``max_buffered_bytes``
+the shutdown grace ran out before the answer             503   UNAVAILABLE
 ``predict_fn`` raised or returned a wrong count, or any  500   INTERNAL
 other failure while answering
 =======================================================  ====  ==================
@@ -27,8 +31,9 @@ printable ASCII counts 3: gRPC refuses status metadata past 8 KiB).
 A body over the limit is refused from its ``Content-Length`` before any of it is read, or,
 when it is sent chunked, as soon as what has arrived passes the limit.
 
-Decoding, ``predict_fn`` and encoding run in worker threads (Starlette's thread pool for HTTP,
-the gRPC server's pool for gRPC), so ``predict_fn`` may be called from several threads at once;
+Decoding, ``predict_fn`` and encoding run in worker threads (one pool per transport, of
+``max_pending`` daemon threads; ``tensorwire._workers``), so ``predict_fn`` may be called from
+several threads at once;
 ``max_concurrency=1`` serialises it.  One process serves both ports; uvicorn's own ``--workers``
 is not used, since ``predict_fn`` is an object, not an import string.
 """
