@@ -40,7 +40,6 @@ is not used, since ``predict_fn`` is an object, not an import string.
 
 import asyncio
 import dataclasses
-import logging
 import os
 import socket
 import threading
@@ -51,7 +50,6 @@ import orjson
 from ._model import Failure, Model
 from ._workers import DaemonPool, Job
 
-log = logging.getLogger("tensorwire.server")
 
 
 @dataclasses.dataclass(frozen=True)
