@@ -51,7 +51,6 @@ from ._model import Failure, Model
 from ._workers import DaemonPool, Job
 
 
-
 @dataclasses.dataclass(frozen=True)
 class Limits:
     """The server's bounds; :func:`serve` and ``python -m tensorwire serve`` take each by name.
