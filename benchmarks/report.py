@@ -1,4 +1,4 @@
-"""Comparison tables: ``python benchmarks/report.py [--json] [--quick] [--strict]``.
+"""Comparison tables: ``python benchmarks/report.py [--json] [--quick] [--strict] [--group TEXT]``.
 
 Runs every case of cases.py (the same table the pytest benchmarks use) in one process and prints
 a Markdown table per operation (alternative, time, throughput, time relative to the native twin)
@@ -174,6 +174,8 @@ def run(args):
     wanted = (["tile"] if args.quick else ["tile", "batch8"]) + ["records"]  # records: the 201 MB file
     groups = []
     for group in cases.GROUPS:
+        if args.group and not any(g.lower() in group.lower() for g in args.group):
+            continue
         for name in wanted:
             payload = payloads[name]
             rows = [Row(case, payload) for case in cases.CASES if case.group == group and name in case.payloads]
@@ -226,7 +228,10 @@ def _results(groups):
 
 def _targets(results):
     out = []
+    measured = {g["group"] for g in results}
     for t in cases.TARGETS:
+        if t.group not in measured:  # left out by --group
+            continue
         g = next((g for g in results if g["group"] == t.group and g["payload"] == t.payload), None)
         rows = {r["key"]: r for r in g["rows"]} if g else {}
         case, base = rows.get(t.case), rows.get(t.baseline)
@@ -283,6 +288,9 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true",
                         help="no batch8 (the tile and the TFRecord file only), fewer and shorter samples")
     parser.add_argument("--strict", action="store_true", help="exit non-zero when a target is missed")
+    parser.add_argument("--group", action="append", metavar="TEXT",
+                        help="only the groups whose name contains TEXT (case-insensitive; repeatable), "
+                             "e.g. --group 'single-band'")
     parser.add_argument("--rounds", type=int, help="samples per alternative, at most (default 25, --quick 6)")
     parser.add_argument("--passes", type=int,
                         help="passes over all groups that the rounds are spread over (default 5, --quick 2)")
