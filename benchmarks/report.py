@@ -31,6 +31,7 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import cases  # noqa: E402  (benchmarks/ is sys.path[0] when this file is run)
+from load import keep_freed_memory  # noqa: E402
 
 SAMPLE_SECONDS = 0.005  # aim of one sample (back-to-back calls of one alternative)
 MAX_NUMBER = 1000
@@ -257,6 +258,7 @@ def markdown(report):
                  f"numpy {m['numpy']}, protobuf {m['protobuf']}, TensorFlow {m['tensorflow']}, "
                  f"pybase64 {m['pybase64']}; {m['cpu']}; {m['platform']}; "
                  f"load average {m['loadavg_1min_at_start']} at start, {m['loadavg_1min_at_end']} at end.")
+    lines.append(f"Malloc: {m['malloc']}.")
     builds = "; ".join(f"{k}: {v}" for k, v in m["native_builds"].items())
     lines += ["", f"Native builds measured: {builds}."]
     lines.append("")
@@ -303,13 +305,14 @@ def main(argv=None):
     args.min_samples = args.min_samples or (2 if args.quick else 3)
     args.budget = args.budget if args.budget is not None else (0.4 if args.quick else 1.5)
 
+    malloc = keep_freed_memory(parser)
     cases.check_table()
     versions = _versions()  # imports TensorFlow before anything is timed
     started = time.perf_counter()
     groups = run(args)
     results = _results(groups)
     report = {
-        "meta": {**versions, "command": " ".join(["python benchmarks/report.py", *sys.argv[1:]]),
+        "meta": {**versions, "malloc": malloc, "command": " ".join(["python benchmarks/report.py", *sys.argv[1:]]),
                  "rounds": args.rounds, "passes": args.passes, "min_samples": args.min_samples,
                  "budget_s": args.budget, "sample_s": SAMPLE_SECONDS, "wall_s": round(time.perf_counter() - started, 1),
                  "loadavg_1min_at_end": _loadavg()},

@@ -7,8 +7,11 @@ defines the rules.
 Writing numbers: one pass over each array's buffer straight into one preallocated ``bytes``
 (sized for the longest possible text, shrunk in place at the end), the GIL released: no Python
 float per element, no ``tolist()``, no JSON tree.  Floats go through ``_numfmt`` (shortest
-round-trip text in the array's own dtype).  TensorProto values: the twins of ``encode_tensor``
-and ``b64encode`` per instance, joined once.
+round-trip text in the array's own dtype).  TensorProto values (numeric dtypes): per column, the
+TensorProto header written once in C (``_tensorhead``) and the array's buffer taken once; per
+instance, the base64 of header + the instance's bytes written straight into the one exact-size
+``bytes``, whatever the number of inputs; no per-input Python object but the name's text.  Other
+dtypes: ``encode_tensor`` and ``b64encode`` per value, joined once.
 
 Reading: one pass in text order, like the reference, over the body's buffer.  Numbers are parsed
 by ``_numparse`` (correctly rounded to the target dtype) straight into a growing array per name;
