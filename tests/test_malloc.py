@@ -1,5 +1,5 @@
 """tensorwire._malloc: the TENSORWIRE_MALLOPT switch, and that on glibc the thresholds really take
-effect (a 20 MiB block comes from the heap, not from its own mmap).  Each check that calls
+effect (a block below the threshold comes from the heap, one above it from its own mmap).  Each check that calls
 mallopt runs in a child process, so this test process keeps glibc's defaults."""
 
 import os
@@ -30,7 +30,7 @@ def test_setting_reads_the_switch(monkeypatch):
     assert _malloc.setting("") == _malloc.setting("1") == _malloc.setting("on") == _malloc.DEFAULT_MIB << 20
     assert _malloc.setting("16") == 16 << 20 and _malloc.setting(" 128 ") == 128 << 20
     for bad in ("-1", "64M", "1.5", "maybe"):
-        with pytest.raises(ValueError, match=r"^TENSORWIRE_MALLOPT='.*': expected 0 \(off\), 1 \(on, 64 MiB\)"):
+        with pytest.raises(ValueError, match=rf"^TENSORWIRE_MALLOPT='.*': expected 0 \(off\), 1 \(on, {_malloc.DEFAULT_MIB} MiB\)"):
             _malloc.setting(bad)
     monkeypatch.setenv(_malloc.ENV_VAR, "0")
     assert _malloc.setting() is None and _malloc.keep_freed_memory() is False
@@ -40,7 +40,7 @@ def test_setting_reads_the_switch(monkeypatch):
 
 
 # glibc's mallinfo2().hblkhd: bytes in blocks served by their own mmap.
-MMAPPED_20_MIB = """
+MMAPPED = """
     import ctypes
     from tensorwire import _malloc
 
@@ -55,22 +55,26 @@ MMAPPED_20_MIB = """
     libc.free.argtypes = (ctypes.c_void_p,)
     kept = _malloc.keep_freed_memory()
     before = libc.mallinfo2().hblkhd
-    p = libc.malloc(20 << 20)
+    p = libc.malloc(SIZE)
     grew = libc.mallinfo2().hblkhd - before
     libc.free(p)
-    print(kept, grew >= 20 << 20, _malloc.describe())
+    print(kept, grew >= SIZE, _malloc.describe())
 """
 
 
 @pytest.mark.skipif(not GLIBC, reason="mallopt is glibc's; elsewhere keep_freed_memory() is a no-op (returns False)")
-@pytest.mark.parametrize("value, kept", [(None, True), ("1", True), ("32", True), ("0", False)])
-def test_thresholds_take_effect_on_glibc(value, kept):
-    """With the thresholds set (the default), a fresh 20 MiB block comes from the heap, where a
-    freed one is reused; with TENSORWIRE_MALLOPT=0, glibc's default maps it on its own."""
-    run = child(MMAPPED_20_MIB, value)
+@pytest.mark.parametrize("value, kept, mib, mmapped", [
+    (None, True, 8, False), ("1", True, 8, False), ("32", True, 20, False),
+    (None, True, 20, True),  # above the default 16 MiB: mapped, and unmapped when freed (the bound)
+    ("0", False, 8, True),  # glibc's default: mapped (its threshold starts at 128 KiB)
+])
+def test_thresholds_take_effect_on_glibc(value, kept, mib, mmapped):
+    """With the thresholds set, a fresh block below them comes from the heap, where a freed one
+    is reused; above them, or with TENSORWIRE_MALLOPT=0, glibc maps it on its own."""
+    run = child(f"SIZE = {mib} << 20\n" + textwrap.dedent(MMAPPED), value)
     assert run.returncode == 0, run.stderr
-    got_kept, mmapped, description = run.stdout.strip().split(" ", 2)
-    assert got_kept == str(kept) and mmapped == str(not kept), run.stdout
+    got_kept, got_mmapped, description = run.stdout.strip().split(" ", 2)
+    assert (got_kept, got_mmapped) == (str(kept), str(mmapped)), run.stdout
     assert ("kept up to" in description) == kept, description
 
 

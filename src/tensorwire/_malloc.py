@@ -16,7 +16,24 @@ Switch: ``TENSORWIRE_MALLOPT`` (read when :func:`keep_freed_memory` is called wi
 A child process (the benchmarks' servers) inherits the variable.  Elsewhere than glibc (musl,
 macOS, Windows) it does nothing and says so (returns False).
 
-Measured (see the README's "Freed memory" section for the figures and the commands): DECISION.
+Decision, from measurements (the README's "Freed memory" section has the figures and the
+commands): on by default in ``serve`` and the benchmark tools, at 16 MiB.
+
+* Speed: with it, round trips of one 256x256x12 tile took 9.3 instead of 15.5 ms
+  (SERIALIZED_TF_TENSORS) and 7.2 instead of 9.6 ms (GRPC_TF_TENSORS), and the load run did
+  206-209 instead of 184-206 requests/s; with glibc's defaults, many of each request's blocks
+  are fresh pages, faulted in 4 KiB at a time.
+* Memory: RSS does not come back after a burst of large requests with or without it.  glibc's
+  thresholds are dynamic: the first large block freed raises them (up to 32 MiB / 64 MiB), so its
+  defaults keep freed memory too, after the very burst that matters.  Twelve requests of a
+  1024x1024x4 tile (22 MB bodies, three clients; ``benchmarks/malloc_burst.py``) left the
+  server at 2.75x and 3.3x its steady RSS with the defaults, 3.9x at 64 MiB, and 1.95x and 2.0x
+  at 16 MiB: a fixed threshold stops the raising, and blocks above it (the burst's) are unmapped
+  when freed.  In the hostile mix (benchmarks/hostile.py) the settled RSS was 4.5x its steady
+  state with the defaults, 4.0x at 16 MiB: the "within 10%" target is missed either way, for
+  reasons this setting does not cause; giving the rest back needs ``malloc_trim(0)`` when the
+  server is idle (a model calling it after every request left 1.6x with the defaults), which is
+  the server's call to make, not this module's.
 """
 
 import ctypes
@@ -24,7 +41,7 @@ import os
 import platform
 
 ENV_VAR = "TENSORWIRE_MALLOPT"
-DEFAULT_MIB = 64
+DEFAULT_MIB = 16
 _M_TRIM_THRESHOLD = -1  # glibc's malloc.h
 _M_MMAP_THRESHOLD = -3
 _OFF = ("0", "off", "false", "no")
