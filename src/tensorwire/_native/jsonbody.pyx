@@ -417,7 +417,7 @@ cdef char* _put_b64_tensor(char* p, const unsigned char* header, Py_ssize_t hl, 
 
     The header and the first bytes of data that bring it to a multiple of 3 go through a small
     buffer; base64 of a multiple of 3 bytes has no padding, so the rest can follow on its own."""
-    cdef unsigned char lead[TENSOR_HEADER_MAX + 2]
+    cdef unsigned char lead[16]  # the header's last 1-2 bytes and up to 2 of the data
     cdef Py_ssize_t whole = hl - hl % 3, k = (3 - hl % 3) % 3, rest
     p[0] = b'"'
     p += 1
