@@ -393,6 +393,19 @@ def run(args):
     }
 
 
+def keep_freed_memory(parser):
+    """``tensorwire._malloc.keep_freed_memory()`` for a tool's process (``TENSORWIRE_MALLOPT``,
+    which the servers it starts inherit); a bad value is a usage error.  Returns the one-line
+    description the tools report."""
+    from tensorwire import _malloc
+
+    try:
+        _malloc.keep_freed_memory()
+    except ValueError as exc:
+        parser.error(str(exc))
+    return _malloc.describe()
+
+
 def passed(result):
     return (result is not None and result["answered"] == result["requests"] == result["correct"]
             and result["lost"] == 0 and result["errors"] == 0)
@@ -407,6 +420,7 @@ def text(r):
         f"each ({r['request_bytes']:,}-byte requests; max_payload_bytes {r['max_payload_bytes']:,}), "
         f"backend {r['backend']}",
         f"server: {r['server']}",
+        *([f"malloc (client and server): {r['malloc']}"] if "malloc" in r else []),
         f"answered {r['answered']}, correct {r['correct']}, wrong {r['wrong']}, lost {r['lost']}, "
         f"errors {r['errors']} (of {r['requests']})",
         "not run: the clients' set-up failed" if r["wall_seconds"] is None else
@@ -442,11 +456,13 @@ def main(argv=None):
         parser.error(f"--format: one of {', '.join(FORMATS)}")
     if args.clients < 1 or args.requests < 1:
         parser.error("--clients and --requests must be at least 1")
+    malloc = keep_freed_memory(parser)
     sys.path.insert(0, HERE)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))  # stop the server on the way out
     result = run(args)
     if result is None:
         return 2
+    result["malloc"] = malloc
     print(json.dumps(result, indent=2) if args.json else text(result), flush=True)
     return 0 if passed(result) else 1
 

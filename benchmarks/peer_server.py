@@ -542,6 +542,11 @@ def main(argv=None):
     parser.add_argument("--example-shape", default=None, metavar="HxWxC",
                         help="GRPC_SERIALIZED_TF_EXAMPLES: reshape each feature to this per-instance shape")
     args = parser.parse_args(argv)
+    # The same process setting as tensorwire's server (its allocator, not its codecs: none is
+    # used here), so that a round trip still differs only in the codec work.
+    from load import keep_freed_memory
+
+    keep_freed_memory(parser)
     try:
         formats = list(dict.fromkeys(format_of(f) for f in (args.formats or FORMATS)))
     except ValueError as exc:

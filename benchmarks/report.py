@@ -1,4 +1,4 @@
-"""Comparison tables: ``python benchmarks/report.py [--json] [--quick] [--strict]``.
+"""Comparison tables: ``python benchmarks/report.py [--json] [--quick] [--strict] [--group TEXT]``.
 
 Runs every case of cases.py (the same table the pytest benchmarks use) in one process and prints
 a Markdown table per operation (alternative, time, throughput, time relative to the native twin)
@@ -31,6 +31,7 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import cases  # noqa: E402  (benchmarks/ is sys.path[0] when this file is run)
+from load import keep_freed_memory  # noqa: E402
 
 SAMPLE_SECONDS = 0.005  # aim of one sample (back-to-back calls of one alternative)
 MAX_NUMBER = 1000
@@ -174,6 +175,8 @@ def run(args):
     wanted = (["tile"] if args.quick else ["tile", "batch8"]) + ["records"]  # records: the 201 MB file
     groups = []
     for group in cases.GROUPS:
+        if args.group and not any(g.lower() in group.lower() for g in args.group):
+            continue
         for name in wanted:
             payload = payloads[name]
             rows = [Row(case, payload) for case in cases.CASES if case.group == group and name in case.payloads]
@@ -226,7 +229,10 @@ def _results(groups):
 
 def _targets(results):
     out = []
+    measured = {g["group"] for g in results}
     for t in cases.TARGETS:
+        if t.group not in measured:  # left out by --group
+            continue
         g = next((g for g in results if g["group"] == t.group and g["payload"] == t.payload), None)
         rows = {r["key"]: r for r in g["rows"]} if g else {}
         case, base = rows.get(t.case), rows.get(t.baseline)
@@ -252,6 +258,7 @@ def markdown(report):
                  f"numpy {m['numpy']}, protobuf {m['protobuf']}, TensorFlow {m['tensorflow']}, "
                  f"pybase64 {m['pybase64']}; {m['cpu']}; {m['platform']}; "
                  f"load average {m['loadavg_1min_at_start']} at start, {m['loadavg_1min_at_end']} at end.")
+    lines.append(f"Malloc: {m['malloc']}.")
     builds = "; ".join(f"{k}: {v}" for k, v in m["native_builds"].items())
     lines += ["", f"Native builds measured: {builds}."]
     lines.append("")
@@ -283,6 +290,9 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true",
                         help="no batch8 (the tile and the TFRecord file only), fewer and shorter samples")
     parser.add_argument("--strict", action="store_true", help="exit non-zero when a target is missed")
+    parser.add_argument("--group", action="append", metavar="TEXT",
+                        help="only the groups whose name contains TEXT (case-insensitive; repeatable), "
+                             "e.g. --group 'single-band'")
     parser.add_argument("--rounds", type=int, help="samples per alternative, at most (default 25, --quick 6)")
     parser.add_argument("--passes", type=int,
                         help="passes over all groups that the rounds are spread over (default 5, --quick 2)")
@@ -295,13 +305,14 @@ def main(argv=None):
     args.min_samples = args.min_samples or (2 if args.quick else 3)
     args.budget = args.budget if args.budget is not None else (0.4 if args.quick else 1.5)
 
+    malloc = keep_freed_memory(parser)
     cases.check_table()
     versions = _versions()  # imports TensorFlow before anything is timed
     started = time.perf_counter()
     groups = run(args)
     results = _results(groups)
     report = {
-        "meta": {**versions, "command": " ".join(["python benchmarks/report.py", *sys.argv[1:]]),
+        "meta": {**versions, "malloc": malloc, "command": " ".join(["python benchmarks/report.py", *sys.argv[1:]]),
                  "rounds": args.rounds, "passes": args.passes, "min_samples": args.min_samples,
                  "budget_s": args.budget, "sample_s": SAMPLE_SECONDS, "wall_s": round(time.perf_counter() - started, 1),
                  "loadavg_1min_at_end": _loadavg()},

@@ -53,7 +53,8 @@ if HERE not in sys.path:
 import numpy as np  # noqa: E402
 
 import peer_server  # noqa: E402
-from load import FORMATS, ServerProcess, expected_outputs, mismatch, serve_models, tensorwire_server, tile_inputs  # noqa: E402,I001
+from load import (FORMATS, ServerProcess, expected_outputs, keep_freed_memory, mismatch, serve_models,  # noqa: E402,I001
+                  tensorwire_server, tile_inputs)
 
 TILE_SHAPE = (256, 256, 12)
 CLIENT_MAX_PAYLOAD_BYTES = 64 << 20
@@ -211,6 +212,7 @@ def run(args, shape=TILE_SHAPE):
         "samples": args.samples, "requests": args.requests, "sample_seconds": args.sample_seconds,
         "client_max_payload_bytes": CLIENT_MAX_PAYLOAD_BYTES,
         "servers": {side: servers[side].ready_line for side in SIDES},
+        "malloc": args.malloc,
         "seconds": time.perf_counter() - started,
     }
     return {"meta": meta, "rows": rows}
@@ -248,6 +250,7 @@ def markdown(report):
         f"{m['cpus']} CPUs; load average {m['loadavg_1min_at_start']} at start, {m['loadavg_1min_at_end']} at end; "
         f"{m['samples']} samples of K={k} sequential requests per cell, sides interleaved; "
         f"req/s = best sample, ms/req = mean of all timed requests; run took {m['seconds']:.0f} s.",
+        f"Malloc, in this process and both servers: {m['malloc']}.",
         "",
         "| format | tensorwire req/s | protobuf+json/base64 req/s | ratio | tensorwire ms/req | "
         "protobuf+json/base64 ms/req | request bytes (tensorwire / baseline) | K |",
@@ -291,6 +294,7 @@ def main(argv=None):
         parser.error(f"--formats: unknown {unknown}; one of {', '.join(FORMATS)}")
     if args.samples < 1 or (args.requests is not None and args.requests < 1):
         parser.error("--samples and --requests must be at least 1")
+    args.malloc = keep_freed_memory(parser)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))  # stop the servers on the way out
     report = run(args)
     print(json.dumps(report, indent=2) if args.json else markdown(report), flush=True)

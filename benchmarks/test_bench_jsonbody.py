@@ -21,6 +21,11 @@ def test_json_encode_tensors(benchmark, payloads, case, payload):
     _run(benchmark, payloads, case, payload)
 
 
+@pytest.mark.parametrize(*params(cases.JSON_ENC_BANDS))
+def test_json_encode_tensors_bands(benchmark, payloads, case, payload):
+    _run(benchmark, payloads, case, payload)
+
+
 @pytest.mark.parametrize(*params(cases.JSON_ENC_ND))
 def test_json_encode_nd_arrays(benchmark, payloads, case, payload):
     _run(benchmark, payloads, case, payload)

@@ -996,6 +996,58 @@ def test_tensor_bodies_written_from_the_buffer_equal_the_reference(both, dtype, 
         assert twin.jsonbody.encode_body("instances", columns, **kw) == ref.jsonbody.encode_body("instances", columns, **kw)
 
 
+@pytest.mark.native
+def test_earth_engine_bands_as_many_tensor_inputs_equal_the_reference(both):
+    """A request of many single-band inputs, the way Earth Engine names them, each column on its
+    own route: contiguous, a strided view of one tile, big-endian, float16, float64 and a string
+    column (which sends the whole body down the generic route).  Same bytes, and TensorFlow
+    reads every value back."""
+    ref, twin = both
+    rng = np.random.default_rng(12)
+    tile = rng.standard_normal((2, 8, 8, 12)).astype(np.float32)
+    bands = [(f"B{i + 1}", tile[..., i : i + 1]) for i in range(12)]  # views, not contiguous
+    extra = [("C", np.ascontiguousarray(tile[..., :1])), ("BE", tile[..., 1:2].astype(">f4")),
+             ("H", tile[..., 2:3].astype(np.float16)), ("D", tile[..., 3:4].astype(np.float64))]
+    strings = [("S", np.array([b"a", b"bc"], dtype=object))]
+    for columns in (bands, bands + extra, bands + extra + strings):
+        for urlsafe, pad in ((True, True), (False, False)):
+            kw = dict(bare=False, kind="tensor", urlsafe=urlsafe, pad=pad)
+            body = twin.jsonbody.encode_body("instances", columns, **kw)
+            assert body == ref.jsonbody.encode_body("instances", columns, **kw)
+    body = twin.jsonbody.encode_body("instances", bands + extra, bare=False, kind="tensor")  # URL-safe, padded
+    for i, inst in enumerate(json.loads(body)["instances"]):
+        for name, arr in bands + extra:
+            got = tf.io.parse_tensor(tf.io.decode_base64(inst[name]), tf.as_dtype(arr.dtype.newbyteorder("="))).numpy()
+            assert got.shape == arr[i].shape and np.array_equal(got, arr[i])
+
+
+@pytest.mark.native
+def test_every_printable_ascii_name_is_written_as_json_dumps_writes_it(both):
+    """The twin writes a name of printable ASCII other than a quote or backslash as it is; the
+    rest (and every other name) as json.dumps does: the same text as the reference, each kind."""
+    ref, twin = both
+    names = [chr(c) for c in range(0x20, 0x7F)] + ["\x7f", "\x1f", "B1\n", "é", "a\\b", 'a"b', ""]
+    columns = [(name, np.full((2, 1), i, np.float32)) for i, name in enumerate(names)]
+    for kind in WRITE_KINDS:
+        body = twin.jsonbody.encode_body("instances", columns, bare=False, kind=kind)
+        assert body == ref.jsonbody.encode_body("instances", columns, bare=False, kind=kind)
+        assert list(json.loads(body)["instances"][0]) == names
+
+
+@pytest.mark.native
+def test_tensor_columns_with_fewer_instances_fail_as_the_reference(both):
+    """The number of instances is the first column's; a later column with fewer must not be
+    read past its end (the twin did, for numeric tensors): both raise numpy's IndexError."""
+    a, short = np.zeros((3, 4), np.float32), np.ones((1, 4), np.float32)
+    for columns in ([("a", a), ("b", short)], [("a", a), ("b", short.astype(np.float64))]):
+        errors = []
+        for b in both:
+            with pytest.raises(IndexError) as info:
+                b.jsonbody.encode_body("instances", columns, bare=False, kind="tensor")
+            errors.append(str(info.value))
+        assert errors[0] == errors[1] == "index 1 is out of bounds for axis 0 with size 1"
+
+
 def test_string_tensor_values_keep_trailing_nul_bytes(codecs):
     """a[i] of a 1-D object array is the element itself, which numpy would turn into an S scalar
     that drops trailing NULs; each instance is taken as a 0-d array instead."""

@@ -124,6 +124,12 @@ def _load(target, parser):
 
 
 def _serve(args, parser):
+    from ._malloc import keep_freed_memory
+
+    try:
+        keep_freed_memory()  # TENSORWIRE_MALLOPT; see tensorwire._malloc
+    except ValueError as exc:
+        parser.error(str(exc))
     sys.path.insert(0, "")  # MODULE may be a file in the current directory, as with uvicorn
     from .payload import PayloadFormat
     from .server import serve

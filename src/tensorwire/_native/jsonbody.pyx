@@ -7,8 +7,11 @@ defines the rules.
 Writing numbers: one pass over each array's buffer straight into one preallocated ``bytes``
 (sized for the longest possible text, shrunk in place at the end), the GIL released: no Python
 float per element, no ``tolist()``, no JSON tree.  Floats go through ``_numfmt`` (shortest
-round-trip text in the array's own dtype).  TensorProto values: the twins of ``encode_tensor``
-and ``b64encode`` per instance, joined once.
+round-trip text in the array's own dtype).  TensorProto values (numeric dtypes): per column, the
+TensorProto header written once in C (``_tensorhead``) and the array's buffer taken once; per
+instance, the base64 of header + the instance's bytes written straight into the one exact-size
+``bytes``, whatever the number of inputs; no per-input Python object but the name's text.  Other
+dtypes: ``encode_tensor`` and ``b64encode`` per value, joined once.
 
 Reading: one pass in text order, like the reference, over the body's buffer.  Numbers are parsed
 by ``_numparse`` (correctly rounded to the target dtype) straight into a growing array per name;
@@ -19,7 +22,7 @@ the reference accepts what this pass refused, that is a bug, reported as an Asse
 """
 
 cimport cython
-from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
+from cpython.buffer cimport PyBUF_C_CONTIGUOUS, PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, _PyBytes_Resize
 from cpython.object cimport PyObject
 from cpython.ref cimport Py_DECREF, Py_INCREF
@@ -34,9 +37,11 @@ from ._numfmt cimport NUMFMT_MAX_CHARS, write_f16, write_f32, write_f64, write_i
 from ._numparse cimport (
     parse_f16, parse_f16_prefix, parse_f32, parse_f32_prefix, parse_f64, parse_f64_prefix, parse_i64, parse_u64,
 )
+from ._tensorhead cimport tensor_header_size, tensor_header_write
+from ._wire cimport wire_len_field_size, wire_write_len_prefix
 
 cdef bint _LITTLE_ENDIAN_HOST
-cdef object _dtypes, _wire, _tensor_ref, sys
+cdef object _dtypes, _tensor_ref, sys
 cdef object np, json, ref, numtext, DecodeError, b64decode, b64encode, decode_tensor, encode_tensor
 import json
 
@@ -44,7 +49,7 @@ import numpy as np
 
 import sys
 
-from ..codecs import _dtypes, _wire
+from ..codecs import _dtypes
 from ..codecs import jsonbody as ref
 from ..codecs import tensor as _tensor_ref
 from ..codecs import numtext
@@ -297,25 +302,34 @@ def encode_body(key, columns, *, bare, kind, nonfinite="token", urlsafe=True, pa
     else:
         names = []
         for name, _ in columns:
-            names.append(ref._name_text(name))
+            names.append(_name_json(name))
     head = b'{"' + key.encode("ascii") + b'":['
     if kind == "tensor":
         return _encode_tensors(head, names, columns, urlsafe, pad)
     return _encode_numbers(head, names, columns, kind == "string", nonfinite, float_format)
 
 
-def _encode_tensors(bytes head, names, list columns, bint urlsafe, bint pad):
-    cdef list plans = []
-    cdef object column, plan
-    for column in columns:
-        plan = _tensor_plan(column[1])
-        if plan is None:
+cdef bytes _name_json(object name):
+    """``ref._name_text(name)``: a name of printable ASCII other than ``"`` and ``\\`` is its own
+    JSON text between quotes (what ``json.dumps`` writes for it); any other goes to the reference."""
+    if (type(name) is str and (<str>name).isascii() and (<str>name).isprintable() and '"' not in <str>name
+            and "\\" not in <str>name):
+        return b'"' + (<str>name).encode("ascii") + b'"'
+    return ref._name_text(name)
+
+
+cdef object _encode_tensors(bytes head, names, list columns, bint urlsafe, bint pad):
+    """SERIALIZED_TF_TENSORS: straight from the arrays' buffers when every column allows it
+    (:func:`_tensor_column`), else through ``encode_tensor`` and ``b64encode`` per value."""
+    cdef Py_ssize_t c, ncol = len(columns), count = len(columns[0][1])
+    cdef _Layout layout = _Layout(names, ncol, 0)
+    for c in range(ncol):
+        if not _tensor_column(layout, c, columns[c][1], count):
             return _encode_tensors_generic(head, names, columns, urlsafe, pad)
-        plans.append(plan)
-    return _encode_tensors_direct(head, names, plans, urlsafe, pad)
+    return _encode_tensors_direct(head, layout, count, urlsafe, pad)
 
 
-def _encode_tensors_generic(bytes head, names, list columns, bint urlsafe, bint pad):
+cdef object _encode_tensors_generic(bytes head, names, list columns, bint urlsafe, bint pad):
     """Any dtype encode_tensor takes: one TensorProto, then its base64, per value; joined once."""
     cdef Py_ssize_t i, c, count = len(columns[0][1])
     cdef list parts = [head]
@@ -334,25 +348,67 @@ def _encode_tensors_generic(bytes head, names, list columns, bint urlsafe, bint 
     return b"".join(parts)
 
 
-cdef object _tensor_plan(object array):
-    """(contiguous array, TensorProto header, content bytes per instance) when each instance's
-    serialized tensor is ``header + raw bytes`` (numeric dtypes on a little-endian host: the
-    ``tf.io.serialize_tensor`` form), else None.  The header is the same for every instance."""
-    cdef object a, dt, header, datatype
-    cdef Py_ssize_t per
-    if not _LITTLE_ENDIAN_HOST or array.dtype.kind not in "biufc" or array.dtype.names is not None:
-        return None
-    dt = array.dtype.newbyteorder("<")
-    datatype = _dtypes.datatype_of(dt)
-    if datatype is None:
-        return None
-    a = np.ascontiguousarray(array, dtype=dt)
-    per = a.itemsize * (a.size // len(a)) if len(a) else 0
-    header = _wire.encode_tag(_dtypes.F_DTYPE, _wire.WT_VARINT) + _wire.encode_varint(datatype)
-    header += _tensor_ref._shape_field(a.shape[1:])
+cdef object _MISSING = object()
+cdef dict _TENSOR_DTYPES = {}  # numpy dtype -> (DataType, little-endian dtype), or None: no direct path
+cdef int _TENSOR_DTYPES_MAX = 64  # dtypes remembered (the numeric ones, both byte orders, fit)
+cdef int F_CONTENT = _dtypes.F_CONTENT
+
+
+cdef object _tensor_dtype(object dt):
+    """``(DataType, little-endian dtype)`` when an instance of ``dt``'s serialized tensor is a
+    header plus the raw little-endian bytes (a numeric dtype on a little-endian host: the
+    ``tf.io.serialize_tensor`` form), else None; looked up once per dtype."""
+    cdef object entry = _TENSOR_DTYPES.get(dt, _MISSING)
+    cdef object le, datatype
+    if entry is not _MISSING:
+        return entry
+    entry = None
+    if _LITTLE_ENDIAN_HOST and dt.kind in "biufc" and dt.names is None:
+        le = dt.newbyteorder("<")
+        datatype = _dtypes.datatype_of(le)
+        if datatype is not None:
+            entry = (datatype, le)
+    if len(_TENSOR_DTYPES) < _TENSOR_DTYPES_MAX:
+        _TENSOR_DTYPES[dt] = entry
+    return entry
+
+
+cdef bint _tensor_column(_Layout layout, Py_ssize_t c, object array, Py_ssize_t count) except -1:
+    """Set up column ``c`` to write each of the ``count`` instances of ``array`` as the base64 of
+    header + the instance's bytes, read from the array's buffer (taken here, released with the
+    layout); the header, the same for every instance, is written once, in C.  False when that
+    form does not apply (:func:`_tensor_dtype`), or the column does not have ``count`` instances
+    (the generic path then fails as the reference does)."""
+    cdef Column* col = &layout.cols[c]
+    cdef Py_buffer* view = &layout.views[c]
+    cdef object entry = _tensor_dtype(array.dtype), a
+    cdef Py_ssize_t per, size
+    cdef int k
+    cdef unsigned char* p
+    if entry is None:
+        return False
+    a = np.ascontiguousarray(array, dtype=entry[1])  # the array itself when it is already so
+    if a.ndim == 0 or len(a) != count:
+        return False
+    PyObject_GetBuffer(a, view, PyBUF_C_CONTIGUOUS)
+    layout.nviews = c + 1  # columns are set up in order
+    per = view.itemsize
+    for k in range(1, view.ndim):
+        per *= view.shape[k]
+    size = tensor_header_size(<int>entry[0], view.shape + 1, view.ndim - 1)
     if per:
-        header += _wire.encode_tag(_dtypes.F_CONTENT, _wire.WT_LEN) + _wire.encode_varint(per)
-    return a, header, per
+        size += wire_len_field_size(F_CONTENT, per) - per
+    if size > TENSOR_HEADER_MAX:  # cannot happen for rank <= 64 (see TENSOR_HEADER_MAX)
+        raise AssertionError(f"tensorwire: TensorProto header of {size} bytes (a bug)")
+    p = tensor_header_write(col.header_buf, <int>entry[0], view.shape + 1, view.ndim - 1)
+    if per:
+        p = wire_write_len_prefix(p, F_CONTENT, per)
+    col.tensor = True
+    col.header = col.header_buf
+    col.header_len = p - col.header_buf
+    col.data = <const unsigned char*>view.buf
+    col.stride = per
+    return True
 
 
 cdef char* _put_b64_tensor(char* p, const unsigned char* header, Py_ssize_t hl, const unsigned char* data,
@@ -361,7 +417,7 @@ cdef char* _put_b64_tensor(char* p, const unsigned char* header, Py_ssize_t hl, 
 
     The header and the first bytes of data that bring it to a multiple of 3 go through a small
     buffer; base64 of a multiple of 3 bytes has no padding, so the rest can follow on its own."""
-    cdef unsigned char lead[16]
+    cdef unsigned char lead[16]  # the header's last 1-2 bytes and up to 2 of the data
     cdef Py_ssize_t whole = hl - hl % 3, k = (3 - hl % 3) % 3, rest
     p[0] = b'"'
     p += 1
@@ -378,24 +434,16 @@ cdef char* _put_b64_tensor(char* p, const unsigned char* header, Py_ssize_t hl, 
     return p + 1
 
 
-def _encode_tensors_direct(bytes head, names, list plans, bint urlsafe, bint pad):
+cdef object _encode_tensors_direct(bytes head, _Layout layout, Py_ssize_t count, bint urlsafe, bint pad):
     """One pass: each value's base64 written from the array's buffer into one exact-size bytes."""
-    cdef Py_ssize_t ncol = len(plans), count = len(plans[0][0]), c, total
-    cdef _Layout layout = _Layout(names, ncol, 0)
+    cdef Py_ssize_t c, total
     cdef Column* col
-    cdef object out, plan
+    cdef object out
     cdef char* start
     cdef char* p
     total = len(head) + 2 + (count - 1 if count else 0) + (count if layout.named else 0)  # commas, braces
-    for c in range(ncol):
-        plan = plans[c]
+    for c in range(layout.ncol):
         col = &layout.cols[c]
-        col.tensor = True
-        col.data = <const unsigned char*>(<size_t>plan[0].ctypes.data)
-        col.header = <const unsigned char*>PyBytes_AS_STRING(plan[1])
-        col.header_len = len(plan[1])
-        col.stride = plan[2]
-        layout.keep.append(plan)
         total += count * (b64_encoded_size(col.header_len + col.stride, pad) + 2 + col.name_len + (2 if layout.named else 0))
     out = PyBytes_FromStringAndSize(NULL, total)
     start = PyBytes_AS_STRING(out)
@@ -460,13 +508,17 @@ cdef extern from *:
     #endif
     /* Ask for transparent huge pages on the 2 MiB-aligned interior of a large buffer we just
        allocated and are about to fill: one fault per 2 MiB instead of per 4 KiB.  Advisory
-       only (ignored where THP is off or unsupported); touches nothing outside the buffer. */
+       only (ignored where THP is off or unsupported); touches nothing outside the buffer.
+       From 4 MiB, the smallest size that always holds a whole aligned 2 MiB page: a
+       12-band 256x256 SERIALIZED_TF_TENSORS body (4.2 MB) written into memory the kernel has
+       just taken back faulted 992 times and took 1.4-1.7 ms; with the advice, 481 faults and
+       0.9-1.1 ms (the threshold was 16 MiB before). */
     static void tw_huge_pages(char *p, Py_ssize_t n) {
     #if defined(__linux__) && defined(MADV_HUGEPAGE)
         const uintptr_t huge = (uintptr_t)1 << 21;
         uintptr_t lo = ((uintptr_t)p + huge - 1) & ~(huge - 1);
         uintptr_t hi = ((uintptr_t)p + (uintptr_t)n) & ~(huge - 1);
-        if (n >= (Py_ssize_t)(8 * huge) && hi > lo)
+        if (n >= (Py_ssize_t)(2 * huge) && hi > lo)
             (void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
     #else
         (void)p; (void)n;
@@ -474,6 +526,12 @@ cdef extern from *:
     }
     """
     void _huge_pages "tw_huge_pages"(char* p, Py_ssize_t n) nogil
+
+
+# A TensorProto header (dtype, shape, tensor_content's tag and length) of rank <= 64 takes at
+# most 6 + 11 + 64 * 13 + 11 = 860 bytes (varints of at most 10 bytes).
+cdef enum:
+    TENSOR_HEADER_MAX = 1024
 
 
 cdef struct Column:
@@ -484,6 +542,7 @@ cdef struct Column:
     bint tensor  # SERIALIZED_TF_TENSORS: base64 of header + the instance's bytes
     const unsigned char* header
     Py_ssize_t header_len
+    unsigned char header_buf[TENSOR_HEADER_MAX]  # where ``header`` points
     Leaf leaf  # the number kinds: nested lists of ``per`` elements of shape ``dims``
     Py_ssize_t itemsize, per
     const Py_ssize_t* dims
@@ -497,6 +556,8 @@ cdef class _Layout:
     cdef Column* cols
     cdef Py_ssize_t* dims
     cdef Py_ssize_t* idx
+    cdef Py_buffer* views  # the arrays' buffers a tensor column reads (views[:nviews] are held)
+    cdef Py_ssize_t nviews
     cdef Py_ssize_t ncol
     cdef bint named
     cdef list keep
@@ -506,7 +567,8 @@ cdef class _Layout:
         self.cols = <Column*>calloc(ncol, sizeof(Column))
         self.dims = <Py_ssize_t*>calloc(ncol * maxdim + 1, sizeof(Py_ssize_t))
         self.idx = <Py_ssize_t*>calloc(maxdim + 1, sizeof(Py_ssize_t))
-        if not (self.cols and self.dims and self.idx):
+        self.views = <Py_buffer*>calloc(ncol + 1, sizeof(Py_buffer))
+        if not (self.cols and self.dims and self.idx and self.views):
             raise MemoryError()
         self.ncol = ncol
         self.named = names is not None
@@ -517,6 +579,10 @@ cdef class _Layout:
                 self.cols[c].name_len = len(names[c])
 
     def __dealloc__(self):
+        cdef Py_ssize_t c
+        for c in range(self.nviews):
+            PyBuffer_Release(&self.views[c])
+        free(self.views)
         free(self.cols)
         free(self.dims)
         free(self.idx)

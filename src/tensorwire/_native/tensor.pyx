@@ -13,6 +13,7 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t, INT64_MAX
 from libc.string cimport memcpy, memset
 
+from ._tensorhead cimport TENSORHEAD_F_DTYPE, TENSORHEAD_F_SHAPE, tensor_header_size, tensor_header_write
 from ._wire cimport (
     WT_FIXED32,
     WT_FIXED64,
@@ -28,7 +29,6 @@ from ._wire cimport (
     wire_skip_field,
     wire_varint_size,
     wire_write_len_prefix,
-    wire_write_tag,
     wire_write_varint,
 )
 
@@ -79,6 +79,7 @@ cdef enum:
     NOGIL_BYTES = 1 << 16
 
 assert D.MAX_RANK == MAX_RANK
+assert (TENSORHEAD_F_DTYPE, TENSORHEAD_F_SHAPE) == (F_DTYPE, F_SHAPE)
 assert (D.F_DTYPE, D.F_SHAPE, D.F_CONTENT, D.F_STRING) == (F_DTYPE, F_SHAPE, F_CONTENT, F_STRING)
 assert D.FIXED32_FIELDS == {F_FLOAT, F_SCOMPLEX} and D.FIXED64_FIELDS == {F_DOUBLE, F_DCOMPLEX}
 assert D.VARINT_FIELDS == {F_INT, F_INT64, F_BOOL, F_HALF, F_UINT32, F_UINT64}
@@ -188,8 +189,9 @@ def encode_tensor(array, *, form="content"):
     converted; ``str`` elements are encoded as UTF-8.  Raises ``TypeError`` for a dtype with no
     TensorFlow counterpart and ``ValueError`` for an unknown ``form``.
     """
-    cdef int dt, field = 0, kind = KIND_NONE
-    cdef Py_ssize_t d, dim_len, shape_len = 0, header, body = 0, payload = 0, nvals = 0
+    cdef int dt, field = 0, kind = KIND_NONE, ndim, k
+    cdef Py_ssize_t dims[MAX_RANK]
+    cdef Py_ssize_t header, body = 0, payload = 0, nvals = 0
     cdef const unsigned char[::1] src
     cdef const uint64_t* vals = NULL
     cdef const unsigned char* srcp = NULL
@@ -204,10 +206,12 @@ def encode_tensor(array, *, form="content"):
     arr, dt_obj = _as_array(array)
     dt = dt_obj
     shape = arr.shape
-    for d in shape:
-        dim_len = 1 + wire_varint_size(<uint64_t>d) if d else 0
-        shape_len += 1 + wire_varint_size(<uint64_t>dim_len) + dim_len
-    header = 1 + wire_varint_size(<uint64_t>dt) + wire_len_field_size(F_SHAPE, shape_len)
+    ndim = len(shape)
+    if ndim > MAX_RANK:  # numpy allows at most 64 axes; this guards the array below
+        raise ValueError(f"cannot encode an array of rank {ndim} (at most {MAX_RANK})")
+    for k in range(ndim):
+        dims[k] = shape[k]
+    header = tensor_header_size(dt, dims, ndim)
 
     if dt == DT_STRING:
         strings = _string_values(arr)
@@ -252,16 +256,7 @@ def encode_tensor(array, *, form="content"):
 
     out = PyBytes_FromStringAndSize(NULL, header + body)
     p = <unsigned char*>PyBytes_AS_STRING(out)
-    p = wire_write_tag(p, F_DTYPE, WT_VARINT)
-    p = wire_write_varint(p, <uint64_t>dt)
-    p = wire_write_len_prefix(p, F_SHAPE, shape_len)
-    for d in shape:
-        if d:
-            p = wire_write_len_prefix(p, 2, 1 + wire_varint_size(<uint64_t>d))
-            p = wire_write_tag(p, 1, WT_VARINT)
-            p = wire_write_varint(p, <uint64_t>d)
-        else:
-            p = wire_write_len_prefix(p, 2, 0)
+    p = tensor_header_write(p, dt, dims, ndim)
     if strings is not None:
         for s in strings:
             p = wire_write_len_prefix(p, F_STRING, len(s))
