@@ -355,3 +355,20 @@ def test_grpc_work_past_its_deadline_is_not_started():
             holder.result(30)
             call(body(3), timeout=30)
         assert model.calls == [7.0, 3.0]
+
+
+def test_give_back_when_idle_returns_freed_memory_a_second_after_the_last_request(monkeypatch):
+    import tensorwire._malloc as malloc
+
+    calls = []
+    monkeypatch.setattr(malloc, "give_back", lambda: calls.append(time.monotonic()) or True)
+    with inproc(double, give_back_when_idle=True) as srv:
+        assert post(srv.http_url, ND).status == 200
+        answered = time.monotonic()
+        until(lambda: calls, what="the idle give-back")
+        assert calls[0] - answered > 0.5  # not while requests come; a lower bound cannot flake
+        assert post(srv.http_url, ND).status == 200
+        until(lambda: len(calls) == 2, what="the second idle give-back")
+    with inproc(double) as srv:  # off by default in serve()
+        assert post(srv.http_url, ND).status == 200
+    assert len(calls) == 2

@@ -126,8 +126,11 @@ def _load(target, parser):
 def _serve(args, parser):
     from ._malloc import keep_freed_memory
 
+    from ._malloc import setting
+
     try:
         keep_freed_memory()  # TENSORWIRE_MALLOPT; see tensorwire._malloc
+        give_back = setting() is not None  # TENSORWIRE_MALLOPT=0 turns both off
     except ValueError as exc:
         parser.error(str(exc))
     sys.path.insert(0, "")  # MODULE may be a file in the current directory, as with uvicorn
@@ -153,7 +156,7 @@ def _serve(args, parser):
         server = serve(_load(args.target, parser), formats=formats, host=args.host, http_port=args.http_port,
                        grpc_port=args.grpc_port, input_name=args.input_name, example_shape=shape,
                        pass_serialized=args.pass_serialized, max_concurrency=args.max_concurrency,
-                       access_log=args.access_log, block=False, **limits)
+                       access_log=args.access_log, give_back_when_idle=give_back, block=False, **limits)
     except ValueError as exc:
         parser.error(str(exc))
     taken = ", ".join(f.value for f in server.model.formats)

@@ -32,8 +32,10 @@ commands): on by default in ``serve`` and the benchmark tools, at 16 MiB.
   when freed.  In the hostile mix (benchmarks/hostile.py) the settled RSS was 4.5x its steady
   state with the defaults, 4.0x at 16 MiB: the "within 10%" target is missed either way, for
   reasons this setting does not cause; giving the rest back needs ``malloc_trim(0)`` when the
-  server is idle (a model calling it after every request left 1.6x with the defaults), which is
-  the server's call to make, not this module's.
+  server is idle (a model calling it after every request left 1.6x with the defaults).  So the
+  server run by ``python -m tensorwire serve`` calls :func:`give_back` once its HTTP side has
+  been idle for a second (``serve(..., give_back_when_idle=...)``; off with
+  ``TENSORWIRE_MALLOPT=0`` as well).
 """
 
 import ctypes
@@ -95,3 +97,19 @@ def describe():
     if _applied is not None:
         return f"glibc mallopt: freed blocks kept up to {_applied >> 20} MiB ({ENV_VAR}=0 turns it off)"
     return f"allocator defaults ({ENV_VAR}={os.environ.get(ENV_VAR, '')!r}, C library {platform.libc_ver()[0] or '?'})"
+
+
+def give_back():
+    """Return the free memory of every heap to the kernel (glibc's ``malloc_trim(0)``); True if
+    anything was returned.  What the server calls once it has been idle a moment, so that RSS
+    comes back down after a burst of large requests whatever the thresholds are.  Not glibc:
+    does nothing (False)."""
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return False
+    try:
+        trim = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):
+        return False
+    trim.argtypes = (ctypes.c_size_t,)
+    trim.restype = ctypes.c_int
+    return bool(trim(0))  # ctypes lets go of the GIL for the call

@@ -97,6 +97,7 @@ DEFAULTS = Limits()
 DEFAULT_MAX_BODY_BYTES = DEFAULTS.max_body_bytes
 DEFAULT_GRPC_PORT = 8500
 _UNBOUNDED_WORKERS = 256  # HTTP worker threads when max_pending is None
+_IDLE_SECONDS = 1.0  # idle this long, the server gives freed memory back (give_back_when_idle)
 
 _HTTP_STATUS = {"bad_request": 400, "internal": 500, "abandoned": 503}
 _CLOSE = {"connection": "close"}
@@ -190,8 +191,11 @@ async def _disconnected(receive):
 class _HttpState:
     """What the HTTP application and :class:`Server` share: the stop signal, the workers, counters."""
 
-    def __init__(self, limits):
+    def __init__(self, limits, give_back_when_idle=False):
         self.limits = limits
+        self.give_back_when_idle = give_back_when_idle
+        self._idle_timer = None
+        self.active = 0  # predict requests from arrival to answer (bodies being read included)
         self.pending = 0  # requests being handled; only the event loop's thread touches these
         self.budget = _Budget(limits.max_buffered_bytes)
         self.workers = DaemonPool(limits.max_pending or _UNBOUNDED_WORKERS, "tensorwire-http")
@@ -204,6 +208,25 @@ class _HttpState:
         if self.stopping is None:
             self.stopping = asyncio.Event()
         return self.stopping
+
+    def arrived(self):
+        self.active += 1
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+            self._idle_timer = None
+
+    def left(self):
+        """A request is answered; once none has been active for a second, freed memory goes back
+        to the kernel (``give_back_when_idle``; see ``tensorwire._malloc``)."""
+        self.active -= 1
+        if self.active == 0 and self.give_back_when_idle:
+            self._idle_timer = asyncio.get_running_loop().call_later(_IDLE_SECONDS, self._give_back)
+
+    def _give_back(self):
+        from ._malloc import give_back
+
+        self._idle_timer = None
+        give_back()
 
 
 def make_app(model, *, predict_route, health_route, limits=DEFAULTS, state=None):
@@ -223,6 +246,7 @@ def make_app(model, *, predict_route, health_route, limits=DEFAULTS, state=None)
     async def predict(request):
         stopping = state.stop_event()
         taken = [0]
+        state.arrived()
         try:
             try:
                 which, read = await _first(asyncio.wait_for(_read_body(request, limits, state.budget, taken),
@@ -247,6 +271,7 @@ def make_app(model, *, predict_route, health_route, limits=DEFAULTS, state=None)
                 state.pending -= 1
         finally:
             state.budget.held -= taken[0]
+            state.left()
 
     async def _predict(request, body, stopping):
         job = Job()
@@ -337,7 +362,7 @@ class Server:
     """
 
     def __init__(self, model, *, host, http_port, grpc_port, predict_route, health_route, limits=DEFAULTS,
-                 grpc_workers=None, access_log=False, log_level="warning"):
+                 grpc_workers=None, access_log=False, log_level="warning", give_back_when_idle=False):
         self.model = model
         self.limits = limits
         # The Vertex contract's defaults, read in this one place.
@@ -345,7 +370,7 @@ class Server:
         self.health_route = health_route or os.environ.get("AIP_HEALTH_ROUTE", "/health")
         if http_port is None:
             http_port = int(os.environ.get("AIP_HTTP_PORT", "8080"))
-        self._state = _HttpState(limits)
+        self._state = _HttpState(limits, give_back_when_idle)
         self._grpc = None
         self._grpc_workers = None
         self._grpc_counts = {"abandoned": 0}
@@ -488,7 +513,7 @@ def serve(predict_fn, *, formats=None, host="0.0.0.0", http_port=None, grpc_port
           max_connections=DEFAULTS.max_connections, header_timeout=DEFAULTS.header_timeout,
           body_timeout=DEFAULTS.body_timeout, keep_alive_timeout=DEFAULTS.keep_alive_timeout,
           shutdown_grace=DEFAULTS.shutdown_grace, grpc_workers=None, access_log=False, log_level="warning",
-          block=True):
+          give_back_when_idle=False, block=True):
     """Serve ``predict_fn(inputs: dict[str, ndarray]) -> ndarray | dict[str, ndarray]``.
 
     ``inputs`` are batch first, as :func:`tensorwire.decode_request` gives them (bare ND_ARRAYS
@@ -508,7 +533,10 @@ def serve(predict_fn, *, formats=None, host="0.0.0.0", http_port=None, grpc_port
     ``header_timeout``, ``body_timeout``, ``keep_alive_timeout``, ``shutdown_grace``; and
     ``max_decoded_bytes`` (default 4 x ``max_body_bytes``) of arrays one request may decode to,
     ``max_concurrency`` calls of ``predict_fn`` at once (default: no limit), ``grpc_workers``
-    threads handling gRPC calls (default: ``max_pending``).
+    threads handling gRPC calls (default: ``max_pending``).  ``give_back_when_idle``: once no
+    HTTP predict request has been active for a second, return the process's free memory to the
+    kernel (glibc's ``malloc_trim``; what ``python -m tensorwire serve`` does unless
+    ``TENSORWIRE_MALLOPT=0``), so RSS comes back down after a burst of large requests.
 
     Decoding: ``dtype`` as for :func:`tensorwire.decode_request`; ``input_name`` pins the
     input name of GRPC_SERIALIZED_TF_EXAMPLES (default: whichever single input the request
@@ -533,7 +561,7 @@ def serve(predict_fn, *, formats=None, host="0.0.0.0", http_port=None, grpc_port
                   max_concurrency=max_concurrency)
     server = Server(model, host=host, http_port=http_port, grpc_port=grpc_port, predict_route=predict_route,
                     health_route=health_route, limits=limits, grpc_workers=grpc_workers, access_log=access_log,
-                    log_level=log_level)
+                    log_level=log_level, give_back_when_idle=give_back_when_idle)
     if not block:
         return server
     server.wait()
