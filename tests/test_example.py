@@ -616,9 +616,27 @@ def test_sequence_encode_errors(codecs, value, exc, message):
 def test_empty_sequences(codecs):
     enc = codecs.example.encode_example
     empty_float = example(entry(b"e", ld(2, b"")))
-    assert enc({"e": []}) == enc({"e": ()}) == enc({"e": np.zeros((0, 3))}) == empty_float
+    assert enc({"e": np.zeros((0, 3))}) == enc({"e": np.array([], np.float32)}) == empty_float
     assert enc({"e": np.array([], np.int64)}) == enc({"e": np.zeros(0, bool)}) == example(entry(b"e", ld(3, b"")))
-    assert enc({"e": np.array([], object)}) == enc({"e": np.array([], "S1")}) == example(entry(b"e", ld(1, b"")))
+    empty_bytes = example(entry(b"e", ld(1, b"")))
+    assert enc({"e": []}) == enc({"e": ()}) == enc({"e": np.array([], object)}) == enc({"e": np.array([], "S1")}) == empty_bytes
+
+
+def test_empty_list_is_an_empty_bytes_list(codecs):
+    """A list is the bytes route (numeric data comes as arrays): ``[]`` is the Feature protobuf
+    writes for ``bytes_list=BytesList(value=[])``, and TensorFlow reads it as an empty string
+    feature."""
+    data = codecs.example.encode_example({"tags": []})
+    want = tf.train.Example(
+        features=tf.train.Features(feature={"tags": tf.train.Feature(bytes_list=tf.train.BytesList(value=[]))})
+    ).SerializeToString(deterministic=True)
+    assert data == want
+    assert codecs.example.encode_example({"tags": ()}) == want
+    parsed = tf.io.parse_single_example(data, {"tags": tf.io.VarLenFeature(tf.string)})["tags"]
+    assert parsed.dtype == tf.string and parsed.values.numpy().tolist() == [] and parsed.dense_shape.numpy().tolist() == [0]
+    assert codecs.example.decode_example(data) == {"tags": []}
+    context, lists = codecs.example.decode_sequence_example(codecs.example.encode_sequence_example({}, {"s": [[], [b"a"]]}))
+    assert lists == {"s": [[], [b"a"]]}
 
 
 def test_float32_bits_are_kept(codecs):

@@ -195,6 +195,8 @@ cdef _Plan _plan(value, name):
     if isinstance(value, _TEXT):
         return _bytes_plan([_utf8(value)])
     if isinstance(value, (list, tuple)):
+        if not value:  # a list is the bytes route (the reference's module docstring)
+            return _bytes_plan([])
         for item in value:
             if isinstance(item, _TEXT):
                 return _bytes_plan(_text_items(value, name))

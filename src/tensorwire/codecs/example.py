@@ -28,8 +28,12 @@ values; each value becomes one Feature:
   ``ValueError``. ``S``/``U`` arrays -> ``bytes_list`` of their items as numpy gives them
   (trailing NULs stripped). Object arrays must hold only bytes/str (``bytes_list``) or only
   integers (``int64_list``). Complex, datetime, void and other dtypes raise ``TypeError``.
-* An empty list or tuple is an empty ``float_list`` (numpy's default float64 for ``[]``); write
-  ``np.array([], np.int64)`` or ``np.array([], object)`` for an empty list of the other kinds.
+* A list or tuple is the bytes route; numeric data comes as arrays.  So an empty list or tuple
+  (no item to tell its kind) is an empty ``bytes_list``, byte-equal to
+  ``tf.train.Feature(bytes_list=tf.train.BytesList(value=[]))`` and read back by
+  ``tf.io.VarLenFeature(tf.string)``; write ``np.array([], np.float32)`` or
+  ``np.array([], np.int64)`` for an empty list of the numeric kinds.  (A non-empty list of
+  numbers is still turned into an array, as above.)
 
 Names must be ``str`` (else ``TypeError``) and are written as UTF-8.  ``features`` must be a
 ``collections.abc.Mapping`` (else ``TypeError``).  With ``sort_keys=True`` the map entries are
@@ -163,6 +167,8 @@ def _feature_value(value, name):
     if isinstance(value, _TEXT):
         return BYTES_LIST, [_utf8(value)]
     if isinstance(value, (list, tuple)):
+        if not value:  # a list is the bytes route (module docstring)
+            return BYTES_LIST, []
         n_text = sum(isinstance(item, _TEXT) for item in value)
         if n_text:
             return BYTES_LIST, _text_items(value, name)
