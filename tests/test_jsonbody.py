@@ -760,8 +760,10 @@ MALFORMED = [
     # tensors
     ("number-for-base64", P + b"[1]}", {"kind": "tensor"}, "'output': expected a base64 string at offset 16"),
     ("list-for-base64", P + b'[{"a":["CAESAA"]}]}', {"kind": "tensor"}, "'a': expected a base64 string at offset 21"),
-    ("invalid-base64", P + b'["CA@SAA"]}', {"kind": "tensor"}, "'output': base64: invalid character 0x40 at offset 2 at offset 16"),
-    ("mixed-alphabets", P + b'["CAESBBICCAIiCAAAwD8AAMB_+"]}', {"kind": "tensor"}, re.compile(r"'output': base64: .* at offset 16")),
+    ("invalid-base64", P + b'["CA@SAA"]}', {"kind": "tensor"}, "'output': base64: invalid character 0x40 at offset 19"),
+    ("invalid-base64-after-escapes", P + b'["C\\/\\u0041@SAA"]}', {"kind": "tensor"}, "'output': base64: invalid character 0x40 at offset 26"),
+    ("invalid-base64-in-b64-object", P + b'[{"b64":"CAE.AA"}]}', {"kind": "tensor"}, "'output': base64: invalid character 0x2e at offset 27"),
+    ("mixed-alphabets", P + b'["CAESBBICCAIiCAAAwD8AAMB_+"]}', {"kind": "tensor"}, "'output': base64: mixed alphabets: '+' at offset 41"),
     ("not-a-tensorproto", P + b'["____"]}', {"kind": "tensor"}, re.compile(r"'output': TensorProto: .* at offset 16")),
     ("tensor-shape-differs", P + b"[" + T1 + b"," + T2 + b"]}", {"kind": "tensor"}, "'output': tensor float32[] differs from the first instance's float32[2] at offset 43"),
     ("tensor-dtype-differs", P + b"[" + T1 + b"," + T3 + b"]}", {"kind": "tensor"}, "'output': tensor float64[2] differs from the first instance's float32[2] at offset 43"),

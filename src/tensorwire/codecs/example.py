@@ -313,7 +313,7 @@ def _read_entry(buf, start, end, what):
             try:
                 key = bytes(buf[a:pos]).decode("utf-8")
             except UnicodeDecodeError:
-                raise DecodeError(f"{what}: key at offset {a} is not valid UTF-8") from None
+                raise DecodeError(f"{what}: key", a, " is not valid UTF-8") from None
         elif field == 2 and wt == WT_LEN:
             a, pos = read_length(buf, pos, end, what)
             values.append((a, pos))
@@ -342,7 +342,7 @@ def _parse_list(buf, start, end, kind, label, what, values):
             a, pos = read_length(buf, pos, end, what)
             if (pos - a) % 4:
                 raise DecodeError(
-                    f"{what}: {label}: packed float_list of {pos - a} bytes at offset {a} is not a multiple of 4"
+                    f"{what}: {label}: packed float_list of {pos - a} bytes", a, " is not a multiple of 4"
                 )
             values.append(bytes(buf[a:pos]))
         elif kind == FLOAT_LIST and wt == WT_FIXED32:
