@@ -29,6 +29,10 @@ Reading is one pass in text order; the first problem in the text is the one repo
   512) are refused.  Members other than the key (``deployedModelId``, ``parameters``, ...) are
   checked for syntax and ignored; the key and ``error`` may appear once.  Duplicate names in one
   instance are refused.
+* A TensorProto value that is not valid base64 is refused at the body offset of the failing
+  character (escapes in the string counted as the bytes they take); one whose bytes are not a
+  valid TensorProto, at the offset of its string (the TensorProto codec's message, without its
+  own offset into the decoded bytes): one position per message.
 * Every instance has the form of the first (named or bare) and, if named, the same names.
 * Per name, the first instance fixes the value's shape: every list at one depth has the same
   length, and leaves sit at one depth (ragged lists and wrong depths are refused).  With the
