@@ -621,7 +621,7 @@ def test_serialized_tensors_response_mixed_outputs(codecs):
     with pytest.raises(DecodeError) as info:
         g.decode_predict_response(data, kind="serialized_tensors", dtype={"x": np.int64})
     assert str(info.value) == ("PredictResponse.outputs['x'] element 0: TensorProto: "
-                               "type mismatch: data is DT_FLOAT, expected DT_INT64 at offset 7")
+                               "type mismatch: data is DT_FLOAT, expected DT_INT64 at offset 17")
     with pytest.raises(DecodeError) as info:
         g.decode_predict_response(data, kind="serialized_tensors", dtype={"scores": np.float64})
     assert str(info.value).endswith("TensorProto: type mismatch: data is DT_FLOAT, expected DT_DOUBLE at offset 79")
@@ -899,12 +899,12 @@ MALFORMED_SERIALIZED_RESPONSES = [
     ("bad inner tensor", out_entry(b"x", STRINGS(b"CAES")), None,
      "PredictResponse.outputs['x'] element 0: TensorProto: "),
     ("instances differ", out_entry(b"x", STRINGS(b"CAESAA", b"CAMSAA")), None,
-     "PredictResponse.outputs['x'] element 1: int32 [] differs from element 0's float32 [] at offset 7"),
+     "PredictResponse.outputs['x'] element 1: int32 [] differs from element 0's float32 [] at offset 25"),
     ("shapes differ", out_entry(b"x", STRINGS(b"CAESAA", base64.urlsafe_b64encode(SERIALIZED_F32))), None,
      "PredictResponse.outputs['x'] element 1: float32 [2, 2] differs from element 0's "
-     "float32 [] at offset 7"),
+     "float32 [] at offset 25"),
     ("after a numeric output", out_entry(b"n", SERIALIZED_F32) + out_entry(b"x", STRINGS(b"CAESAA", b"CAMSAA")), None,
-     "PredictResponse.outputs['x'] element 1: int32 [] differs from element 0's float32 [] at offset 44"),
+     "PredictResponse.outputs['x'] element 1: int32 [] differs from element 0's float32 [] at offset 62"),
     ("bad numeric output", out_entry(b"y", b"\x08\x63"), None,
      "PredictResponse.outputs['y']: TensorProto: unknown dtype 99 at offset 7"),
     ("string tensor_content", out_entry(b"y", b"\x08\x07\x12\x04\x12\x02\x08\x01\x22\x01a"), None,
@@ -919,7 +919,7 @@ MALFORMED_SERIALIZED_RESPONSES = [
      "over max_bytes=15 at offset 7"),
     ("instance over max_bytes", out_entry(b"x", TWO_F32), 16 + 16 + 15,
      "PredictResponse.outputs['x'] element 1: TensorProto: shape [2, 2] of DT_FLOAT "
-     "needs 16 bytes, over max_bytes=15 at offset 7"),
+     "needs 16 bytes, over max_bytes=15 at offset 59"),
     ("as-is output over max_bytes", out_entry(b"x", TWO_F32) + out_entry(b"n", SERIALIZED_F32),
      16 + 32 + 15,
      "PredictResponse.outputs['n']: TensorProto: shape [2, 2] of DT_FLOAT needs 16 bytes, "

@@ -553,9 +553,7 @@ cdef int _scan_values(const unsigned char* buf, Py_ssize_t pos, Py_ssize_t end, 
 
 cdef int _scan_fail(const FeatScan* s, str what, str label) except -1:
     if s.code == SCAN_TWO_KINDS:
-        raise DecodeError(
-            f"{what}: {label} has both {KIND_NAMES[s.kind_a]} and {KIND_NAMES[s.kind_b]} set (offset {s.offset})"
-        )
+        raise DecodeError(f"{what}: {label} has both {KIND_NAMES[s.kind_a]} and {KIND_NAMES[s.kind_b]} set", s.offset)
     if s.code == SCAN_FLOAT_SIZE:
         raise DecodeError(
             f"{what}: {label}: packed float_list of {s.nbytes} bytes", s.offset, " is not a multiple of 4"

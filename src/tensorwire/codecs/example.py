@@ -374,10 +374,7 @@ def _parse_feature(buf, start, end, feature, label, what):
         if field in KIND_NAMES and wt == WT_LEN:
             a, pos = read_length(buf, pos, end, what)
             if feature.kind is not None and feature.kind != field:
-                raise DecodeError(
-                    f"{what}: {label} has both {KIND_NAMES[feature.kind]} and {KIND_NAMES[field]} set "
-                    f"(offset {tag_pos})"
-                )
+                raise DecodeError(f"{what}: {label} has both {KIND_NAMES[feature.kind]} and {KIND_NAMES[field]} set", tag_pos)
             feature.kind = field
             _parse_list(buf, a, pos, field, label, what, feature.values)
         else:
