@@ -616,9 +616,27 @@ def test_sequence_encode_errors(codecs, value, exc, message):
 def test_empty_sequences(codecs):
     enc = codecs.example.encode_example
     empty_float = example(entry(b"e", ld(2, b"")))
-    assert enc({"e": []}) == enc({"e": ()}) == enc({"e": np.zeros((0, 3))}) == empty_float
+    assert enc({"e": np.zeros((0, 3))}) == enc({"e": np.array([], np.float32)}) == empty_float
     assert enc({"e": np.array([], np.int64)}) == enc({"e": np.zeros(0, bool)}) == example(entry(b"e", ld(3, b"")))
-    assert enc({"e": np.array([], object)}) == enc({"e": np.array([], "S1")}) == example(entry(b"e", ld(1, b"")))
+    empty_bytes = example(entry(b"e", ld(1, b"")))
+    assert enc({"e": []}) == enc({"e": ()}) == enc({"e": np.array([], object)}) == enc({"e": np.array([], "S1")}) == empty_bytes
+
+
+def test_empty_list_is_an_empty_bytes_list(codecs):
+    """A list is the bytes route (numeric data comes as arrays): ``[]`` is the Feature protobuf
+    writes for ``bytes_list=BytesList(value=[])``, and TensorFlow reads it as an empty string
+    feature."""
+    data = codecs.example.encode_example({"tags": []})
+    want = tf.train.Example(
+        features=tf.train.Features(feature={"tags": tf.train.Feature(bytes_list=tf.train.BytesList(value=[]))})
+    ).SerializeToString(deterministic=True)
+    assert data == want
+    assert codecs.example.encode_example({"tags": ()}) == want
+    parsed = tf.io.parse_single_example(data, {"tags": tf.io.VarLenFeature(tf.string)})["tags"]
+    assert parsed.dtype == tf.string and parsed.values.numpy().tolist() == [] and parsed.dense_shape.numpy().tolist() == [0]
+    assert codecs.example.decode_example(data) == {"tags": []}
+    context, lists = codecs.example.decode_sequence_example(codecs.example.encode_sequence_example({}, {"s": [[], [b"a"]]}))
+    assert lists == {"s": [[], [b"a"]]}
 
 
 def test_float32_bits_are_kept(codecs):
@@ -839,12 +857,12 @@ MALFORMED = [
     ("bad-group-in-feature", example(entry(b"k", wire_tag(9, 3) + wire_tag(8, 4))), E + "mismatched end of group 9 at offset 10"),
     ("truncated-after-good-entry", ENT + b"\x0a", E + "truncated varint at offset 15"),
     # Example-specific
-    ("two-kinds", example(entry(b"k", ld(2, b"") + ld(3, b""))), E + "feature 'k' has both float_list and int64_list set (offset 11)"),
+    ("two-kinds", example(entry(b"k", ld(2, b"") + ld(3, b""))), E + "feature 'k' has both float_list and int64_list set at offset 11"),
     ("two-kinds-over-values", example(entry(b"k", f_bytes(b"a"), f_floats(1))),
-     E + "feature 'k' has both bytes_list and float_list set (offset 16)"),
+     E + "feature 'k' has both bytes_list and float_list set at offset 16"),
     ("two-kinds-key-after", example(ld(1, ld(2, ld(3, b"") + ld(1, b"")) + ld(1, b"\xc3\xa9"))),
-     E + "feature '\u00e9' has both int64_list and bytes_list set (offset 8)"),
-    ("two-kinds-no-key", example(ld(1, ld(2, ld(1, b"") + ld(2, b"")))), E + "feature '' has both bytes_list and float_list set (offset 8)"),
+     E + "feature '\u00e9' has both int64_list and bytes_list set at offset 8"),
+    ("two-kinds-no-key", example(ld(1, ld(2, ld(1, b"") + ld(2, b"")))), E + "feature '' has both bytes_list and float_list set at offset 8"),
     ("float-not-x4", example(entry(b"k", ld(2, ld(1, b"\x00" * 6)))), E + "feature 'k': packed float_list of 6 bytes at offset 13 is not a multiple of 4"),
     ("float-not-x4-second", example(entry(b"k", ld(2, ld(1, b"\x00" * 4) + ld(1, b"\x00")))),
      E + "feature 'k': packed float_list of 1 bytes at offset 19 is not a multiple of 4"),
@@ -867,10 +885,10 @@ def test_malformed_example(codecs, data, message):
 
 MALFORMED_SEQUENCE = [
     ("step-two-kinds", ld(2, entry(b"t", ld(1, f_ints(1)) + ld(1, ld(1, b"") + ld(2, b"")))),
-     SE + "feature list 't' step 1 has both bytes_list and float_list set (offset 20)"),
+     SE + "feature list 't' step 1 has both bytes_list and float_list set at offset 20"),
     ("step-index-over-merged-lists", ld(2, entry(b"t", ld(1, f_ints(1)), ld(1, b"") + ld(1, ld(2, ld(1, b"abc"))))),
      SE + "feature list 't' step 2: packed float_list of 3 bytes at offset 26 is not a multiple of 4"),
-    ("context-two-kinds", ld(1, entry(b"c", ld(1, b"") + ld(3, b""))), SE + "context feature 'c' has both bytes_list and int64_list set (offset 11)"),
+    ("context-two-kinds", ld(1, entry(b"c", ld(1, b"") + ld(3, b""))), SE + "context feature 'c' has both bytes_list and int64_list set at offset 11"),
     ("context-float-size", ld(1, entry(b"c", ld(2, ld(1, b"\x00")))), SE + "context feature 'c': packed float_list of 1 bytes at offset 13 is not a multiple of 4"),
     ("lists-length-past-end", b"\x12\x04\x0a\x00", SE + "length 4 at offset 1 runs past the end of the message (2 bytes left)"),
     ("featurelist-bad-tag", ld(2, entry(b"t", b"\x00")), SE + "invalid tag 0 at offset 9"),

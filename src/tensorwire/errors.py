@@ -8,7 +8,35 @@ class DecodeError(ValueError):
 
     The message names what was wrong and where (byte offset, field).  Both backends raise this
     same type with the same message for the same bad input.
+
+    One position per message.  ``DecodeError(head, offset, tail)`` reads
+    ``"{head} at offset {offset}{tail}"``; ``offset`` (None for a message without a position)
+    is a byte offset into the input of the decoder that raised it.  A decoder that decodes a
+    piece of its own input with another decoder (a base64 string inside a JSON body, a
+    TensorProto inside a PredictRequest) does not append its own position to the inner
+    message: it re-raises with :meth:`within`, which rebases the inner offset onto its own input
+    when the piece lies there byte for byte, or else replaces it with the piece's own position
+    (the inner detail is kept, its position dropped).
     """
+
+    def __init__(self, head, offset=None, tail=""):
+        super().__init__(head if offset is None else f"{head} at offset {offset}{tail}")
+        self.head = head
+        self.offset = offset
+        self.tail = tail
+
+    def within(self, prefix, offset, rebase=None):
+        """This error as the outer decoder words it: ``prefix`` before the inner message, one
+        position.  ``rebase``: a function from an offset in the inner decoder's input to the
+        outer input's offset of the same byte, when the inner input lies in the outer one (the
+        inner position is then kept, rebased); else, and for an inner message without a
+        position, the position is ``offset`` (where the piece is in the outer input)."""
+        if self.offset is not None and rebase is not None:
+            return DecodeError(prefix + self.head, rebase(self.offset), self.tail)
+        return DecodeError(prefix + self.head + self.tail, offset)
+
+    def __reduce__(self):
+        return type(self), (self.head, self.offset, self.tail)
 
 
 class PredictionError(RuntimeError):

@@ -206,28 +206,27 @@ cdef inline Py_ssize_t wire_skip_field(const unsigned char* buf, Py_ssize_t pos,
     return -1
 
 
-cdef inline str wire_error_message(const WireError* e, str what):
-    """The reference reader's message for the error recorded in ``e``."""
+cdef inline tuple wire_error_parts(const WireError* e, str what):
+    """The reference reader's error for the one recorded in ``e``: ``DecodeError(*parts)``."""
     if e.code == WIRE_TRUNCATED_VARINT:
-        return f"{what}: truncated varint at offset {e.offset}"
+        return f"{what}: truncated varint", e.offset
     if e.code == WIRE_LONG_VARINT:
-        return f"{what}: varint longer than 10 bytes at offset {e.offset}"
+        return f"{what}: varint longer than 10 bytes", e.offset
     if e.code == WIRE_BAD_TAG:
-        return f"{what}: invalid tag {e.value} at offset {e.offset}"
+        return f"{what}: invalid tag {e.value}", e.offset
     if e.code == WIRE_LENGTH_PAST_END:
-        return (f"{what}: length {e.value} at offset {e.offset} runs past the end of the message "
-                f"({e.left} bytes left)")
+        return f"{what}: length {e.value}", e.offset, f" runs past the end of the message ({e.left} bytes left)"
     if e.code == WIRE_TRUNCATED_FIXED:
-        return f"{what}: truncated fixed{e.width * 8} field {e.field} at offset {e.offset}"
+        return f"{what}: truncated fixed{e.width * 8} field {e.field}", e.offset
     if e.code == WIRE_GROUP_DEPTH:
-        return f"{what}: groups nested deeper than {WIRE_MAX_GROUP_DEPTH} at offset {e.offset}"
+        return f"{what}: groups nested deeper than {WIRE_MAX_GROUP_DEPTH}", e.offset
     if e.code == WIRE_GROUP_MISMATCH:
-        return f"{what}: mismatched end of group {e.field} at offset {e.offset}"
+        return f"{what}: mismatched end of group {e.field}", e.offset
     if e.code == WIRE_UNEXPECTED_END_GROUP:
-        return f"{what}: unexpected end of group {e.field} at offset {e.offset}"
+        return f"{what}: unexpected end of group {e.field}", e.offset
     if e.code == WIRE_BAD_WIRE_TYPE:
-        return f"{what}: invalid wire type {e.wire_type} for field {e.field} at offset {e.offset}"
-    return f"{what}: wire error {e.code} at offset {e.offset}"
+        return f"{what}: invalid wire type {e.wire_type} for field {e.field}", e.offset
+    return f"{what}: wire error {e.code}", e.offset
 
 
 # ------------------------------------------------------------------------------------------

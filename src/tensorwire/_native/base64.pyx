@@ -322,18 +322,18 @@ cdef bytes _decode_exact(const unsigned char *src, Py_ssize_t length, Alphabet a
         stop -= 1
     problem = _check_characters(src, stop, alphabet, &where)
     if problem == PADDING_BEFORE_END:
-        raise DecodeError(f"{_WHAT}: padding '=' at offset {where} before the end of the text")
+        raise DecodeError(f"{_WHAT}: padding '='", where, " before the end of the text")
     if problem == INVALID_CHARACTER:
-        raise DecodeError(f"{_WHAT}: invalid character 0x{src[where]:02x} at offset {where}")
+        raise DecodeError(f"{_WHAT}: invalid character 0x{src[where]:02x}", where)
     if problem == MIXED_ALPHABETS:
-        raise DecodeError(f"{_WHAT}: mixed alphabets: {chr(src[where])!r} at offset {where}")
+        raise DecodeError(f"{_WHAT}: mixed alphabets: {chr(src[where])!r}", where)
     npad = length - stop
     if npad > 2:
-        raise DecodeError(f"{_WHAT}: {npad} padding characters at offset {stop}")
+        raise DecodeError(f"{_WHAT}: {npad} padding characters", stop)
     if npad and length % 4:
         raise DecodeError(f"{_WHAT}: incorrect padding: text of length {length} is not a multiple of 4")
     if stop % 4 == 1:
-        raise DecodeError(f"{_WHAT}: truncated: a single character in the last group at offset {stop - 1}")
+        raise DecodeError(f"{_WHAT}: truncated: a single character in the last group", stop - 1)
     out = PyBytes_FromStringAndSize(NULL, _decoded_length(stop))
     _decode_scalar(src, stop, <unsigned char *>PyBytes_AS_STRING(out))
     return out
@@ -516,7 +516,7 @@ def b64decode(text, *, alphabet="any"):
         return _decode(text, <const unsigned char *>PyBytes_AS_STRING(text), PyBytes_GET_SIZE(text), which)
     if isinstance(text, str):
         if not tw_ascii_data(text, &src, &length):
-            raise DecodeError(f"{_WHAT}: non-ASCII character at offset {length}")
+            raise DecodeError(f"{_WHAT}: non-ASCII character", length)
         return _decode(text, src, length, which)
     mv = memoryview(text)
     if not mv.c_contiguous:

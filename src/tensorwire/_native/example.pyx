@@ -26,7 +26,7 @@ from ._wire cimport (
     WT_VARINT,
     WireError,
     wire_count_varints,
-    wire_error_message,
+    wire_error_parts,
     wire_len_field_size,
     wire_read_length,
     wire_read_tag,
@@ -195,6 +195,8 @@ cdef _Plan _plan(value, name):
     if isinstance(value, _TEXT):
         return _bytes_plan([_utf8(value)])
     if isinstance(value, (list, tuple)):
+        if not value:  # a list is the bytes route (the reference's module docstring)
+            return _bytes_plan([])
         for item in value:
             if isinstance(item, _TEXT):
                 return _bytes_plan(_text_items(value, name))
@@ -551,18 +553,16 @@ cdef int _scan_values(const unsigned char* buf, Py_ssize_t pos, Py_ssize_t end, 
 
 cdef int _scan_fail(const FeatScan* s, str what, str label) except -1:
     if s.code == SCAN_TWO_KINDS:
-        raise DecodeError(
-            f"{what}: {label} has both {KIND_NAMES[s.kind_a]} and {KIND_NAMES[s.kind_b]} set (offset {s.offset})"
-        )
+        raise DecodeError(f"{what}: {label} has both {KIND_NAMES[s.kind_a]} and {KIND_NAMES[s.kind_b]} set", s.offset)
     if s.code == SCAN_FLOAT_SIZE:
         raise DecodeError(
-            f"{what}: {label}: packed float_list of {s.nbytes} bytes at offset {s.offset} is not a multiple of 4"
+            f"{what}: {label}: packed float_list of {s.nbytes} bytes", s.offset, " is not a multiple of 4"
         )
-    raise DecodeError(wire_error_message(&s.wire, what))
+    raise DecodeError(*wire_error_parts(&s.wire, what))
 
 
 cdef int _wire_fail(const WireError* err, str what) except -1:
-    raise DecodeError(wire_error_message(err, what))
+    raise DecodeError(*wire_error_parts(err, what))
 
 
 cdef str _read_entry(const unsigned char* buf, Py_ssize_t pos, Py_ssize_t end, str what, bint* plain):
@@ -587,7 +587,7 @@ cdef str _read_entry(const unsigned char* buf, Py_ssize_t pos, Py_ssize_t end, s
             try:
                 key = PyUnicode_DecodeUTF8(<const char*>buf + start, pos - start, "strict")
             except UnicodeDecodeError:
-                raise DecodeError(f"{what}: key at offset {start} is not valid UTF-8") from None
+                raise DecodeError(f"{what}: key", start, " is not valid UTF-8") from None
         elif field == 2 and wt == WT_LEN:
             pos = wire_read_length(buf, pos, end, &start, &err)
         else:

@@ -25,7 +25,7 @@ from ._wire cimport (
     WT_LEN,
     WT_VARINT,
     WireError,
-    wire_error_message,
+    wire_error_parts,
     wire_len_field_size,
     wire_read_length,
     wire_read_tag,
@@ -199,7 +199,7 @@ cdef class _Reader:
     cdef WireError err
 
     cdef int fail(self, str what) except -1:
-        raise DecodeError(wire_error_message(&self.err, what))
+        raise DecodeError(*wire_error_parts(&self.err, what))
 
     cdef inline Py_ssize_t tag(self, Py_ssize_t pos, Py_ssize_t end, uint32_t* field, int* wt,
                                str what) except -2:
@@ -224,7 +224,7 @@ cdef class _Reader:
         try:
             return PyUnicode_DecodeUTF8(<const char*>self.buf + start, stop - start, NULL)
         except UnicodeDecodeError:
-            raise DecodeError(f"{what}: {field} at offset {start} is not valid UTF-8") from None
+            raise DecodeError(f"{what}: {field}", start, " is not valid UTF-8") from None
 
     cdef int model_spec(self, Py_ssize_t pos, Py_ssize_t end, dict spec, str what) except -1:
         """Merge one ModelSpec occurrence into ``spec`` (the reference's ``_parse_model_spec``)."""

@@ -16,9 +16,20 @@ dtypes: ``encode_tensor`` and ``b64encode`` per value, joined once.
 Reading: one pass in text order, like the reference, over the body's buffer.  Numbers are parsed
 by ``_numparse`` (correctly rounded to the target dtype) straight into a growing array per name;
 nothing is built per element.  Lists, depths and names are checked as the reference checks them.
-When this pass finds the body bad (or a response carries ``error``), it hands the body to the
-reference, which raises the exact exception; error paths may be slow, success paths are not.  If
-the reference accepts what this pass refused, that is a bug, reported as an AssertionError.
+
+Refusing a body costs what accepting it does.  The pass stops at the first problem in the text,
+which is the one the reference reports, and records what it met there (``Problem``: a string,
+a separator, a list of the wrong length, a number that is not one, ...) with the little state
+the message needs (the column's dims so far, the level, the closing bracket).  The reference's
+own checking method for that one place (``string``, ``separator``, ``close_list``, ``leaf``,
+``tensor``, ``check_name``, ``end``, ...) is then called at that offset on the same buffer and
+raises the exact exception: the wording exists once, in the reference, and the work left is
+bounded by the token, string or TensorProto value at the failing offset (a value's base64 and
+TensorProto go through this module's codecs), never a second parse of the body.  Where this pass
+and the reference's regular expressions may end a number differently (``1.5.2``, ``01``), the
+number is re-read by the reference from its start, so the offset is the reference's.  A place
+where the reference then finds nothing wrong is a bug, reported as an AssertionError (the tests
+cross the two readers over mutated bodies).
 """
 
 cimport cython
@@ -815,21 +826,69 @@ cdef class _Col:
         return out
 
 
+cdef enum Problem:
+    # What the one pass met where it stopped (``_Reader.err``); ``_Reader.word`` has the
+    # reference raise its exception for it, reading only what lies there.
+    E_NONE = 0
+    E_STRING        # err_pos: a string (or what should be one)
+    E_COLON         # err_pos: where ':' belongs
+    E_SEPARATOR     # err_pos: where ',' or err_close belongs
+    E_DEPTH         # err_pos, err_depth: a container nested too deep
+    E_TOKEN         # err_pos: a skipped member's number or literal, err_close after it
+    E_OPEN_LIST     # err_pos, err_depth, err_level: a list where err_col has none
+    E_CLOSE_LIST    # err_pos, err_level, err_length: a list of the wrong length
+    E_LEAF_LEVEL    # err_pos, err_level: a number where err_col has a list
+    E_LEAF          # err_pos: a number of err_col that is not one, or not followed by ',' or err_close
+    E_MEMORY
+
+
+cdef inline bint _digits(const unsigned char* s, Py_ssize_t* p, Py_ssize_t n) noexcept nogil:
+    """Skip the digits at ``p[0]``; whether there was one."""
+    cdef Py_ssize_t start = p[0]
+    while p[0] < n and _digit(s[p[0]]):
+        p[0] += 1
+    return p[0] > start
+
+
+cdef Py_ssize_t _number_end(const unsigned char* s, Py_ssize_t pos, Py_ssize_t n) noexcept nogil:
+    """End of the longest JSON number at ``pos`` (the reference's ``numtext.NUMBER_RE``), or ``pos``."""
+    cdef Py_ssize_t p = pos, q
+    if p < n and s[p] == 0x2D:
+        p += 1
+    if p < n and s[p] == 0x30:
+        p += 1
+    elif not _digits(s, &p, n):
+        return pos
+    q = p + 1
+    if p < n and s[p] == 0x2E and _digits(s, &q, n):
+        p = q
+    if p < n and (s[p] == 0x65 or s[p] == 0x45):
+        q = p + 1
+        if q < n and (s[q] == 0x2B or s[q] == 0x2D):
+            q += 1
+        if _digits(s, &q, n):
+            p = q
+    return p
+
+
 @cython.final
 cdef class _Reader:
     """One pass over a body; every method returns the offset after what it read, or -1 when the
-    body is bad (the caller then lets the reference raise)."""
+    body is bad, having recorded what it met in ``err*`` (see ``word``)."""
 
     cdef const unsigned char* s
     cdef Py_ssize_t n
-    cdef object mv
+    cdef object mv, body_obj, checker
     cdef bytes key
     cdef bint tensor_kind
-    cdef object dtype, bare_name, max_bytes
+    cdef object dtype, bare_name, max_bytes, nonfinite_name
     cdef int nonfinite, max_depth
-    cdef bint saw_error
     cdef dict columns
     cdef bint named
+    cdef Problem err
+    cdef Py_ssize_t err_pos, err_length
+    cdef int err_depth, err_level, err_close
+    cdef _Col err_col
 
     cdef inline int at(self, Py_ssize_t pos) noexcept nogil:
         return self.s[pos] if pos < self.n else -1
@@ -842,6 +901,19 @@ cdef class _Reader:
                 break
             pos += 1
         return pos
+
+    cdef inline Py_ssize_t fail(self, Problem code, Py_ssize_t pos) noexcept nogil:
+        self.err = code
+        self.err_pos = pos
+        return -1
+
+    cdef inline Py_ssize_t fail_close(self, Problem code, Py_ssize_t pos, int close) noexcept nogil:
+        self.err_close = close
+        return self.fail(code, pos)
+
+    cdef inline Py_ssize_t fail_depth(self, Py_ssize_t pos, int depth) noexcept nogil:
+        self.err_depth = depth
+        return self.fail(E_DEPTH, pos)
 
     cdef Py_ssize_t string(self, Py_ssize_t pos, bint* escaped) noexcept nogil:
         """End of the valid JSON string at ``pos`` (surrogate escapes paired), or -1."""
@@ -918,36 +990,42 @@ cdef class _Reader:
             p += 1
         return p if p > pos else -1
 
-    cdef Py_ssize_t skip_value(self, Py_ssize_t pos, int depth) noexcept nogil:
-        cdef int c = self.at(pos), kind = T_NONE
+    cdef Py_ssize_t skip_value(self, Py_ssize_t pos, int depth, int close) noexcept nogil:
+        """End of the value at ``pos`` (``close`` ends the container it is in), or -1."""
+        cdef int c = self.at(pos), kind = T_NONE, inner = 0x7D if c == 0x7B else 0x5D
         cdef bint escaped = False
+        cdef Py_ssize_t end
         if c == 0x7B or c == 0x5B:
             if depth > self.max_depth:
-                return -1
+                return self.fail_depth(pos, depth)
             pos = self.ws(pos + 1)
-            if self.at(pos) == (0x7D if c == 0x7B else 0x5D):
+            if self.at(pos) == inner:
                 return pos + 1
             while True:
                 if c == 0x7B:
-                    pos = self.string(pos, &escaped)
-                    if pos < 0:
-                        return -1
-                    pos = self.ws(pos)
+                    end = self.string(pos, &escaped)
+                    if end < 0:
+                        return self.fail(E_STRING, pos)
+                    pos = self.ws(end)
                     if self.at(pos) != 0x3A:
-                        return -1
+                        return self.fail(E_COLON, pos)
                     pos = self.ws(pos + 1)
-                pos = self.skip_value(pos, depth + 1)
+                pos = self.skip_value(pos, depth + 1, inner)
                 if pos < 0:
                     return -1
                 pos = self.ws(pos)
-                if self.at(pos) == (0x7D if c == 0x7B else 0x5D):
+                if self.at(pos) == inner:
                     return pos + 1
                 if self.at(pos) != 0x2C:
-                    return -1
+                    return self.fail_close(E_SEPARATOR, pos, inner)
                 pos = self.ws(pos + 1)
         if c == 0x22:
-            return self.string(pos, &escaped)
-        return self.token(pos, &kind)
+            end = self.string(pos, &escaped)
+            return end if end >= 0 else self.fail(E_STRING, pos)
+        end = self.token(pos, &kind)
+        if end < 0 or (kind == T_NUMBER and _number_end(self.s, pos, self.n) != end):
+            return self.fail_close(E_TOKEN, pos, close)  # not a value, or a number the reference ends sooner
+        return end
 
     cdef object text(self, Py_ssize_t start, Py_ssize_t end, bint escaped):
         """The str of the (valid) string from ``start`` to ``end`` (quotes included)."""
@@ -959,9 +1037,10 @@ cdef class _Reader:
 
     cdef Py_ssize_t body(self) except -2:
         cdef Py_ssize_t pos = self.ws(0), start, end
-        cdef bint escaped = False, seen_key = False, seen_error = False
-        cdef object name
-        if self.at(pos) != 0x7B or 1 > self.max_depth:
+        cdef bint escaped = False, seen_key = False
+        cdef object name, error = None
+        if self.at(pos) != 0x7B:
+            self.check().body()  # raises: not an object
             return -1
         pos = self.ws(pos + 1)
         if self.at(pos) != 0x7D:
@@ -969,45 +1048,48 @@ cdef class _Reader:
                 start = pos
                 end = self.string(pos, &escaped)
                 if end < 0:
-                    return -1
+                    return self.fail(E_STRING, pos)
                 if escaped:
                     name = self.text(start, end, True).encode("utf-8", "surrogatepass")
                 else:
                     name = bytes(self.mv[start + 1:end - 1])
                 pos = self.ws(end)
                 if self.at(pos) != 0x3A:
-                    return -1
+                    return self.fail(E_COLON, pos)
                 pos = self.ws(pos + 1)
                 if name == self.key:
                     if seen_key:
-                        return -1
+                        self.check().duplicate(self.key.decode(), start)
                     seen_key = True
                     pos = self.batch(pos)
                 elif name == b"error" and self.key == b"predictions":
-                    if seen_error:
-                        return -1
-                    seen_error = True
-                    pos = self.skip_value(pos, 2)
+                    if error is not None:
+                        self.check().duplicate("error", start)
+                    end = self.skip_value(pos, 2, 0x7D)
+                    if end >= 0:
+                        error = ref._error_value(bytes(self.mv[pos:end]))
+                    pos = end
                 else:
-                    pos = self.skip_value(pos, 2)
+                    pos = self.skip_value(pos, 2, 0x7D)
                 if pos < 0:
                     return -1
                 pos = self.ws(pos)
                 if self.at(pos) == 0x7D:
                     break
                 if self.at(pos) != 0x2C:
-                    return -1
+                    return self.fail_close(E_SEPARATOR, pos, 0x7D)
                 pos = self.ws(pos + 1)
         pos = self.ws(pos + 1)
-        if pos != self.n or seen_error or not seen_key:
-            return -1  # trailing data; or an error member / no key, which the reference reports
+        if pos != self.n or error is not None or not seen_key:
+            self.check().end(pos, error, seen_key)  # raises: trailing data, the error member, no key
         return pos
 
     cdef Py_ssize_t batch(self, Py_ssize_t pos) except -2:
         cdef Py_ssize_t count = 0
         cdef dict finished
         cdef object name, col
-        if self.at(pos) != 0x5B or 2 > self.max_depth:
+        if self.at(pos) != 0x5B:
+            self.check().batch(pos)  # raises: not an array
             return -1
         self.columns = {}
         pos = self.ws(pos + 1)
@@ -1022,7 +1104,7 @@ cdef class _Reader:
             if self.at(pos) == 0x5D:
                 break
             if self.at(pos) != 0x2C:
-                return -1
+                return self.fail_close(E_SEPARATOR, pos, 0x5D)
             pos = self.ws(pos + 1)
         finished = {}
         for name, col in self.columns.items():
@@ -1078,101 +1160,118 @@ cdef class _Reader:
             if not named:
                 self.columns[None] = self.new_column(self.bare_name)
         elif named != self.named:
-            return -1
+            self.check().form_differs(pos, index, named)
         if not named:
-            return self.value(pos, self.columns[None], 3)
+            return self.value(pos, self.columns[None], 3, 0x5D)
         if 3 > self.max_depth:
-            return -1
+            return self.fail_depth(pos, 3)
         seen = set()
         pos = self.ws(pos + 1)
         if self.at(pos) == 0x7D:
-            return -1
+            self.check().no_inputs(pos, index)
         while True:
             start = pos
             end = self.string(pos, &escaped)
             if end < 0:
-                return -1
+                return self.fail(E_STRING, pos)
             name = self.text(start, end, escaped)
-            if name in seen:
-                return -1
+            if name in seen or (index and name not in self.columns):
+                self.check().check_name(start, index, name, seen, self.columns)
             seen.add(name)
             if index == 0:
                 self.columns[name] = col = self.new_column(name)
             else:
-                col = self.columns.get(name)
-                if col is None:
-                    return -1
+                col = self.columns[name]
             pos = self.ws(end)
             if self.at(pos) != 0x3A:
-                return -1
-            pos = self.value(self.ws(pos + 1), col, 4)
+                return self.fail(E_COLON, pos)
+            pos = self.value(self.ws(pos + 1), col, 4, 0x7D)
             if pos < 0:
                 return -1
             pos = self.ws(pos)
             if self.at(pos) == 0x7D:
                 break
             if self.at(pos) != 0x2C:
-                return -1
+                return self.fail_close(E_SEPARATOR, pos, 0x7D)
             pos = self.ws(pos + 1)
         if len(seen) != len(self.columns):
-            return -1
+            self.check().check_complete(pos, index, seen, self.columns)
         return pos + 1
 
     # -- values
 
-    cdef Py_ssize_t value(self, Py_ssize_t pos, _Col col, int depth) except -2:
+    cdef Py_ssize_t value(self, Py_ssize_t pos, _Col col, int depth, int close) except -2:
+        """The value at ``pos`` of ``col``, which ``close`` or ',' follows."""
+        cdef Py_ssize_t end
         if self.tensor_kind:
             return self.tensor(pos, col)
         with nogil:
-            pos = self.nested(pos, col, depth, 0)
-        if pos == -3:
+            end = self.nested(pos, col, depth, 0, close)
+        if end == -1:
+            self.err_col = col
+        elif end == -3:
             raise MemoryError()
-        return pos
+        return end
 
     cdef Py_ssize_t tensor(self, Py_ssize_t pos, _Col col) except -2:
         cdef Py_ssize_t text_start = pos, end, obj_end
         cdef bint escaped = False
         cdef object text, array, first
         obj_end = self.b64_object(pos, &text_start)
+        if obj_end < 0:
+            text_start = pos  # not a {"b64": ...} object (``b64_object`` may have moved it)
         end = self.string(text_start, &escaped)
-        if end < 0:
-            return -1
-        text = self.text(text_start, end, True) if escaped else self.mv[text_start + 1:end - 1]
-        try:
-            array = decode_tensor(b64decode(text), dtype=col.dtype, max_bytes=self.max_bytes)
-        except DecodeError:
-            return -1
-        if array.ndim + 1 > MAX_RANK:
-            return -1
-        if col.tensors:
-            first = col.tensors[0]
-            if array.dtype != first.dtype or array.shape != first.shape:
-                return -1
+        array = None
+        if end >= 0:
+            text = self.text(text_start, end, True) if escaped else self.mv[text_start + 1:end - 1]
+            try:
+                array = decode_tensor(b64decode(text), dtype=col.dtype, max_bytes=self.max_bytes)
+            except DecodeError:
+                array = None
+        if array is None or array.ndim + 1 > MAX_RANK or (
+                col.tensors and (array.dtype != col.tensors[0].dtype or array.shape != col.tensors[0].shape)):
+            self.check().tensor(pos, self.ref_column(col))  # raises: reads this one value
+            raise AssertionError(f"tensorwire: the Cython JSON reader refused the value at offset {pos} (a bug)")
         col.tensors.append(array)
         return obj_end if obj_end >= 0 else end
 
-    cdef Py_ssize_t nested(self, Py_ssize_t pos, _Col col, int depth, int level) noexcept nogil:
-        cdef Py_ssize_t length = 0
+    cdef Py_ssize_t nested(self, Py_ssize_t pos, _Col col, int depth, int level, int close) noexcept nogil:
+        """The value at ``pos`` (``level`` lists deep in the instance's value), which ``close``
+        or ',' follows."""
+        cdef Py_ssize_t length = 0, elem, end
         if self.at(pos) != 0x5B:
             if col.ndim < 0:
                 col.ndim = level
             elif level != col.ndim:
-                return -1
-            return self.leaf(pos, col)
+                self.err_level = level
+                return self.fail(E_LEAF_LEVEL, pos)
+            end = self.leaf(pos, col)
+            if end == -1:
+                return self.fail_close(E_LEAF, pos, close)
+            if end >= 0 and level == 0:  # where the reference's number ends is checked here
+                elem = self.ws(end)
+                if self.at(elem) != 0x2C and self.at(elem) != close:
+                    return self.fail_close(E_LEAF, pos, close)
+            return end
         if (col.ndim >= 0 and level >= col.ndim) or level + 2 > MAX_RANK or depth > self.max_depth:
-            return -1
+            self.err_depth = depth
+            self.err_level = level
+            return self.fail(E_OPEN_LIST, pos)
         cdef bint leaves = col.ndim == level + 1  # the elements are numbers: no recursion
         cdef int c
         cdef Py_ssize_t k
         pos = self.ws(pos + 1)
         if self.at(pos) != 0x5D:
             while True:
+                elem = pos
                 if not leaves:
-                    pos = self.nested(pos, col, depth + 1, level + 1)
+                    pos = self.nested(pos, col, depth + 1, level + 1, 0x5D)
                 else:
                     c = self.at(pos)
-                    if c == 0x5B:
-                        return -1  # a list where a number belongs
+                    if c == 0x5B:  # a list where a number belongs
+                        self.err_depth = depth + 1
+                        self.err_level = level + 1
+                        return self.fail(E_OPEN_LIST, pos)
                     if col.code == C_F32 and (_digit(c) or (c == 0x2D and _digit(self.at(pos + 1)))):
                         # The hot case (float32 ND_ARRAYS): parsed straight into the column.
                         if col.used == col.cap:
@@ -1182,13 +1281,17 @@ cdef class _Reader:
                         k = parse_f32_prefix(<const char*>(self.s + pos), self.n - pos,
                                              (<float*>col.data) + col.used)
                         if k <= 0:
-                            return -1
+                            return self.fail_close(E_LEAF, elem, 0x5D)
                         col.used += 1
                         pos += k
                     elif col.code <= C_F64 and (_digit(c) or (c == 0x2D and _digit(self.at(pos + 1)))):
                         pos = self.float_leaf(pos, col)  # without leaf's dispatch
+                        if pos == -1:
+                            return self.fail_close(E_LEAF, elem, 0x5D)
                     else:
                         pos = self.leaf(pos, col)
+                        if pos == -1:
+                            return self.fail_close(E_LEAF, elem, 0x5D)
                 if pos < 0:
                     return pos
                 length += 1
@@ -1202,15 +1305,68 @@ cdef class _Reader:
                 if self.at(pos) == 0x5D:
                     break
                 if self.at(pos) != 0x2C:
-                    return -1
+                    if self.at(elem) != 0x5B:  # after a number: where the reference ends it decides
+                        return self.fail_close(E_LEAF, elem, 0x5D)
+                    return self.fail_close(E_SEPARATOR, pos, 0x5D)
                 pos = self.ws(pos + 1)
         if col.dims[level] < 0:
             col.dims[level] = length
             if length == 0 and col.ndim < 0:
                 col.ndim = level + 1
         elif col.dims[level] != length:
-            return -1
+            self.err_level = level
+            self.err_length = length
+            return self.fail(E_CLOSE_LIST, pos)
         return pos + 1
+
+    # -- errors: the reference's checks, at the one place this pass stopped
+
+    cdef object check(self):
+        """The reference's reader over the same body, for its checks at one place (each reads
+        only what lies there); TensorProto values through this module's codecs."""
+        if self.checker is None:
+            self.checker = ref._Reader(
+                self.body_obj if isinstance(self.body_obj, bytes) else bytes(self.mv), self.key.decode(),
+                "tensor" if self.tensor_kind else "number", self.dtype, self.nonfinite_name, self.max_depth,
+                self.max_bytes, self.bare_name, codecs=(b64decode, decode_tensor))
+        return self.checker
+
+    cdef object ref_column(self, _Col col):
+        """The reference's ``_Column`` for what ``col`` holds so far (all its checks read)."""
+        cdef object c = ref._Column(col.name, col.dtype)
+        cdef int k
+        c.ndim = None if col.ndim < 0 else col.ndim
+        c.dims = [None if col.dims[k] < 0 else col.dims[k] for k in range(self.max_depth + 1)]
+        c.values = col.tensors[:1]
+        return c
+
+    cdef word(self):
+        """Raise the reference's exception for the problem recorded in ``err*``."""
+        cdef object r = self.check(), col
+        cdef Py_ssize_t pos = self.err_pos
+        cdef bytes close = b"]" if self.err_close == 0x5D else b"}"
+        if self.err == E_STRING:
+            r.string(pos)
+        elif self.err == E_COLON:
+            r.expect(pos, b":", "':'")
+        elif self.err == E_SEPARATOR:
+            r.separator(pos, close)
+        elif self.err == E_DEPTH:
+            r.enter(pos, self.err_depth)
+        elif self.err == E_TOKEN:
+            r.after(r.skip_value(pos, 2), close)
+        elif self.err_col is not None:
+            col = self.ref_column(self.err_col)
+            if self.err == E_OPEN_LIST:
+                r.open_list(pos, col, self.err_depth, self.err_level)
+            elif self.err == E_CLOSE_LIST:
+                r.close_list(pos, col, self.err_level, self.err_length)
+            elif self.err == E_LEAF_LEVEL:
+                r.leaf_level(pos, col, self.err_level)
+            elif self.err == E_LEAF:
+                r.after(r.leaf(pos, col)[1], close)
+        raise AssertionError(f"tensorwire: the Cython JSON reader refused the body at offset {pos} "
+                             f"(problem {self.err}) where the reference finds none (a bug)")
 
     cdef Py_ssize_t leaf(self, Py_ssize_t pos, _Col col) noexcept nogil:
         cdef Py_ssize_t end
@@ -1399,7 +1555,10 @@ def decode_body(body, key, *, kind, dtype=None, nonfinite="token", max_depth=DEF
     with nogil:
         bad = _utf8_error(r.s, r.n)
     if bad >= 0:
-        return _reference_error(body, key, kind, dtype, nonfinite, max_depth, max_bytes, bare_name)
+        ref._body_bytes(body)  # raises, naming the offset
+        raise AssertionError(f"tensorwire: invalid UTF-8 at offset {bad} that Python's codec accepts (a bug)")
+    r.body_obj = body
+    r.nonfinite_name = nonfinite
     r.key = key.encode("ascii")
     r.tensor_kind = kind == "tensor"
     r.dtype = dtype
@@ -1408,14 +1567,8 @@ def decode_body(body, key, *, kind, dtype=None, nonfinite="token", max_depth=DEF
     r.max_depth = max_depth
     r.nonfinite = NONFINITE_POLICIES.index(nonfinite)
     if r.body() < 0:
-        return _reference_error(body, key, kind, dtype, nonfinite, max_depth, max_bytes, bare_name)
+        r.word()
     result = {}
     for name, array in r.columns.items():
         result[bare_name if name is None else name] = array
     return result
-
-
-def _reference_error(body, key, kind, dtype, nonfinite, max_depth, max_bytes, bare_name):
-    ref.decode_body(body, key, kind=kind, dtype=dtype, nonfinite=nonfinite, max_depth=max_depth,
-                    max_bytes=max_bytes, bare_name=bare_name)
-    raise AssertionError("tensorwire: the Cython JSON reader refused a body the reference accepts (a bug)")

@@ -21,7 +21,7 @@ from ._wire cimport (
     WT_VARINT,
     WireError,
     wire_count_varints,
-    wire_error_message,
+    wire_error_parts,
     wire_len_field_size,
     wire_read_length,
     wire_read_tag,
@@ -304,7 +304,7 @@ cdef object _buffer(data):
 
 
 cdef int _wire_fail(const WireError* err) except -1:
-    raise DecodeError(wire_error_message(err, WHAT))
+    raise DecodeError(*wire_error_parts(err, WHAT))
 
 
 cdef list _dims_list(const Parsed* f):
@@ -346,9 +346,9 @@ cdef int _parse_shape(const unsigned char* buf, Py_ssize_t pos, Py_ssize_t end, 
                 if p < 0:
                     return _wire_fail(&err)
             if size < 0:
-                raise DecodeError(f"{WHAT}: negative dimension {size} (dim {f.rank}) at offset {prefix}")
+                raise DecodeError(f"{WHAT}: negative dimension {size} (dim {f.rank})", prefix)
             if f.rank >= MAX_RANK:
-                raise DecodeError(f"{WHAT}: rank above {MAX_RANK} at offset {prefix}")
+                raise DecodeError(f"{WHAT}: rank above {MAX_RANK}", prefix)
             f.dims[f.rank] = size
             f.rank += 1
             pos = dim_end
@@ -415,8 +415,8 @@ cdef int _parse_fields(const unsigned char* buf, Py_ssize_t end, Parsed* f) exce
                     width = 4 if kind == KIND_FIXED32 else 8
                     if (stop - start) % width:
                         raise DecodeError(
-                            f"{WHAT}: packed {D.FIELD_NAMES[field]} of {stop - start} bytes at offset {start} "
-                            f"is not a multiple of {width}"
+                            f"{WHAT}: packed {D.FIELD_NAMES[field]} of {stop - start} bytes", start,
+                            f" is not a multiple of {width}"
                         )
                     f.counts[field] += (stop - start) // width
                 pos = stop
@@ -640,17 +640,17 @@ def decode_tensor(data, *, dtype=None, copy=True, max_bytes=D.DEFAULT_MAX_BYTES)
         start = f.content_start
         clen = f.content_stop - start
         if dt == DT_STRING:
-            raise DecodeError(f"{WHAT}: tensor_content at offset {start} is not supported for DT_STRING")
+            raise DecodeError(f"{WHAT}: tensor_content", start, " is not supported for DT_STRING")
         if clen != nbytes:
             raise DecodeError(
-                f"{WHAT}: tensor_content of {clen} bytes at offset {start} does not match "
-                f"shape {_dims_list(&f)} of {D.dt_name(dt)} ({nbytes} bytes)"
+                f"{WHAT}: tensor_content of {clen} bytes", start,
+                f" does not match shape {_dims_list(&f)} of {D.dt_name(dt)} ({nbytes} bytes)"
             )
         if dt == DT_BOOL:
             with nogil:
                 found = _find_bad_bool(buf + start, clen, &where)
             if found:
-                raise DecodeError(f"{WHAT}: bool byte {buf[start + where]} at offset {start + where} is not 0 or 1")
+                raise DecodeError(f"{WHAT}: bool byte {buf[start + where]}", start + where, " is not 0 or 1")
         if _BIG_ENDIAN_HOST and itemsize > 1:
             view_arr = np.frombuffer(mv, dtype=np_dtype, count=n, offset=start)
             return view_arr.byteswap().view(np_dtype.newbyteorder("=")).reshape(shape)

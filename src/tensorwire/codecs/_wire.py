@@ -25,7 +25,7 @@ def read_varint(buf, pos, end, what):
     shift = 0
     while True:
         if pos >= end:
-            raise DecodeError(f"{what}: truncated varint at offset {start}")
+            raise DecodeError(f"{what}: truncated varint", start)
         b = buf[pos]
         pos += 1
         result |= (b & 0x7F) << shift
@@ -33,7 +33,7 @@ def read_varint(buf, pos, end, what):
             return result & U64, pos
         shift += 7
         if shift >= 70:
-            raise DecodeError(f"{what}: varint longer than 10 bytes at offset {start}")
+            raise DecodeError(f"{what}: varint longer than 10 bytes", start)
 
 
 def read_tag(buf, pos, end, what):
@@ -41,7 +41,7 @@ def read_tag(buf, pos, end, what):
     start = pos
     tag, pos = read_varint(buf, pos, end, what)
     if tag > 0xFFFFFFFF or tag >> 3 == 0:
-        raise DecodeError(f"{what}: invalid tag {tag} at offset {start}")
+        raise DecodeError(f"{what}: invalid tag {tag}", start)
     return tag >> 3, tag & 7, pos
 
 
@@ -51,7 +51,7 @@ def read_length(buf, pos, end, what):
     n, pos = read_varint(buf, pos, end, what)
     if n > end - pos:
         raise DecodeError(
-            f"{what}: length {n} at offset {start} runs past the end of the message ({end - pos} bytes left)"
+            f"{what}: length {n}", start, f" runs past the end of the message ({end - pos} bytes left)"
         )
     return pos, pos + n
 
@@ -63,24 +63,24 @@ def skip_field(buf, pos, end, field, wire_type, what, depth=0):
     if wire_type == WT_FIXED64 or wire_type == WT_FIXED32:
         width = 8 if wire_type == WT_FIXED64 else 4
         if end - pos < width:
-            raise DecodeError(f"{what}: truncated fixed{width * 8} field {field} at offset {pos}")
+            raise DecodeError(f"{what}: truncated fixed{width * 8} field {field}", pos)
         return pos + width
     if wire_type == WT_LEN:
         return read_length(buf, pos, end, what)[1]
     if wire_type == WT_START_GROUP:
         if depth >= MAX_GROUP_DEPTH:
-            raise DecodeError(f"{what}: groups nested deeper than {MAX_GROUP_DEPTH} at offset {pos}")
+            raise DecodeError(f"{what}: groups nested deeper than {MAX_GROUP_DEPTH}", pos)
         while True:
             tag_pos = pos
             inner, inner_wt, pos = read_tag(buf, pos, end, what)
             if inner_wt == WT_END_GROUP:
                 if inner != field:
-                    raise DecodeError(f"{what}: mismatched end of group {field} at offset {tag_pos}")
+                    raise DecodeError(f"{what}: mismatched end of group {field}", tag_pos)
                 return pos
             pos = skip_field(buf, pos, end, inner, inner_wt, what, depth + 1)
     if wire_type == WT_END_GROUP:
-        raise DecodeError(f"{what}: unexpected end of group {field} at offset {pos}")
-    raise DecodeError(f"{what}: invalid wire type {wire_type} for field {field} at offset {pos}")
+        raise DecodeError(f"{what}: unexpected end of group {field}", pos)
+    raise DecodeError(f"{what}: invalid wire type {wire_type} for field {field}", pos)
 
 
 def encode_varint(value):

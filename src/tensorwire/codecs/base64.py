@@ -54,7 +54,7 @@ def _as_bytes(text):
         try:
             return text.encode("ascii")
         except UnicodeEncodeError as exc:
-            raise DecodeError(f"{WHAT}: non-ASCII character at offset {exc.start}") from None
+            raise DecodeError(f"{WHAT}: non-ASCII character", exc.start) from None
     mv = memoryview(text)
     if not mv.c_contiguous:
         raise TypeError("b64decode needs a C-contiguous buffer")
@@ -71,15 +71,15 @@ def _check_characters(raw, stop, alphabet):
         if in_std and in_url:
             continue
         if c == 0x3D:  # '='
-            raise DecodeError(f"{WHAT}: padding '=' at offset {i} before the end of the text")
+            raise DecodeError(f"{WHAT}: padding '='", i, " before the end of the text")
         if not in_std and not in_url:
-            raise DecodeError(f"{WHAT}: invalid character 0x{c:02x} at offset {i}")
+            raise DecodeError(f"{WHAT}: invalid character 0x{c:02x}", i)
         if urlsafe is None:
             urlsafe = in_url
         elif urlsafe != in_url:
             if alphabet == "any":
-                raise DecodeError(f"{WHAT}: mixed alphabets: {chr(c)!r} at offset {i}")
-            raise DecodeError(f"{WHAT}: invalid character 0x{c:02x} at offset {i}")
+                raise DecodeError(f"{WHAT}: mixed alphabets: {chr(c)!r}", i)
+            raise DecodeError(f"{WHAT}: invalid character 0x{c:02x}", i)
     return bool(urlsafe)
 
 
@@ -98,11 +98,11 @@ def b64decode(text, *, alphabet="any"):
     urlsafe = _check_characters(raw, stop, alphabet)
     npad = length - stop
     if npad > 2:
-        raise DecodeError(f"{WHAT}: {npad} padding characters at offset {stop}")
+        raise DecodeError(f"{WHAT}: {npad} padding characters", stop)
     if npad and length % 4:
         raise DecodeError(f"{WHAT}: incorrect padding: text of length {length} is not a multiple of 4")
     if stop % 4 == 1:
-        raise DecodeError(f"{WHAT}: truncated: a single character in the last group at offset {stop - 1}")
+        raise DecodeError(f"{WHAT}: truncated: a single character in the last group", stop - 1)
     body = raw[:stop]
     if urlsafe:
         body = body.translate(_TO_STANDARD)

@@ -28,8 +28,12 @@ values; each value becomes one Feature:
   ``ValueError``. ``S``/``U`` arrays -> ``bytes_list`` of their items as numpy gives them
   (trailing NULs stripped). Object arrays must hold only bytes/str (``bytes_list``) or only
   integers (``int64_list``). Complex, datetime, void and other dtypes raise ``TypeError``.
-* An empty list or tuple is an empty ``float_list`` (numpy's default float64 for ``[]``); write
-  ``np.array([], np.int64)`` or ``np.array([], object)`` for an empty list of the other kinds.
+* A list or tuple is the bytes route; numeric data comes as arrays.  So an empty list or tuple
+  (no item to tell its kind) is an empty ``bytes_list``, byte-equal to
+  ``tf.train.Feature(bytes_list=tf.train.BytesList(value=[]))`` and read back by
+  ``tf.io.VarLenFeature(tf.string)``; write ``np.array([], np.float32)`` or
+  ``np.array([], np.int64)`` for an empty list of the numeric kinds.  (A non-empty list of
+  numbers is still turned into an array, as above.)
 
 Names must be ``str`` (else ``TypeError``) and are written as UTF-8.  ``features`` must be a
 ``collections.abc.Mapping`` (else ``TypeError``).  With ``sort_keys=True`` the map entries are
@@ -163,6 +167,8 @@ def _feature_value(value, name):
     if isinstance(value, _TEXT):
         return BYTES_LIST, [_utf8(value)]
     if isinstance(value, (list, tuple)):
+        if not value:  # a list is the bytes route (module docstring)
+            return BYTES_LIST, []
         n_text = sum(isinstance(item, _TEXT) for item in value)
         if n_text:
             return BYTES_LIST, _text_items(value, name)
@@ -307,7 +313,7 @@ def _read_entry(buf, start, end, what):
             try:
                 key = bytes(buf[a:pos]).decode("utf-8")
             except UnicodeDecodeError:
-                raise DecodeError(f"{what}: key at offset {a} is not valid UTF-8") from None
+                raise DecodeError(f"{what}: key", a, " is not valid UTF-8") from None
         elif field == 2 and wt == WT_LEN:
             a, pos = read_length(buf, pos, end, what)
             values.append((a, pos))
@@ -336,7 +342,7 @@ def _parse_list(buf, start, end, kind, label, what, values):
             a, pos = read_length(buf, pos, end, what)
             if (pos - a) % 4:
                 raise DecodeError(
-                    f"{what}: {label}: packed float_list of {pos - a} bytes at offset {a} is not a multiple of 4"
+                    f"{what}: {label}: packed float_list of {pos - a} bytes", a, " is not a multiple of 4"
                 )
             values.append(bytes(buf[a:pos]))
         elif kind == FLOAT_LIST and wt == WT_FIXED32:
@@ -368,10 +374,7 @@ def _parse_feature(buf, start, end, feature, label, what):
         if field in KIND_NAMES and wt == WT_LEN:
             a, pos = read_length(buf, pos, end, what)
             if feature.kind is not None and feature.kind != field:
-                raise DecodeError(
-                    f"{what}: {label} has both {KIND_NAMES[feature.kind]} and {KIND_NAMES[field]} set "
-                    f"(offset {tag_pos})"
-                )
+                raise DecodeError(f"{what}: {label} has both {KIND_NAMES[feature.kind]} and {KIND_NAMES[field]} set", tag_pos)
             feature.kind = field
             _parse_list(buf, a, pos, field, label, what, feature.values)
         else:

@@ -118,9 +118,13 @@ Errors: :class:`tensorwire.DecodeError` for every invalid input, the first met i
 the whole envelope is checked first, left to right (wire errors named by message and absolute
 byte offset, e.g. ``PredictRequest.model_spec: truncated varint at offset 7``; strings that are
 not valid UTF-8: proto3 requires it), then the payloads in entry order.  A payload's error is
-the payload codec's, prefixed by where it is: ``PredictRequest.inputs['b1'] (TensorProto at
-offset 12): TensorProto: ...`` (offsets after the prefix are relative to that TensorProto;
-``... element 3: base64: ...`` for an element of a DT_STRING input or output).  Input is
+the payload codec's, prefixed by the input or output it is in, with one position, an offset
+in the message: ``PredictRequest.inputs['b1']: TensorProto: truncated varint at offset 40``
+(the failing byte, when the TensorProto codec names one; else the TensorProto's own offset);
+``PredictRequest.inputs['b1'] element 3: base64: invalid character 0x2e at offset 95`` for an
+element of a DT_STRING input or output (the failing byte of a base64 text or an Example; for
+a TensorProto inside base64, and for an element that differs from element 0, the element's
+first byte; the TensorProto codec's own offset into the decoded bytes is left out).  Input is
 ``bytes``, ``bytearray``, ``memoryview`` or any C-contiguous buffer (``str`` raises
 ``TypeError``).
 """
@@ -340,7 +344,7 @@ def _text(buf, start, stop, what, field):
     try:
         return bytes(buf[start:stop]).decode("utf-8")
     except UnicodeDecodeError:
-        raise DecodeError(f"{what}: {field} at offset {start} is not valid UTF-8") from None
+        raise DecodeError(f"{what}: {field}", start, " is not valid UTF-8") from None
 
 
 def _new_spec():
@@ -466,23 +470,36 @@ def _entry_bytes(buf, ranges):
     return b"".join(bytes(buf[a:b]) for a, b in ranges)
 
 
+def _message_offset(ranges, inner):
+    """The message's offset of byte ``inner`` of a map entry's TensorProto (its ``ranges``
+    concatenated)."""
+    for a, b in ranges:
+        if inner < b - a:
+            return a + inner
+        inner -= b - a
+    return ranges[-1][1] + inner  # the end of the TensorProto (a truncation)
+
+
 def _tensor(buf, entry, dtype, budget, label, decode_tensor):
-    """Decode one map entry's TensorProto; errors are prefixed with ``label`` and its offset."""
+    """Decode one map entry's TensorProto: ``(array, where)``, ``where`` = ``(label, offset of
+    the TensorProto)``.  An error is ``label: <decode_tensor's message>`` with one position: the
+    failing byte's offset in the message when the TensorProto error has one, else the
+    TensorProto's offset."""
     _, ranges, start = entry
     offset = ranges[0][0] if ranges else start
     try:
         arr = decode_tensor(_entry_bytes(buf, ranges), dtype=dtype, max_bytes=budget.left)
     except DecodeError as exc:
-        raise DecodeError(f"{label} (TensorProto at offset {offset}): {exc}") from None
+        raise exc.within(f"{label}: ", offset, (lambda i: _message_offset(ranges, i)) if ranges else None) from None
     budget.take(arr)
-    return arr, f"{label} (TensorProto at offset {offset})"
+    return arr, (label, offset)
 
 
 def _strings(buf, entry, budget, label, decode_tensor):
     """The elements of a DT_STRING [N] input."""
     arr, where = _tensor(buf, entry, "string", budget, label, decode_tensor)
     if arr.ndim != 1:
-        raise DecodeError(f"{where}: expected a DT_STRING tensor of shape [N], not shape {list(arr.shape)}")
+        raise DecodeError(f"{where[0]}: expected a DT_STRING tensor of shape [N], not shape {list(arr.shape)}", where[1])
     return arr, where
 
 
@@ -499,6 +516,39 @@ def _output(buf, entry, dtype, budget, label, codecs):
     return arr
 
 
+def _element_offset(buf, entry, i):
+    """The message offset of element ``i``'s bytes: the ``i``-th string_val of the entry's
+    TensorProto (already decoded, so valid), read again only for an error; None for an element
+    the TensorProto does not hold (a shape with more elements than values is filled)."""
+    ranges = entry[1]
+    data = _entry_bytes(buf, ranges)
+    pos, end, k = 0, len(data), 0
+    while pos < end:
+        field, wire_type, pos = read_tag(data, pos, end, "")
+        if field == D.F_STRING and wire_type == WT_LEN:
+            start, pos = read_length(data, pos, end, "")
+            if k == i:
+                return _message_offset(ranges, start)
+            k += 1
+        else:
+            pos = skip_field(data, pos, end, field, wire_type, "")
+    return None
+
+
+def _element_error(buf, entry, where, i, detail=None, exc=None):
+    """An error in element ``i`` of the DT_STRING tensor at ``where``: ``detail``, or the element
+    codec's ``exc`` (its offset, into the element's bytes, rebased onto the message when the
+    element is those bytes: an Example; a base64 text; else the position is the element's, or
+    the TensorProto's for an element it does not hold)."""
+    base = _element_offset(buf, entry, i)
+    prefix = f"{where[0]} element {i}: "
+    if exc is None:
+        return DecodeError(prefix + detail, where[1] if base is None else base)
+    if base is None:
+        return exc.within(prefix, where[1])
+    return exc.within(prefix, base, lambda inner: base + inner)
+
+
 def _instances(buf, entry, dtype, budget, label, codecs, strings=None):
     """A serialized_tensors input: the stack of its elements' tensors.  ``strings`` is
     ``(array, where)`` when the DT_STRING tensor is already decoded."""
@@ -509,13 +559,17 @@ def _instances(buf, entry, dtype, budget, label, codecs, strings=None):
     arrays = []
     for i, text in enumerate(strings):
         try:
-            arr = decode_tensor(b64decode(text, alphabet="any"), dtype=dtype, max_bytes=budget.left)
+            raw = b64decode(text, alphabet="any")
         except DecodeError as exc:
-            raise DecodeError(f"{where} element {i}: {exc}") from None
+            raise _element_error(buf, entry, where, i, exc=exc) from None
+        try:
+            arr = decode_tensor(raw, dtype=dtype, max_bytes=budget.left)
+        except DecodeError as exc:  # offsets in the decoded bytes: the position is the element's
+            raise _element_error(buf, entry, where, i, exc.head + exc.tail) from None
         if arrays and (arr.dtype != arrays[0].dtype or arr.shape != arrays[0].shape):
-            raise DecodeError(
-                f"{where} element {i}: {arr.dtype} {list(arr.shape)} differs from element 0's "
-                f"{arrays[0].dtype} {list(arrays[0].shape)}"
+            raise _element_error(
+                buf, entry, where, i,
+                f"{arr.dtype} {list(arr.shape)} differs from element 0's {arrays[0].dtype} {list(arrays[0].shape)}",
             )
         budget.take(arr)
         arrays.append(arr)
@@ -531,28 +585,26 @@ def _examples(buf, entry, budget, label, max_bytes, codecs):
         try:
             features = decode_example(raw)
         except DecodeError as exc:
-            raise DecodeError(f"{where} element {i}: {exc}") from None
+            raise _element_error(buf, entry, where, i, exc=exc) from None
         for name, value in features.items():
             if not isinstance(value, np.ndarray) or value.dtype != np.float32:
                 kind = "no kind" if value is None else ("bytes_list" if isinstance(value, list) else "int64_list")
-                raise DecodeError(f"{where} element {i}: feature {name!r} is {kind}, not float_list")
+                raise _element_error(buf, entry, where, i, f"feature {name!r} is {kind}, not float_list")
         if i == 0:
             columns = {name: [value] for name, value in features.items()}
         else:
             if features.keys() != columns.keys():
-                raise DecodeError(
-                    f"{where} element {i}: features {sorted(features)} differ from element 0's {sorted(columns)}"
-                )
+                raise _element_error(buf, entry, where, i, f"features {sorted(features)} differ from element 0's {sorted(columns)}")
             for name, value in features.items():
                 if len(value) != len(columns[name][0]):
-                    raise DecodeError(
-                        f"{where} element {i}: feature {name!r} has {len(value)} values, element 0 has {len(columns[name][0])}"
+                    raise _element_error(
+                        buf, entry, where, i, f"feature {name!r} has {len(value)} values, element 0 has {len(columns[name][0])}"
                     )
                 columns[name].append(value)
         for value in features.values():
             budget.take(value)
         if budget.left < 0:
-            raise DecodeError(f"{where} element {i}: the decoded features exceed max_bytes={max_bytes}")
+            raise _element_error(buf, entry, where, i, f"the decoded features exceed max_bytes={max_bytes}")
     return {name: _stack_instances(values) for name, values in columns.items()}
 
 

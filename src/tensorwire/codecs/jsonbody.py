@@ -29,6 +29,10 @@ Reading is one pass in text order; the first problem in the text is the one repo
   512) are refused.  Members other than the key (``deployedModelId``, ``parameters``, ...) are
   checked for syntax and ignored; the key and ``error`` may appear once.  Duplicate names in one
   instance are refused.
+* A TensorProto value that is not valid base64 is refused at the body offset of the failing
+  character (escapes in the string counted as the bytes they take); one whose bytes are not a
+  valid TensorProto, at the offset of its string (the TensorProto codec's message, without its
+  own offset into the decoded bytes): one position per message.
 * Every instance has the form of the first (named or bare) and, if named, the same names.
 * Per name, the first instance fixes the value's shape: every list at one depth has the same
   length, and leaves sit at one depth (ragged lists and wrong depths are refused).  With the
@@ -61,11 +65,17 @@ DEFAULT_MAX_BYTES = 1 << 31
 WHAT = "JSON body"
 
 _WS = re.compile(rb"[ \t\n\r]*")
-_STRING = re.compile(rb'"(?:[^"\\\x00-\x1f]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*"')
+# Strings: a run of plain characters, then (an escape, a run)*: "unrolled", so that a run is
+# matched in one step and a failing match backtracks linearly.
+_STRING = re.compile(rb'"[^"\\\x00-\x1f]*(?:(?:\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})[^"\\\x00-\x1f]*)*"')
+_PLAIN = re.compile(rb'[^"\\\x00-\x1f]*')
+_ESCAPE = re.compile(rb'\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})')
+_PIECES = re.compile(rb'\\u[dD][89abAB][0-9a-fA-F]{2}\\u[0-9a-fA-F]{4}|\\u[0-9a-fA-F]{4}|\\.|[^\\]+')  # one char per escape
 _NUMBER = numtext.NUMBER_RE
 _LITERALS = (b"true", b"false", b"null", b"NaN", b"Infinity", b"-Infinity")
-_B64_OBJECT = re.compile(rb'\{[ \t\n\r]*"b64"[ \t\n\r]*:[ \t\n\r]*("(?:[^"\\\x00-\x1f]|\\.)*")[ \t\n\r]*\}')
-_ESCAPES = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\", "/": "/"}
+_B64_OBJECT = re.compile(rb'\{[ \t\n\r]*"b64"[ \t\n\r]*:[ \t\n\r]*("[^"\\\x00-\x1f]*(?:\\.[^"\\\x00-\x1f]*)*")[ \t\n\r]*\}')
+# a \u escape of a surrogate (D800-DFFF), not itself escaped: after an even run of backslashes
+_SURROGATE_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*(\\u[dD][89a-fA-F][0-9a-fA-F]{2})")
 _NONFINITE_TEXT = {"NaN", "Infinity", "-Infinity"}
 
 
@@ -159,6 +169,14 @@ def _body_bytes(body):
     return raw
 
 
+def _error_value(text):
+    """The value of an ``error`` member's (valid) JSON text."""
+    try:
+        return json.loads(text)
+    except ValueError:  # json's own limits (an integer of 4,300+ digits)
+        return bytes(text).decode("utf-8")
+
+
 def _resolve_dtype(dtype, name, kind):
     """The dtype to decode column ``name`` into: None means the encoded dtype (tensors) or float32."""
     if isinstance(dtype, dict):
@@ -180,7 +198,13 @@ class _Column:
 
 
 class _Reader:
-    def __init__(self, buf, key, kind, dtype, nonfinite, max_depth, max_bytes, bare_name):
+    """One pass over a body.  The Cython twin calls the checking methods (``string``, ``leaf``,
+    ``tensor``, ``open_list``, ...) at the one place its own pass found a problem, to raise the
+    exact exception: each reads only what lies at that place (see its module docstring).
+    ``codecs``: ``(b64decode, decode_tensor)`` for TensorProto values (the twin passes its own)."""
+
+    def __init__(self, buf, key, kind, dtype, nonfinite, max_depth, max_bytes, bare_name, codecs=None):
+        self.b64decode, self.decode_tensor = codecs or (b64decode, decode_tensor)
         self.buf = buf
         self.key = key
         self.kind = kind
@@ -221,51 +245,64 @@ class _Reader:
         return self._unescape(raw, pos + 1), m.end()
 
     def _string_error(self, pos):
-        """Where the string at ``pos`` goes wrong (for the message)."""
+        """Where the string at ``pos`` goes wrong (for the message): a run of plain characters at
+        a time, so that finding it costs about what matching the string does."""
         if self.peek(pos) != b'"':
             return pos
         i = pos + 1
-        while i < len(self.buf):
-            c = self.buf[i]
-            if c == 0x22:
+        while True:
+            i = _PLAIN.match(self.buf, i).end()
+            if i >= len(self.buf) or self.buf[i] != 0x5C:
+                return i  # the end, a control character (or a quote, never reached: the match failed)
+            m = _ESCAPE.match(self.buf, i)
+            if m is None:
                 return i
-            if c < 0x20:
-                return i
-            if c == 0x5C:
-                if re.match(rb'\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})', self.buf[i : i + 6]) is None:
-                    return i
-                i += 6 if self.buf[i + 1] == 0x75 else 2
-            else:
-                i += 1
-        return i
+            i = m.end()
+
+    def text_offset(self, start, end, text, i):
+        """The body offset of character ``i`` of ``text``, the decoded string from ``start`` to
+        ``end`` (its quotes included): where an error inside a string value is."""
+        raw = self.buf[start + 1 : end - 1]
+        if b"\\" not in raw:
+            return start + 1 + len(text[:i].encode("utf-8"))
+        pos = start + 1
+        for m in _PIECES.finditer(raw):
+            piece = m.group()
+            n = 1 if piece[:1] == b"\\" else len(piece.decode("utf-8"))
+            if i < n:
+                return pos + (0 if n == 1 else len(piece.decode("utf-8")[:i].encode("utf-8")))
+            i -= n
+            pos += len(piece)
+        return pos
+
+    def separator(self, pos, close):
+        """The ',' expected at ``pos`` between values of a container that ``close`` ends."""
+        return self.expect(pos, b",", "',' or ']'" if close == b"]" else "',' or '}'")
+
+    def after(self, end, close):
+        """After a value ending at ``end``: whitespace, then ``close`` or ','; raises otherwise."""
+        pos = self.ws(end)
+        return pos if self.peek(pos) == close else self.separator(pos, close)
 
     def _unescape(self, raw, base):
-        out = []
-        i = 0
-        text = raw.decode("utf-8")  # escapes are ASCII, so byte offsets below are recomputed
-        while i < len(text):
-            c = text[i]
-            if c != "\\":
-                out.append(c)
-                i += 1
-                continue
-            if text[i + 1] != "u":
-                out.append(_ESCAPES[text[i + 1]])
-                i += 2
-                continue
-            unit = int(text[i + 2 : i + 6], 16)
-            if 0xDC00 <= unit <= 0xDFFF:
-                self.fail("lone surrogate escape", base + len(text[:i].encode("utf-8")))
-            if 0xD800 <= unit <= 0xDBFF:
-                low = int(text[i + 8 : i + 12], 16) if text[i + 6 : i + 8] == "\\u" else -1
-                if not 0xDC00 <= low <= 0xDFFF:
-                    self.fail("lone surrogate escape", base + len(text[:i].encode("utf-8")))
-                out.append(chr(0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00)))
-                i += 12
-                continue
-            out.append(chr(unit))
-            i += 6
-        return "".join(out)
+        """The text of a string whose raw bytes (``raw``, at offset ``base``, valid escapes only)
+        hold a backslash; a lone surrogate escape is refused at its offset.  Only the surrogate
+        escapes are visited one by one; the text is then ``json``'s decoding (C speed)."""
+        pending = None  # the offset in raw of a high surrogate escape waiting for its low half
+        for m in _SURROGATE_ESCAPE.finditer(raw):
+            at = m.start(1)
+            low = int(raw[at + 2 : at + 6], 16) >= 0xDC00
+            if pending is not None:
+                if low and at == pending + 6:
+                    pending = None
+                    continue
+                self.fail("lone surrogate escape", base + pending)
+            if low:
+                self.fail("lone surrogate escape", base + at)
+            pending = at
+        if pending is not None:
+            self.fail("lone surrogate escape", base + pending)
+        return json.loads(b'"' + raw + b'"')
 
     def literal(self, pos):
         """(token bytes, end) of a number or literal at ``pos``, or None."""
@@ -292,7 +329,7 @@ class _Reader:
                 pos = self.ws(self.skip_value(self.ws(pos), depth + 1))
                 if self.peek(pos) == b"}":
                     return pos + 1
-                pos = self.ws(self.expect(pos, b",", "',' or '}'"))
+                pos = self.ws(self.separator(pos, b"}"))
         if c == b"[":
             self.enter(pos, depth)
             pos = self.ws(pos + 1)
@@ -302,7 +339,7 @@ class _Reader:
                 pos = self.ws(self.skip_value(pos, depth + 1))
                 if self.peek(pos) == b"]":
                     return pos + 1
-                pos = self.ws(self.expect(pos, b",", "',' or ']'"))
+                pos = self.ws(self.separator(pos, b"]"))
         if c == b'"':
             return self.string(pos)[1]
         token = self.literal(pos)
@@ -326,31 +363,35 @@ class _Reader:
                 pos = self.ws(self.expect(self.ws(pos), b":", "':'"))
                 if name == self.key:
                     if columns is not None:
-                        self.fail(f"duplicate {self.key!r} member", start)
+                        self.duplicate(name, start)
                     columns, pos = self.batch(pos)
                 elif name == "error" and self.key == "predictions":
                     if error is not None:
-                        self.fail("duplicate 'error' member", start)
+                        self.duplicate(name, start)
                     end = self.skip_value(pos, 2)
-                    try:
-                        error = json.loads(buf[pos:end])
-                    except ValueError:  # json's own limits (an integer of 4,300+ digits)
-                        error = buf[pos:end].decode("utf-8")
+                    error = _error_value(buf[pos:end])
                     pos = end
                 else:
                     pos = self.skip_value(pos, 2)
                 pos = self.ws(pos)
                 if self.peek(pos) == b"}":
                     break
-                pos = self.ws(self.expect(pos, b",", "',' or '}'"))
-        pos = self.ws(pos + 1)
-        if pos != len(buf):
+                pos = self.ws(self.separator(pos, b"}"))
+        self.end(self.ws(pos + 1), error, columns is not None)
+        return columns
+
+    def duplicate(self, name, start):
+        self.fail(f"duplicate {name!r} member", start)
+
+    def end(self, pos, error, found):
+        """After the envelope's '}' (whitespace skipped): ``error`` is the ``error`` member's
+        value (None if none), ``found`` whether the key was."""
+        if pos != len(self.buf):
             self.fail("trailing data after the JSON object", pos)
         if error is not None:
             raise PredictionError(error)
-        if columns is None:
+        if not found:
             raise DecodeError(f"{WHAT}: no {self.key!r} member")
-        return columns
 
     def batch(self, pos):
         pos = self.expect(pos, b"[", f"an array for {self.key!r}")
@@ -366,7 +407,7 @@ class _Reader:
             pos = self.ws(pos)
             if self.peek(pos) == b"]":
                 break
-            pos = self.ws(self.expect(pos, b",", "',' or ']'"))
+            pos = self.ws(self.separator(pos, b"]"))
         return {name: self.finish(col, count) for name, col in columns.items()}, pos + 1
 
     def instance(self, pos, index, columns):
@@ -374,33 +415,46 @@ class _Reader:
         if columns is None:
             columns = {} if named else {None: _Column(self.bare_name, _resolve_dtype(self.dtype, self.bare_name, self.kind))}
         elif named != (None not in columns):
-            self.fail(f"instance {index} is {'named' if named else 'bare'}, instance 0 was not", pos)
+            self.form_differs(pos, index, named)
         if not named:
             return columns, self.value(pos, columns[None], 3)
         self.enter(pos, 3)
         seen = set()
         pos = self.ws(pos + 1)
         if self.peek(pos) == b"}":
-            self.fail(f"instance {index} has no inputs", pos)
+            self.no_inputs(pos, index)
         while True:
             start = pos
             name, pos = self.string(pos)
-            if name in seen:
-                self.fail(f"instance {index}: duplicate name {name!r}", start)
+            self.check_name(start, index, name, seen, columns)
             seen.add(name)
             if index == 0:
                 columns[name] = _Column(name, _resolve_dtype(self.dtype, name, self.kind))
-            elif name not in columns:
-                self.fail(f"instance {index}: name {name!r} is not in instance 0", start)
             pos = self.ws(self.expect(self.ws(pos), b":", "':'"))
             pos = self.ws(self.value(pos, columns[name], 4))
             if self.peek(pos) == b"}":
                 break
-            pos = self.ws(self.expect(pos, b",", "',' or '}'"))
+            pos = self.ws(self.separator(pos, b"}"))
+        self.check_complete(pos, index, seen, columns)
+        return columns, pos + 1
+
+    def form_differs(self, pos, index, named):
+        self.fail(f"instance {index} is {'named' if named else 'bare'}, instance 0 was not", pos)
+
+    def no_inputs(self, pos, index):
+        self.fail(f"instance {index} has no inputs", pos)
+
+    def check_name(self, start, index, name, seen, columns):
+        """A name of instance ``index`` (its names so far: ``seen``; instance 0's: ``columns``)."""
+        if name in seen:
+            self.fail(f"instance {index}: duplicate name {name!r}", start)
+        if index and name not in columns:
+            self.fail(f"instance {index}: name {name!r} is not in instance 0", start)
+
+    def check_complete(self, pos, index, seen, columns):
         if len(seen) != len(columns):
             missing = next(n for n in columns if n not in seen)
             self.fail(f"instance {index}: no value for {missing!r}", pos)
-        return columns, pos + 1
 
     # -- values
 
@@ -415,10 +469,15 @@ class _Reader:
         if self.peek(text_pos) != b'"':
             self.fail(f"{col.name!r}: expected a base64 string", pos)
         text, text_end = self.string(text_pos)
+        prefix = f"{WHAT}: {col.name!r}: "
         try:
-            array = decode_tensor(b64decode(text), dtype=col.dtype, max_bytes=self.max_bytes)
-        except DecodeError as exc:
-            self.fail(f"{col.name!r}: {exc}", text_pos)
+            raw = self.b64decode(text)
+        except DecodeError as exc:  # its offset is a character of the string: where it is in the body
+            raise exc.within(prefix, text_pos, lambda i: self.text_offset(text_pos, text_end, text, i)) from None
+        try:
+            array = self.decode_tensor(raw, dtype=col.dtype, max_bytes=self.max_bytes)
+        except DecodeError as exc:  # offsets in the decoded bytes: the position is the string's
+            raise exc.within(prefix, text_pos) from None
         if array.ndim + 1 > MAX_RANK:
             self.fail(f"{col.name!r}: more than {MAX_RANK} dimensions with the instance axis", text_pos)
         if col.values:
@@ -434,11 +493,7 @@ class _Reader:
 
     def nested(self, pos, col, depth, level):
         if self.peek(pos) == b"[":
-            if col.ndim is not None and level >= col.ndim:
-                self.fail(f"{col.name!r}: a list where a number belongs (depth {level})", pos)
-            if level + 2 > MAX_RANK:
-                self.fail(f"{col.name!r}: more than {MAX_RANK} dimensions with the instance axis", pos)
-            self.enter(pos, depth)
+            self.open_list(pos, col, depth, level)
             length = 0
             pos = self.ws(pos + 1)
             if self.peek(pos) != b"]":
@@ -447,23 +502,39 @@ class _Reader:
                     length += 1
                     if self.peek(pos) == b"]":
                         break
-                    pos = self.ws(self.expect(pos, b",", "',' or ']'"))
-            while len(col.dims) <= level:
-                col.dims.append(None)  # lists close innermost first: outer lengths come later
-            if col.dims[level] is None:
-                col.dims[level] = length
-                if length == 0 and col.ndim is None:
-                    col.ndim = level + 1
-            elif col.dims[level] != length:
-                self.fail(f"{col.name!r}: ragged lists: length {length} where {col.dims[level]} was", pos)
+                    pos = self.ws(self.separator(pos, b"]"))
+            self.close_list(pos, col, level, length)
             return pos + 1
+        self.leaf_level(pos, col, level)
+        value, end = self.leaf(pos, col)
+        col.values.append(value)
+        return end
+
+    def open_list(self, pos, col, depth, level):
+        """A list opening at ``pos``, at ``level`` of the value, ``depth`` in the body."""
+        if col.ndim is not None and level >= col.ndim:
+            self.fail(f"{col.name!r}: a list where a number belongs (depth {level})", pos)
+        if level + 2 > MAX_RANK:
+            self.fail(f"{col.name!r}: more than {MAX_RANK} dimensions with the instance axis", pos)
+        self.enter(pos, depth)
+
+    def close_list(self, pos, col, level, length):
+        """A list of ``length`` values at ``level`` closing at ``pos``."""
+        while len(col.dims) <= level:
+            col.dims.append(None)  # lists close innermost first: outer lengths come later
+        if col.dims[level] is None:
+            col.dims[level] = length
+            if length == 0 and col.ndim is None:
+                col.ndim = level + 1
+        elif col.dims[level] != length:
+            self.fail(f"{col.name!r}: ragged lists: length {length} where {col.dims[level]} was", pos)
+
+    def leaf_level(self, pos, col, level):
+        """A number at ``level`` of the value."""
         if col.ndim is None:
             col.ndim = level
         elif level != col.ndim:
             self.fail(f"{col.name!r}: a number where a list of depth {col.ndim - level} belongs", pos)
-        value, end = self.leaf(pos, col)
-        col.values.append(value)
-        return end
 
     def leaf(self, pos, col):
         """(value, end) of the leaf at ``pos``."""
@@ -485,7 +556,7 @@ class _Reader:
         try:
             return numtext.parse_number(token, dt), end
         except DecodeError as exc:
-            self.fail(f"{col.name!r}: {exc}", pos)
+            raise exc.within(f"{WHAT}: {col.name!r}: ", pos) from None
 
     def finish(self, col, count):
         if self.kind == "tensor":

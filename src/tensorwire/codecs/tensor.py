@@ -178,9 +178,9 @@ def _parse_shape(buf, pos, end, dims):
                 else:
                     p = skip_field(buf, p, dim_end, dfield, dwt, WHAT)
             if size < 0:
-                raise DecodeError(f"{WHAT}: negative dimension {size} (dim {len(dims)}) at offset {pos}")
+                raise DecodeError(f"{WHAT}: negative dimension {size} (dim {len(dims)})", pos)
             if len(dims) >= D.MAX_RANK:
-                raise DecodeError(f"{WHAT}: rank above {D.MAX_RANK} at offset {pos}")
+                raise DecodeError(f"{WHAT}: rank above {D.MAX_RANK}", pos)
             dims.append(size)
             pos = dim_end
         elif field == 3 and wt == WT_VARINT:
@@ -198,7 +198,7 @@ def _check_packed(buf, start, end, field):
     if field in D.FIXED32_FIELDS or field in D.FIXED64_FIELDS:
         width = 4 if field in D.FIXED32_FIELDS else 8
         if n % width:
-            raise DecodeError(f"{WHAT}: packed {name} of {n} bytes at offset {start} is not a multiple of {width}")
+            raise DecodeError(f"{WHAT}: packed {name} of {n} bytes", start, f" is not a multiple of {width}")
         return n // width
     count = 0
     pos = start
@@ -377,17 +377,17 @@ def decode_tensor(data, *, dtype=None, copy=True, max_bytes=D.DEFAULT_MAX_BYTES)
     if content is not None and content[1] > content[0]:
         start, stop = content
         if dt == D.DT_STRING:
-            raise DecodeError(f"{WHAT}: tensor_content at offset {start} is not supported for DT_STRING")
+            raise DecodeError(f"{WHAT}: tensor_content", start, " is not supported for DT_STRING")
         if stop - start != n * itemsize:
             raise DecodeError(
-                f"{WHAT}: tensor_content of {stop - start} bytes at offset {start} does not match "
-                f"shape {dims} of {D.dt_name(dt)} ({n * itemsize} bytes)"
+                f"{WHAT}: tensor_content of {stop - start} bytes", start,
+                f" does not match shape {dims} of {D.dt_name(dt)} ({n * itemsize} bytes)"
             )
         if dt == D.DT_BOOL:
             raw = bytes(buf[start:stop])
             if raw.strip(b"\x00\x01"):
                 bad = next(i for i, b in enumerate(raw) if b > 1)
-                raise DecodeError(f"{WHAT}: bool byte {raw[bad]} at offset {start + bad} is not 0 or 1")
+                raise DecodeError(f"{WHAT}: bool byte {raw[bad]}", start + bad, " is not 0 or 1")
         view = np.frombuffer(buf, dtype=np_dtype, count=n, offset=start)
         if _BIG_ENDIAN_HOST and itemsize > 1:
             return view.byteswap().view(np_dtype.newbyteorder("=")).reshape(shape)
