@@ -46,6 +46,8 @@ ENV_VAR = "TENSORWIRE_MALLOPT"
 DEFAULT_MIB = 16
 _M_TRIM_THRESHOLD = -1  # glibc's malloc.h
 _M_MMAP_THRESHOLD = -3
+_M_ARENA_MAX = -8
+ARENAS = 2  # malloc arenas at most (glibc's default is 8 per core)
 _OFF = ("0", "off", "false", "no")
 _ON = ("", "1", "on", "true", "yes")
 
@@ -66,7 +68,14 @@ def setting(value=None):
 
 
 def keep_freed_memory(enabled=None):
-    """Set glibc's mmap and trim thresholds so freed large blocks stay in the process; True if set.
+    """Set glibc's mmap and trim thresholds so freed large blocks stay in the process, and cap its
+    arenas at :data:`ARENAS`; True if set.
+
+    The cap: glibc gives each thread that allocates its own arena (up to 8 per core), and the
+    server's worker threads (one per pending request) each kept megabytes of freed blocks in
+    theirs, out of reach of ``malloc_trim``'s give-back.  After the hostile mix's large refused
+    bodies (``benchmarks/hostile.py``), the server settled at 1.5-2x its
+    steady RSS with glibc's arenas and at its steady RSS with two.
 
     ``enabled``: None reads ``TENSORWIRE_MALLOPT`` (see the module docstring); False does
     nothing; True uses the default threshold; a number > 1 is a threshold in MiB.  Returns False
@@ -86,7 +95,8 @@ def keep_freed_memory(enabled=None):
         return False
     mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
     mallopt.restype = ctypes.c_int
-    if not (mallopt(_M_MMAP_THRESHOLD, threshold) and mallopt(_M_TRIM_THRESHOLD, threshold)):
+    if not (mallopt(_M_MMAP_THRESHOLD, threshold) and mallopt(_M_TRIM_THRESHOLD, threshold)
+            and mallopt(_M_ARENA_MAX, ARENAS)):
         return False
     _applied = threshold
     return True
@@ -95,7 +105,8 @@ def keep_freed_memory(enabled=None):
 def describe():
     """One line for a report: what this process's allocator does with freed large blocks."""
     if _applied is not None:
-        return f"glibc mallopt: freed blocks kept up to {_applied >> 20} MiB ({ENV_VAR}=0 turns it off)"
+        return (f"glibc mallopt: freed blocks kept up to {_applied >> 20} MiB, {ARENAS} arenas "
+                f"({ENV_VAR}=0 turns it off)")
     return f"allocator defaults ({ENV_VAR}={os.environ.get(ENV_VAR, '')!r}, C library {platform.libc_ver()[0] or '?'})"
 
 
