@@ -27,7 +27,7 @@ record (length and two 64-byte samples); the ``-list`` alternatives keep every r
 (``list(...)``: 201 MB of fresh memory per call, whose page faults dominate) and are checked
 byte for byte.
 
-The HTTP JSON groups (SPEC.md sections 2, 3, 7) go through tensorwire's public API
+The HTTP JSON groups (docs/json-payloads.md) go through tensorwire's public API
 (``tensorwire.encode_request`` / ``decode_response``), natively and on the pure-Python reference
 (the same public functions with the reference ``jsonbody`` underneath: :func:`payload_api`), and
 compare it with what a user writes today.  Requests carry the tile (one instance) or the batch of

@@ -29,7 +29,7 @@ SERIALIZED_TF_TENSORS          ``json.dumps``/``json.loads``; per instance and b
                                and back with ``urlsafe_b64decode`` + ``TensorProto.FromString`` +
                                ``np.frombuffer(tensor_content)``
 RAW_JSON                       ``json.dumps`` of ``x[i].astype(str).tolist()`` (numbers as JSON
-                               strings, SPEC section 1); ``np.asarray(json.loads(...), float32)``
+                               strings, docs/payload-formats.md); ``np.asarray(json.loads(...), float32)``
 ND_ARRAYS                      ``json.dumps(x.tolist())``; ``np.asarray(json.loads(...), float32)``
 GRPC_TF_TENSORS                ``predict_pb2`` with one TensorProto (``tensor_content``) per band
 GRPC_SERIALIZED_TF_TENSORS     one DT_STRING ``[N]`` TensorProto per band whose ``string_val`` are

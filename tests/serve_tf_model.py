@@ -1,4 +1,4 @@
-"""A TensorFlow model wrapped the Earth Engine way (SPEC.md section 3), for ``--pass-serialized``.
+"""A TensorFlow model wrapped the Earth Engine way (docs/json-payloads.md), for ``--pass-serialized``.
 
 Each input is a ``tf.string [N]`` of base64 TensorProtos (float32 (H, W, 1) tiles); each output
 is re-encoded the same way by TensorFlow itself (``tf.io.encode_base64``: URL-safe, unpadded).

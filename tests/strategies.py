@@ -199,7 +199,7 @@ def strided_views(draw, arrays=None):
 # no-values-means-zeros rules, tensor_content or typed values, overridden earlier values of
 # last-wins fields (dtype, tensor_content, Dim.size), the shape split over several
 # TensorShapeProto occurrences, non-minimal varints, and int32 varints with junk above bit 31.
-# Its wire writer and DataType table are written here from SPEC.md section 4, independently of
+# Its wire writer and DataType table are written here from docs/tensor-proto.md, independently of
 # the code under test.  Excluded, on purpose: anything malformed (see the malformed-input
 # strategies), and non-minimal varints in tags and lengths (valid protobuf, but not a case any
 # producer writes and an ambiguity we do not want to test against the C++ parser).
@@ -713,7 +713,7 @@ def tfrecord_read_sizes():
 # surrogates (no UTF-8 form: UnicodeEncodeError, hand-written test), complex and other
 # unsupported dtypes (TypeError, hand-written tests).
 #
-# example_encodings() writes an Example the way any protobuf writer may, from SPEC.md section 4
+# example_encodings() writes an Example the way any protobuf writer may, from docs/tf-example.md
 # and independently of the code under test: entries in any order, several Features
 # occurrences (merged), a name repeated (the last entry wins), the entry's key before or after
 # its value, a key repeated within an entry (the last wins) or absent (the empty name), the
@@ -1035,7 +1035,7 @@ def sequence_example_encodings(draw):
 # valid: the tests accept an equal decode from both backends or the same DecodeError.
 
 _EXAMPLE_SEEDS = [
-    # mixed: {B1: float [1, 2, 3, 4], id: int64 [7], s: bytes [b"x"]} (SPEC.md section 4)
+    # mixed: {B1: float [1, 2, 3, 4], id: int64 [7], s: bytes [b"x"]} (docs/tf-example.md)
     bytes.fromhex(
         "0a350a0b0a02696412051a030a01070a0a0a017312050a030a01780a1a0a024231121412120a100000803f000000400000404000008040"
     ),
@@ -1147,7 +1147,7 @@ def json_batches(draw, dtypes=None, max_columns=3, bare=None, finite=False, max_
     return columns, bare
 
 
-_TENSOR_B64 = [  # URL-safe base64 of serialize_tensor bytes (SPEC.md section 3)
+_TENSOR_B64 = [  # URL-safe base64 of serialize_tensor bytes (docs/json-payloads.md)
     "CAESCBICCAISAggCIhAAAIA_AAAAQAAAQEAAAIBA",  # float32 [[1, 2], [3, 4]]
     "CAESBBICCAIiCAAAwD8AAMB_",  # float32 [1.5, nan]
     "CAESAA",  # float32 scalar, no content (0.0)
@@ -1267,7 +1267,7 @@ def ee_batches(draw):
 # the int64 extremes or any int64) and output_filter names.
 #
 # grpc_request_encodings() writes a PredictRequest the way any protobuf writer may, from
-# SPEC.md section 4 and independently of the code under test: top-level fields in any order,
+# docs/grpc-payloads.md and independently of the code under test: top-level fields in any order,
 # model_spec split over several occurrences (merged field by field; version given as
 # version_label first now and then, which the later version clears), a map entry's key before
 # or after its value, the value (a tensor_proto_encodings() TensorProto) split over two

@@ -121,7 +121,7 @@ PINNED = [
     ("YR==", every(b"a")),
     ("YWJ", every(b"ab")),
     ("YWJ=", every(b"ab")),
-    # the alphabets (SPEC.md section 5's example)
+    # the alphabets (docs/base64.md's example)
     ("-__-AA", by_alphabet(b"\xfb\xff\xfe\x00", invalid(0x2D, 0), b"\xfb\xff\xfe\x00")),
     ("-__-AA==", by_alphabet(b"\xfb\xff\xfe\x00", invalid(0x2D, 0), b"\xfb\xff\xfe\x00")),
     ("+//+AA", by_alphabet(b"\xfb\xff\xfe\x00", b"\xfb\xff\xfe\x00", invalid(0x2B, 0))),

@@ -5,7 +5,7 @@ Tests taking ``codecs`` run once per backend; tests taking ``both`` cross the re
 Cython twin.  Oracles: ``example_pb2`` (protobuf's Python runtime, upb) for bytes and parsing,
 ``tf.io.parse_single_example`` for the spec, and the golden bytes TensorFlow 2.21 wrote
 (tests/data/examples.json).  Hand-written wire bytes come from the small writer in
-strategies.py (SPEC.md section 4), not from the code under test.
+strategies.py (docs/tf-example.md), not from the code under test.
 """
 
 import json
@@ -238,7 +238,7 @@ def test_golden_unsorted_is_insertion_order(codecs, case):
 
 
 def test_spec_section_example_in_upb_order(codecs):
-    """SPEC.md section 4: upb wrote the entries as id, s, B1; values decode in that order."""
+    """docs/tf-example.md: upb wrote the entries as id, s, B1; values decode in that order."""
     data = bytes.fromhex(
         "0a350a0b0a02696412051a030a01070a0a0a017312050a030a01780a1a0a024231121412120a100000803f000000400000404000008040"
     )

@@ -5,7 +5,7 @@ Tests taking ``codecs`` run once per backend; tests taking ``both`` cross the re
 Cython twin.  The oracle is ``tensorflow_serving.apis.predict_pb2`` (package
 ``tensorflow-serving-api``, parsed by protobuf's upb runtime) with ``tf.make_tensor_proto`` /
 ``tf.make_ndarray`` for the tensors and ``example_pb2`` for the Examples.  Hand-written wire bytes
-come from the small writer in strategies.py (SPEC.md section 4), not from the code under test.
+come from the small writer in strategies.py (docs/grpc-payloads.md), not from the code under test.
 """
 
 import os
@@ -34,7 +34,7 @@ PROPERTY = settings(max_examples=min(settings.default.max_examples, 100))
 CORRUPTION = settings(max_examples=min(settings.default.max_examples * 2, 200))
 
 F32 = np.arange(1, 5, dtype=np.float32).reshape(2, 2)
-SERIALIZED_F32 = bytes.fromhex("08011208120208021202080222100000803f000000400000404000008040")  # SPEC.md 3
+SERIALIZED_F32 = bytes.fromhex("08011208120208021202080222100000803f000000400000404000008040")  # docs/json-payloads.md
 
 
 # --------------------------------------------------------------------------------------------

@@ -4,8 +4,8 @@ TensorFlow as oracles, malformed bodies, and the two backends crossed.
 Tests taking ``codecs`` run once per backend (``codecs.jsonbody.encode_body/decode_body``); tests
 taking ``both`` cross the reference and the Cython twin: same bytes, same arrays, same exception
 type and message.  Oracles: ``json`` and ``orjson`` (reading what we write, writing what we
-read), a TF Serving number writer written here from SPEC.md section 2, and TensorFlow running a
-model wrapped the Earth Engine way (SPEC.md section 3) on our SERIALIZED_TF_TENSORS requests.
+read), a TF Serving number writer written here from docs/json-payloads.md, and TensorFlow running a
+model wrapped the Earth Engine way (docs/json-payloads.md) on our SERIALIZED_TF_TENSORS requests.
 """
 
 import base64
@@ -392,7 +392,7 @@ def test_read_orjson(codecs, batch):
 
 
 def tf_serving_text(x, dtype):
-    """A float as TF Serving writes it (SPEC.md section 2): 6 significant digits if they read back
+    """A float as TF Serving writes it (docs/json-payloads.md): 6 significant digits if they read back
     to the same value, else 9 (float32) / 17 (float64); ``.0`` appended to a plain integer."""
     dtype = np.dtype(dtype)
     if math.isnan(x):
@@ -461,7 +461,7 @@ def test_read_integers(codecs, values, dtype):
 
 
 def test_tf_serving_texts_by_hand(codecs):
-    """The examples of SPEC.md section 2, and other forms a peer writes."""
+    """The examples of docs/json-payloads.md, and other forms a peer writes."""
     body = b'{"predictions":[1.0,0.333333343,9e+06,3.40282347e+38,1E+5,-0.0,-0,7,1e-45,2.5E-3]}'
     got = decode(codecs, body)["output"]
     want = np.array([1.0, 0.333333343, 9e6, 3.40282347e38, 1e5, -0.0, -0.0, 7, 1e-45, 2.5e-3], np.float32)
@@ -476,7 +476,7 @@ def test_tf_serving_texts_by_hand(codecs):
 
 
 # --------------------------------------------------------------------------------------------
-# SERIALIZED_TF_TENSORS: TensorFlow as the peer (SPEC.md section 3)
+# SERIALIZED_TF_TENSORS: TensorFlow as the peer (docs/json-payloads.md)
 
 
 def ee_model(n_outputs):

@@ -1,6 +1,6 @@
 """The C number writers (tensorwire._native._numfmt) against the reference numtext.format_number.
 
-The reference defines the text (SPEC.md section 7); the writers must equal it byte for byte.
+The reference defines the text (docs/number-text.md); the writers must equal it byte for byte.
 float16 is checked exhaustively; float32/float64 by hypothesis over raw bit patterns, by
 targeted classes (subnormals, powers of two and ten and their neighbours, the layout
 boundaries, integers at the end of exact integer range, extremes, signed zero, non-finite) and,

@@ -1,4 +1,4 @@
-"""The number-text codec (SPEC.md section 7) through its public twins, ``format_number`` and
+"""The number-text codec (docs/number-text.md) through its public twins, ``format_number`` and
 ``parse_number``: the reference against its oracles, and the twin against the reference.
 
 The C primitives underneath the twin have their own exhaustive tests (test_numfmt.py,
@@ -35,7 +35,7 @@ def test_format_is_the_spec_definition_and_parses_back(codecs, ftype, data):
     if math.isinf(x):
         assert text == ("Infinity" if x > 0 else "-Infinity")
     else:
-        assert text == repr(float(np.format_float_scientific(x, unique=True)))  # SPEC section 7
+        assert text == repr(float(np.format_float_scientific(x, unique=True)))  # docs/number-text.md
     back = codecs.numtext.parse_number(text, ftype)
     assert back.dtype == np.dtype(ftype)
     assert back.tobytes() == x.tobytes()

@@ -27,7 +27,7 @@ ALL_DTYPES = S.NUMERIC_DTYPES  # every numeric dtype; strings are tested separat
 MULTIBYTE_ENDIAN_DTYPES = [d for d in ALL_DTYPES if S.big_endian_dtype(d) != d]
 FORMS = ["content", "proto"]
 
-# DataType numbers (SPEC.md section 4), written out here rather than taken from the code under test.
+# DataType numbers (docs/tensor-proto.md), written out here rather than taken from the code under test.
 DT = {
     np.dtype("<f4"): 1, np.dtype("<f8"): 2, np.dtype("<i4"): 3, np.dtype("u1"): 4, np.dtype("<i2"): 5,
     np.dtype("i1"): 6, np.dtype("<c8"): 8, np.dtype("<i8"): 9, np.dtype("?"): 10, BF16: 14,

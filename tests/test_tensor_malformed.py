@@ -4,7 +4,7 @@ Each hand-written case runs against both backends (``codecs`` fixture: DecodeErr
 expected message) and crossed (``both`` fixture: same exception type and message).  Hypothesis
 then damages valid encodings at random: the backends must agree exactly (equal arrays, or
 DecodeError with the same message) and never raise anything else.  The wire bytes here are
-written by hand from SPEC.md section 4, not by the code under test.
+written by hand from docs/tensor-proto.md, not by the code under test.
 """
 
 import re

@@ -2,7 +2,7 @@
 truncation messages, the two backends against each other, and the reader's memory guards.
 
 Tests taking ``codecs`` run once per backend; tests taking ``both`` cross them.  Expected bytes
-and messages are computed here from SPEC.md section 6 (with a bitwise CRC-32C written here), not
+and messages are computed here from docs/tfrecord.md (with a bitwise CRC-32C written here), not
 taken from the code under test.  TensorFlow is a plain import: the oracle is never skipped.
 """
 
@@ -38,7 +38,7 @@ BIG = 300_000  # above the twin's 256 KiB read buffer
 
 
 # --------------------------------------------------------------------------------------------
-# an independent writer of the format (SPEC.md section 6)
+# an independent writer of the format (docs/tfrecord.md)
 
 
 def slow_crc32c(data):
@@ -56,7 +56,7 @@ def slow_masked(data):
 
 
 def frame(record):
-    """One record as SPEC.md frames it (bitwise CRC: for small records only)."""
+    """One record as docs/tfrecord.md frames it (bitwise CRC: for small records only)."""
     length = struct.pack("<Q", len(record))
     return length + struct.pack("<I", slow_masked(length)) + record + struct.pack("<I", slow_masked(record))
 
@@ -146,7 +146,7 @@ class ShortWriter:
 
 
 # --------------------------------------------------------------------------------------------
-# golden files (TensorFlow 2.21) and the bytes SPEC.md pins
+# golden files (TensorFlow 2.21) and the bytes docs/tfrecord.md pins
 
 
 def test_golden_json_lists_the_files():

@@ -1,4 +1,4 @@
-"""Request and response bodies in Earth Engine's payload formats (SPEC.md sections 1-3, 7).
+"""Request and response bodies in Earth Engine's payload formats (docs/payload-formats.md).
 
 The four functions take a :class:`PayloadFormat` or its name and check their arguments here,
 once, for both backends; the active backend (``tensorwire._backend``) writes and reads the bytes.

@@ -545,7 +545,7 @@ def serve(predict_fn, *, formats=None, host="0.0.0.0", http_port=None, grpc_port
     ``pass_serialized=True`` hands SERIALIZED_TF_TENSORS and GRPC_SERIALIZED_TF_TENSORS inputs
     to ``predict_fn`` as the base64 texts they arrive as (1-D object arrays of bytes), and
     writes the texts it returns unchanged: the contract of an Earth Engine-ready TensorFlow
-    model, which parses and serializes its tensors itself (SPEC section 3).
+    model, which parses and serializes its tensors itself (docs/json-payloads.md).
 
     ``block=True`` serves until Ctrl-C or SIGTERM; ``block=False`` returns the running
     :class:`Server`.

@@ -1,5 +1,5 @@
 # cython: language_level=3
-"""Canonical number text writers (SPEC.md section 7), shared by the Cython codecs.
+"""Canonical number text writers (docs/number-text.md), shared by the Cython codecs.
 
 The C-level twin of ``tensorwire.codecs.numtext.format_number`` for float16/32/64, int64 and
 uint64.  Each writer puts the ASCII text of one value at ``out`` (no NUL) and returns its length

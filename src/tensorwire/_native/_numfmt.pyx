@@ -1,5 +1,5 @@
 # cython: language_level=3, embedsignature=True
-"""Shortest round-trip number text (SPEC.md section 7), C twin of ``numtext.format_number``.
+"""Shortest round-trip number text (docs/number-text.md), C twin of ``numtext.format_number``.
 
 The writers declared in ``_numfmt.pxd`` put the text of one float16/32/64, int64 or uint64 at a
 ``char*`` and return its length; other Cython modules cimport them.  ``format_float`` and

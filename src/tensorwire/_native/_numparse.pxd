@@ -1,5 +1,5 @@
 # cython: language_level=3
-"""Correctly rounded JSON-number parsing for the Cython codecs (SPEC.md section 7).
+"""Correctly rounded JSON-number parsing for the Cython codecs (docs/number-text.md).
 
 The C-level twin of ``tensorwire.codecs.numtext.parse_number`` for float16/32/64, int64 and
 uint64.  Each function takes ``s[0:n]``, which must be exactly one JSON number

@@ -1,5 +1,5 @@
 # cython: language_level=3
-"""The fields of a serialized TensorProto that come before its values (SPEC.md section 4):
+"""The fields of a serialized TensorProto that come before its values (docs/tensor-proto.md):
 ``dtype`` (field 1, varint) and ``tensor_shape`` (field 2: one ``dim`` message per axis, each
 ``size`` as field 1, an empty ``dim`` for a size of 0, as protobuf leaves out a zero).  Shared by
 ``tensor.encode_tensor`` and the SERIALIZED_TF_TENSORS writer in ``jsonbody``, which writes the

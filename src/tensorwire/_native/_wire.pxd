@@ -1,5 +1,5 @@
 # cython: language_level=3
-"""Protocol-buffer wire primitives shared by the Cython codecs (SPEC.md section 4).
+"""Protocol-buffer wire primitives shared by the Cython codecs (docs/protobuf-wire.md).
 
 The C-level twin of ``tensorwire.codecs._wire``.  Readers take a raw pointer plus explicit
 ``pos``/``end`` offsets, never read at or past ``end``, and return the new position, or -1

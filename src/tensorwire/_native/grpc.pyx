@@ -1,5 +1,5 @@
 # cython: language_level=3, embedsignature=True
-"""TF Serving gRPC Predict payloads, Cython twin of ``tensorwire.codecs.grpc`` (SPEC.md section 4).
+"""TF Serving gRPC Predict payloads, Cython twin of ``tensorwire.codecs.grpc`` (docs/grpc-payloads.md).
 
 Same functions, same signatures, same bytes, same results and the same errors (type and
 message) as the pure-Python reference, whose module docstring defines the behaviour and the

@@ -1,5 +1,5 @@
 # cython: language_level=3, embedsignature=True
-"""HTTP JSON bodies, Cython twin of ``tensorwire.codecs.jsonbody`` (SPEC.md sections 2, 3, 7).
+"""HTTP JSON bodies, Cython twin of ``tensorwire.codecs.jsonbody`` (docs/json-payloads.md, docs/number-text.md).
 
 Same functions, signatures, bytes, results and errors as the reference, whose module docstring
 defines the rules.
@@ -1216,7 +1216,7 @@ cdef class _Reader:
     cdef Py_ssize_t tensor(self, Py_ssize_t pos, _Col col) except -2:
         cdef Py_ssize_t text_start = pos, end, obj_end
         cdef bint escaped = False
-        cdef object text, array, first
+        cdef object text, array
         obj_end = self.b64_object(pos, &text_start)
         if obj_end < 0:
             text_start = pos  # not a {"b64": ...} object (``b64_object`` may have moved it)
@@ -1334,9 +1334,12 @@ cdef class _Reader:
     cdef object ref_column(self, _Col col):
         """The reference's ``_Column`` for what ``col`` holds so far (all its checks read)."""
         cdef object c = ref._Column(col.name, col.dtype)
-        cdef int k
         c.ndim = None if col.ndim < 0 else col.ndim
-        c.dims = [None if col.dims[k] < 0 else col.dims[k] for k in range(self.max_depth + 1)]
+        cdef Py_ssize_t k
+        cdef list dims = []
+        for k in range(self.max_depth + 1):
+            dims.append(None if col.dims[k] < 0 else col.dims[k])
+        c.dims = dims
         c.values = col.tensors[:1]
         return c
 

@@ -1,5 +1,5 @@
 # cython: language_level=3, embedsignature=True
-"""Number text (SPEC.md section 7), Cython twin of ``tensorwire.codecs.numtext``.
+"""Number text (docs/number-text.md), Cython twin of ``tensorwire.codecs.numtext``.
 
 Same functions, results and errors as the reference, whose module docstring defines them.  The
 text comes from ``_numfmt`` (shortest round-trip digits, written by this project) and the values

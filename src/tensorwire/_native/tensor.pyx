@@ -1,5 +1,5 @@
 # cython: language_level=3, embedsignature=True
-"""TensorProto codec, Cython twin of ``tensorwire.codecs.tensor`` (SPEC.md section 4).
+"""TensorProto codec, Cython twin of ``tensorwire.codecs.tensor`` (docs/tensor-proto.md).
 
 Same functions, same signatures, same bytes, same results and the same errors (type and
 message) as the pure-Python reference, whose docstring defines the behaviour and the order of
@@ -43,7 +43,7 @@ from ..errors import DecodeError
 cdef str WHAT = "TensorProto"
 cdef bint _BIG_ENDIAN_HOST = sys.byteorder == "big"
 
-# Protocol constants (SPEC.md section 4); checked against the shared tables at import.
+# Protocol constants (docs/tensor-proto.md); checked against the shared tables at import.
 cdef enum:
     MAX_RANK = 64
     N_FIELDS = 18          # value-field numbers are below this

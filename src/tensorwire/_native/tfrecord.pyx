@@ -1,5 +1,5 @@
 # cython: language_level=3, embedsignature=True
-"""TFRecord files, Cython twin of ``tensorwire.codecs.tfrecord`` (SPEC.md section 6).
+"""TFRecord files, Cython twin of ``tensorwire.codecs.tfrecord`` (docs/tfrecord.md).
 
 Same functions, signatures, bytes, records and errors (type and message) as the pure-Python
 reference, whose docstring defines the behaviour and the order of the checks.

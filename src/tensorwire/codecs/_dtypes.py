@@ -1,4 +1,4 @@
-"""TensorFlow DataType numbers and their numpy counterparts (SPEC.md section 4).
+"""TensorFlow DataType numbers and their numpy counterparts (docs/tensor-proto.md).
 
 Shared by both backends: these are tables consulted once per call, never per element.
 """

@@ -1,4 +1,4 @@
-"""Protocol-buffer wire primitives for the pure-Python codecs (SPEC.md section 4).
+"""Protocol-buffer wire primitives for the pure-Python codecs (docs/protobuf-wire.md).
 
 Readers work on a ``memoryview`` of unsigned bytes and take explicit ``pos``/``end`` bounds; they
 never read past ``end`` and raise :class:`DecodeError` naming the byte offset instead.  Offsets in

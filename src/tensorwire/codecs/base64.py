@@ -1,4 +1,4 @@
-"""Base64 codec, pure-Python reference (RFC 4648, SPEC.md section 5).
+"""Base64 codec, pure-Python reference (RFC 4648, docs/base64.md).
 
 Encoding: ``b64encode(data, urlsafe=False, pad=True)``.  ``tf.io.encode_base64`` is
 ``urlsafe=True, pad=False``; TF Serving's ``{"b64": ...}`` objects use the standard alphabet.

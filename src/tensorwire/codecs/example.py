@@ -1,4 +1,4 @@
-"""tf.Example and tf.SequenceExample codec, pure-Python reference (SPEC.md section 4).
+"""tf.Example and tf.SequenceExample codec, pure-Python reference (docs/tf-example.md).
 
 Wire layout (``tensorflow/core/example/{example,feature}.proto``): Example.features = 1;
 Features.feature = 1, a ``map<string, Feature>`` written as repeated entries ``{key = 1,

@@ -1,4 +1,4 @@
-"""TF Serving gRPC Predict payloads, pure-Python reference (SPEC.md sections 1, 3 and 4).
+"""TF Serving gRPC Predict payloads, pure-Python reference (docs/grpc-payloads.md).
 
 The bytes of ``tensorflow.serving.PredictRequest`` and ``PredictResponse``
 (``tensorflow_serving/apis/predict.proto``, ``model.proto``), the messages the gRPC payload

@@ -1,4 +1,4 @@
-"""HTTP JSON bodies (SPEC.md sections 2, 3 and 7), pure-Python reference.
+"""HTTP JSON bodies (docs/json-payloads.md; numbers: docs/number-text.md), pure-Python reference.
 
 One body shape serves requests and responses: ``{"<key>": [instance, ...]}`` with key
 ``instances`` (request) or ``predictions`` (response).  An instance is either *named*, an object

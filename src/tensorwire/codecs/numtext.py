@@ -1,10 +1,10 @@
-"""Number text (SPEC.md section 7): the pure-Python reference.
+"""Number text (docs/number-text.md): the pure-Python reference.
 
 Writing.  A float is written as the shortest decimal that reads back to the same value *in its
 own dtype* (float16, float32 or float64), with the digits laid out as Python's ``repr(float)``
 lays them out: positional when 1e-4 <= |x| < 1e16, else ``d.ddde±XX`` (two exponent digits at
 least), ``.0`` added to integral values.  float64 text is therefore ``repr(x)``; float32 0.1 is
-``0.1``.  The definition used here is the one SPEC.md gives::
+``0.1``.  The definition used here (docs/number-text.md)::
 
     repr(float(numpy.format_float_scientific(x, unique=True)))
 

@@ -1,4 +1,4 @@
-"""TensorProto codec, pure-Python reference (SPEC.md section 4).
+"""TensorProto codec, pure-Python reference (docs/tensor-proto.md).
 
 ``encode_tensor(array, form="content")`` writes exactly what ``tf.io.serialize_tensor`` writes:
 fields 1 (dtype), 2 (shape), 4 (``tensor_content``: raw little-endian C-order bytes) for every

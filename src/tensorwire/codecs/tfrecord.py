@@ -1,4 +1,4 @@
-"""TFRecord files, pure-Python reference (SPEC.md section 6).
+"""TFRecord files, pure-Python reference (docs/tfrecord.md).
 
 A file is a sequence of records, each framed as ``uint64 length`` (little-endian), the masked
 CRC-32C of those 8 bytes, ``length`` data bytes, and the masked CRC-32C of the data.  CRC-32C
