@@ -15,6 +15,8 @@ import sys
 
 
 def _parser():
+    from .server import DEFAULT_GRPC_PORT, DEFAULT_HOST  # serve()'s defaults (no serving stack imported)
+
     parser = argparse.ArgumentParser(
         prog="tensorwire",
         description="Fast, strict codecs for ML-serving payloads (TensorProto, base64, ...).",
@@ -60,10 +62,11 @@ def _parser():
     serve.add_argument("target", metavar="MODULE:FUNCTION", help="the function to serve, e.g. mymodel:predict")
     serve.add_argument("--format", action="append", dest="formats", metavar="FORMAT",
                        help="a payload format to take (repeat for several; default: all six); e.g. ND_ARRAYS")
-    serve.add_argument("--host", default="0.0.0.0", help="address to listen on (default: 0.0.0.0)")
+    serve.add_argument("--host", default=DEFAULT_HOST, help=f"address to listen on (default: {DEFAULT_HOST})")
     serve.add_argument("--http-port", type=int, default=None,
                        help="HTTP port (default: AIP_HTTP_PORT or 8080; 0 picks a free one)")
-    serve.add_argument("--grpc-port", type=int, default=8500, help="gRPC port (default: 8500; 0 picks a free one)")
+    serve.add_argument("--grpc-port", type=int, default=DEFAULT_GRPC_PORT,
+                       help=f"gRPC port (default: {DEFAULT_GRPC_PORT}; 0 picks a free one)")
     serve.add_argument("--input-name", default=None,
                        help="GRPC_SERIALIZED_TF_EXAMPLES: the input's name (default: whichever single input)")
     serve.add_argument("--example-shape", default=None, metavar="HxWxC",
@@ -95,7 +98,7 @@ _LIMIT_HELP = {
 def _limit_options(serve):
     import dataclasses
 
-    from .server import DEFAULTS
+    from .server import DEFAULTS  # serve()'s
 
     for field in dataclasses.fields(DEFAULTS):
         default = getattr(DEFAULTS, field.name)

@@ -95,7 +95,8 @@ class Limits:
 
 DEFAULTS = Limits()
 DEFAULT_MAX_BODY_BYTES = DEFAULTS.max_body_bytes
-DEFAULT_GRPC_PORT = 8500
+DEFAULT_HOST = "0.0.0.0"  # every interface, as a container's server must
+DEFAULT_GRPC_PORT = 8500  # TF Serving's
 _UNBOUNDED_WORKERS = 256  # HTTP worker threads when max_pending is None
 _IDLE_SECONDS = 1.0  # idle this long, the server gives freed memory back (give_back_when_idle)
 
@@ -506,7 +507,7 @@ class Server:
         self.stop()
 
 
-def serve(predict_fn, *, formats=None, host="0.0.0.0", http_port=None, grpc_port=DEFAULT_GRPC_PORT,
+def serve(predict_fn, *, formats=None, host=DEFAULT_HOST, http_port=None, grpc_port=DEFAULT_GRPC_PORT,
           predict_route=None, health_route=None, max_body_bytes=DEFAULTS.max_body_bytes, max_decoded_bytes=None,
           dtype=None, input_name=None, example_shape=None, pass_serialized=False, max_concurrency=None,
           max_pending=DEFAULTS.max_pending, max_buffered_bytes=DEFAULTS.max_buffered_bytes,
