@@ -30,3 +30,11 @@ def hang(inputs):
     with open(os.environ["TENSORWIRE_TEST_MARK"], "a") as f:
         f.write("called\n")
     threading.Event().wait()
+
+
+def switch_interval(inputs):
+    """The server process's thread switch interval, once per instance."""
+    import sys
+
+    (a,) = inputs.values()
+    return np.full(len(a), sys.getswitchinterval(), np.float64)

@@ -24,7 +24,7 @@ import orjson
 import pytest
 
 import tensorwire as tw
-from serving import HERE, PACKAGE_ROOT, PREDICT, READY, inproc, post
+from serving import HERE, PACKAGE_ROOT, PREDICT, READY, inproc, post, running
 
 ND = tw.encode_request(np.ones((1, 4), np.float32), "ND_ARRAYS")
 STALLED_HEAD = b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 10\r\n\r\n"
@@ -390,3 +390,10 @@ def test_give_back_when_idle_returns_freed_memory_a_second_after_the_last_reques
     with inproc(double) as srv:  # off by default in serve()
         assert post(srv.http_url, ND).status == 200
     assert len(calls) == 2
+
+
+@pytest.mark.parametrize("args, want", [((), 0.001), (("--switch-interval", "0.004"), 0.004)])
+def test_the_cli_server_sets_the_thread_switch_interval(args, want):
+    with running("serve_models:switch_interval", *args) as (http_url, _):
+        got = tw.decode_response(post(http_url, ND).data, "ND_ARRAYS")["output"]
+    assert got.tolist() == [pytest.approx(want, rel=1e-6)]  # float32 on the wire
