@@ -43,13 +43,10 @@ import orjson
 
 from . import payload
 from .errors import DecodeError
-from .payload import PayloadFormat
+from .payload import GRPC_FORMATS, JSON_FORMATS, PayloadFormat
 from ._workers import Slots
 
 F = PayloadFormat
-JSON_FORMATS = (F.SERIALIZED_TF_TENSORS, F.RAW_JSON, F.ND_ARRAYS)
-GRPC_FORMATS = (F.GRPC_TF_TENSORS, F.GRPC_SERIALIZED_TF_TENSORS, F.GRPC_SERIALIZED_TF_EXAMPLES)
-_SERIALIZED = (F.SERIALIZED_TF_TENSORS, F.GRPC_SERIALIZED_TF_TENSORS)
 
 _SNIFF_BYTES = 1 << 16
 # "instances": [ (or "predictions": [) then either a bare value, or {"name": value; group 1 is
@@ -300,7 +297,7 @@ def _instances_of(inputs):
     0-d or the counts differ, as is a request with no instances."""
     if not inputs:
         raise Failure("bad_request", "the request holds no instances")
-    columns, _ = _decode(payload._columns, inputs, "inputs", bare_ok=False)
+    columns, _ = _decode(payload.batch_columns, inputs, "inputs", bare_ok=False)
     n = len(columns[0][1])
     if n == 0:
         raise Failure("bad_request", "the request holds no instances")
