@@ -419,6 +419,17 @@ def test_json_sniffing_of_responses():
     assert sniff_json_format(b'{"instances":[{"b64":"CAESAA=="}]}') is F.SERIALIZED_TF_TENSORS
 
 
+def test_raw_json_booleans_are_named_raw_json():
+    # RAW_JSON writes booleans as the strings "true" and "false".  The rules named every string
+    # that does not start like a number SERIALIZED_TF_TENSORS, so a server taking every JSON
+    # format refused a RAW_JSON request of booleans that it reads with dtype=bool (base64 of a
+    # TensorProto starts with "C", so "t" and "f" are RAW_JSON's alone).
+    body = encode_request({"x": np.array([True, False])}, F.RAW_JSON)
+    assert body == b'{"instances":[{"x":"true"},{"x":"false"}]}'
+    assert sniff_json_format(body) is F.RAW_JSON
+    assert Model(lambda inputs: inputs["x"], dtype=bool).handle_json(body) == b'{"predictions":["true","false"]}'
+
+
 @PROPERTY
 @given(S.json_batches(min_instances=1, max_columns=2), st.sampled_from(payload.JSON_FORMATS),
        st.sampled_from(["token", "null"]))

@@ -4,9 +4,10 @@
 
 * HTTP JSON (:func:`sniff_json_format`): the first instance is looked at in the first 64 KiB
   of the body, without parsing the rest.  A string that starts like a number (a digit, ``+``,
-  ``-``, ``.``, ``N``, ``I``) is RAW_JSON's; another string, or a ``{"b64": ...}`` object, is
-  SERIALIZED_TF_TENSORS (base64 of a TensorProto starts with ``C``, its dtype tag); a named
-  list or number is RAW_JSON; a bare list or number is ND_ARRAYS.  When no instance is found
+  ``-``, ``.``, ``N``, ``I``) or a boolean (``t``, ``f``: RAW_JSON writes ``"true"``) is
+  RAW_JSON's; another string, or a ``{"b64": ...}`` object, is SERIALIZED_TF_TENSORS (base64
+  of a TensorProto starts with ``C``, its dtype tag); a named list or number is RAW_JSON; a
+  bare list or number is ND_ARRAYS.  When no instance is found
   there, the rules name no format (the server then reads the body in its first configured
   format, inspect as ND_ARRAYS).  The pattern is searched in those 64 KiB, so an
   ``"instances"`` key nested in an earlier member (``parameters``) can mislead it; the decoder
@@ -32,7 +33,7 @@ _FIRST_VALUE = {
     key: re.compile(rb'"' + key + rb'"\s*:\s*\[\s*(?:(\{)\s*"(?:[^"\\]|\\.)*"\s*:\s*)?(.)(.?)', re.S)
     for key in (b"instances", b"predictions")
 }
-_NUMBER_START = frozenset(b"0123456789+-.NI")
+_RAW_JSON_START = frozenset(b"0123456789+-.NItf")  # how RAW_JSON's number and boolean strings start
 
 
 def sniff_json_format(body, key="instances"):
@@ -43,7 +44,7 @@ def sniff_json_format(body, key="instances"):
         return None
     first, second = m.group(2), m.group(3)
     if first == b'"':
-        return F.RAW_JSON if second and second[0] in _NUMBER_START else F.SERIALIZED_TF_TENSORS
+        return F.RAW_JSON if second and second[0] in _RAW_JSON_START else F.SERIALIZED_TF_TENSORS
     if first == b"{":  # {"b64": ...}
         return F.SERIALIZED_TF_TENSORS
     return F.ND_ARRAYS if m.group(1) is None else F.RAW_JSON
