@@ -3,20 +3,16 @@
 Detection, in order (the first reading that decodes wins, and is what is printed):
 
 * JSON (the body starts with ``{`` after whitespace): ``predictions`` makes it a response,
-  ``instances`` a request, ``error`` an error response.  The format comes from the first
-  instance (or prediction), by the rules the server detects formats with
-  (``tensorwire._sniff``): a string that starts like a number is RAW_JSON's, another string
-  or a ``{"b64": ...}`` object SERIALIZED_TF_TENSORS; a list or number in a named instance
-  RAW_JSON's shape with bare numbers (read as RAW_JSON, which takes both); a bare list or
-  number, or no instance at all, ND_ARRAYS.
+  ``instances`` a request, ``error`` an error response.  The format is the one the server's
+  rules (``tensorwire._sniff``) name from the first instance (or prediction), ND_ARRAYS when
+  there is none.
 * Anything else is read as a serialized gRPC message.  A ``PredictRequest`` (it reads as
   GRPC_TF_TENSORS with at least one input, or is empty) is named by the server's rules
-  (``tensorwire._sniff`` again: the first string of the first DT_STRING ``[N]`` input,
-  0x0A GRPC_SERIALIZED_TF_EXAMPLES, ``C`` GRPC_SERIALIZED_TF_TENSORS, else GRPC_TF_TENSORS)
-  and read in that format, GRPC_SERIALIZED_TF_EXAMPLES under its one input's name.  A request
-  named serialized that does not read so is refused, as a server taking every format refuses
-  it.  Anything else is read as a ``PredictResponse`` (GRPC_SERIALIZED_TF_TENSORS when its
-  DT_STRING outputs hold base64 TensorProtos).
+  (``tensorwire._sniff`` again, from its first DT_STRING ``[N]`` input) and read in that
+  format, GRPC_SERIALIZED_TF_EXAMPLES under its one input's name.  A request named serialized
+  that does not read so is refused, as a server taking that format refuses it.  Anything else
+  is read as a ``PredictResponse`` (GRPC_SERIALIZED_TF_TENSORS when its DT_STRING outputs hold
+  base64 TensorProtos).
 
 JSON numbers are decoded as float64 here, so the summary does not round them.
 """
