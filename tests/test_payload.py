@@ -457,35 +457,34 @@ def test_grpc_naming_names_what_encode_request_wrote(fmt, data):
     body = encode_request(dict(columns), fmt)
     _, inputs = payload.decode_grpc_request(body, F.GRPC_TF_TENSORS)
     assert sniff_grpc_format(inputs) is fmt
-    named = server_names(body)
-    assert named == inspect_names(body)
-    assert named in (fmt, "refused")  # refused: Examples the float32 reading does not take (int64 past 2**24)
+    assert server_names(body) is fmt
+    assert inspect_names(body) is fmt
 
 
-def _strings(*items):
-    out = np.empty(len(items), dtype=object)
-    out[:] = list(items)
-    return out
+EXAMPLES = np.array([tensorwire.encode_example({"B2": np.array([1.5, 2.5], np.float32)})], dtype=object)
 
 
-EXAMPLE = tensorwire.encode_example({"B2": np.array([1.5, 2.5], np.float32)})
+def texts(*items):
+    """A GRPC_TF_TENSORS request of one DT_STRING input ``t`` holding ``items``."""
+    return encode_request({"t": np.array(items, dtype=object)}, F.GRPC_TF_TENSORS)
 
-# requests the two rule sets named differently before inspect took the server's (test_inspect.py
-# has the reasons), with what both say now
+
+# Requests the two gRPC rule sets named differently before inspect took the server's (each was
+# "gRPC PredictResponse" with no arrays to inspect; test_inspect.py has the reasons), and what
+# both say now.
 DISPUTED = {
-    "texts": (encode_request({"t": _strings(b"hello", b"world")}, F.GRPC_TF_TENSORS), F.GRPC_TF_TENSORS),
-    "texts beside numbers": (encode_request({"n": np.arange(2.0), "t": _strings(b"a", b"b")}, F.GRPC_TF_TENSORS),
-                             F.GRPC_TF_TENSORS),
+    "texts": (texts(b"hello", b"world"), F.GRPC_TF_TENSORS),
+    "texts beside numbers": (encode_request({"n": np.arange(2.0), "t": np.array([b"a", b"b"], dtype=object)},
+                                            F.GRPC_TF_TENSORS), F.GRPC_TF_TENSORS),
     "a matrix of texts starting with C": (
-        encode_request({"t": _strings(b"Ca", b"Cb", b"Cc", b"Cd").reshape(2, 2)}, F.GRPC_TF_TENSORS),
+        encode_request({"t": np.array([[b"Ca", b"Cb"], [b"Cc", b"Cd"]], dtype=object)}, F.GRPC_TF_TENSORS),
         F.GRPC_TF_TENSORS),
-    "texts starting with C": (encode_request({"t": _strings(b"Cat", b"dog")}, F.GRPC_TF_TENSORS), "refused"),
-    "texts starting with 0x0A": (encode_request({"t": _strings(b"\nx", b"dog")}, F.GRPC_TF_TENSORS), "refused"),
+    "texts starting with C": (texts(b"Cat", b"dog"), "refused"),
+    "texts starting with 0x0A": (texts(b"\nx", b"dog"), "refused"),
     "Examples under another name": (
         encode_request({"B2": BANDS[..., 0]}, F.GRPC_SERIALIZED_TF_EXAMPLES, input_name="earthengine_in"),
         F.GRPC_SERIALIZED_TF_EXAMPLES),
-    "Examples in two inputs": (encode_request({"a": _strings(EXAMPLE), "b": _strings(EXAMPLE)}, F.GRPC_TF_TENSORS),
-                               "refused"),
+    "Examples in two inputs": (encode_request({"a": EXAMPLES, "b": EXAMPLES}, F.GRPC_TF_TENSORS), "refused"),
 }
 
 
@@ -497,8 +496,8 @@ def test_inspect_and_the_server_agree(case):
 
 
 def test_examples_input_name():
-    assert examples_input_name({"earthengine_in": _strings(EXAMPLE)}) == "earthengine_in"
-    for inputs in ({}, {"a": _strings(EXAMPLE), "b": _strings(EXAMPLE)}):
+    assert examples_input_name({"earthengine_in": EXAMPLES}) == "earthengine_in"
+    for inputs in ({}, {"a": EXAMPLES, "b": EXAMPLES}):
         with pytest.raises(ValueError, match=rf"^GRPC_SERIALIZED_TF_EXAMPLES carries one input, not {len(inputs)} "):
             examples_input_name(inputs)
     body, _ = DISPUTED["Examples in two inputs"]
