@@ -7,11 +7,11 @@
   ``-``, ``.``, ``N``, ``I``) or a boolean (``t``, ``f``: RAW_JSON writes ``"true"``) is
   RAW_JSON's; another string, or a ``{"b64": ...}`` object, is SERIALIZED_TF_TENSORS (base64
   of a TensorProto starts with ``C``, its dtype tag); a named list or number is RAW_JSON; a
-  bare list or number is ND_ARRAYS.  When no instance is found
-  there, the rules name no format (the server then reads the body in its first configured
-  format, inspect as ND_ARRAYS).  The pattern is searched in those 64 KiB, so an
-  ``"instances"`` key nested in an earlier member (``parameters``) can mislead it; the decoder
-  then reports the mismatch.  A response's first prediction is looked at by the same rules.
+  bare list or number is ND_ARRAYS.  When no instance is found there, the rules name no
+  format (the server then reads the body in its first configured format, inspect as
+  ND_ARRAYS).  The pattern is searched in those 64 KiB, so an ``"instances"`` key nested in an
+  earlier member (``parameters``) can mislead it; the decoder then reports the mismatch.  A
+  response's first prediction is looked at by the same rules.
 * gRPC (:func:`sniff_grpc_format`): the request is read as GRPC_TF_TENSORS first (without
   ``dtype``, so string inputs come through).  The first element of the first DT_STRING ``[N]``
   input decides: a serialized ``tf.Example`` starts with byte 0x0A (field 1,
@@ -66,5 +66,6 @@ def examples_input_name(inputs):
     """The name of a GRPC_SERIALIZED_TF_EXAMPLES request's one input (``inputs`` as for
     :func:`sniff_grpc_format`); ValueError if it has another number of inputs."""
     if len(inputs) != 1:
-        raise ValueError(f"{F.GRPC_SERIALIZED_TF_EXAMPLES.value} carries one input, not {len(inputs)} ({list(inputs)})")
+        raise ValueError(f"{F.GRPC_SERIALIZED_TF_EXAMPLES.value} carries one input, "
+                         f"not {len(inputs)} ({list(inputs)})")
     return next(iter(inputs))
