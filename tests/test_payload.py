@@ -15,15 +15,16 @@ from hypothesis import strategies as st
 
 import strategies as S
 import tensorwire
-from tensorwire import _inspect, payload
 from tensorwire import (
     DecodeError,
     PayloadFormat,
     PredictionError,
+    _inspect,
     decode_request,
     decode_response,
     encode_request,
     encode_response,
+    payload,
 )
 from tensorwire._model import Failure, Model
 from tensorwire._sniff import examples_input_name, sniff_grpc_format, sniff_json_format
@@ -434,7 +435,7 @@ def test_raw_json_booleans_are_named_raw_json():
 @given(S.json_batches(min_instances=1, max_columns=2), st.sampled_from(payload.JSON_FORMATS),
        st.sampled_from(["token", "null"]))
 def test_json_sniffing_names_what_encode_request_wrote(batch, fmt, nonfinite):
-    columns, bare = batch
+    columns, _ = batch
     inputs = columns[0][1] if fmt is F.ND_ARRAYS else {f"in{i}": arr for i, (_, arr) in enumerate(columns)}
     body = encode_request(inputs, fmt, nonfinite=nonfinite)
     assert sniff_json_format(body) is fmt

@@ -22,9 +22,9 @@ import json
 import numpy as np
 
 from . import payload
+from ._sniff import examples_input_name, sniff_grpc_format, sniff_json_format
 from .errors import DecodeError, PredictionError
 from .payload import PayloadFormat
-from ._sniff import examples_input_name, sniff_grpc_format, sniff_json_format
 
 F = PayloadFormat
 

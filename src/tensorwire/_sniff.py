@@ -30,7 +30,7 @@ _SNIFF_BYTES = 1 << 16
 # "instances": [ (or "predictions": [) then either a bare value, or {"name": value; group 1 is
 # the "{", group 2 the value's first character, group 3 the next one.
 _FIRST_VALUE = {
-    key: re.compile(rb'"' + key + rb'"\s*:\s*\[\s*(?:(\{)\s*"(?:[^"\\]|\\.)*"\s*:\s*)?(.)(.?)', re.S)
+    key: re.compile(rb'"' + key + rb'"\s*:\s*\[\s*(?:(\{)\s*"(?:[^"\\]|\\.)*"\s*:\s*)?(.)(.?)', re.DOTALL)
     for key in (b"instances", b"predictions")
 }
 _RAW_JSON_START = frozenset(b"0123456789+-.NItf")  # how RAW_JSON's number and boolean strings start
