@@ -38,6 +38,50 @@ def test_detects_the_kind_and_summarises(what, make, names):
         assert np.nanmax(a) == np.nanmax(A)
 
 
+# gRPC requests are named by the server's rules (tensorwire._sniff): the first string of the
+# first DT_STRING [N] input says GRPC_SERIALIZED_TF_EXAMPLES (0x0A) or GRPC_SERIALIZED_TF_TENSORS
+# ("C"), anything else GRPC_TF_TENSORS; Examples are read under the request's one input name.
+# inspect had rules of its own (GRPC_TF_TENSORS only without strings, then each serialized layout,
+# Examples only under "input" or "inputs"), and every request below fell through them to
+# "gRPC PredictResponse" with no arrays: a request named a response.  What inspect says now is
+# what a server taking every format does with the request (test_payload.py checks that the two
+# agree).
+
+
+def texts(*items):
+    return tw.encode_request({"t": np.array(items, dtype=object)}, "GRPC_TF_TENSORS")
+
+
+def test_text_requests_are_grpc_tf_tensors():
+    # a text model's request: strings that start with neither 0x0A nor "C" are plain strings
+    description, arrays = _inspect.detect(texts(b"hello", b"world"))
+    assert description == "gRPC PredictRequest, GRPC_TF_TENSORS"
+    assert arrays["t"].tolist() == [b"hello", b"world"]
+    # the rule looks at 1-D string inputs only: a matrix of strings is never serialized tensors
+    body = tw.encode_request({"t": np.array([[b"Ca", b"Cb"]], dtype=object), "n": A[:1]}, "GRPC_TF_TENSORS")
+    description, arrays = _inspect.detect(body)
+    assert description == "gRPC PredictRequest, GRPC_TF_TENSORS" and list(arrays) == ["t", "n"]
+
+
+def test_examples_under_any_one_input_name():
+    body = tw.encode_request({"B2": A[..., 0]}, "GRPC_SERIALIZED_TF_EXAMPLES", input_name="earthengine_in_0")
+    description, arrays = _inspect.detect(body)
+    assert description == "gRPC PredictRequest, GRPC_SERIALIZED_TF_EXAMPLES"
+    assert list(arrays) == ["B2"] and arrays["B2"].shape == (2, 12)
+
+
+@pytest.mark.parametrize("body, fmt", [
+    (texts(b"Cat", b"dog"), "GRPC_SERIALIZED_TF_TENSORS"),
+    (texts(b"\nline", b"dog"), "GRPC_SERIALIZED_TF_EXAMPLES"),
+], ids=["C", "0x0A"])
+def test_strings_that_only_look_serialized_are_refused(body, fmt):
+    # the server's rule names them serialized, and a server taking every format refuses them
+    with pytest.raises(tw.DecodeError, match=rf"^a gRPC PredictRequest whose strings name it {fmt}, which a server "
+                                             rf"taking that format refuses \(one taking GRPC_TF_TENSORS but not {fmt} "
+                                             rf"reads them as text\): PredictRequest.inputs\['t'\] element 0: "):
+        _inspect.detect(body)
+
+
 def test_command_line_file_and_stdin(tmp_path):
     body = tw.encode_request({"B2": A}, "RAW_JSON")
     path = tmp_path / "req.json"

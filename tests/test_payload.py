@@ -19,11 +19,15 @@ from tensorwire import (
     DecodeError,
     PayloadFormat,
     PredictionError,
+    _inspect,
     decode_request,
     decode_response,
     encode_request,
     encode_response,
+    payload,
 )
+from tensorwire._model import Failure, Model
+from tensorwire._sniff import examples_input_name, sniff_grpc_format, sniff_json_format
 
 JSON_FORMATS = ["SERIALIZED_TF_TENSORS", "RAW_JSON", "ND_ARRAYS"]
 GRPC_FORMATS = ["GRPC_TF_TENSORS", "GRPC_SERIALIZED_TF_TENSORS", "GRPC_SERIALIZED_TF_EXAMPLES", "GRPC_TF_EXAMPLES"]
@@ -343,3 +347,160 @@ def test_stack_bands_makes_channels_first_or_last():
         tensorwire.stack_bands({"x": np.zeros((2, 3, 5, 2))})
     with pytest.raises(ValueError, match="no bands"):
         tensorwire.stack_bands({})
+
+
+# --------------------------------------------------------------------------------------------
+# format facts and detection (tensorwire._sniff): the one set of rules the server's model layer
+# and `python -m tensorwire inspect` both name formats with
+
+F = PayloadFormat
+BANDS = np.arange(2 * 3 * 4, dtype=np.float32).reshape(2, 3, 4, 1) / 8
+
+
+def six_requests():
+    """``{format: request body}``, one per format, as encode_request writes them."""
+    return {
+        F.SERIALIZED_TF_TENSORS: encode_request({"B2": BANDS, "B3": BANDS}, F.SERIALIZED_TF_TENSORS),
+        F.RAW_JSON: encode_request({"B2": BANDS}, F.RAW_JSON),
+        F.ND_ARRAYS: encode_request(BANDS, F.ND_ARRAYS),
+        F.GRPC_TF_TENSORS: encode_request({"B2": BANDS, "B3": BANDS}, F.GRPC_TF_TENSORS),
+        F.GRPC_SERIALIZED_TF_TENSORS: encode_request({"B2": BANDS}, F.GRPC_SERIALIZED_TF_TENSORS),
+        F.GRPC_SERIALIZED_TF_EXAMPLES: encode_request({"B2": BANDS[..., 0], "B3": BANDS[:, 0]},
+                                                      F.GRPC_SERIALIZED_TF_EXAMPLES),
+    }
+
+
+def server_names(body):
+    """The format a server taking all six formats reads ``body`` in, or ``"refused"``."""
+    model = Model(lambda inputs: inputs)
+    try:
+        return model.json_format(body) if body.lstrip()[:1] == b"{" else model._grpc_decode(body)[0]
+    except Failure as exc:
+        assert exc.status == "bad_request", exc
+        return "refused"
+
+
+def inspect_names(body):
+    """The format `python -m tensorwire inspect` names ``body`` with, or ``"refused"``."""
+    try:
+        description, _ = _inspect.detect(body)
+    except DecodeError:
+        return "refused"
+    name = description.rpartition(", ")[2]
+    return PayloadFormat.of(name) if name in PayloadFormat.__members__ else description
+
+
+def test_format_facts():
+    assert payload.JSON_FORMATS + payload.GRPC_FORMATS == tuple(PayloadFormat)
+    assert [f.value for f in payload.JSON_FORMATS] == JSON_FORMATS
+    assert [f.value for f in payload.GRPC_FORMATS] == GRPC_FORMATS[:3]
+
+
+@pytest.mark.parametrize("fmt", list(PayloadFormat))
+def test_detection_names_each_format_as_server_and_inspect_do(fmt):
+    body = six_requests()[fmt]
+    if fmt in payload.JSON_FORMATS:
+        assert sniff_json_format(body) is fmt
+    else:
+        assert sniff_json_format(body) is None  # a protobuf message has no "instances": [
+        _, inputs = payload.decode_grpc_request(body, F.GRPC_TF_TENSORS)
+        assert sniff_grpc_format(inputs) is fmt
+    assert server_names(body) is fmt
+    assert inspect_names(body) is fmt
+
+
+def test_json_sniffing_of_responses():
+    # one output of one value per instance, written bare (a bare list of RAW_JSON's strings
+    # starts with "[" and is named ND_ARRAYS, as the first character is all the rules look at)
+    for fmt in payload.JSON_FORMATS:
+        body = encode_response(BANDS[:, 0, 0, 0], fmt)
+        assert sniff_json_format(body, "predictions") is fmt
+        assert sniff_json_format(body) is None  # no "instances" in a response
+    assert sniff_json_format(b'{"instances":[]}') is None
+    assert sniff_json_format(b'{"instances":[{"b64":"CAESAA=="}]}') is F.SERIALIZED_TF_TENSORS
+
+
+def test_raw_json_booleans_are_named_raw_json():
+    # RAW_JSON writes booleans as the strings "true" and "false".  The rules named every string
+    # that does not start like a number SERIALIZED_TF_TENSORS, so a server taking every JSON
+    # format refused a RAW_JSON request of booleans that it reads with dtype=bool (base64 of a
+    # TensorProto starts with "C", so "t" and "f" are RAW_JSON's alone).
+    body = encode_request({"x": np.array([True, False])}, F.RAW_JSON)
+    assert body == b'{"instances":[{"x":"true"},{"x":"false"}]}'
+    assert sniff_json_format(body) is F.RAW_JSON
+    assert Model(lambda inputs: inputs["x"], dtype=bool).handle_json(body) == b'{"predictions":["true","false"]}'
+
+
+@PROPERTY
+@given(S.json_batches(min_instances=1, max_columns=2), st.sampled_from(payload.JSON_FORMATS),
+       st.sampled_from(["token", "null"]))
+def test_json_sniffing_names_what_encode_request_wrote(batch, fmt, nonfinite):
+    columns, _ = batch
+    inputs = columns[0][1] if fmt is F.ND_ARRAYS else {f"in{i}": arr for i, (_, arr) in enumerate(columns)}
+    body = encode_request(inputs, fmt, nonfinite=nonfinite)
+    assert sniff_json_format(body) is fmt
+    assert server_names(body) is fmt
+
+
+def _numeric(columns):
+    return all(arr.dtype.kind not in "OSU" for _, arr in columns)
+
+
+@PROPERTY
+@given(st.sampled_from(payload.GRPC_FORMATS), st.data())
+def test_grpc_naming_names_what_encode_request_wrote(fmt, data):
+    kind = {F.GRPC_TF_TENSORS: "tensors", F.GRPC_SERIALIZED_TF_TENSORS: "serialized_tensors",
+            F.GRPC_SERIALIZED_TF_EXAMPLES: "examples"}[fmt]
+    columns = data.draw(S.grpc_batches(kind, max_columns=2, min_instances=1))
+    if fmt is F.GRPC_TF_TENSORS:
+        # strings that start with "C" or 0x0A name a serialized format by design (_sniff's docstring)
+        columns = [(name, arr) for name, arr in columns if _numeric([(name, arr)])] or [("x", np.zeros(1))]
+    body = encode_request(dict(columns), fmt)
+    _, inputs = payload.decode_grpc_request(body, F.GRPC_TF_TENSORS)
+    assert sniff_grpc_format(inputs) is fmt
+    assert server_names(body) is fmt
+    assert inspect_names(body) is fmt
+
+
+EXAMPLES = np.array([tensorwire.encode_example({"B2": np.array([1.5, 2.5], np.float32)})], dtype=object)
+
+
+def texts(*items):
+    """A GRPC_TF_TENSORS request of one DT_STRING input ``t`` holding ``items``."""
+    return encode_request({"t": np.array(items, dtype=object)}, F.GRPC_TF_TENSORS)
+
+
+# Requests the two gRPC rule sets named differently before inspect took the server's (each was
+# "gRPC PredictResponse" with no arrays to inspect; test_inspect.py has the reasons), and what
+# both say now.
+DISPUTED = {
+    "texts": (texts(b"hello", b"world"), F.GRPC_TF_TENSORS),
+    "texts beside numbers": (encode_request({"n": np.arange(2.0), "t": np.array([b"a", b"b"], dtype=object)},
+                                            F.GRPC_TF_TENSORS), F.GRPC_TF_TENSORS),
+    "a matrix of texts starting with C": (
+        encode_request({"t": np.array([[b"Ca", b"Cb"], [b"Cc", b"Cd"]], dtype=object)}, F.GRPC_TF_TENSORS),
+        F.GRPC_TF_TENSORS),
+    "texts starting with C": (texts(b"Cat", b"dog"), "refused"),
+    "texts starting with 0x0A": (texts(b"\nx", b"dog"), "refused"),
+    "Examples under another name": (
+        encode_request({"B2": BANDS[..., 0]}, F.GRPC_SERIALIZED_TF_EXAMPLES, input_name="earthengine_in"),
+        F.GRPC_SERIALIZED_TF_EXAMPLES),
+    "Examples in two inputs": (encode_request({"a": EXAMPLES, "b": EXAMPLES}, F.GRPC_TF_TENSORS), "refused"),
+}
+
+
+@pytest.mark.parametrize("case", list(DISPUTED))
+def test_inspect_and_the_server_agree(case):
+    body, want = DISPUTED[case]
+    assert server_names(body) == want
+    assert inspect_names(body) == want
+
+
+def test_examples_input_name():
+    assert examples_input_name({"earthengine_in": EXAMPLES}) == "earthengine_in"
+    for inputs in ({}, {"a": EXAMPLES, "b": EXAMPLES}):
+        with pytest.raises(ValueError, match=rf"^GRPC_SERIALIZED_TF_EXAMPLES carries one input, not {len(inputs)} "):
+            examples_input_name(inputs)
+    body, _ = DISPUTED["Examples in two inputs"]
+    with pytest.raises(Failure, match=r"^GRPC_SERIALIZED_TF_EXAMPLES carries one input, not 2 \(\['a', 'b'\]\)$"):
+        Model(lambda inputs: inputs)._grpc_decode(body)

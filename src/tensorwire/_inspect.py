@@ -3,17 +3,16 @@
 Detection, in order (the first reading that decodes wins, and is what is printed):
 
 * JSON (the body starts with ``{`` after whitespace): ``predictions`` makes it a response,
-  ``instances`` a request, ``error`` an error response.  The format comes from the first
-  instance (or prediction), by the rules the server detects formats with
-  (``tensorwire._model.sniff_json_format``): a string that starts like a number is RAW_JSON's,
-  another string or a ``{"b64": ...}`` object SERIALIZED_TF_TENSORS; a list or number in a
-  named instance RAW_JSON's shape with bare numbers (read as RAW_JSON, which takes both); a
-  bare list or number, or no instance at all, ND_ARRAYS.
-* Anything else is read as a serialized gRPC message: a ``PredictRequest`` as
-  GRPC_TF_TENSORS, then GRPC_SERIALIZED_TF_TENSORS, then GRPC_SERIALIZED_TF_EXAMPLES (input
-  ``input`` or ``inputs``), then a ``PredictResponse`` (GRPC_SERIALIZED_TF_TENSORS when its
-  DT_STRING outputs hold base64 TensorProtos).  The request and response messages use
-  different field numbers for their maps, so the two are not confused.
+  ``instances`` a request, ``error`` an error response.  The format is the one the server's
+  rules (``tensorwire._sniff``) name from the first instance (or prediction), ND_ARRAYS when
+  there is none.
+* Anything else is read as a serialized gRPC message.  A ``PredictRequest`` (it reads as
+  GRPC_TF_TENSORS with at least one input, or is empty) is named by the server's rules
+  (``tensorwire._sniff`` again, from its first DT_STRING ``[N]`` input) and read in that
+  format, GRPC_SERIALIZED_TF_EXAMPLES under its one input's name.  A request named serialized
+  that does not read so is refused, as a server taking that format refuses it.  Anything else
+  is read as a ``PredictResponse`` (GRPC_SERIALIZED_TF_TENSORS when its DT_STRING outputs hold
+  base64 TensorProtos).
 
 JSON numbers are decoded as float64 here, so the summary does not round them.
 """
@@ -23,7 +22,7 @@ import json
 import numpy as np
 
 from . import payload
-from ._model import sniff_json_format
+from ._sniff import examples_input_name, sniff_grpc_format, sniff_json_format
 from .errors import DecodeError, PredictionError
 from .payload import PayloadFormat
 
@@ -58,18 +57,9 @@ def detect(data):
             return f"HTTP JSON request, {fmt.value}", payload.decode_request(data, fmt, **kw)
         raise DecodeError("a JSON object with none of 'instances', 'predictions', 'error'")
     errors = []
-    for fmt, options in ((F.GRPC_TF_TENSORS, {}), (F.GRPC_SERIALIZED_TF_TENSORS, {}),
-                         (F.GRPC_SERIALIZED_TF_EXAMPLES, {"input_name": "input"}),
-                         (F.GRPC_SERIALIZED_TF_EXAMPLES, {"input_name": "inputs"})):
-        try:
-            arrays = payload.decode_request(data, fmt, **options)
-        except (DecodeError, ValueError, TypeError) as exc:
-            errors.append(f"{fmt.value}: {exc}")
-            continue
-        if fmt is F.GRPC_TF_TENSORS and any(a.dtype == object for a in arrays.values()):
-            continue  # DT_STRING inputs: one of the serialized forms
-        if arrays or not data:
-            return f"gRPC PredictRequest, {fmt.value}", arrays
+    request = _grpc_request(data, errors)
+    if request is not None:
+        return request
     try:
         arrays = payload.decode_response(data, F.GRPC_TF_TENSORS)
     except DecodeError as exc:
@@ -83,6 +73,29 @@ def detect(data):
                 pass
         return "gRPC PredictResponse", arrays
     raise DecodeError("not a payload tensorwire knows:\n  " + "\n  ".join(errors))
+
+
+def _grpc_request(data, errors):
+    """``(description, {name: array})`` for a serialized PredictRequest, named by the server's
+    rules; None (with the reason added to ``errors``) if ``data`` is not one."""
+    try:
+        inputs = payload.decode_request(data, F.GRPC_TF_TENSORS)
+    except (DecodeError, ValueError, TypeError) as exc:
+        errors.append(f"PredictRequest: {exc}")
+        return None
+    if not inputs and data:
+        errors.append("PredictRequest: no inputs")
+        return None
+    fmt = sniff_grpc_format(inputs)
+    if fmt is not F.GRPC_TF_TENSORS:
+        try:
+            name = examples_input_name(inputs) if fmt is F.GRPC_SERIALIZED_TF_EXAMPLES else "input"
+            inputs = payload.decode_request(data, fmt, input_name=name)
+        except (DecodeError, ValueError, TypeError) as exc:
+            raise DecodeError(f"a gRPC PredictRequest whose strings name it {fmt.value}, which a server taking "
+                              f"that format refuses (one taking GRPC_TF_TENSORS but not {fmt.value} reads "
+                              f"them as text): {exc}") from None
+    return f"gRPC PredictRequest, {fmt.value}", inputs
 
 
 def _row(name, a):

@@ -12,53 +12,33 @@ answer in the same format.  Failures come back as :class:`Failure` with the stat
 * ``"internal"`` (HTTP 500 / gRPC INTERNAL): ``predict_fn`` raised, or returned something that
   is not one prediction per instance or cannot be encoded.
 
-Format detection (when more than one format of a transport is configured):
+Format detection, when more than one format of a transport is configured, follows the payload
+layer's rules (``tensorwire._sniff``, whose module docstring states them; inspect uses the same).
+What the server adds to them:
 
-* HTTP JSON: the first instance is looked at in the first 64 KiB of the body, without parsing
-  the rest.  A string that starts like a number (a digit, ``+``, ``-``, ``.``, ``N``, ``I``) is
-  RAW_JSON's; another string, or a ``{"b64": ...}`` object, is SERIALIZED_TF_TENSORS (base64 of
-  a TensorProto starts with ``C``, its dtype tag); a named list or number is RAW_JSON; a bare
-  list or number is ND_ARRAYS.  A body whose instances are not found there is decoded with the
-  first configured format, so its error message is that decoder's.
-  The pattern is searched in those 64 KiB, so an ``"instances"`` key nested in an earlier
-  member (``parameters``) can mislead it; the decoder then reports the mismatch.
-* gRPC: the request is read as GRPC_TF_TENSORS first (without ``dtype``, so string inputs come
-  through).  The first element of the first DT_STRING ``[N]`` input decides: a serialized
-  ``tf.Example`` starts with byte 0x0A (field 1, length-delimited), base64 of a TensorProto
-  with ``C``; with neither (or no such input) it is GRPC_TF_TENSORS, and DT_STRING inputs reach
-  ``predict_fn`` as the bytes they are.  A detected serialized format the server does not take
-  falls back to GRPC_TF_TENSORS when that is taken.  Plain strings that happen to start with
-  ``C`` or 0x0A are read as serialized (and refused if they are not): a text model should be
-  served with ``formats=["GRPC_TF_TENSORS"]``, which detects nothing.  The serialized forms,
-  and GRPC_TF_TENSORS when ``dtype`` is given, are read a second time in their format (the
-  first reading only copied the strings); a server taking GRPC_TF_TENSORS or
-  GRPC_SERIALIZED_TF_TENSORS alone, or GRPC_SERIALIZED_TF_EXAMPLES alone with ``input_name``,
-  reads once.
+* HTTP JSON: a body whose first instance is not found is decoded with the first configured
+  format, so its error message is that decoder's.
+* gRPC: a detected serialized format the server does not take falls back to GRPC_TF_TENSORS
+  when that is taken, and DT_STRING inputs reach ``predict_fn`` as the bytes they are.  Plain
+  strings that happen to start with ``C`` or 0x0A are read as serialized (and refused if they
+  are not): a text model should be served with ``formats=["GRPC_TF_TENSORS"]``, which detects
+  nothing.  The serialized forms, and GRPC_TF_TENSORS when ``dtype`` is given, are read a
+  second time in their format (the first reading, as GRPC_TF_TENSORS without ``dtype``, only
+  copied the strings); a server taking GRPC_TF_TENSORS or GRPC_SERIALIZED_TF_TENSORS alone, or
+  GRPC_SERIALIZED_TF_EXAMPLES alone with ``input_name``, reads once.
 """
-
-import re
 
 import numpy as np
 import orjson
 
 from . import payload
 from .errors import DecodeError
-from .payload import PayloadFormat
+from .payload import GRPC_FORMATS, JSON_FORMATS, PayloadFormat
+from ._sniff import examples_input_name, sniff_grpc_format, sniff_json_format
 from ._workers import Slots
 
 F = PayloadFormat
-JSON_FORMATS = (F.SERIALIZED_TF_TENSORS, F.RAW_JSON, F.ND_ARRAYS)
-GRPC_FORMATS = (F.GRPC_TF_TENSORS, F.GRPC_SERIALIZED_TF_TENSORS, F.GRPC_SERIALIZED_TF_EXAMPLES)
-_SERIALIZED = (F.SERIALIZED_TF_TENSORS, F.GRPC_SERIALIZED_TF_TENSORS)
 
-_SNIFF_BYTES = 1 << 16
-# "instances": [ (or "predictions": [) then either a bare value, or {"name": value; group 1 is
-# the "{", group 2 the value's first character, group 3 the next one.
-_FIRST_VALUE = {
-    key: re.compile(rb'"' + key + rb'"\s*:\s*\[\s*(?:(\{)\s*"(?:[^"\\]|\\.)*"\s*:\s*)?(.)(.?)', re.S)
-    for key in (b"instances", b"predictions")
-}
-_NUMBER_START = frozenset(b"0123456789+-.NI")
 # An error message is cut so that it costs at most this much as gRPC sends it: percent-encoded
 # (3 characters for each byte outside printable ASCII, and for "%"), in metadata that gRPC
 # refuses past 8 KiB (its soft limit) in all.
@@ -100,21 +80,6 @@ def formats_of(formats):
     if not out:
         raise ValueError("formats: at least one payload format")
     return out
-
-
-def sniff_json_format(body, key="instances"):
-    """The JSON payload format of a body's first instance (``key="predictions"``: of a
-    response's first prediction), or None if not found; the rules are the module docstring's.
-    ``python -m tensorwire inspect`` uses the same rules."""
-    m = _FIRST_VALUE[key.encode()].search(bytes(body[:_SNIFF_BYTES]))
-    if m is None or m.group(2) == b"]":
-        return None
-    first, second = m.group(2), m.group(3)
-    if first == b'"':
-        return F.RAW_JSON if second and second[0] in _NUMBER_START else F.SERIALIZED_TF_TENSORS
-    if first == b"{":  # {"b64": ...}
-        return F.SERIALIZED_TF_TENSORS
-    return F.ND_ARRAYS if m.group(1) is None else F.RAW_JSON
 
 
 class Model:
@@ -186,14 +151,12 @@ class Model:
             return fmt, spec, inputs  # the first reading is the answer
         name = self.input_name
         if fmt is F.GRPC_SERIALIZED_TF_EXAMPLES and name is None:
-            if len(inputs) != 1:
-                raise Failure("bad_request", f"{fmt.value} carries one input, not {len(inputs)} ({list(inputs)})")
-            name = next(iter(inputs))
+            name = _decode(examples_input_name, inputs)
         return fmt, *self._grpc_read(body, fmt, name or "input", dtype=self.dtype)
 
     def _detected(self, inputs):
         """The gRPC format of a request read as GRPC_TF_TENSORS, among the ones taken."""
-        fmt = _grpc_format(inputs)
+        fmt = sniff_grpc_format(inputs)
         if fmt not in self.grpc_formats and F.GRPC_TF_TENSORS in self.grpc_formats:
             fmt = F.GRPC_TF_TENSORS  # strings that only look serialized
         return self._taken(fmt, self.grpc_formats)
@@ -300,22 +263,11 @@ def _instances_of(inputs):
     0-d or the counts differ, as is a request with no instances."""
     if not inputs:
         raise Failure("bad_request", "the request holds no instances")
-    columns, _ = _decode(payload._columns, inputs, "inputs", bare_ok=False)
+    columns, _ = _decode(payload.batch_columns, inputs, "inputs", bare_ok=False)
     n = len(columns[0][1])
     if n == 0:
         raise Failure("bad_request", "the request holds no instances")
     return n
-
-
-def _grpc_format(inputs):
-    """The gRPC format of a request read as GRPC_TF_TENSORS (see the module docstring)."""
-    for a in inputs.values():
-        if a.dtype == object and a.ndim == 1 and len(a):
-            head = bytes(a[0][:1])
-            if head == b"\n":
-                return F.GRPC_SERIALIZED_TF_EXAMPLES
-            return F.GRPC_SERIALIZED_TF_TENSORS if head == b"C" else F.GRPC_TF_TENSORS
-    return F.GRPC_TF_TENSORS
 
 
 def _reshape(name, a, shape):

@@ -52,9 +52,8 @@ import time
 import numpy as np
 
 from . import payload
-from ._model import GRPC_FORMATS
 from .errors import DecodeError, PredictionError
-from .payload import PayloadFormat
+from .payload import GRPC_FORMATS, PayloadFormat
 
 _RETRY_HTTP = frozenset({429, 502, 503, 504})
 # RESOURCE_EXHAUSTED details of gRPC's own that another attempt would meet again
@@ -124,7 +123,7 @@ class Client:
 
     def predict(self, inputs):
         """``{name: ndarray}``: the model's predictions for every instance of ``inputs``."""
-        columns, _ = payload._columns(inputs, "inputs", bare_ok=self.format is PayloadFormat.ND_ARRAYS)
+        columns, _ = payload.batch_columns(inputs, "inputs", bare_ok=self.format is PayloadFormat.ND_ARRAYS)
         if self.format is PayloadFormat.ND_ARRAYS and len(columns) != 1:
             raise ValueError(f"ND_ARRAYS sends one array per instance; got {len(columns)} inputs")
         named = {("instances" if name is None else name): a for name, a in columns}

@@ -85,6 +85,12 @@ _GRPC_KINDS = {  # format -> the kind of tensorwire.codecs.grpc
     PayloadFormat.GRPC_SERIALIZED_TF_EXAMPLES: "examples",
 }
 
+# Which formats travel as HTTP JSON and which as gRPC messages, in the order a server that takes
+# them all lists them (its first JSON format, SERIALIZED_TF_TENSORS, reads a body whose format is
+# not detected).  How a body's format is recognised: tensorwire._sniff.
+JSON_FORMATS = tuple(_JSON_KINDS)
+GRPC_FORMATS = tuple(_GRPC_KINDS)
+
 _GRPC_REQUEST_OPTIONS = ("model_name", "signature_name", "version", "output_filter", "input_name")
 
 
@@ -111,8 +117,14 @@ def _stack_instances(instances, what):
     return {name: np.stack([np.asarray(inst[name]) for inst in instances]) for name in names}
 
 
-def _columns(values, what, bare_ok):
-    """(columns, bare): ``[(name, array)]`` with a shared first axis, and whether to write bare."""
+def batch_columns(values, what, bare_ok):
+    """``(columns, bare)`` for batch-first ``values`` (a mapping of names to arrays, a list of
+    per-instance dicts, or with ``bare_ok`` a single array): ``columns`` is ``[(name, array)]``
+    (name None for a bare array), every array with the same first (instance) axis; ``bare``
+    says whether a single array was given.  ValueError or TypeError, naming ``what``
+    (``"inputs"``, ``"outputs"``), for anything else: no arrays, a 0-d array, instance counts
+    that differ.  The encoders and the client check their arguments with it, the server its
+    decoded inputs."""
     if isinstance(values, list) and values and all(isinstance(v, Mapping) for v in values):
         values = _stack_instances(values, what)
     if isinstance(values, Mapping):
@@ -147,13 +159,13 @@ def encode_request(inputs, format, *, nonfinite="token", float_format="shortest"
     """
     fmt = PayloadFormat.of(format)
     if fmt in _GRPC_KINDS:
-        columns, _ = _columns(inputs, "inputs", bare_ok=False)
+        columns, _ = batch_columns(inputs, "inputs", bare_ok=False)
         return _grpc.encode_predict_request(
             columns, _GRPC_KINDS[fmt], **_grpc_options(fmt, grpc_options, _GRPC_REQUEST_OPTIONS)
         )
     if grpc_options:
         raise TypeError(f"{fmt.value}: unexpected option(s) {sorted(grpc_options)}")
-    columns, bare = _columns(inputs, "inputs", bare_ok=fmt is PayloadFormat.ND_ARRAYS)
+    columns, bare = batch_columns(inputs, "inputs", bare_ok=fmt is PayloadFormat.ND_ARRAYS)
     if fmt is PayloadFormat.ND_ARRAYS:
         if len(columns) != 1:
             raise ValueError(f"ND_ARRAYS sends one array per instance; got {len(columns)} inputs")
@@ -174,14 +186,14 @@ def encode_response(outputs, format, *, nonfinite="token", float_format="shortes
     """
     fmt = PayloadFormat.of(format)
     if fmt in _GRPC_KINDS:
-        columns, bare = _columns(outputs, "outputs", bare_ok=True)
+        columns, bare = batch_columns(outputs, "outputs", bare_ok=True)
         if bare:  # a message's outputs are always named
             columns = [("output", columns[0][1])]
         return _grpc.encode_predict_response(columns, kind=_response_kind(fmt),
                                              **_grpc_options(fmt, grpc_options, ("model_name", "form")))
     if grpc_options:
         raise TypeError(f"{fmt.value}: unexpected option(s) {sorted(grpc_options)}")
-    columns, _ = _columns(outputs, "outputs", bare_ok=True)
+    columns, _ = batch_columns(outputs, "outputs", bare_ok=True)
     return _impl.encode_body(
         "predictions", columns, bare=len(columns) == 1, kind=_JSON_KINDS[fmt][0], nonfinite=nonfinite,
         urlsafe=urlsafe, pad=pad, float_format=float_format,
