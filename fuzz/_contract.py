@@ -15,6 +15,7 @@ libFuzzer writes the input to ``crash-<sha1>`` (see ``-artifact_prefix``).
 """
 
 import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -88,13 +89,15 @@ def pick(data, choices):
     return choices[data[0] % len(choices)], data[1:]
 
 
-def fuzz(test_one_input):
-    """Start libFuzzer on ``test_one_input`` with the command line's options (a bounded
-    -max_len by default)."""
+def fuzz(test_one_input, dictionary=None):
+    """Start libFuzzer on ``test_one_input`` with the command line's options, adding a bounded
+    -max_len and the harness's token dictionary (``fuzz/dicts/<dictionary>``) unless given."""
     import atheris
 
     argv = list(sys.argv)
     if not any(a.startswith("-max_len=") for a in argv):
         argv.append(f"-max_len={DEFAULT_MAX_LEN}")
+    if dictionary and not any(a.startswith("-dict=") for a in argv):
+        argv.append(f"-dict={Path(__file__).resolve().parent / 'dicts' / dictionary}")
     atheris.Setup(argv, test_one_input)
     atheris.Fuzz()

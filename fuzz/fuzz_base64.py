@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Fuzz ``b64decode``.  The first byte picks ``alphabet`` ("any", "standard", "urlsafe") and the
 argument's type (bytes, bytearray, or a str: the payload read as Latin-1, so bytes >= 0x80 become
 non-ASCII characters); the rest is the base64 text."""

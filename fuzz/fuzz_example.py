@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Fuzz ``decode_example`` and ``decode_sequence_example``.  The first byte picks the decoder:
 ``decode_example`` without a spec, ``decode_example`` with a fixed spec (the golden vectors'
 feature names, so that mutated vectors reach the spec checks), or ``decode_sequence_example``;
@@ -28,4 +29,4 @@ def check(data):
 
 
 if __name__ == "__main__":
-    fuzz(check)
+    fuzz(check, "protobuf.dict")

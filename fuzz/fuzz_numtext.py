@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Fuzz ``parse_number`` (the JSON number reader both JSON decoders share).  The first byte picks
 the dtype (bool, the integer and the float dtypes); the rest is the number's text."""
 
@@ -20,4 +21,4 @@ def check(data):
 
 
 if __name__ == "__main__":
-    fuzz(check)
+    fuzz(check, "numtext.dict")

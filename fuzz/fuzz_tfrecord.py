@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Fuzz ``read_tfrecord``.  The first byte picks ``compression`` ("auto", None, "gzip", "zlib"),
 ``verify``, ``max_record_bytes`` (the default, or 64) and the file object (``io.BytesIO``, read
 with ``read()``, or ``io.BufferedReader``, which the native twin reads with ``readinto``); the

@@ -37,6 +37,9 @@ def asan_preload():
 def fuzz_env(asan):
     env = dict(os.environ)
     env.pop("TENSORWIRE_PURE_PYTHON", None)
+    # libFuzzer's -merge=1 runs the harness again by its path (argv[0]): its shebang
+    # (#!/usr/bin/env python3) must find this interpreter.
+    env["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), env.get("PATH", "")])
     if asan:
         env["LD_PRELOAD"] = asan_preload()
         # CPython's own allocations are never freed at exit: leak reports would be noise.
@@ -95,6 +98,7 @@ def main(argv=None):
     parser.add_argument("--rss-limit-mb", type=int, default=2048)
     parser.add_argument("--artifacts", type=Path, default=HERE / "artifacts")
     parser.add_argument("--grow", action="store_true", help="merge new coverage into fuzz/corpus/ afterwards")
+    parser.add_argument("--scratch", type=Path, help="keep the new inputs here (default: a temporary directory)")
     parser.add_argument("--asan", action="store_true",
                         help="LD_PRELOAD atheris's ASan runtime (for a TENSORWIRE_SANITIZE=1 build)")
     args = parser.parse_args(argv)
@@ -102,8 +106,9 @@ def main(argv=None):
     args.artifacts = args.artifacts.resolve()
     args.artifacts.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="tensorwire-fuzz-") as scratch:
+        scratch = args.scratch.resolve() if args.scratch else Path(scratch)
         with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-            results = list(pool.map(lambda n: run_one(n, args, Path(scratch), args.artifacts), names))
+            results = list(pool.map(lambda n: run_one(n, args, scratch, args.artifacts), names))
     failed = False
     print(f"{'harness':10} {'result':8} {'seconds':>8} {'execs':>10} {'exec/s':>8} {'new':>5} {'merged':>6}")
     for r in results:
