@@ -30,5 +30,29 @@ class Backend:
         return f"<{self.name} backend>"
 
 
+class LazyModule:
+    """A module imported on first attribute access: a test module that needs a native-only
+    helper (``_b64enc``, ``_numfmt``, ``_numparse``) names it at module level without importing
+    it, so the module still collects where the extension is not built (the reference-only pass,
+    ``-m "not native"``, deselects its tests); a test that uses it there fails, never skips."""
+
+    def __init__(self, name):
+        self._name = name
+        self._module = None
+
+    def __getattr__(self, attr):
+        if self._module is None:
+            self._module = importlib.import_module(self._name)
+        return getattr(self._module, attr)
+
+    def __repr__(self):
+        return f"<lazy {self._name}>"
+
+
+def native_helper(name):
+    """``tensorwire._native.<name>`` (a C helper with no reference twin), imported on first use."""
+    return LazyModule(f"tensorwire._native.{name}")
+
+
 PYTHON = Backend("tensorwire.codecs", "python")
 NATIVE = Backend("tensorwire._native", "native")

@@ -25,3 +25,13 @@ def codecs(request):
 def both():
     """(reference, twin), for tests that cross the two."""
     return PYTHON, NATIVE
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    """A test that takes ``both`` crosses the reference with the Cython twin: it is ``native``
+    (the reference-only pass, ``-m "not native"``, runs without the extension built).  Runs
+    before pytest's own ``-m`` selection, which then sees the mark."""
+    for item in items:
+        if "both" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.native)

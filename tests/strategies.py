@@ -469,23 +469,31 @@ _MALFORMED_SEEDS = [
 ]
 
 
+def _protobuf_hostile_tokens():
+    """Byte strings that are wrong in one specific way when spliced into any protobuf message
+    (the TensorProto and the tf.Example lists start with these)."""
+    return [
+        b"\xff" * 10 + b"\x01",  # an 11-byte varint
+        b"\x80" * 9,  # a varint cut short
+        wire_varint((1 << 64) - 1),  # a length/dim of 2**64-1 (dim -1 when read as int64)
+        wire_varint(1 << 62),  # a huge dim or length
+        wire_tag(1, 6),  # field 1 (dtype, features) with invalid wire type 6
+        wire_tag(99, 7),  # unknown field, invalid wire type 7
+        wire_tag(5, 4),  # unexpected end of group
+        wire_tag(9, 3) + wire_tag(8, 4),  # mismatched end of group
+        wire_tag(9, 3),  # unterminated group
+        wire_tag(9, 3) * 70,  # groups nested too deep
+        b"\x00",  # tag 0
+        b"\x80\x80\x80\x80\x10",  # a tag above 32 bits
+    ]
+
+
 def _hostile_tokens():
     """Byte strings that are wrong in one specific way when spliced into a TensorProto."""
     return _st.one_of(
         _st.sampled_from(
             [
-                b"\xff" * 10 + b"\x01",  # an 11-byte varint
-                b"\x80" * 9,  # a varint cut short
-                wire_varint((1 << 64) - 1),  # a length/dim of 2**64-1 (dim -1 when read as int64)
-                wire_varint(1 << 62),  # a huge dim or length
-                wire_tag(1, 6),  # dtype with invalid wire type 6
-                wire_tag(99, 7),  # unknown field, invalid wire type 7
-                wire_tag(5, 4),  # unexpected end of group
-                wire_tag(9, 3) + wire_tag(8, 4),  # mismatched end of group
-                wire_tag(9, 3),  # unterminated group
-                wire_tag(9, 3) * 70,  # groups nested too deep
-                b"\x00",  # tag 0
-                b"\x80\x80\x80\x80\x10",  # a tag above 32 bits
+                *_protobuf_hostile_tokens(),
                 wire_tag(1, 0) + wire_varint(120),  # dtype DT_RESOURCE_REF
                 wire_tag(1, 0) + wire_varint(9999),  # unknown dtype
                 wire_tag(1, 0) + wire_varint(20),  # DT_RESOURCE
@@ -1049,18 +1057,7 @@ def _example_hostile_tokens():
     return _st.one_of(
         _st.sampled_from(
             [
-                b"\xff" * 10 + b"\x01",  # an 11-byte varint
-                b"\x80" * 9,  # a varint cut short
-                wire_varint((1 << 64) - 1),  # a huge length
-                wire_varint(1 << 62),
-                wire_tag(1, 6),  # invalid wire types
-                wire_tag(99, 7),
-                wire_tag(5, 4),  # unexpected end of group
-                wire_tag(9, 3) + wire_tag(8, 4),  # mismatched end of group
-                wire_tag(9, 3),  # unterminated group
-                wire_tag(9, 3) * 70,  # groups nested too deep
-                b"\x00",  # tag 0
-                b"\x80\x80\x80\x80\x10",  # a tag above 32 bits
+                *_protobuf_hostile_tokens(),
                 wire_len(2, b"") + wire_len(3, b""),  # two kinds, inside a Feature
                 wire_len(1, wire_len(1, b"")),  # a bytes_list, after some other kind
                 wire_len(1, b"\x00\x00\x80"),  # a packed float_list of 3 bytes, inside a FloatList

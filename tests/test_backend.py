@@ -129,6 +129,7 @@ def test_public_functions_are_the_native_ones_when_native_is_active():
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr
 
 
+@pytest.mark.native
 @pytest.mark.parametrize("name", _backend.CODECS)
 def test_every_codec_has_both_twins_with_the_same_public_names(name):
     """A codec the chooser lists exists in both packages and the twin defines every public name

@@ -20,6 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import strategies as S
+from common import outcome
 from tensorwire import DecodeError
 
 GOLDEN = json.loads((Path(__file__).parent / "data" / "base64.json").read_text())["cases"]
@@ -30,14 +31,6 @@ BYTES_FORMS = ("bytes", "bytearray", "memoryview")
 # onto its pybase64 path.  It is in both alphabets, so it changes no outcome: a result gains
 # b"AAA" * 80 in front, every offset and length in a message grows by 320.
 PREFIX = "QUFB" * 80
-
-
-def outcome(fn, *args, **kwargs):
-    """("ok", result) or (exception type, message): what must be identical between backends."""
-    try:
-        return "ok", fn(*args, **kwargs)
-    except Exception as exc:  # noqa: BLE001 - the point is to compare any exception
-        return type(exc), str(exc)
 
 
 # --------------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 import strategies as S
 from backends import PYTHON
+from common import decoded_outcome
 from tensorwire import DecodeError, PredictionError
 from tensorwire.codecs import tfrecord as reference_tfrecord
 
@@ -23,15 +24,19 @@ P = b'{"predictions":'
 
 
 def outcome(func, *args, **kw):
-    try:
-        got = func(*args, **kw)
-    except (DecodeError, PredictionError) as exc:
-        return ("error", type(exc).__name__, str(exc))
+    """("ok", repr of the result) or ("error", type name, message) for a DecodeError or
+    PredictionError."""
+    got = decoded_outcome(func, *args, errors=(DecodeError, PredictionError), canonical=comparable, **kw)
+    return ("error", got[1].__name__, got[2]) if got[0] == "error" else got
+
+
+def comparable(got):
+    """The result (the last item of a tuple) as reprs: a mapping as sorted (name, repr) pairs."""
     if isinstance(got, tuple):
         got = got[-1]
     if isinstance(got, dict):
-        return ("ok", sorted((k, repr(v)) for k, v in got.items()))
-    return ("ok", repr(got))
+        return sorted((k, repr(v)) for k, v in got.items())
+    return repr(got)
 
 
 def check(codecs, call):

@@ -20,6 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import strategies as S
+from common import decoded_outcome, quiet_f32_nans
 from strategies import wire_len as ld
 from strategies import wire_tag, wire_varint
 from tensorwire import DecodeError
@@ -135,9 +136,7 @@ def pb_sequence_example(context, lists):
 
 def quiet(values):
     """float32 values with signalling NaNs quieted: what a trip through Python floats gives."""
-    bits = np.asarray(values, np.float32).view(np.uint32).copy()
-    bits[((bits & 0x7FC00000) == 0x7F800000) & ((bits & 0x003FFFFF) != 0)] |= 0x00400000
-    return bits.view(np.float32)
+    return quiet_f32_nans(np.asarray(values, np.float32))
 
 
 def quiet_feature(value, kind, values):
@@ -156,12 +155,8 @@ def without_snans(features, want):
 
 
 def outcome(func, data, **kw):
-    """A comparable result: ("ok", decoded) or ("error", message); other exceptions propagate."""
-    try:
-        got = func(data, **kw)
-    except DecodeError as exc:
-        return ("error", type(exc), str(exc))
-    return ("ok", canonical(got))
+    """A comparable result: ("ok", decoded) or ("error", type, message) for a DecodeError."""
+    return decoded_outcome(func, data, errors=DecodeError, canonical=canonical, **kw)
 
 
 def canonical(x):

@@ -23,11 +23,12 @@ from tensorflow.core.example import example_pb2  # noqa: E402
 from tensorflow.core.framework import tensor_pb2  # noqa: E402
 from tensorflow_serving.apis import predict_pb2  # noqa: E402
 
+import common  # noqa: E402
 import strategies as S  # noqa: E402
+from common import BF16, as_decoded, assert_identical, quiet_f32_nans  # noqa: E402
 from strategies import wire_len as ld  # noqa: E402
 from strategies import wire_tag, wire_varint  # noqa: E402
 from tensorwire import DecodeError  # noqa: E402
-from test_tensor import BF16, as_decoded, assert_identical, quiet_f32_nans  # noqa: E402
 
 ORACLE = settings(max_examples=30)
 PROPERTY = settings(max_examples=min(settings.default.max_examples, 100))
@@ -104,11 +105,9 @@ def assert_floats_equal(got, want):
 
 
 def outcome(func, *args, **kwargs):
-    """``("ok", result)`` or ``(exception type, message)``: for comparing the two backends."""
-    try:
-        return "ok", func(*args, **kwargs)
-    except (DecodeError, ValueError, TypeError) as exc:
-        return type(exc), str(exc)
+    """``("ok", result)`` or ``(exception type, message)`` for a DecodeError, ValueError or
+    TypeError (others propagate): for comparing the two backends."""
+    return common.outcome(func, *args, catching=(DecodeError, ValueError, TypeError), **kwargs)
 
 
 def assert_same_outcome(a, b):

@@ -21,6 +21,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import strategies as S
+from common import assert_same_array as assert_same
+from common import decoded_outcome
 from tensorwire import DecodeError, PredictionError
 
 import tensorflow as tf  # noqa: E402  (plain import: a missing TensorFlow must fail, not skip)
@@ -64,19 +66,6 @@ def number_want(arr, nonfinite="token"):
     return want
 
 
-def assert_same(got, want):
-    """Same dtype and shape; floats bit-exact except that a NaN only has to be a NaN."""
-    assert isinstance(got, np.ndarray), type(got)
-    assert got.dtype == want.dtype and got.shape == want.shape, (got.dtype, got.shape, want.dtype, want.shape)
-    if want.dtype.kind == "f":
-        nan = np.isnan(want)
-        assert np.array_equal(np.isnan(got), nan)
-        uint = f"u{want.dtype.itemsize}"
-        assert np.array_equal(got[~nan].view(uint), want[~nan].view(uint)), (got, want)
-    else:
-        assert got.tobytes() == want.tobytes(), (got, want)
-
-
 def assert_equal_values(got, want):
     """Same dtype and shape, equal values (0 == -0.0), NaN where NaN."""
     assert got.dtype == want.dtype and got.shape == want.shape, (got.dtype, got.shape, want.dtype, want.shape)
@@ -92,11 +81,11 @@ def canonical(x):
 def outcome(func, *args, errors=(DecodeError,), **kw):
     """("ok", decoded) or ("error", type, message) for the exceptions in ``errors``; any other
     exception propagates and fails the test."""
-    try:
-        got = func(*args, **kw)
-    except errors as exc:
-        return ("error", type(exc), str(exc))
-    return ("ok", canonical(got) if isinstance(got, dict) else got)
+    return decoded_outcome(func, *args, errors=errors, canonical=canonical_if_mapping, **kw)
+
+
+def canonical_if_mapping(got):
+    return canonical(got) if isinstance(got, dict) else got
 
 
 ANY_ERROR = (DecodeError, PredictionError, ValueError, TypeError)

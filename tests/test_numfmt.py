@@ -16,10 +16,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tensorwire._native import _numfmt
+from backends import native_helper
 from tensorwire.codecs import numtext
 
 pytestmark = pytest.mark.native
+_numfmt = native_helper("_numfmt")
 
 FLOATS = {np.float16: np.uint16, np.float32: np.uint32, np.float64: np.uint64}
 

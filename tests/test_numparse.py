@@ -18,10 +18,11 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from tensorwire import DecodeError
-from tensorwire._native import _numparse
+from backends import native_helper
 from tensorwire.codecs import numtext
 
 pytestmark = pytest.mark.native
+_numparse = native_helper("_numparse")
 
 FLOAT_TYPES = (np.float16, np.float32, np.float64)
 UINT = {np.float16: np.uint16, np.float32: np.uint32, np.float64: np.uint64}

@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import strategies as S
+from common import assert_same_array as assert_same
 import tensorwire
 from tensorwire import (
     DecodeError,
@@ -33,18 +34,6 @@ JSON_FORMATS = ["SERIALIZED_TF_TENSORS", "RAW_JSON", "ND_ARRAYS"]
 GRPC_FORMATS = ["GRPC_TF_TENSORS", "GRPC_SERIALIZED_TF_TENSORS", "GRPC_SERIALIZED_TF_EXAMPLES", "GRPC_TF_EXAMPLES"]
 
 PROPERTY = settings(max_examples=min(settings.default.max_examples, 60))
-
-
-def assert_same(got, want):
-    """Same dtype and shape; bit-exact except that a NaN only has to be a NaN."""
-    assert got.dtype == want.dtype and got.shape == want.shape, (got.dtype, got.shape, want.dtype, want.shape)
-    if want.dtype.kind == "f":
-        nan = np.isnan(want)
-        assert np.array_equal(np.isnan(got), nan)
-        uint = f"u{want.dtype.itemsize}"
-        assert np.array_equal(got[~nan].view(uint), want[~nan].view(uint))
-    else:
-        assert got.tobytes() == want.tobytes()
 
 
 # --------------------------------------------------------------------------------------------

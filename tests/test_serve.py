@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+import types
 
 import grpc
 import numpy as np
@@ -23,6 +24,7 @@ from hypothesis import strategies as st
 import serve_models
 import strategies as S
 import tensorwire as tw
+import tensorwire.client
 from serving import PACKAGE_ROOT, grpc_call, inproc, post, running
 from tensorwire._model import Failure, Model
 
@@ -30,6 +32,7 @@ H = W = 16
 SHAPE = f"{H}x{W}x1"
 JSON = ["SERIALIZED_TF_TENSORS", "RAW_JSON", "ND_ARRAYS"]
 GRPC = ["GRPC_TF_TENSORS", "GRPC_SERIALIZED_TF_TENSORS", "GRPC_SERIALIZED_TF_EXAMPLES"]
+WAIT = 30  # seconds: the bound on every wait for an event (a hung server fails, never hangs the suite)
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +49,20 @@ def tiles(n, bands=("B1", "B2", "B3"), seed=0):
 
 def inputs_for(fmt, batch):
     return batch["B1"] if fmt == "ND_ARRAYS" else batch
+
+
+@pytest.fixture
+def client_waits(monkeypatch):
+    """The seconds each backoff of tw.Client slept, in order (recorded, then waited): what the
+    retry tests assert on instead of elapsed time."""
+    waits, real_sleep = [], time.sleep
+
+    def sleep(seconds):
+        waits.append(seconds)
+        real_sleep(seconds)
+
+    monkeypatch.setattr(tensorwire.client, "time", types.SimpleNamespace(sleep=sleep))
+    return waits
 
 
 def client(server, fmt, **kw):
@@ -236,11 +253,12 @@ def test_grpc_messages_over_the_limit_get_resource_exhausted_and_are_not_retried
     with pytest.raises(grpc.RpcError) as info:
         grpc_call(target, body)
     assert info.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
-    with client(server, "GRPC_TF_TENSORS", backoff=2, max_payload_bytes=1 << 30) as c:
-        t = time.perf_counter()
+    attempts = []
+    with client(server, "GRPC_TF_TENSORS", backoff=2, max_payload_bytes=1 << 30,
+                auth=lambda: attempts.append(1) or {}) as c:
         with pytest.raises(tw.PredictionError, match="larger than max") as exc:
             c.predict({"B1": np.zeros((1, (1 << 20) + 1), np.float32)})
-        assert exc.value.status == "RESOURCE_EXHAUSTED" and time.perf_counter() - t < 1.0
+        assert exc.value.status == "RESOURCE_EXHAUSTED" and len(attempts) == 1
 
 
 def test_output_filter_picks_outputs_and_an_unknown_one_is_invalid_argument(server):
@@ -324,12 +342,11 @@ class Double:
         self.httpd.server_close()
 
 
-def test_retries_429_and_503_with_backoff_and_retry_after():
+def test_retries_429_and_503_with_backoff_and_retry_after(client_waits):
     script = [(503, {}, b'{"error": "warming up"}'), (429, {"Retry-After": "0.3"}, b"slow down")]
     with Double(script) as d, tw.Client(d.url, "RAW_JSON", backoff=0.01) as c:
-        t = time.perf_counter()
         got = c.predict(tiles(2, bands=("B1",)))
-        assert time.perf_counter() - t >= 0.3
+        assert len(client_waits) == 2 and client_waits[0] <= 0.01 and client_waits[1] == 0.3, client_waits
         assert len(d.requests) == 3
         np.testing.assert_array_equal(got["output"], tiles(2, bands=("B1",))["B1"] * 2 + 1)
 
@@ -381,18 +398,20 @@ def test_split_requests_stay_under_the_limit_and_concurrency_keeps_the_order():
     np.testing.assert_array_equal(got["output"], batch["B1"] * 2 + 1)  # one output: written bare
 
 
-def test_grpc_unavailable_is_retried_then_reported():
+def test_grpc_unavailable_is_retried_then_reported(client_waits):
     import socket
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    with tw.Client(f"127.0.0.1:{port}", "GRPC_TF_TENSORS", backoff=0.05, retries=2, timeout=5) as c:
-        t = time.perf_counter()
+    attempts, waits = [], client_waits
+    with tw.Client(f"127.0.0.1:{port}", "GRPC_TF_TENSORS", backoff=0.05, retries=2, timeout=5,
+                   auth=lambda: attempts.append(1) or {}) as c:
         with pytest.raises(tw.PredictionError) as info:
             c.predict(tiles(1))
         assert info.value.status == "UNAVAILABLE"
-        assert time.perf_counter() - t >= 0.05 * 0.5 + 0.1 * 0.5
+    assert len(attempts) == 3  # the first attempt and two retries
+    assert len(waits) == 2 and 0.05 * 0.5 <= waits[0] <= 0.05 and 0.1 * 0.5 <= waits[1] <= 0.1, waits
 
 
 def test_grpc_metadata_carries_the_auth_headers():
@@ -579,19 +598,41 @@ def test_max_concurrency_serialises_predict_fn_and_a_shared_client_keeps_order()
 
 
 def test_past_max_pending_http_answers_503_which_the_client_retries():
-    def slow(inputs):
-        time.sleep(0.6)
+    entered, release, retrying = threading.Event(), threading.Event(), threading.Event()
+    attempts, results = [], {}
+
+    def held(inputs):  # the first request stays in flight until the test releases it
+        entered.set()
+        release.wait(WAIT)
         return inputs["instances"]
 
-    with inproc(slow, max_pending=1) as srv:
-        first = threading.Thread(target=lambda: tw.Client(srv.http_url, "ND_ARRAYS").predict(np.ones((1, 1))))
-        first.start()
-        time.sleep(0.2)
-        r = post(srv.http_url, tw.encode_request(np.ones((1, 1)), "ND_ARRAYS"))
-        assert r.status == 503
-        got = tw.Client(srv.http_url, "ND_ARRAYS", backoff=0.2).predict(np.ones((1, 1)))
-        first.join()
-        np.testing.assert_array_equal(got["output"], np.ones((1, 1), np.float32))
+    def attempt():  # the retrying client's auth hook, called once per attempt
+        attempts.append(1)
+        if len(attempts) == 2:  # the first attempt was answered, so the client is retrying
+            retrying.set()
+        return {}
+
+    def predict(key, **kw):
+        results[key] = tw.Client(srv.http_url, "ND_ARRAYS", **kw).predict(np.ones((1, 1)))
+
+    with inproc(held, max_pending=1) as srv:
+        try:
+            first = threading.Thread(target=predict, args=("first",))
+            first.start()
+            assert entered.wait(WAIT)
+            r = post(srv.http_url, tw.encode_request(np.ones((1, 1)), "ND_ARRAYS"))
+            assert r.status == 503
+            second = threading.Thread(target=predict, args=("retried",), kwargs={"backoff": 0.05, "retries": 8,
+                                                                                  "auth": attempt})
+            second.start()
+            assert retrying.wait(WAIT)
+        finally:
+            release.set()
+        first.join(WAIT)
+        second.join(WAIT)
+    assert len(attempts) >= 2
+    np.testing.assert_array_equal(results["retried"]["output"], np.ones((1, 1), np.float32))
+    np.testing.assert_array_equal(results["first"]["output"], np.ones((1, 1), np.float32))
 
 
 def test_a_taken_grpc_port_is_an_error_not_a_shared_port():
@@ -602,18 +643,26 @@ def test_a_taken_grpc_port_is_an_error_not_a_shared_port():
 
 
 def test_timeouts_are_deadline_exceeded_on_both_transports():
-    def slow(inputs):
-        time.sleep(1.0)
+    release, answered = threading.Event(), []
+
+    def held(inputs):  # answers only once the test releases it: any answer before is impossible
+        release.wait(WAIT)
+        answered.append(1)
         return inputs["instances"] if "instances" in inputs else inputs["x"]
 
-    with inproc(slow) as srv:
-        for target, fmt, x in ((srv.http_url, "ND_ARRAYS", np.ones((1, 1))),
-                               (srv.grpc_target, "GRPC_TF_TENSORS", {"x": np.ones((1, 1))})):
-            with tw.Client(target, fmt, timeout=0.2, retries=2) as c:
-                t = time.perf_counter()
-                with pytest.raises(tw.PredictionError) as info:
-                    c.predict(x)
-                assert info.value.status == "DEADLINE_EXCEEDED" and time.perf_counter() - t < 0.9
+    with inproc(held) as srv:
+        try:
+            for target, fmt, x in ((srv.http_url, "ND_ARRAYS", np.ones((1, 1))),
+                                   (srv.grpc_target, "GRPC_TF_TENSORS", {"x": np.ones((1, 1))})):
+                attempts = []
+                with tw.Client(target, fmt, timeout=0.2, retries=2, auth=lambda: attempts.append(1) or {}) as c:
+                    with pytest.raises(tw.PredictionError) as info:
+                        c.predict(x)
+                assert info.value.status == "DEADLINE_EXCEEDED"
+                assert not answered  # the client gave up at its timeout, not at the answer
+                assert len(attempts) == 1, fmt  # a read timeout is not retried
+        finally:
+            release.set()
 
 
 def test_nd_arrays_client_refuses_several_inputs():

@@ -9,11 +9,11 @@ import array
 import json
 from pathlib import Path
 
-import ml_dtypes
 import numpy as np
 import pytest
 from hypothesis import given, settings
 
+from common import BF16, as_decoded, assert_identical, expected_round_trip, golden_array, quiet_f32_nans
 import strategies as S
 from strategies import wire_len, wire_tag, wire_varint
 from tensorwire import DecodeError
@@ -22,7 +22,6 @@ GOLDEN = json.loads((Path(__file__).parent / "data" / "tensors.json").read_text(
 ENCODE_CASES = [c for c in GOLDEN if "array" in c]
 DECODE_ONLY_CASES = [c for c in GOLDEN if "proto_hex" in c]
 
-BF16 = np.dtype(ml_dtypes.bfloat16)
 ALL_DTYPES = S.NUMERIC_DTYPES  # every numeric dtype; strings are tested separately
 MULTIBYTE_ENDIAN_DTYPES = [d for d in ALL_DTYPES if S.big_endian_dtype(d) != d]
 FORMS = ["content", "proto"]
@@ -44,60 +43,6 @@ DT_FIELD = {
 
 # --------------------------------------------------------------------------------------------
 # helpers
-
-
-def golden_array(spec):
-    if spec["dtype"] == "bytes":
-        out = np.empty(len(spec["values_hex"]), dtype=object)
-        out[:] = [bytes.fromhex(h) for h in spec["values_hex"]]
-        return out.reshape(spec["shape"])
-    return np.frombuffer(bytes.fromhex(spec["data_hex"]), dtype=spec["dtype"]).reshape(spec["shape"])
-
-
-def as_decoded(x):
-    """What decode_tensor must return for an encoded ``x``: native byte order, C order; strings
-    as an object array of bytes (str elements UTF-8; ``S``/``U`` items as numpy gives them)."""
-    x = np.asarray(x)
-    if x.dtype.kind in "OSU":
-        out = np.empty(x.size, dtype=object)
-        out[:] = [v.encode("utf-8") if isinstance(v, str) else bytes(v) for v in x.reshape(-1).tolist()]
-        return out.reshape(x.shape)
-    if x.dtype == BF16:
-        return x.copy(order="C")
-    return x.astype(x.dtype.newbyteorder("="), order="C")
-
-
-def quiet_f32_nans(x):
-    """Set the quiet bit of every signalling float32 NaN (of a float32 or complex64 array)."""
-    bits = x.reshape(-1).view(np.uint32).copy()
-    bits[((bits & 0x7FC00000) == 0x7F800000) & ((bits & 0x003FFFFF) != 0)] |= 0x00400000
-    return bits.view(x.dtype).reshape(x.shape)
-
-
-def expected_round_trip(x, form):
-    """decode(encode(x, form)): ``x`` itself, bit for bit, except that ``form="proto"`` writes
-    float32 values in ``float_val``/``scomplex_val`` as tf.make_tensor_proto does, quieting
-    signalling NaNs (a float32 -> Python float round trip); see test_tensor_oracle.py."""
-    want = as_decoded(x)
-    if form == "proto" and (want.dtype == np.complex64 or (want.dtype == np.float32 and want.size <= 1)):
-        want = quiet_f32_nans(want)
-    return want
-
-
-def assert_identical(got, want):
-    """Same type, shape, dtype and bits (NaN payloads and -0.0 count); strings item by item."""
-    assert isinstance(got, np.ndarray), type(got)
-    assert got.shape == want.shape
-    assert got.dtype == want.dtype, (got.dtype, want.dtype)
-    if want.dtype == object:
-        items = got.reshape(-1).tolist()
-        assert all(type(v) is bytes for v in items), items
-        assert items == want.reshape(-1).tolist()
-    else:
-        assert got.dtype.isnative
-        assert np.ascontiguousarray(got).reshape(-1).view(np.uint8).tobytes() == want.reshape(-1).view(
-            np.uint8
-        ).tobytes()
 
 
 def header(dtype_number, shape):

@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from common import decoded_outcome
 from strategies import malformed_seed_protos, mutated_tensor_protos, wire_len, wire_tag, wire_varint
 from tensorwire.errors import DecodeError
 
@@ -47,13 +48,14 @@ F32_2x2 = proto(1, [2, 2])  # 12 bytes
 def outcome(mod, data, **kw):
     """What decoding gives: ("error", type, message) for DecodeError, else the array's identity.
     Any other exception propagates and fails the test."""
-    try:
-        arr = mod.decode_tensor(data, **kw)
-    except DecodeError as exc:
-        return ("error", type(exc), str(exc))
+    got = decoded_outcome(mod.decode_tensor, data, errors=DecodeError, canonical=array_identity, **kw)
+    return got if got[0] == "error" else ("ok", *got[1])
+
+
+def array_identity(arr):
+    """An array's dtype, shape and content, comparable with ``==``."""
     assert isinstance(arr, np.ndarray)
-    content = arr.tolist() if arr.dtype == object else arr.tobytes()
-    return ("ok", arr.dtype.str, arr.shape, content)
+    return arr.dtype.str, arr.shape, arr.tolist() if arr.dtype == object else arr.tobytes()
 
 
 # --- hand-written cases -----------------------------------------------------------------------

@@ -9,7 +9,7 @@ TensorFlow/numpy peculiarities met while writing these tests (each is handled wh
 * ``tf.make_tensor_proto`` writes float32 values (float_val; complex64 parts in scomplex_val)
   through Python floats, i.e. C doubles, and the float -> double conversion quiets signalling
   NaNs (sets mantissa bit 22).  Our ``form="proto"`` does the same, so its bytes match; the
-  round trip of such a tensor is therefore not bit-exact (see test_tensor.expected_round_trip).
+  round trip of such a tensor is therefore not bit-exact (see common.expected_round_trip).
   ``tf.make_ndarray`` quiets them again when *reading* float_val/scomplex_val; ``tf.io.parse_tensor``
   (C++) and our decoders keep every bit.
 * ``tf.make_tensor_proto`` of a big-endian array writes the big-endian bytes unconverted into
@@ -40,8 +40,8 @@ from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from tensorflow.core.framework import tensor_pb2, tensor_shape_pb2  # noqa: E402
 
+from common import as_decoded, assert_identical, expected_round_trip, golden_array, quiet_f32_nans  # noqa: E402
 import strategies as S  # noqa: E402
-from test_tensor import as_decoded, assert_identical, expected_round_trip, golden_array, quiet_f32_nans  # noqa: E402
 
 pytestmark = pytest.mark.oracle
 

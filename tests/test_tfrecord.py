@@ -26,6 +26,7 @@ from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 import strategies as S  # noqa: E402
+from common import outcome  # noqa: E402
 from tensorwire import DecodeError  # noqa: E402
 
 DATA = Path(__file__).parent / "data"
@@ -90,14 +91,6 @@ def compress(data, kind):
         return data
     c = zlib.compressobj(-1, zlib.DEFLATED, 31 if kind == "gzip" else 15, 9)
     return c.compress(data) + c.flush()
-
-
-def outcome(fn, *args, **kwargs):
-    """("ok", result) or (exception type, message): what must be identical between backends."""
-    try:
-        return "ok", fn(*args, **kwargs)
-    except Exception as exc:  # noqa: BLE001 - the point is to compare any exception
-        return type(exc), str(exc)
 
 
 def read_all(tfr, source, **kwargs):
