@@ -67,16 +67,20 @@ class Slots:
 
 class DaemonPool:
     """``submit(fn, *args)`` -> ``concurrent.futures.Future``, run by at most ``workers`` daemon
-    threads (started as needed).  Also what ``grpc.server`` takes as its thread pool."""
+    threads, started as needed and ended after ``idle_seconds`` without work (so that the
+    threads a burst needed, and their stacks, do not stay).  Also what ``grpc.server`` takes as
+    its thread pool."""
 
-    def __init__(self, workers, name="tensorwire-worker"):
+    def __init__(self, workers, name="tensorwire-worker", idle_seconds=10.0):
         if workers < 1:
             raise ValueError(f"workers must be at least 1, not {workers}")
         self._workers = int(workers)
+        self._idle_seconds = idle_seconds
         self._name = name
         self._queue = collections.deque()
         self._cond = threading.Condition()
         self._threads = []
+        self._started = 0
         self._idle = 0
         self._busy = 0
         self._closed = False
@@ -86,6 +90,11 @@ class DaemonPool:
         """How many calls are running now."""
         return self._busy
 
+    @property
+    def threads(self):
+        """How many worker threads there are now."""
+        return len(self._threads)
+
     def submit(self, fn, *args, **kwargs):
         future = concurrent.futures.Future()
         with self._cond:
@@ -93,7 +102,8 @@ class DaemonPool:
                 raise RuntimeError("the worker pool is shut down")
             self._queue.append((future, fn, args, kwargs))
             if self._idle == 0 and len(self._threads) < self._workers:
-                thread = threading.Thread(target=self._run, name=f"{self._name}-{len(self._threads)}", daemon=True)
+                self._started += 1
+                thread = threading.Thread(target=self._run, name=f"{self._name}-{self._started}", daemon=True)
                 self._threads.append(thread)
                 thread.start()
             else:
@@ -110,7 +120,7 @@ class DaemonPool:
                     self._queue.popleft()[0].cancel()
             self._cond.notify_all()
         if wait:
-            for thread in self._threads:
+            for thread in list(self._threads):
                 thread.join()
 
     def _run(self):
@@ -118,9 +128,11 @@ class DaemonPool:
             with self._cond:
                 self._idle += 1
                 while not self._queue and not self._closed:
-                    self._cond.wait()
+                    if not self._cond.wait(self._idle_seconds) and not self._queue:
+                        break  # idle too long
                 self._idle -= 1
                 if not self._queue:
+                    self._threads.remove(threading.current_thread())
                     return
                 future, fn, args, kwargs = self._queue.popleft()
                 self._busy += 1

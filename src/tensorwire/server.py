@@ -98,7 +98,8 @@ DEFAULT_MAX_BODY_BYTES = DEFAULTS.max_body_bytes
 DEFAULT_HOST = "0.0.0.0"  # every interface, as a container's server must
 DEFAULT_GRPC_PORT = 8500  # TF Serving's
 _UNBOUNDED_WORKERS = 256  # HTTP worker threads when max_pending is None
-_IDLE_SECONDS = 1.0  # idle this long, the server gives freed memory back (give_back_when_idle)
+_IDLE_SECONDS = 1.0  # idle this long, the server gives freed memory back (give_back_when_idle);
+# a worker thread idle twice as long ends, so a burst's threads (and their stacks) do not stay
 
 _HTTP_STATUS = {"bad_request": 400, "internal": 500, "abandoned": 503}
 _CLOSE = {"connection": "close"}
@@ -199,7 +200,7 @@ class _HttpState:
         self.active = 0  # predict requests from arrival to answer (bodies being read included)
         self.pending = 0  # requests being handled; only the event loop's thread touches these
         self.budget = _Budget(limits.max_buffered_bytes)
-        self.workers = DaemonPool(limits.max_pending or _UNBOUNDED_WORKERS, "tensorwire-http")
+        self.workers = DaemonPool(limits.max_pending or _UNBOUNDED_WORKERS, "tensorwire-http", _IDLE_SECONDS * 2)
         self.stopping = None  # an asyncio.Event, made on the loop at the first request
         self.abandoned = 0  # requests whose client left before their answer
         self.cut_at_shutdown = 0  # requests answered 503 when the shutdown grace ran out
@@ -396,7 +397,8 @@ class Server:
         self._sock = sock
 
     def _start_grpc(self, host, port, workers):
-        self._grpc_workers = DaemonPool(workers or self.limits.max_pending or _UNBOUNDED_WORKERS, "tensorwire-grpc")
+        self._grpc_workers = DaemonPool(workers or self.limits.max_pending or _UNBOUNDED_WORKERS, "tensorwire-grpc",
+                                        _IDLE_SECONDS * 2)
         self._grpc, self.grpc_port = _grpc_server(self.model, host, port, self.limits, self._grpc_workers,
                                                   self._grpc_counts)
 
