@@ -72,3 +72,29 @@ def post(url, body, headers=None):
 def grpc_call(target, body):
     with grpc.insecure_channel(target) as channel:
         return channel.unary_unary(PREDICT)(body, timeout=30)
+
+
+def run_script(script, args, timeout):
+    """``(exit status, stdout, stderr)`` of ``python script *args`` (a benchmark tool that starts
+    its own server), run with the Cython twins (``TENSORWIRE_PURE_PYTHON`` removed); the test
+    fails if it has not finished within ``timeout`` seconds (it is then stopped with SIGTERM,
+    which makes those tools stop their server, then killed)."""
+    import pytest
+
+    env = dict(os.environ)
+    env.pop("TENSORWIRE_PURE_PYTHON", None)
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    proc = subprocess.Popen([sys.executable, str(script), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            stdin=subprocess.DEVNULL, env=env, text=True)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            out, err = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, err = proc.communicate()
+        pytest.fail(f"{Path(script).name} did not finish within {timeout} s\nstdout:\n{out[-3000:]}\n"
+                    f"stderr:\n{err[-3000:]}")
+    return proc.returncode, out, err

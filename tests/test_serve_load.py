@@ -17,13 +17,11 @@ reference's run of the suite (``-m "not native"``) deselects this test.
 """
 
 import json
-import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from serving import run_script
 
 LOAD = Path(__file__).resolve().parent.parent / "benchmarks" / "load.py"
 CLIENTS, REQUESTS = 4, 250
@@ -54,22 +52,7 @@ def _summary(config):
 
 
 def _run_load(args):
-    env = dict(os.environ)
-    env.pop("TENSORWIRE_PURE_PYTHON", None)
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    proc = subprocess.Popen([sys.executable, str(LOAD), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            stdin=subprocess.DEVNULL, env=env, text=True)
-    try:
-        out, err = proc.communicate(timeout=TIMEOUT)
-    except subprocess.TimeoutExpired:
-        proc.send_signal(signal.SIGTERM)  # load.py stops its server on SIGTERM
-        try:
-            out, err = proc.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            out, err = proc.communicate()
-        pytest.fail(f"load.py did not finish within {TIMEOUT} s\nstdout:\n{out[-3000:]}\nstderr:\n{err[-3000:]}")
-    return proc.returncode, out, err
+    return run_script(LOAD, args, TIMEOUT)
 
 
 @pytest.mark.native

@@ -11,20 +11,18 @@ applies); the server is alive at the end.  The timing and RSS targets are hostil
 (``python benchmarks/hostile.py``), not asserted here: a ratio of latencies would flake on a
 shared machine.
 
-Marked ``native`` like tests/test_serve_load.py: the valid clients' answers and the refused
+Marked ``native`` like test_serve_load.py: the valid clients' answers and the refused
 bodies go through the Cython twins (``TENSORWIRE_PURE_PYTHON`` is removed from the environment).
 """
 
 import json
-import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-HOSTILE = Path(__file__).resolve().parent / "hostile.py"
+from serving import run_script
+
+HOSTILE = Path(__file__).resolve().parent.parent / "benchmarks" / "hostile.py"
 HEADER_TIMEOUT, BODY_TIMEOUT = 2, 3
 MARGIN = 4.0  # seconds a server may take past its timeout to close a socket (timer granularity, a busy machine)
 GARBAGE_READ_TIMEOUT = HEADER_TIMEOUT + MARGIN + 2  # so a garbage socket the server never closes outlives the limit
@@ -32,22 +30,7 @@ RUN_TIMEOUT = 240  # seconds before the test stops hostile.py itself
 
 
 def _run(args):
-    env = dict(os.environ)
-    env.pop("TENSORWIRE_PURE_PYTHON", None)
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    proc = subprocess.Popen([sys.executable, str(HOSTILE), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            stdin=subprocess.DEVNULL, env=env, text=True)
-    try:
-        out, err = proc.communicate(timeout=RUN_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        proc.send_signal(signal.SIGTERM)  # hostile.py stops its server on SIGTERM
-        try:
-            out, err = proc.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            out, err = proc.communicate()
-        pytest.fail(f"hostile.py did not finish within {RUN_TIMEOUT} s\nstdout:\n{out[-3000:]}\nstderr:\n{err[-3000:]}")
-    return proc.returncode, out, err
+    return run_script(HOSTILE, args, RUN_TIMEOUT)
 
 
 SMOKE_ARGS = ["--json", "--report-only", "--before", "4", "--during", "14", "--after", "4", "--settle-max", "5",
