@@ -100,6 +100,19 @@ class Model:
         self.dtype = dtype
         self.max_decoded_bytes = int(max_decoded_bytes)
         self._slots = None if max_concurrency is None else Slots(int(max_concurrency))
+        # How a gRPC request is read, fixed by the configuration.  A first reading as
+        # GRPC_TF_TENSORS (any dtype, so strings come through) is needed to detect the format,
+        # to learn the Examples input's name, or to hand texts over as they are; for the formats
+        # in ``_first_is_answer`` that first reading is the request, else it is read again in
+        # its format.
+        only = self.grpc_formats[0] if len(self.grpc_formats) == 1 else None
+        self._grpc_only = only
+        self._grpc_first_reading = (only is None or (only is F.GRPC_SERIALIZED_TF_EXAMPLES and input_name is None)
+                                    or (only is F.GRPC_SERIALIZED_TF_TENSORS and self.pass_serialized))
+        self._first_is_answer = frozenset(
+            f for f in self.grpc_formats
+            if (f is F.GRPC_SERIALIZED_TF_TENSORS and self.pass_serialized)
+            or (f is F.GRPC_TF_TENSORS and dtype is None))
 
     # ---------------------------------------------------------------------------------- HTTP
 
@@ -137,18 +150,14 @@ class Model:
     # ---------------------------------------------------------------------------------- gRPC
 
     def _grpc_decode(self, body):
-        """(format, spec, inputs) of a serialized PredictRequest."""
-        only = self.grpc_formats[0] if len(self.grpc_formats) == 1 else None
-        # A first reading as GRPC_TF_TENSORS (any dtype, so strings come through) is needed to
-        # detect the format, to learn the Examples input's name, or to hand texts over as they are.
-        if not (only is None or (only is F.GRPC_SERIALIZED_TF_EXAMPLES and self.input_name is None)
-                or (only is F.GRPC_SERIALIZED_TF_TENSORS and self.pass_serialized)):
+        """(format, spec, inputs) of a serialized PredictRequest, read as planned in ``__init__``."""
+        only = self._grpc_only
+        if not self._grpc_first_reading:
             return only, *self._grpc_read(body, only, self.input_name or "input", dtype=self.dtype)
         spec, inputs = self._grpc_read(body, F.GRPC_TF_TENSORS)
         fmt = only or self._detected(inputs)
-        if (fmt is F.GRPC_SERIALIZED_TF_TENSORS and self.pass_serialized) or (
-                fmt is F.GRPC_TF_TENSORS and self.dtype is None):
-            return fmt, spec, inputs  # the first reading is the answer
+        if fmt in self._first_is_answer:
+            return fmt, spec, inputs
         name = self.input_name
         if fmt is F.GRPC_SERIALIZED_TF_EXAMPLES and name is None:
             name = _decode(examples_input_name, inputs)
