@@ -39,6 +39,7 @@ commands): on by default in ``serve`` and the benchmark tools, at 16 MiB.
 """
 
 import ctypes
+import functools
 import os
 import platform
 
@@ -86,15 +87,9 @@ def keep_freed_memory(enabled=None):
     if enabled is False:
         return False
     threshold = setting(None if enabled is None else (1 if enabled is True else enabled))
-    if threshold is None or platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+    mallopt = _glibc("mallopt", (ctypes.c_int, ctypes.c_int))
+    if threshold is None or mallopt is None:
         return False
-    try:
-        libc = ctypes.CDLL(None)
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):
-        return False
-    mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
-    mallopt.restype = ctypes.c_int
     if not (mallopt(_M_MMAP_THRESHOLD, threshold) and mallopt(_M_TRIM_THRESHOLD, threshold)
             and mallopt(_M_ARENA_MAX, ARENAS)):
         return False
@@ -115,12 +110,20 @@ def give_back():
     anything was returned.  What the server calls once it has been idle a moment, so that RSS
     comes back down after a burst of large requests whatever the thresholds are.  Not glibc:
     does nothing (False)."""
+    trim = _glibc("malloc_trim", (ctypes.c_size_t,))
+    return trim is not None and bool(trim(0))  # ctypes lets go of the GIL for the call
+
+
+@functools.lru_cache(maxsize=None)
+def _glibc(name, argtypes):
+    """glibc's function ``name`` (returning int) through ctypes, or None elsewhere than glibc.
+    Looked up once: ``platform.libc_ver`` reads the interpreter's executable."""
     if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
-        return False
+        return None
     try:
-        trim = ctypes.CDLL(None).malloc_trim
+        function = getattr(ctypes.CDLL(None), name)
     except (OSError, AttributeError):
-        return False
-    trim.argtypes = (ctypes.c_size_t,)
-    trim.restype = ctypes.c_int
-    return bool(trim(0))  # ctypes lets go of the GIL for the call
+        return None
+    function.argtypes = argtypes
+    function.restype = ctypes.c_int
+    return function
