@@ -120,8 +120,7 @@ def protocol_class(guard):
             """Close the connection waiting longest without a request; False if there is none."""
             for other in guard.waiting:
                 if other is not self:
-                    guard.waiting.pop(other)
-                    other._stop_head_timer()
+                    other._stop_head_timer()  # and out of ``waiting``
                     guard.evicted += 1
                     other.transport.close()
                     return True

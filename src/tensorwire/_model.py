@@ -207,7 +207,7 @@ class Model:
         n = _instances_of(inputs)
         _check(job)
         if self._slots is not None and not self._slots.acquire(job):
-            raise Failure("abandoned", "nobody waits for this answer any more")
+            raise Failure("abandoned", _ABANDONED)
         try:
             _check(job)
             outputs = self._call(inputs)
@@ -260,9 +260,12 @@ def _encode(write, *args, **kwargs):
     raise Failure("internal", message)
 
 
+_ABANDONED = "nobody waits for this answer any more"
+
+
 def _check(job):
     if job is not None and not job.wanted():
-        raise Failure("abandoned", "nobody waits for this answer any more")
+        raise Failure("abandoned", _ABANDONED)
 
 
 def _instances_of(inputs):

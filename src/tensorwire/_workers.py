@@ -110,14 +110,13 @@ class DaemonPool:
                 self._cond.notify()
         return future
 
-    def shutdown(self, wait=False, cancel_futures=True):
-        """Refuse new calls; drop the queued ones (``cancel_futures``).  Running calls go on in
-        their daemon threads; ``wait=True`` waits for them."""
+    def shutdown(self, wait=False):
+        """Refuse new calls; drop the queued ones.  Running calls go on in their daemon threads;
+        ``wait=True`` waits for them."""
         with self._cond:
             self._closed = True
-            if cancel_futures:
-                while self._queue:
-                    self._queue.popleft()[0].cancel()
+            while self._queue:
+                self._queue.popleft()[0].cancel()
             self._cond.notify_all()
         if wait:
             for thread in list(self._threads):

@@ -139,10 +139,11 @@ async def _read_body(request, limits, budget, taken):
     """The request body, read under ``limits`` (size, deadline) and ``budget`` (``taken[0]`` is
     what this request holds of it).  Raises :class:`_Refused`, or starlette's ClientDisconnect."""
     limit = limits.max_body_bytes
+    too_large = _Refused(413, f"the request body is over the server's limit of {limit:,} bytes")
     length = request.headers.get("content-length")
     if length is not None and length.isdigit():
         if int(length) > limit:
-            raise _Refused(413, f"the request body is over the server's limit of {limit:,} bytes")
+            raise too_large
         budget.take(int(length))
         taken[0] += int(length)
     chunks = []
@@ -150,7 +151,7 @@ async def _read_body(request, limits, budget, taken):
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise _Refused(413, f"the request body is over the server's limit of {limit:,} bytes")
+            raise too_large
         if size > taken[0]:  # chunked, or more than announced (h11 refuses the latter)
             budget.take(size - taken[0])
             taken[0] = size
@@ -194,7 +195,6 @@ class _HttpState:
     """What the HTTP application and :class:`Server` share: the stop signal, the workers, counters."""
 
     def __init__(self, limits, give_back_when_idle=False):
-        self.limits = limits
         self.give_back_when_idle = give_back_when_idle
         self._idle_timer = None
         self.active = 0  # predict requests from arrival to answer (bodies being read included)
@@ -296,10 +296,8 @@ def make_app(model, *, predict_route, health_route, limits=DEFAULTS, state=None)
     async def health(request):
         return Response(b'{"status":"ok"}', media_type="application/json")
 
-    app = Starlette(routes=[Route(predict_route, predict, methods=["POST"]),
-                            Route(health_route, health, methods=["GET"])])
-    app.state.tensorwire = state
-    return app
+    return Starlette(routes=[Route(predict_route, predict, methods=["POST"]),
+                             Route(health_route, health, methods=["GET"])])
 
 
 def _grpc_server(model, host, port, limits, workers, counts):
