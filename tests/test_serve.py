@@ -495,7 +495,7 @@ def test_string_inputs_that_are_not_serialized_reach_predict_fn_as_bytes():
 
 
 def test_grpc_tf_tensors_inputs_must_share_their_instance_axis():
-    from tensorwire.codecs._wire import encode_len_field
+    from tensorwire.codecs.rules.wire import encode_len_field
 
     def entry(name, array):  # an inputs map entry, as encode_request would not write these
         return encode_len_field(2, encode_len_field(1, name) + encode_len_field(2, tw.encode_tensor(array)))

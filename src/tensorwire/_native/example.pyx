@@ -45,7 +45,7 @@ from numbers import Integral
 
 import numpy as np
 
-from ..codecs import _dtypes as D
+from ..codecs.rules import dtypes as D
 from ..codecs.example import _spec_entries  # checks the spec argument, once per call: one definition
 from ..errors import DecodeError
 

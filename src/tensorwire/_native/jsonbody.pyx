@@ -52,7 +52,7 @@ from ._tensorhead cimport tensor_header_size, tensor_header_write
 from ._wire cimport wire_len_field_size, wire_write_len_prefix
 
 cdef bint _LITTLE_ENDIAN_HOST
-cdef object _dtypes, _tensor_ref, sys
+cdef object _dtypes, stack_tensors, sys
 cdef object np, json, ref, numtext, DecodeError, b64decode, b64encode, decode_tensor, encode_tensor
 import json
 
@@ -60,9 +60,9 @@ import numpy as np
 
 import sys
 
-from ..codecs import _dtypes
+from ..codecs.rules import dtypes as _dtypes
+from ..codecs.rules.tensor import stack_tensors
 from ..codecs import jsonbody as ref
-from ..codecs import tensor as _tensor_ref
 from ..codecs import numtext
 from ..errors import DecodeError
 from .base64 import b64decode, b64encode
@@ -816,7 +816,7 @@ cdef class _Col:
         cdef object out
         cdef int k
         if self.code == 0:
-            return _tensor_ref._stack_instances(self.tensors)
+            return stack_tensors(self.tensors)
         shape = [count]
         for k in range(self.ndim):
             shape.append(self.dims[k])

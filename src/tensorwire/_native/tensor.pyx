@@ -37,7 +37,7 @@ import sys
 
 import numpy as np
 
-from ..codecs import _dtypes as D
+from ..codecs.rules import dtypes as D
 from ..errors import DecodeError
 
 cdef str WHAT = "TensorProto"

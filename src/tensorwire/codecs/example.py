@@ -102,8 +102,8 @@ from numbers import Integral
 import numpy as np
 
 from ..errors import DecodeError
-from . import _dtypes as D
-from ._wire import (
+from .rules import dtypes as D
+from .rules.wire import (
     WT_FIXED32,
     WT_LEN,
     WT_VARINT,

@@ -135,12 +135,13 @@ from numbers import Integral
 import numpy as np
 
 from ..errors import DecodeError
-from . import _dtypes as D
-from ._wire import WT_LEN, WT_VARINT, encode_len_field, encode_tag, encode_varint, read_length, read_tag, read_varint, skip_field
+from .rules import dtypes as D
+from .rules.wire import WT_LEN, WT_VARINT, encode_len_field, encode_tag, encode_varint, read_length, read_tag, read_varint, skip_field
 from .base64 import b64decode, b64encode
 from .example import _buffer as _buffer_of  # the same argument checks and messages as decode_example
 from .example import decode_example, encode_example
-from .tensor import decode_tensor, encode_tensor, _stack_instances
+from .rules.tensor import stack_tensors
+from .tensor import decode_tensor, encode_tensor
 
 KINDS = ("tensors", "serialized_tensors", "examples")
 RESPONSE_KINDS = ("tensors", "serialized_tensors")
@@ -573,7 +574,7 @@ def _instances(buf, entry, dtype, budget, label, codecs, strings=None):
             )
         budget.take(arr)
         arrays.append(arr)
-    return _stack_instances(arrays)
+    return stack_tensors(arrays)
 
 
 def _examples(buf, entry, budget, label, max_bytes, codecs):
@@ -605,7 +606,7 @@ def _examples(buf, entry, budget, label, max_bytes, codecs):
             budget.take(value)
         if budget.left < 0:
             raise _element_error(buf, entry, where, i, f"the decoded features exceed max_bytes={max_bytes}")
-    return {name: _stack_instances(values) for name, values in columns.items()}
+    return {name: stack_tensors(values) for name, values in columns.items()}
 
 
 def _decode_entries(buf, entries, kind, dtype, max_bytes, input_name, request, codecs):

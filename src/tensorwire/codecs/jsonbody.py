@@ -52,9 +52,10 @@ import numpy as np
 
 from ..errors import DecodeError, PredictionError
 from . import numtext
-from ._dtypes import MAX_RANK
+from .rules.dtypes import MAX_RANK
 from .base64 import b64decode, b64encode
-from .tensor import decode_tensor, encode_tensor, _stack_instances
+from .rules.tensor import stack_tensors
+from .tensor import decode_tensor, encode_tensor
 
 KEYS = ("instances", "predictions")
 KINDS = ("tensor", "string", "number")
@@ -560,7 +561,7 @@ class _Reader:
 
     def finish(self, col, count):
         if self.kind == "tensor":
-            return _stack_instances(col.values)
+            return stack_tensors(col.values)
         shape = (count, *col.dims[: col.ndim])
         return np.array(col.values, dtype=col.dtype).reshape(shape)
 

@@ -39,8 +39,8 @@ import sys
 import numpy as np
 
 from ..errors import DecodeError
-from . import _dtypes as D
-from ._wire import (
+from .rules import dtypes as D
+from .rules.wire import (
     WT_FIXED32,
     WT_FIXED64,
     WT_LEN,
@@ -406,12 +406,3 @@ def decode_tensor(data, *, dtype=None, copy=True, max_bytes=D.DEFAULT_MAX_BYTES)
         out[: len(values)] = values
         out[len(values):] = values[-1]
     return out.reshape(shape)
-
-
-def _stack_instances(arrays):
-    """``np.stack(arrays)``: the batch of decoded instances.  One instance becomes a view with a
-    leading axis of 1 instead of a copy (one tile per request is the common case, and copying
-    it costs as much as decoding it)."""
-    if len(arrays) == 1:
-        return arrays[0][np.newaxis]
-    return np.stack(arrays)

@@ -5,7 +5,7 @@ never read past ``end`` and raise :class:`DecodeError` naming the byte offset in
 messages are always relative to the start of the outermost buffer.
 """
 
-from ..errors import DecodeError
+from ...errors import DecodeError
 
 U64 = (1 << 64) - 1
 MAX_GROUP_DEPTH = 64
