@@ -22,8 +22,9 @@ if TYPE_CHECKING:
 # --------------------------------------------------------------------------------------------
 # arguments
 
-#: Any bytes-like object (bytes, bytearray, memoryview, a C-contiguous numpy array, ...).
-BytesLike: TypeAlias = "Buffer"
+#: Any bytes-like object (bytes, bytearray, memoryview, a C-contiguous numpy array, ...); numpy
+#: arrays are named too, since numpy's annotations give them ``__buffer__`` from Python 3.12 only.
+BytesLike: TypeAlias = "Buffer | np.ndarray[Any, Any]"
 
 #: ``encode_tensor``'s ``form`` (and the gRPC responses' ``form``).
 TensorForm: TypeAlias = Literal["content", "proto"]
