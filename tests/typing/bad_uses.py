@@ -38,7 +38,8 @@ def base64(data: bytes) -> None:
 def examples(data: bytes) -> None:
     tensorwire.encode_example([("B1", 1.0)])  # type: ignore[arg-type]  # a mapping, not pairs
     tensorwire.decode_example(data)["B1"].reshape(2, 2)  # type: ignore[union-attr]  # a feature may be a list, or None
-    tensorwire.decode_example(data, spec={"B1": np.float32})  # type: ignore[dict-item]  # a spec entry is (shape, dtype)
+    # a spec entry is (shape, dtype):
+    tensorwire.decode_example(data, spec={"B1": np.float32})  # type: ignore[dict-item]
     context, lists = tensorwire.decode_sequence_example(data, spec={})  # type: ignore[call-arg]  # no spec here
 
 
@@ -55,8 +56,10 @@ def payloads(batch: dict[str, NDArray[Any]], body: bytes) -> None:
     tensorwire.encode_request(batch, "ND_ARRAY")  # type: ignore[call-overload]  # a misspelt format
     fmt = "RAW_JSON"
     tensorwire.encode_request(batch, fmt)  # type: ignore[call-overload]  # a plain str (name it with PayloadFormat.of)
-    tensorwire.encode_request(batch, "ND_ARRAYS", model_name="m")  # type: ignore[call-overload]  # a gRPC option for a JSON format
-    tensorwire.encode_request(batch, "GRPC_TF_TENSORS", nonfinite="null")  # type: ignore[call-overload]  # a JSON option for gRPC
+    # a gRPC option for a JSON format:
+    tensorwire.encode_request(batch, "ND_ARRAYS", model_name="m")  # type: ignore[call-overload]
+    # a JSON option for gRPC:
+    tensorwire.encode_request(batch, "GRPC_TF_TENSORS", nonfinite="null")  # type: ignore[call-overload]
     tensorwire.encode_request(batch, "RAW_JSON", float_format="repr")  # type: ignore[call-overload]
     tensorwire.encode_response(batch, "GRPC_TF_TENSORS", form="tensor")  # type: ignore[call-overload]
     tensorwire.encode_response(batch, "SERIALIZED_TF_TENSORS", form="proto")  # type: ignore[call-overload]  # gRPC only
