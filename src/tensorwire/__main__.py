@@ -179,6 +179,7 @@ def _serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
                        access_log=args.access_log, give_back_when_idle=give_back, block=False, **limits)
     except ValueError as exc:
         parser.error(str(exc))
+    server.stop_on_sigterm()  # before the line below: whoever reads it may send SIGTERM at once
     taken = ", ".join(f.value for f in server.model.formats)
     grpc = f"; gRPC on {server.grpc_target}" if server.grpc_target else ""
     print(f"tensorwire: serving {args.target} ({taken}) on HTTP {server.http_url}{grpc}", flush=True)

@@ -397,6 +397,9 @@ class Server:
         self._grpc: grpc.Server | None = None
         self._grpc_workers: DaemonPool | None = None
         self._grpc_counts = {"abandoned": 0}
+        self._stop_requested = threading.Event()  # set by SIGTERM once stop_on_sigterm() ran
+        self._sigterm_installed = False
+        self._sigterm_restore: Any = None  # the handler SIGTERM had before (signal.signal's answer)
         self._uvicorn: uvicorn.Server | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopped = False
@@ -514,22 +517,30 @@ class Server:
                 pool.shutdown()
         self._sock.close()
 
+    def stop_on_sigterm(self) -> None:
+        """From now on SIGTERM makes :meth:`wait` stop the server (main thread only; a no-op
+        elsewhere).  :meth:`wait` calls it itself; the CLI calls it before it prints that it is
+        serving, so a SIGTERM sent as soon as that line is read cannot find the default handler."""
+        import signal
+
+        if not self._sigterm_installed and threading.current_thread() is threading.main_thread():
+            self._sigterm_restore = signal.signal(signal.SIGTERM, lambda *_: self._stop_requested.set())
+            self._sigterm_installed = True
+
     def wait(self) -> None:
         """Block until the server stops; Ctrl-C or SIGTERM stop it (from the main thread)."""
         import signal
 
-        stop = threading.Event()
-        restore = None
-        if threading.current_thread() is threading.main_thread():
-            restore = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        self.stop_on_sigterm()
         try:
-            while self._thread.is_alive() and not stop.wait(0.2):
+            while self._thread.is_alive() and not self._stop_requested.wait(0.2):
                 pass
         except KeyboardInterrupt:
             pass
         finally:
-            if restore is not None:
-                signal.signal(signal.SIGTERM, restore)
+            if self._sigterm_installed:
+                signal.signal(signal.SIGTERM, self._sigterm_restore)
+                self._sigterm_installed = False
             self.stop()
 
     def __enter__(self) -> Server:
