@@ -24,6 +24,7 @@ import strategies as S
 from common import assert_same_array as assert_same
 from common import decoded_outcome
 from tensorwire import DecodeError, PredictionError
+from tensorwire.codecs.rules import jsonbody as jsonbody_rules
 
 import tensorflow as tf  # noqa: E402  (plain import: a missing TensorFlow must fail, not skip)
 
@@ -1111,10 +1112,12 @@ def _big_refusals():
 @pytest.mark.native
 def test_refusing_a_large_body_reads_only_the_failing_place(both, monkeypatch):
     """Counted, not timed: the twin refuses each body (about 10,000 values, the problem at the
-    end) with a handful of calls into the reference reader, and the same exception.  A second
-    parse in Python, as the twin did before, makes a call per value (over 10,000)."""
+    end) with a handful of calls into the shared reader (``rules.jsonbody.Reader``), and the same
+    exception.  A second parse in Python, as the twin did before, makes a call per value (over
+    10,000)."""
     ref, twin = both
     module = ref.jsonbody
+    reader = jsonbody_rules.Reader
     calls = []
     for cases in _big_refusals():
         body, kw = cases
@@ -1122,9 +1125,9 @@ def test_refusing_a_large_body_reads_only_the_failing_place(both, monkeypatch):
         want = outcome(module.decode_body, body, "predictions", errors=ANY_ERROR, **kw)
         assert want[0] == "error", body[-40:]
         with monkeypatch.context() as m:
-            for name, method in list(vars(module._Reader).items()):
+            for name, method in list(vars(reader).items()):
                 if callable(method):
-                    m.setattr(module._Reader, name, _counted(method, calls))
+                    m.setattr(reader, name, _counted(method, calls))
             m.setattr(module, "decode_body", _counted(module.decode_body, calls))
             del calls[:]
             got = outcome(twin.jsonbody.decode_body, body, "predictions", errors=ANY_ERROR, **kw)

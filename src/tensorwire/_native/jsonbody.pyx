@@ -20,16 +20,17 @@ nothing is built per element.  Lists, depths and names are checked as the refere
 Refusing a body costs what accepting it does.  The pass stops at the first problem in the text,
 which is the one the reference reports, and records what it met there (``Problem``: a string,
 a separator, a list of the wrong length, a number that is not one, ...) with the little state
-the message needs (the column's dims so far, the level, the closing bracket).  The reference's
-own checking method for that one place (``string``, ``separator``, ``close_list``, ``leaf``,
-``tensor``, ``check_name``, ``end``, ...) is then called at that offset on the same buffer and
-raises the exact exception: the wording exists once, in the reference, and the work left is
-bounded by the token, string or TensorProto value at the failing offset (a value's base64 and
-TensorProto go through this module's codecs), never a second parse of the body.  Where this pass
-and the reference's regular expressions may end a number differently (``1.5.2``, ``01``), the
-number is re-read by the reference from its start, so the offset is the reference's.  A place
-where the reference then finds nothing wrong is a bug, reported as an AssertionError (the tests
-cross the two readers over mutated bodies).
+the message needs (the column's dims so far, the level, the closing bracket).  The shared
+reader's checking method for that one place (``rules.Reader``: ``string``, ``separator``,
+``close_list``, ``leaf``, ``tensor``, ``check_name``, ``end``, ...) is then called at that offset
+on the same buffer and raises the exact exception: the wording exists once, in
+``tensorwire.codecs.rules.jsonbody`` (with the option checks and constants both twins apply),
+and the work left is bounded by the token, string or TensorProto value at the failing offset (a
+value's base64 and TensorProto go through this module's codecs), never a second parse of the
+body.  Where this pass and the shared reader's regular expressions may end a number differently
+(``1.5.2``, ``01``), the number is re-read by the shared reader from its start, so the offset is
+the reference's.  A place where the shared reader then finds nothing wrong is a bug, reported as
+an AssertionError (the tests cross the two readers over mutated bodies).
 """
 
 cimport cython
@@ -53,7 +54,7 @@ from ._wire cimport wire_len_field_size, wire_write_len_prefix
 
 cdef bint _LITTLE_ENDIAN_HOST
 cdef object _dtypes, stack_tensors, sys
-cdef object np, json, ref, numtext, DecodeError, b64decode, b64encode, decode_tensor, encode_tensor
+cdef object np, json, rules, DecodeError, b64decode, b64encode, decode_tensor, encode_tensor
 import json
 
 import numpy as np
@@ -62,8 +63,7 @@ import sys
 
 from ..codecs.rules import dtypes as _dtypes
 from ..codecs.rules.tensor import stack_tensors
-from ..codecs import jsonbody as ref
-from ..codecs import numtext
+from ..codecs.rules import jsonbody as rules
 from ..errors import DecodeError
 from .base64 import b64decode, b64encode
 from .tensor import decode_tensor, encode_tensor
@@ -71,13 +71,13 @@ from .tensor import decode_tensor, encode_tensor
 _LITTLE_ENDIAN_HOST = sys.byteorder == "little"
 
 cdef const char* _EMPTY = b""
-cdef int MAX_RANK = ref.MAX_RANK
+cdef int MAX_RANK = _dtypes.MAX_RANK
 global KEYS, KINDS, NONFINITE_POLICIES, DEFAULT_MAX_DEPTH, DEFAULT_MAX_BYTES  # Python-level names, as the reference's
-KEYS = ref.KEYS
-KINDS = ref.KINDS
-NONFINITE_POLICIES = ref.NONFINITE_POLICIES
-DEFAULT_MAX_DEPTH = ref.DEFAULT_MAX_DEPTH
-DEFAULT_MAX_BYTES = ref.DEFAULT_MAX_BYTES
+KEYS = rules.KEYS
+KINDS = rules.KINDS
+NONFINITE_POLICIES = rules.NONFINITE_POLICIES
+DEFAULT_MAX_DEPTH = rules.DEFAULT_MAX_DEPTH
+DEFAULT_MAX_BYTES = rules.DEFAULT_MAX_BYTES
 
 cdef enum Code:
     C_F16 = 1
@@ -292,7 +292,7 @@ def _number_columns(list columns, bint quote, str nonfinite, str float_format):
     cdef object name, array, dt, a
     cdef Py_ssize_t bound = 0, per
     for name, array in columns:
-        dt = ref._check_numbers(name, array, nonfinite)
+        dt = rules.check_numbers(name, array, nonfinite)
         if float_format == "tolist" and dt.kind == "f":
             dt = np.dtype(np.float64)
         a = np.ascontiguousarray(array, dtype=dt)
@@ -307,7 +307,7 @@ def encode_body(key, columns, *, bare, kind, nonfinite="token", urlsafe=True, pa
     """The body ``{"<key>": [...]}`` for ``columns``, a list of ``(name, array)`` whose arrays share
     their first (instance) axis; ``bare`` writes each instance as the value of the one column."""
     cdef object names, head, name, _
-    ref._check_encode_options(kind, nonfinite, float_format)
+    rules.check_encode_options(kind, nonfinite, float_format)
     if bare:
         names = None
     else:
@@ -321,12 +321,12 @@ def encode_body(key, columns, *, bare, kind, nonfinite="token", urlsafe=True, pa
 
 
 cdef bytes _name_json(object name):
-    """``ref._name_text(name)``: a name of printable ASCII other than ``"`` and ``\\`` is its own
-    JSON text between quotes (what ``json.dumps`` writes for it); any other goes to the reference."""
+    """``rules.name_text(name)``: a name of printable ASCII other than ``"`` and ``\\`` is its own
+    JSON text between quotes (what ``json.dumps`` writes for it); any other goes to the rule."""
     if (type(name) is str and (<str>name).isascii() and (<str>name).isprintable() and '"' not in <str>name
             and "\\" not in <str>name):
         return b'"' + (<str>name).encode("ascii") + b'"'
-    return ref._name_text(name)
+    return rules.name_text(name)
 
 
 cdef object _encode_tensors(bytes head, names, list columns, bint urlsafe, bint pad):
@@ -767,7 +767,7 @@ cdef Py_ssize_t _utf8_error(const unsigned char* s, Py_ssize_t n) noexcept nogil
 @cython.final  # cdef methods called directly (and inlined), not through a vtable
 @cython.auto_pickle(False)  # never pickled; spares the "non-trivial __cinit__" stubs
 cdef class _Col:
-    """Per name: what the instances so far fix (as the reference's ``_Column``) and the values."""
+    """Per name: what the instances so far fix (as the shared ``rules.Column``) and the values."""
 
     cdef object name
     cdef object dtype
@@ -828,7 +828,7 @@ cdef class _Col:
 
 cdef enum Problem:
     # What the one pass met where it stopped (``_Reader.err``); ``_Reader.word`` has the
-    # reference raise its exception for it, reading only what lies there.
+    # shared reader raise its exception for it, reading only what lies there.
     E_NONE = 0
     E_STRING        # err_pos: a string (or what should be one)
     E_COLON         # err_pos: where ':' belongs
@@ -1067,7 +1067,7 @@ cdef class _Reader:
                         self.check().duplicate("error", start)
                     end = self.skip_value(pos, 2, 0x7D)
                     if end >= 0:
-                        error = ref._error_value(bytes(self.mv[pos:end]))
+                        error = rules.error_value(bytes(self.mv[pos:end]))
                     pos = end
                 else:
                     pos = self.skip_value(pos, 2, 0x7D)
@@ -1113,7 +1113,7 @@ cdef class _Reader:
         return pos + 1
 
     cdef Py_ssize_t b64_object(self, Py_ssize_t pos, Py_ssize_t* text_start) noexcept nogil:
-        """End of a ``{"b64": "..."}`` object at ``pos`` (the reference's ``_B64_OBJECT``), or -1."""
+        """End of a ``{"b64": "..."}`` object at ``pos`` (the shared reader's ``_B64_OBJECT``), or -1."""
         cdef int c
         if self.at(pos) != 0x7B:
             return -1
@@ -1145,7 +1145,7 @@ cdef class _Reader:
         return pos + 1 if self.at(pos) == 0x7D else -1
 
     cdef _Col new_column(self, name):
-        return _Col(name, ref._resolve_dtype(self.dtype, name, "tensor" if self.tensor_kind else "number"),
+        return _Col(name, rules.resolve_dtype(self.dtype, name, "tensor" if self.tensor_kind else "number"),
                     self.max_depth, self.tensor_kind)
 
     cdef Py_ssize_t instance(self, Py_ssize_t pos, Py_ssize_t index) except -2:
@@ -1230,7 +1230,7 @@ cdef class _Reader:
                 array = None
         if array is None or array.ndim + 1 > MAX_RANK or (
                 col.tensors and (array.dtype != col.tensors[0].dtype or array.shape != col.tensors[0].shape)):
-            self.check().tensor(pos, self.ref_column(col))  # raises: reads this one value
+            self.check().tensor(pos, self.shared_column(col))  # raises: reads this one value
             raise AssertionError(f"tensorwire: the Cython JSON reader refused the value at offset {pos} (a bug)")
         col.tensors.append(array)
         return obj_end if obj_end >= 0 else end
@@ -1319,21 +1319,21 @@ cdef class _Reader:
             return self.fail(E_CLOSE_LIST, pos)
         return pos + 1
 
-    # -- errors: the reference's checks, at the one place this pass stopped
+    # -- errors: the shared reader's checks, at the one place this pass stopped
 
     cdef object check(self):
-        """The reference's reader over the same body, for its checks at one place (each reads
-        only what lies there); TensorProto values through this module's codecs."""
+        """The shared reader (``rules.Reader``) over the same body, for its checks at one place
+        (each reads only what lies there); TensorProto values through this module's codecs."""
         if self.checker is None:
-            self.checker = ref._Reader(
+            self.checker = rules.Reader(
                 self.body_obj if isinstance(self.body_obj, bytes) else bytes(self.mv), self.key.decode(),
                 "tensor" if self.tensor_kind else "number", self.dtype, self.nonfinite_name, self.max_depth,
                 self.max_bytes, self.bare_name, codecs=(b64decode, decode_tensor))
         return self.checker
 
-    cdef object ref_column(self, _Col col):
-        """The reference's ``_Column`` for what ``col`` holds so far (all its checks read)."""
-        cdef object c = ref._Column(col.name, col.dtype)
+    cdef object shared_column(self, _Col col):
+        """The shared ``rules.Column`` for what ``col`` holds so far (all its checks read)."""
+        cdef object c = rules.Column(col.name, col.dtype)
         c.ndim = None if col.ndim < 0 else col.ndim
         cdef Py_ssize_t k
         cdef list dims = []
@@ -1344,7 +1344,7 @@ cdef class _Reader:
         return c
 
     cdef word(self):
-        """Raise the reference's exception for the problem recorded in ``err*``."""
+        """Raise the shared reader's exception for the problem recorded in ``err*``."""
         cdef object r = self.check(), col
         cdef Py_ssize_t pos = self.err_pos
         cdef bytes close = b"]" if self.err_close == 0x5D else b"}"
@@ -1359,7 +1359,7 @@ cdef class _Reader:
         elif self.err == E_TOKEN:
             r.after(r.skip_value(pos, 2), close)
         elif self.err_col is not None:
-            col = self.ref_column(self.err_col)
+            col = self.shared_column(self.err_col)
             if self.err == E_OPEN_LIST:
                 r.open_list(pos, col, self.err_depth, self.err_level)
             elif self.err == E_CLOSE_LIST:
@@ -1539,13 +1539,13 @@ def decode_body(body, key, *, kind, dtype=None, nonfinite="token", max_depth=DEF
     numbers).  ``dtype``: None (float32 for numbers, the encoded dtype for tensors), one dtype
     for every name, or a dict ``{name: dtype}``.  A bare instance's values go under ``bare_name``.
     """
-    ref._check_decode_options(key, kind, nonfinite, max_depth)
+    rules.check_decode_options(key, kind, nonfinite, max_depth)
     cdef const unsigned char[::1] view
     cdef _Reader r = _Reader()
     cdef Py_ssize_t bad
     cdef object mv, name, array
     cdef dict result
-    mv = memoryview(ref._body_bytes(body) if isinstance(body, str) else body)
+    mv = memoryview(rules.body_bytes(body) if isinstance(body, str) else body)
     if mv.ndim != 1 or mv.itemsize != 1 or not mv.c_contiguous:
         mv = mv.cast("B")
     view = mv
@@ -1558,7 +1558,7 @@ def decode_body(body, key, *, kind, dtype=None, nonfinite="token", max_depth=DEF
     with nogil:
         bad = _utf8_error(r.s, r.n)
     if bad >= 0:
-        ref._body_bytes(body)  # raises, naming the offset
+        rules.body_bytes(body)  # raises, naming the offset
         raise AssertionError(f"tensorwire: invalid UTF-8 at offset {bad} that Python's codec accepts (a bug)")
     r.body_obj = body
     r.nonfinite_name = nonfinite
