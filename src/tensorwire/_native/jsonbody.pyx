@@ -72,9 +72,9 @@ _LITTLE_ENDIAN_HOST = sys.byteorder == "little"
 
 cdef const char* _EMPTY = b""
 cdef int MAX_RANK = _dtypes.MAX_RANK
-global KEYS, KINDS, NONFINITE_POLICIES, DEFAULT_MAX_DEPTH, DEFAULT_MAX_BYTES  # Python-level names, as the reference's
+global KEYS, VALUE_FORMS, NONFINITE_POLICIES, DEFAULT_MAX_DEPTH, DEFAULT_MAX_BYTES  # Python-level names, as the reference's
 KEYS = rules.KEYS
-KINDS = rules.KINDS
+VALUE_FORMS = rules.VALUE_FORMS
 NONFINITE_POLICIES = rules.NONFINITE_POLICIES
 DEFAULT_MAX_DEPTH = rules.DEFAULT_MAX_DEPTH
 DEFAULT_MAX_BYTES = rules.DEFAULT_MAX_BYTES
@@ -286,7 +286,7 @@ cdef Py_ssize_t _list_count(tuple dims):
 
 
 def _number_columns(list columns, bint quote, str nonfinite, str float_format):
-    """(prepared arrays, codes, upper bound of the text per instance) for the number kinds."""
+    """(prepared arrays, codes, upper bound of the text per instance) for the number value forms."""
     cdef list arrays = []
     cdef list codes = []
     cdef object name, array, dt, a
@@ -303,11 +303,12 @@ def _number_columns(list columns, bint quote, str nonfinite, str float_format):
     return arrays, codes, bound
 
 
-def encode_body(key, columns, *, bare, kind, nonfinite="token", urlsafe=True, pad=True, float_format="shortest"):
+def encode_body(key, columns, *, bare, value_form, nonfinite="token", urlsafe=True, pad=True,
+                float_format="shortest"):
     """The body ``{"<key>": [...]}`` for ``columns``, a list of ``(name, array)`` whose arrays share
     their first (instance) axis; ``bare`` writes each instance as the value of the one column."""
     cdef object names, head, name, _
-    rules.check_encode_options(kind, nonfinite, float_format)
+    rules.check_encode_options(value_form, nonfinite, float_format)
     if bare:
         names = None
     else:
@@ -315,9 +316,9 @@ def encode_body(key, columns, *, bare, kind, nonfinite="token", urlsafe=True, pa
         for name, _ in columns:
             names.append(_name_json(name))
     head = b'{"' + key.encode("ascii") + b'":['
-    if kind == "tensor":
+    if value_form == "tensor":
         return _encode_tensors(head, names, columns, urlsafe, pad)
-    return _encode_numbers(head, names, columns, kind == "string", nonfinite, float_format)
+    return _encode_numbers(head, names, columns, value_form == "string", nonfinite, float_format)
 
 
 cdef bytes _name_json(object name):
@@ -554,7 +555,7 @@ cdef struct Column:
     const unsigned char* header
     Py_ssize_t header_len
     unsigned char header_buf[TENSOR_HEADER_MAX]  # where ``header`` points
-    Leaf leaf  # the number kinds: nested lists of ``per`` elements of shape ``dims``
+    Leaf leaf  # the number value forms: nested lists of ``per`` elements of shape ``dims``
     Py_ssize_t itemsize, per
     const Py_ssize_t* dims
     int ndim
@@ -774,7 +775,7 @@ cdef class _Col:
     cdef int code  # 0: TensorProto values
     cdef Py_ssize_t* dims  # per level, -1 until the first list there closes
     cdef int ndim  # -1 until known
-    cdef char* data  # the values so far (number kinds), a C buffer grown by doubling
+    cdef char* data  # the values so far (number value forms), a C buffer grown by doubling
     cdef Py_ssize_t itemsize, used, cap
     cdef list tensors
 
@@ -880,7 +881,7 @@ cdef class _Reader:
     cdef Py_ssize_t n
     cdef object mv, body_obj, checker
     cdef bytes key
-    cdef bint tensor_kind
+    cdef bint tensor_form
     cdef object dtype, bare_name, max_bytes, nonfinite_name
     cdef int nonfinite, max_depth
     cdef dict columns
@@ -957,7 +958,7 @@ cdef class _Reader:
             else:
                 return -1
 
-    cdef Py_ssize_t token(self, Py_ssize_t pos, int* kind) noexcept nogil:
+    cdef Py_ssize_t token(self, Py_ssize_t pos, int* token_type) noexcept nogil:
         """End of the literal or JSON number at ``pos`` (the reference's ``literal``), or -1."""
         cdef Py_ssize_t p = pos
         cdef Py_ssize_t left = self.n - pos
@@ -965,24 +966,24 @@ cdef class _Reader:
         cdef int c = self.at(pos)
         if not (_digit(c) or (c == 0x2D and _digit(self.at(pos + 1)))):  # else a number
             if left >= 4 and memcmp(t, b"true", 4) == 0:
-                kind[0] = T_TRUE
+                token_type[0] = T_TRUE
                 return pos + 4
             if left >= 5 and memcmp(t, b"false", 5) == 0:
-                kind[0] = T_FALSE
+                token_type[0] = T_FALSE
                 return pos + 5
             if left >= 4 and memcmp(t, b"null", 4) == 0:
-                kind[0] = T_NULL
+                token_type[0] = T_NULL
                 return pos + 4
             if left >= 3 and memcmp(t, b"NaN", 3) == 0:
-                kind[0] = T_NAN
+                token_type[0] = T_NAN
                 return pos + 3
             if left >= 8 and memcmp(t, b"Infinity", 8) == 0:
-                kind[0] = T_INF
+                token_type[0] = T_INF
                 return pos + 8
             if left >= 9 and memcmp(t, b"-Infinity", 9) == 0:
-                kind[0] = T_NINF
+                token_type[0] = T_NINF
                 return pos + 9
-        kind[0] = T_NUMBER
+        token_type[0] = T_NUMBER
         # The run of characters a number can hold.  The parser then takes exactly that run or
         # refuses it; the reference's longest grammatical prefix equals the run whenever the
         # run is a number, and otherwise leaves a number character where a ',' belongs.
@@ -992,7 +993,7 @@ cdef class _Reader:
 
     cdef Py_ssize_t skip_value(self, Py_ssize_t pos, int depth, int close) noexcept nogil:
         """End of the value at ``pos`` (``close`` ends the container it is in), or -1."""
-        cdef int c = self.at(pos), kind = T_NONE, inner = 0x7D if c == 0x7B else 0x5D
+        cdef int c = self.at(pos), token_type = T_NONE, inner = 0x7D if c == 0x7B else 0x5D
         cdef bint escaped = False
         cdef Py_ssize_t end
         if c == 0x7B or c == 0x5B:
@@ -1022,8 +1023,8 @@ cdef class _Reader:
         if c == 0x22:
             end = self.string(pos, &escaped)
             return end if end >= 0 else self.fail(E_STRING, pos)
-        end = self.token(pos, &kind)
-        if end < 0 or (kind == T_NUMBER and _number_end(self.s, pos, self.n) != end):
+        end = self.token(pos, &token_type)
+        if end < 0 or (token_type == T_NUMBER and _number_end(self.s, pos, self.n) != end):
             return self.fail_close(E_TOKEN, pos, close)  # not a value, or a number the reference ends sooner
         return end
 
@@ -1145,8 +1146,8 @@ cdef class _Reader:
         return pos + 1 if self.at(pos) == 0x7D else -1
 
     cdef _Col new_column(self, name):
-        return _Col(name, rules.resolve_dtype(self.dtype, name, "tensor" if self.tensor_kind else "number"),
-                    self.max_depth, self.tensor_kind)
+        return _Col(name, rules.resolve_dtype(self.dtype, name, "tensor" if self.tensor_form else "number"),
+                    self.max_depth, self.tensor_form)
 
     cdef Py_ssize_t instance(self, Py_ssize_t pos, Py_ssize_t index) except -2:
         cdef Py_ssize_t text_start = 0, start, end
@@ -1154,7 +1155,7 @@ cdef class _Reader:
         cdef _Col col
         cdef set seen
         cdef object name
-        named = self.at(pos) == 0x7B and not (self.tensor_kind and self.b64_object(pos, &text_start) >= 0)
+        named = self.at(pos) == 0x7B and not (self.tensor_form and self.b64_object(pos, &text_start) >= 0)
         if index == 0:
             self.named = named
             if not named:
@@ -1203,7 +1204,7 @@ cdef class _Reader:
     cdef Py_ssize_t value(self, Py_ssize_t pos, _Col col, int depth, int close) except -2:
         """The value at ``pos`` of ``col``, which ``close`` or ',' follows."""
         cdef Py_ssize_t end
-        if self.tensor_kind:
+        if self.tensor_form:
             return self.tensor(pos, col)
         with nogil:
             end = self.nested(pos, col, depth, 0, close)
@@ -1327,7 +1328,7 @@ cdef class _Reader:
         if self.checker is None:
             self.checker = rules.Reader(
                 self.body_obj if isinstance(self.body_obj, bytes) else bytes(self.mv), self.key.decode(),
-                "tensor" if self.tensor_kind else "number", self.dtype, self.nonfinite_name, self.max_depth,
+                "tensor" if self.tensor_form else "number", self.dtype, self.nonfinite_name, self.max_depth,
                 self.max_bytes, self.bare_name, codecs=(b64decode, decode_tensor))
         return self.checker
 
@@ -1374,7 +1375,7 @@ cdef class _Reader:
     cdef Py_ssize_t leaf(self, Py_ssize_t pos, _Col col) noexcept nogil:
         cdef Py_ssize_t end
         cdef bint escaped = False
-        cdef int kind = T_NONE, status, c
+        cdef int token_type = T_NONE, status, c
         if self.at(pos) == 0x22:
             c = self.at(pos + 1)
             if col.code <= C_F64 and (_digit(c) or (c == 0x2D and _digit(self.at(pos + 2)))):
@@ -1395,10 +1396,10 @@ cdef class _Reader:
         c = self.at(pos)
         if col.code <= C_F64 and (_digit(c) or (c == 0x2D and _digit(self.at(pos + 1)))):
             return self.float_leaf(pos, col)
-        end = self.token(pos, &kind)
+        end = self.token(pos, &token_type)
         if end < 0:
             return -1
-        if kind == T_NULL:
+        if token_type == T_NULL:
             if self.nonfinite != NF_NULL or col.code > C_F64:
                 return -1
             status = self.store(<const unsigned char*>"NaN", 3, col)
@@ -1531,15 +1532,15 @@ cdef class _Reader:
         return 0
 
 
-def decode_body(body, key, *, kind, dtype=None, nonfinite="token", max_depth=DEFAULT_MAX_DEPTH,
+def decode_body(body, key, *, value_form, dtype=None, nonfinite="token", max_depth=DEFAULT_MAX_DEPTH,
                 max_bytes=DEFAULT_MAX_BYTES, bare_name="output"):
     """``{name: batch-first array}`` from a body (see the reference's module docstring).
 
-    ``kind`` is ``"tensor"`` (strings are base64 TensorProtos) or ``"number"`` (strings are
+    ``value_form`` is ``"tensor"`` (strings are base64 TensorProtos) or ``"number"`` (strings are
     numbers).  ``dtype``: None (float32 for numbers, the encoded dtype for tensors), one dtype
     for every name, or a dict ``{name: dtype}``.  A bare instance's values go under ``bare_name``.
     """
-    rules.check_decode_options(key, kind, nonfinite, max_depth)
+    rules.check_decode_options(key, value_form, nonfinite, max_depth)
     cdef const unsigned char[::1] view
     cdef _Reader r = _Reader()
     cdef Py_ssize_t bad
@@ -1563,7 +1564,7 @@ def decode_body(body, key, *, kind, dtype=None, nonfinite="token", max_depth=DEF
     r.body_obj = body
     r.nonfinite_name = nonfinite
     r.key = key.encode("ascii")
-    r.tensor_kind = kind == "tensor"
+    r.tensor_form = value_form == "tensor"
     r.dtype = dtype
     r.bare_name = bare_name
     r.max_bytes = max_bytes

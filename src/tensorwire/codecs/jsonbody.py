@@ -2,7 +2,7 @@
 
 One body shape serves requests and responses: ``{"<key>": [instance, ...]}`` with key
 ``instances`` (request) or ``predictions`` (response).  An instance is either *named*, an object
-``{"<name>": value, ...}``, or *bare*, the value itself.  A value is, by ``kind``:
+``{"<name>": value, ...}``, or *bare*, the value itself.  A value is, by ``value_form``:
 
 ``"tensor"`` (SERIALIZED_TF_TENSORS)
     a JSON string holding base64 of the serialized TensorProto of the instance's slice (URL-safe
@@ -52,14 +52,14 @@ refusal: :class:`~tensorwire.codecs.rules.jsonbody.Reader`) are in
 from . import numtext
 from .base64 import b64decode, b64encode
 from .rules.jsonbody import (
-    DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, KEYS, KINDS, MAX_DEPTH_LIMIT, NONFINITE_POLICIES, WHAT, Reader,
-    body_bytes, check_decode_options, check_encode_options, check_numbers, name_text,
+    DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, KEYS, MAX_DEPTH_LIMIT, NONFINITE_POLICIES, VALUE_FORMS, WHAT,
+    Reader, body_bytes, check_decode_options, check_encode_options, check_numbers, name_text,
 )
 from .tensor import decode_tensor, encode_tensor
 
 __all__ = [
-    "DEFAULT_MAX_BYTES", "DEFAULT_MAX_DEPTH", "KEYS", "KINDS", "MAX_DEPTH_LIMIT", "NONFINITE_POLICIES", "WHAT",
-    "decode_body", "encode_body",
+    "DEFAULT_MAX_BYTES", "DEFAULT_MAX_DEPTH", "KEYS", "MAX_DEPTH_LIMIT", "NONFINITE_POLICIES", "VALUE_FORMS",
+    "WHAT", "decode_body", "encode_body",
 ]
 
 _NONFINITE_TEXT = {"NaN", "Infinity", "-Infinity"}
@@ -83,17 +83,19 @@ def _nested(a, leaf):
     return b"[" + b",".join(_nested(x, leaf) for x in a) + b"]"
 
 
-def encode_body(key, columns, *, bare, kind, nonfinite="token", urlsafe=True, pad=True, float_format="shortest"):
+def encode_body(key, columns, *, bare, value_form, nonfinite="token", urlsafe=True, pad=True,
+                float_format="shortest"):
     """The body ``{"<key>": [...]}`` for ``columns``, a list of ``(name, array)`` whose arrays share
     their first (instance) axis; ``bare`` writes each instance as the value of the one column."""
-    check_encode_options(kind, nonfinite, float_format)
+    check_encode_options(value_form, nonfinite, float_format)
     names = None if bare else [name_text(name) for name, _ in columns]
     writers = []
     for name, array in columns:
-        if kind == "tensor":
+        if value_form == "tensor":
             writers.append(lambda a, i: b'"' + b64encode(encode_tensor(a[i, ...]), urlsafe=urlsafe, pad=pad) + b'"')
         else:
-            leaf = _leaf_writer(check_numbers(name, array, nonfinite), kind == "string", nonfinite, float_format)
+            dt = check_numbers(name, array, nonfinite)
+            leaf = _leaf_writer(dt, value_form == "string", nonfinite, float_format)
             writers.append(lambda a, i, leaf=leaf: _nested(a[i], leaf))
     count = len(columns[0][1])
     instances = []
@@ -109,16 +111,17 @@ def encode_body(key, columns, *, bare, kind, nonfinite="token", urlsafe=True, pa
 # ------------------------------------------------------------------------------------- reading
 
 
-def decode_body(body, key, *, kind, dtype=None, nonfinite="token", max_depth=DEFAULT_MAX_DEPTH,
+def decode_body(body, key, *, value_form, dtype=None, nonfinite="token", max_depth=DEFAULT_MAX_DEPTH,
                 max_bytes=DEFAULT_MAX_BYTES, bare_name="output"):
     """``{name: batch-first array}`` from a body (see the module docstring).
 
-    ``kind`` is ``"tensor"`` (strings are base64 TensorProtos) or ``"number"`` (strings are
+    ``value_form`` is ``"tensor"`` (strings are base64 TensorProtos) or ``"number"`` (strings are
     numbers).  ``dtype``: None (float32 for numbers, the encoded dtype for tensors), one dtype
     for every name, or a dict ``{name: dtype}``.  A bare instance's values go under ``bare_name``.
     """
-    check_decode_options(key, kind, nonfinite, max_depth)
+    check_decode_options(key, value_form, nonfinite, max_depth)
     buf = body_bytes(body)
-    reader = Reader(buf, key, kind, dtype, nonfinite, max_depth, max_bytes, bare_name, codecs=(b64decode, decode_tensor))
+    reader = Reader(buf, key, value_form, dtype, nonfinite, max_depth, max_bytes, bare_name,
+                    codecs=(b64decode, decode_tensor))
     columns = reader.body()
     return {(bare_name if name is None else name): array for name, array in columns.items()}

@@ -23,7 +23,7 @@ from .dtypes import MAX_RANK
 from .tensor import stack_tensors
 
 KEYS = ("instances", "predictions")  # the envelope's key: request, response
-KINDS = ("tensor", "string", "number")  # the value forms written (decoding: "tensor", "number")
+VALUE_FORMS = ("tensor", "string", "number")  # the value forms written (decoding: "tensor", "number")
 NONFINITE_POLICIES = ("token", "null", "error")  # how NaN and the infinities are written and read
 DEFAULT_MAX_DEPTH = 64
 MAX_DEPTH_LIMIT = 512  # both readers recurse per level: bounded so neither runs out of stack
@@ -54,10 +54,10 @@ def name_text(name):
         raise ValueError(f"name {name!r} is not valid Unicode (lone surrogate)") from None
 
 
-def check_encode_options(kind, nonfinite, float_format):
+def check_encode_options(value_form, nonfinite, float_format):
     """``encode_body``'s options; ValueError naming the first that is not one of its values."""
-    if kind not in KINDS:
-        raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
+    if value_form not in VALUE_FORMS:
+        raise ValueError(f"value_form must be one of {VALUE_FORMS}, not {value_form!r}")
     if nonfinite not in NONFINITE_POLICIES:
         raise ValueError(f"nonfinite must be one of {NONFINITE_POLICIES}, not {nonfinite!r}")
     if float_format not in numtext.FLOAT_FORMATS:
@@ -98,21 +98,21 @@ def error_value(text):
         return bytes(text).decode("utf-8")
 
 
-def resolve_dtype(dtype, name, kind):
+def resolve_dtype(dtype, name, value_form):
     """The dtype to decode column ``name`` into: None means the encoded dtype (tensors) or float32."""
     if isinstance(dtype, dict):
         dtype = dtype.get(name)
     if dtype is None:
-        return None if kind == "tensor" else np.dtype(np.float32)
-    return np.dtype(dtype) if kind == "tensor" else numtext.number_dtype(dtype)
+        return None if value_form == "tensor" else np.dtype(np.float32)
+    return np.dtype(dtype) if value_form == "tensor" else numtext.number_dtype(dtype)
 
 
-def check_decode_options(key, kind, nonfinite, max_depth):
+def check_decode_options(key, value_form, nonfinite, max_depth):
     """``decode_body``'s options; ValueError naming the first that is not one of its values."""
     if key not in KEYS:
         raise ValueError(f"key must be one of {KEYS}, not {key!r}")
-    if kind not in ("tensor", "number"):
-        raise ValueError(f"kind must be 'tensor' or 'number', not {kind!r}")
+    if value_form not in ("tensor", "number"):
+        raise ValueError(f"value_form must be 'tensor' or 'number', not {value_form!r}")
     if nonfinite not in NONFINITE_POLICIES:
         raise ValueError(f"nonfinite must be one of {NONFINITE_POLICIES}, not {nonfinite!r}")
     if not isinstance(max_depth, int) or not 2 <= max_depth <= MAX_DEPTH_LIMIT:
@@ -127,7 +127,7 @@ class Column:
         self.dtype = dtype
         self.dims = []  # per level: the length the first closed list there had
         self.ndim = None  # the level leaves sit at, once known
-        self.values = []  # numbers (kind "number"), or arrays (kind "tensor")
+        self.values = []  # numbers (value form "number"), or arrays (value form "tensor")
 
 
 class Reader:
@@ -137,11 +137,11 @@ class Reader:
     exact exception: each reads only what lies at that place (see its module docstring).
     ``codecs``: ``(b64decode, decode_tensor)`` for TensorProto values, each twin's own."""
 
-    def __init__(self, buf, key, kind, dtype, nonfinite, max_depth, max_bytes, bare_name, *, codecs):
+    def __init__(self, buf, key, value_form, dtype, nonfinite, max_depth, max_bytes, bare_name, *, codecs):
         self.b64decode, self.decode_tensor = codecs
         self.buf = buf
         self.key = key
-        self.kind = kind
+        self.value_form = value_form
         self.dtype = dtype
         self.nonfinite = nonfinite
         self.max_depth = max_depth
@@ -345,9 +345,12 @@ class Reader:
         return {name: self.finish(col, count) for name, col in columns.items()}, pos + 1
 
     def instance(self, pos, index, columns):
-        named = self.peek(pos) == b"{" and not (self.kind == "tensor" and _B64_OBJECT.match(self.buf, pos))
+        named = self.peek(pos) == b"{" and not (self.value_form == "tensor" and _B64_OBJECT.match(self.buf, pos))
         if columns is None:
-            columns = {} if named else {None: Column(self.bare_name, resolve_dtype(self.dtype, self.bare_name, self.kind))}
+            if named:
+                columns = {}
+            else:
+                columns = {None: Column(self.bare_name, resolve_dtype(self.dtype, self.bare_name, self.value_form))}
         elif named != (None not in columns):
             self.form_differs(pos, index, named)
         if not named:
@@ -363,7 +366,7 @@ class Reader:
             self.check_name(start, index, name, seen, columns)
             seen.add(name)
             if index == 0:
-                columns[name] = Column(name, resolve_dtype(self.dtype, name, self.kind))
+                columns[name] = Column(name, resolve_dtype(self.dtype, name, self.value_form))
             pos = self.ws(self.expect(self.ws(pos), b":", "':'"))
             pos = self.ws(self.value(pos, columns[name], 4))
             if self.peek(pos) == b"}":
@@ -393,7 +396,7 @@ class Reader:
     # -- values
 
     def value(self, pos, col, depth):
-        if self.kind == "tensor":
+        if self.value_form == "tensor":
             return self.tensor(pos, col)
         return self.nested(pos, col, depth, 0)
 
@@ -493,7 +496,7 @@ class Reader:
             raise exc.within(f"{WHAT}: {col.name!r}: ", pos) from None
 
     def finish(self, col, count):
-        if self.kind == "tensor":
+        if self.value_form == "tensor":
             return stack_tensors(col.values)
         shape = (count, *col.dims[: col.ndim])
         return np.array(col.values, dtype=col.dtype).reshape(shape)
