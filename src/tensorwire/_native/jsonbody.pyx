@@ -512,31 +512,8 @@ def _encode_numbers(bytes head, names, list columns, bint quote, str nonfinite, 
     return result
 
 
-cdef extern from *:
-    """
-    #include <stdint.h>
-    #if defined(__linux__)
-    #include <sys/mman.h>
-    #endif
-    /* Ask for transparent huge pages on the 2 MiB-aligned interior of a large buffer we just
-       allocated and are about to fill: one fault per 2 MiB instead of per 4 KiB.  Advisory
-       only (ignored where THP is off or unsupported); touches nothing outside the buffer.
-       From 4 MiB, the smallest size that always holds a whole aligned 2 MiB page: a
-       12-band 256x256 SERIALIZED_TF_TENSORS body (4.2 MB) written into memory the kernel has
-       just taken back faulted 992 times and took 1.4-1.7 ms; with the advice, 481 faults and
-       0.9-1.1 ms (the threshold was 16 MiB before). */
-    static void tw_huge_pages(char *p, Py_ssize_t n) {
-    #if defined(__linux__) && defined(MADV_HUGEPAGE)
-        const uintptr_t huge = (uintptr_t)1 << 21;
-        uintptr_t lo = ((uintptr_t)p + huge - 1) & ~(huge - 1);
-        uintptr_t hi = ((uintptr_t)p + (uintptr_t)n) & ~(huge - 1);
-        if (n >= (Py_ssize_t)(2 * huge) && hi > lo)
-            (void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
-    #else
-        (void)p; (void)n;
-    #endif
-    }
-    """
+cdef extern from "jsonbody_pages.h":
+    # Transparent huge pages for the interior of a large buffer about to be filled (advisory).
     void _huge_pages "tw_huge_pages"(char* p, Py_ssize_t n) nogil
 
 
@@ -666,32 +643,8 @@ cdef inline int _hex4(const unsigned char* p) noexcept nogil:
     return v
 
 
-cdef extern from *:
-    """
-    #if defined(__SSE2__) && (defined(__x86_64__) || defined(_M_X64)) && defined(__GNUC__)
-    #include <emmintrin.h>
-    /* Skip whole 16-byte blocks holding no '"', no backslash and no byte < 0x20; return the
-       offset of the first block that holds one (or of the last < 16 bytes).  A byte b is
-       < 0x20 iff min(b, 0x1F) == b (unsigned). */
-    static inline Py_ssize_t tw_jb_plain_blocks(const unsigned char *s, Py_ssize_t pos, Py_ssize_t n) {
-        const __m128i q = _mm_set1_epi8(0x22), bs = _mm_set1_epi8(0x5C), ctl = _mm_set1_epi8(0x1F);
-        while (pos + 16 <= n) {
-            const __m128i v = _mm_loadu_si128((const __m128i *)(s + pos));
-            const __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, q), _mm_cmpeq_epi8(v, bs)),
-                                             _mm_cmpeq_epi8(_mm_min_epu8(v, ctl), v));
-            if (_mm_movemask_epi8(hit))
-                break;
-            pos += 16;
-        }
-        return pos;
-    }
-    #else
-    static inline Py_ssize_t tw_jb_plain_blocks(const unsigned char *s, Py_ssize_t pos, Py_ssize_t n) {
-        (void)s; (void)n;
-        return pos;
-    }
-    #endif
-    """
+cdef extern from "jsonbody_scan.h":
+    # Whole 16-byte blocks of plain string bytes skipped with SSE2 (elsewhere: none skipped).
     Py_ssize_t _plain_blocks "tw_jb_plain_blocks"(const unsigned char* s, Py_ssize_t pos, Py_ssize_t n) nogil
 
 
