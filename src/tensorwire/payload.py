@@ -143,7 +143,7 @@ class RequestSpec(TypedDict):
     output_filter: list[str]
 
 
-_JSON_KINDS = {  # format -> (kind written, kind read)
+JSON_VALUE_FORMS = {  # format -> the jsonbody value_form (written, read)
     PayloadFormat.SERIALIZED_TF_TENSORS: ("tensor", "tensor"),
     PayloadFormat.RAW_JSON: ("string", "number"),
     PayloadFormat.ND_ARRAYS: ("number", "number"),
@@ -159,7 +159,7 @@ _GRPC_KINDS = {  # format -> the kind of tensorwire.codecs.grpc
 # Which formats travel as HTTP JSON and which as gRPC messages, in the order a server that takes
 # them all lists them (its first JSON format, SERIALIZED_TF_TENSORS, reads a body whose format is
 # not detected).  How a body's format is recognised: tensorwire._sniff.
-JSON_FORMATS = tuple(_JSON_KINDS)
+JSON_FORMATS = tuple(JSON_VALUE_FORMS)
 GRPC_FORMATS = tuple(_GRPC_KINDS)
 
 _GRPC_REQUEST_OPTIONS = ("model_name", "signature_name", "version", "output_filter", "input_name")
@@ -260,7 +260,7 @@ def encode_request(inputs: Batch, format: AnyFormat, *, nonfinite: Nonfinite = "
             raise ValueError(f"ND_ARRAYS sends one array per instance; got {len(columns)} inputs")
         bare = True
     return _impl.encode_body(
-        "instances", columns, bare=bare, kind=_JSON_KINDS[fmt][0], nonfinite=nonfinite,
+        "instances", columns, bare=bare, value_form=JSON_VALUE_FORMS[fmt][0], nonfinite=nonfinite,
         urlsafe=urlsafe, pad=pad, float_format=float_format,
     )
 
@@ -301,8 +301,8 @@ def encode_response(outputs: Batch, format: AnyFormat, *, nonfinite: Nonfinite =
         raise TypeError(f"{fmt.value}: unexpected option(s) {sorted(grpc_options)}")
     columns, _ = batch_columns(outputs, "outputs", bare_ok=True)
     return _impl.encode_body(
-        "predictions", columns, bare=len(columns) == 1, kind=_JSON_KINDS[fmt][0], nonfinite=nonfinite,
-        urlsafe=urlsafe, pad=pad, float_format=float_format,
+        "predictions", columns, bare=len(columns) == 1, value_form=JSON_VALUE_FORMS[fmt][0],
+        nonfinite=nonfinite, urlsafe=urlsafe, pad=pad, float_format=float_format,
     )
 
 
@@ -315,7 +315,7 @@ def _decode(body: Any, format: AnyFormat, key: str, bare_name: str, dtype: Decod
             return _grpc.decode_predict_response(body, kind=_response_kind(fmt), dtype=dtype, max_bytes=max_bytes)
         return decode_grpc_request(body, fmt, dtype=dtype, max_bytes=max_bytes, input_name=input_name)[1]
     return _impl.decode_body(
-        body, key, kind=_JSON_KINDS[fmt][1], dtype=dtype, nonfinite=nonfinite, max_depth=max_depth,
+        body, key, value_form=JSON_VALUE_FORMS[fmt][1], dtype=dtype, nonfinite=nonfinite, max_depth=max_depth,
         max_bytes=max_bytes, bare_name=bare_name,
     )
 
