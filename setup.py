@@ -44,6 +44,7 @@ extensions = [
     Extension(
         f"tensorwire._native.{pyx.stem}",
         [str(pyx)],
+        include_dirs=[str(NATIVE)],  # the C kernels' headers (cdef extern from "name.h"), beside the .pyx
         extra_compile_args=COMPILE_ARGS,
         extra_link_args=LINK_ARGS,
     )
