@@ -672,7 +672,7 @@ cdef int _f16_full(const char* s, Py_ssize_t n, uint16_t* out) noexcept nogil:
 # a local first: out stays untouched on -1), else the general path.
 
 cdef inline int _f64(const char* s, Py_ssize_t n, double* out) noexcept nogil:
-    cdef double x
+    cdef double x = 0  # for Cython's flow analysis, which does not see the store through &x
     if n > 0 and tw_np_fast_f64(s, n, &x) == n:
         out[0] = x
         return 0
@@ -680,7 +680,7 @@ cdef inline int _f64(const char* s, Py_ssize_t n, double* out) noexcept nogil:
 
 
 cdef inline int _f32(const char* s, Py_ssize_t n, float* out) noexcept nogil:
-    cdef float f
+    cdef float f = 0  # (as x in _f64)
     if n > 0 and tw_np_fast_f32(s, n, &f) == n:
         out[0] = f
         return 0
@@ -689,7 +689,7 @@ cdef inline int _f32(const char* s, Py_ssize_t n, float* out) noexcept nogil:
 
 cdef inline int _f16(const char* s, Py_ssize_t n, uint16_t* out) noexcept nogil:
     cdef Dec d
-    cdef uint16_t h
+    cdef uint16_t h = 0  # (as x in _f64)
     if _fast_dec(s, n, &d) == 0 and _dec_f16(&d, &h) == 0:
         out[0] = h
         return 0
