@@ -17,7 +17,8 @@ ENV_VAR = "TENSORWIRE_PURE_PYTHON"
 CODECS = ("base64", "tensor", "tfrecord", "example", "numtext", "jsonbody", "grpc")
 
 
-def _pure_requested() -> bool:
+def pure_requested() -> bool:
+    """Whether the environment asks for the reference (``TENSORWIRE_PURE_PYTHON`` set, not ``0``)."""
     return os.environ.get(ENV_VAR, "").strip() not in ("", "0")
 
 
@@ -27,7 +28,7 @@ def _load(package: str) -> dict[str, ModuleType]:
 
 IMPLS: dict[str, ModuleType]
 NAME: Literal["native", "python"]
-if _pure_requested():
+if pure_requested():
     IMPLS = _load("tensorwire.codecs")
     NAME = "python"
 else:

@@ -234,7 +234,7 @@ def run_demo(repeats: int = 10, budget: float = 0.25, out: TextIO | None = None)
     """Run the demo, print its table to ``out`` (stdout), and return the process exit status."""
     out = out or sys.stdout
     err = sys.stderr
-    pure_requested = _backend._pure_requested()
+    pure_requested = _backend.pure_requested()
     native = Impl("tensorwire._native")
     reference = Impl("tensorwire.codecs")
 
