@@ -40,7 +40,10 @@ from cpython.object cimport PyObject
 from cpython.ref cimport Py_DECREF, Py_INCREF
 from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.math cimport INFINITY, NAN, isfinite, isnan
-from libc.stdint cimport int8_t, int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
+from libc.stdint cimport (
+    INT8_MAX, INT8_MIN, INT16_MAX, INT16_MIN, INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN, UINT8_MAX, UINT16_MAX,
+    UINT32_MAX, UINT64_MAX, int8_t, int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t,
+)
 from libc.stdlib cimport calloc, free, malloc, realloc
 from libc.string cimport memcmp, memcpy
 
@@ -106,6 +109,33 @@ cdef int _code(object dt) except -1:
     if k == "b":
         return C_BOOL
     raise TypeError(f"unsupported dtype {dt}")
+
+
+# The range of each integer code's dtype (read: a number outside it is refused), by code.
+cdef int64_t _INT_MIN[C_BOOL + 1]
+cdef int64_t _INT_MAX[C_BOOL + 1]
+cdef uint64_t _UINT_MAX[C_BOOL + 1]
+_INT_MIN[<int>C_I8], _INT_MAX[<int>C_I8] = INT8_MIN, INT8_MAX
+_INT_MIN[<int>C_I16], _INT_MAX[<int>C_I16] = INT16_MIN, INT16_MAX
+_INT_MIN[<int>C_I32], _INT_MAX[<int>C_I32] = INT32_MIN, INT32_MAX
+_INT_MIN[<int>C_I64], _INT_MAX[<int>C_I64] = INT64_MIN, INT64_MAX
+_UINT_MAX[<int>C_U8] = UINT8_MAX
+_UINT_MAX[<int>C_U16] = UINT16_MAX
+_UINT_MAX[<int>C_U32] = UINT32_MAX
+_UINT_MAX[<int>C_U64] = UINT64_MAX
+
+
+cdef inline void _put_int(char* dst, uint64_t v, Py_ssize_t size) noexcept nogil:
+    """The low ``size`` bytes of ``v`` as an integer of that width (two's complement: a signed
+    value in range, cast to uint64, keeps its bits)."""
+    if size == 1:
+        (<uint8_t*>dst)[0] = <uint8_t>v
+    elif size == 2:
+        (<uint16_t*>dst)[0] = <uint16_t>v
+    elif size == 4:
+        (<uint32_t*>dst)[0] = <uint32_t>v
+    else:
+        (<uint64_t*>dst)[0] = v
 
 
 # ------------------------------------------------------------------------------------- writing
@@ -1443,45 +1473,19 @@ cdef class _Reader:
                 return -3
             dst[0] = truth
         elif code <= C_I64:
-            if parse_i64(<const char*>t, n, &i64) != 0:
+            if parse_i64(<const char*>t, n, &i64) != 0 or not _INT_MIN[code] <= i64 <= _INT_MAX[code]:
                 return -1
             dst = col.slot()
             if dst == NULL:
                 return -3
-            if code == C_I8:
-                if not -128 <= i64 <= 127:
-                    return -1
-                (<int8_t*>dst)[0] = <int8_t>i64
-            elif code == C_I16:
-                if not -32768 <= i64 <= 32767:
-                    return -1
-                (<int16_t*>dst)[0] = <int16_t>i64
-            elif code == C_I32:
-                if not <int64_t>(-2147483647 - 1) <= i64 <= <int64_t>2147483647:
-                    return -1
-                (<int32_t*>dst)[0] = <int32_t>i64
-            else:
-                (<int64_t*>dst)[0] = i64
+            _put_int(dst, <uint64_t>i64, col.itemsize)
         else:
-            if parse_u64(<const char*>t, n, &u64) != 0:
+            if parse_u64(<const char*>t, n, &u64) != 0 or u64 > _UINT_MAX[code]:
                 return -1
             dst = col.slot()
             if dst == NULL:
                 return -3
-            if code == C_U8:
-                if u64 > 0xFF:
-                    return -1
-                (<uint8_t*>dst)[0] = <uint8_t>u64
-            elif code == C_U16:
-                if u64 > 0xFFFF:
-                    return -1
-                (<uint16_t*>dst)[0] = <uint16_t>u64
-            elif code == C_U32:
-                if u64 > <uint64_t>0xFFFFFFFFU:
-                    return -1
-                (<uint32_t*>dst)[0] = <uint32_t>u64
-            else:
-                (<uint64_t*>dst)[0] = u64
+            _put_int(dst, u64, col.itemsize)
         return 0
 
 
