@@ -16,6 +16,9 @@ dtypes: ``encode_tensor`` and ``b64encode`` per value, joined once.
 Reading: one pass in text order, like the reference, over the body's buffer.  Numbers are parsed
 by ``_numparse`` (correctly rounded to the target dtype) straight into a growing array per name;
 nothing is built per element.  Lists, depths and names are checked as the reference checks them.
+The bytes are scanned by a lexer without the GIL (``Lexer`` and the ``lx_*`` functions:
+whitespace, strings, numbers and literals, ``{"b64": ...}`` objects); ``_Reader`` walks the
+envelope and the instances over it.
 
 Refusing a body costs what accepting it does.  The pass stops at the first problem in the text,
 which is the one the reference reports, and records what it met there (``Problem``: a string,
@@ -40,7 +43,10 @@ from cpython.object cimport PyObject
 from cpython.ref cimport Py_DECREF, Py_INCREF
 from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.math cimport INFINITY, NAN, isfinite, isnan
-from libc.stdint cimport int8_t, int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
+from libc.stdint cimport (
+    INT8_MAX, INT8_MIN, INT16_MAX, INT16_MIN, INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN, UINT8_MAX, UINT16_MAX,
+    UINT32_MAX, UINT64_MAX, int8_t, int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t,
+)
 from libc.stdlib cimport calloc, free, malloc, realloc
 from libc.string cimport memcmp, memcpy
 
@@ -106,6 +112,33 @@ cdef int _code(object dt) except -1:
     if k == "b":
         return C_BOOL
     raise TypeError(f"unsupported dtype {dt}")
+
+
+# The range of each integer code's dtype (read: a number outside it is refused), by code.
+cdef int64_t _INT_MIN[C_BOOL + 1]
+cdef int64_t _INT_MAX[C_BOOL + 1]
+cdef uint64_t _UINT_MAX[C_BOOL + 1]
+_INT_MIN[<int>C_I8], _INT_MAX[<int>C_I8] = INT8_MIN, INT8_MAX
+_INT_MIN[<int>C_I16], _INT_MAX[<int>C_I16] = INT16_MIN, INT16_MAX
+_INT_MIN[<int>C_I32], _INT_MAX[<int>C_I32] = INT32_MIN, INT32_MAX
+_INT_MIN[<int>C_I64], _INT_MAX[<int>C_I64] = INT64_MIN, INT64_MAX
+_UINT_MAX[<int>C_U8] = UINT8_MAX
+_UINT_MAX[<int>C_U16] = UINT16_MAX
+_UINT_MAX[<int>C_U32] = UINT32_MAX
+_UINT_MAX[<int>C_U64] = UINT64_MAX
+
+
+cdef inline void _put_int(char* dst, uint64_t v, Py_ssize_t size) noexcept nogil:
+    """The low ``size`` bytes of ``v`` as an integer of that width (two's complement: a signed
+    value in range, cast to uint64, keeps its bits)."""
+    if size == 1:
+        (<uint8_t*>dst)[0] = <uint8_t>v
+    elif size == 2:
+        (<uint16_t*>dst)[0] = <uint16_t>v
+    elif size == 4:
+        (<uint32_t*>dst)[0] = <uint32_t>v
+    else:
+        (<uint64_t*>dst)[0] = v
 
 
 # ------------------------------------------------------------------------------------- writing
@@ -825,13 +858,148 @@ cdef Py_ssize_t _number_end(const unsigned char* s, Py_ssize_t pos, Py_ssize_t n
     return p
 
 
+cdef struct Lexer:
+    # The body's bytes: what the lexer functions (``lx_*``) scan.
+    const unsigned char* s
+    Py_ssize_t n
+
+
+# The lexer: scans of the body's bytes, without the GIL and without state beyond the offset
+# (whitespace, a string, a number or literal, a ``{"b64": ...}`` object).  Each returns the
+# offset after what it read, or -1 when no such token starts at ``pos``; the envelope and
+# instance walk (``_Reader``) calls them and decides what a failure means.
+
+cdef inline int lx_at(const Lexer* lx, Py_ssize_t pos) noexcept nogil:
+    return lx.s[pos] if pos < lx.n else -1
+
+
+cdef inline Py_ssize_t lx_ws(const Lexer* lx, Py_ssize_t pos) noexcept nogil:
+    cdef int c
+    while pos < lx.n:
+        c = lx.s[pos]
+        if c != 0x20 and c != 0x0A and c != 0x0D and c != 0x09:
+            break
+        pos += 1
+    return pos
+
+
+cdef Py_ssize_t lx_string(const Lexer* lx, Py_ssize_t pos, bint* escaped) noexcept nogil:
+    """End of the valid JSON string at ``pos`` (surrogate escapes paired), or -1."""
+    cdef int c, unit, low
+    if lx_at(lx, pos) != 0x22:
+        return -1
+    pos += 1
+    escaped[0] = False
+    while True:
+        pos = _plain_run(lx.s, pos, lx.n)
+        c = lx_at(lx, pos)
+        if c == 0x22:
+            return pos + 1
+        if c < 0x20:  # the end (-1) or a control character
+            return -1
+        if c != 0x5C:
+            pos += 1
+            continue
+        escaped[0] = True
+        c = lx_at(lx, pos + 1)
+        if c == 0x75:
+            if pos + 6 > lx.n or not (_hex(lx.s[pos + 2]) and _hex(lx.s[pos + 3])
+                                      and _hex(lx.s[pos + 4]) and _hex(lx.s[pos + 5])):
+                return -1
+            unit = _hex4(lx.s + pos + 2)
+            if 0xDC00 <= unit <= 0xDFFF:
+                return -1
+            if 0xD800 <= unit <= 0xDBFF:
+                if (pos + 12 > lx.n or lx.s[pos + 6] != 0x5C or lx.s[pos + 7] != 0x75
+                        or not (_hex(lx.s[pos + 8]) and _hex(lx.s[pos + 9])
+                                and _hex(lx.s[pos + 10]) and _hex(lx.s[pos + 11]))):
+                    return -1
+                low = _hex4(lx.s + pos + 8)
+                if not 0xDC00 <= low <= 0xDFFF:
+                    return -1
+                pos += 12
+            else:
+                pos += 6
+        elif c == 0x22 or c == 0x5C or c == 0x2F or c == 0x62 or c == 0x66 or c == 0x6E or c == 0x72 or c == 0x74:
+            pos += 2
+        else:
+            return -1
+
+
+cdef Py_ssize_t lx_token(const Lexer* lx, Py_ssize_t pos, int* token_type) noexcept nogil:
+    """End of the literal or JSON number at ``pos`` (the reference's ``literal``), or -1."""
+    cdef Py_ssize_t p = pos
+    cdef Py_ssize_t left = lx.n - pos
+    cdef const char* t = <const char*>(lx.s + pos)
+    cdef int c = lx_at(lx, pos)
+    if not (_digit(c) or (c == 0x2D and _digit(lx_at(lx, pos + 1)))):  # else a number
+        if left >= 4 and memcmp(t, b"true", 4) == 0:
+            token_type[0] = T_TRUE
+            return pos + 4
+        if left >= 5 and memcmp(t, b"false", 5) == 0:
+            token_type[0] = T_FALSE
+            return pos + 5
+        if left >= 4 and memcmp(t, b"null", 4) == 0:
+            token_type[0] = T_NULL
+            return pos + 4
+        if left >= 3 and memcmp(t, b"NaN", 3) == 0:
+            token_type[0] = T_NAN
+            return pos + 3
+        if left >= 8 and memcmp(t, b"Infinity", 8) == 0:
+            token_type[0] = T_INF
+            return pos + 8
+        if left >= 9 and memcmp(t, b"-Infinity", 9) == 0:
+            token_type[0] = T_NINF
+            return pos + 9
+    token_type[0] = T_NUMBER
+    # The run of characters a number can hold.  The parser then takes exactly that run or
+    # refuses it; the reference's longest grammatical prefix equals the run whenever the
+    # run is a number, and otherwise leaves a number character where a ',' belongs.
+    while p < lx.n and _NUMBER_CHAR[lx.s[p]]:
+        p += 1
+    return p if p > pos else -1
+
+
+cdef Py_ssize_t lx_b64_object(const Lexer* lx, Py_ssize_t pos, Py_ssize_t* text_start) noexcept nogil:
+    """End of a ``{"b64": "..."}`` object at ``pos`` (the shared reader's ``_B64_OBJECT``), or -1."""
+    cdef int c
+    if lx_at(lx, pos) != 0x7B:
+        return -1
+    pos = lx_ws(lx, pos + 1)
+    if lx.n - pos < 5 or memcmp(lx.s + pos, b'"b64"', 5) != 0:
+        return -1
+    pos = lx_ws(lx, pos + 5)
+    if lx_at(lx, pos) != 0x3A:
+        return -1
+    pos = lx_ws(lx, pos + 1)
+    if lx_at(lx, pos) != 0x22:
+        return -1
+    text_start[0] = pos
+    pos += 1
+    while True:
+        c = lx_at(lx, pos)
+        if c == 0x22:
+            break
+        if c == 0x5C:
+            c = lx_at(lx, pos + 1)
+            if c < 0 or c == 0x0A:
+                return -1
+            pos += 2
+        elif c < 0x20:
+            return -1
+        else:
+            pos += 1
+    pos = lx_ws(lx, pos + 1)
+    return pos + 1 if lx_at(lx, pos) == 0x7D else -1
+
+
 @cython.final
+@cython.auto_pickle(False)  # never pickled (its Lexer holds a pointer into the body)
 cdef class _Reader:
     """One pass over a body; every method returns the offset after what it read, or -1 when the
     body is bad, having recorded what it met in ``err*`` (see ``word``)."""
 
-    cdef const unsigned char* s
-    cdef Py_ssize_t n
+    cdef Lexer lx  # the body
     cdef object mv, body_obj, checker
     cdef bytes key
     cdef bint tensor_form
@@ -843,18 +1011,6 @@ cdef class _Reader:
     cdef Py_ssize_t err_pos, err_length
     cdef int err_depth, err_level, err_close
     cdef _Col err_col
-
-    cdef inline int at(self, Py_ssize_t pos) noexcept nogil:
-        return self.s[pos] if pos < self.n else -1
-
-    cdef inline Py_ssize_t ws(self, Py_ssize_t pos) noexcept nogil:
-        cdef int c
-        while pos < self.n:
-            c = self.s[pos]
-            if c != 0x20 and c != 0x0A and c != 0x0D and c != 0x09:
-                break
-            pos += 1
-        return pos
 
     cdef inline Py_ssize_t fail(self, Problem code, Py_ssize_t pos) noexcept nogil:
         self.err = code
@@ -869,115 +1025,40 @@ cdef class _Reader:
         self.err_depth = depth
         return self.fail(E_DEPTH, pos)
 
-    cdef Py_ssize_t string(self, Py_ssize_t pos, bint* escaped) noexcept nogil:
-        """End of the valid JSON string at ``pos`` (surrogate escapes paired), or -1."""
-        cdef int c, unit, low
-        if self.at(pos) != 0x22:
-            return -1
-        pos += 1
-        escaped[0] = False
-        while True:
-            pos = _plain_run(self.s, pos, self.n)
-            c = self.at(pos)
-            if c == 0x22:
-                return pos + 1
-            if c < 0x20:  # the end (-1) or a control character
-                return -1
-            if c != 0x5C:
-                pos += 1
-                continue
-            escaped[0] = True
-            c = self.at(pos + 1)
-            if c == 0x75:
-                if pos + 6 > self.n or not (_hex(self.s[pos + 2]) and _hex(self.s[pos + 3])
-                                            and _hex(self.s[pos + 4]) and _hex(self.s[pos + 5])):
-                    return -1
-                unit = _hex4(self.s + pos + 2)
-                if 0xDC00 <= unit <= 0xDFFF:
-                    return -1
-                if 0xD800 <= unit <= 0xDBFF:
-                    if (pos + 12 > self.n or self.s[pos + 6] != 0x5C or self.s[pos + 7] != 0x75
-                            or not (_hex(self.s[pos + 8]) and _hex(self.s[pos + 9])
-                                    and _hex(self.s[pos + 10]) and _hex(self.s[pos + 11]))):
-                        return -1
-                    low = _hex4(self.s + pos + 8)
-                    if not 0xDC00 <= low <= 0xDFFF:
-                        return -1
-                    pos += 12
-                else:
-                    pos += 6
-            elif c == 0x22 or c == 0x5C or c == 0x2F or c == 0x62 or c == 0x66 or c == 0x6E or c == 0x72 or c == 0x74:
-                pos += 2
-            else:
-                return -1
-
-    cdef Py_ssize_t token(self, Py_ssize_t pos, int* token_type) noexcept nogil:
-        """End of the literal or JSON number at ``pos`` (the reference's ``literal``), or -1."""
-        cdef Py_ssize_t p = pos
-        cdef Py_ssize_t left = self.n - pos
-        cdef const char* t = <const char*>(self.s + pos)
-        cdef int c = self.at(pos)
-        if not (_digit(c) or (c == 0x2D and _digit(self.at(pos + 1)))):  # else a number
-            if left >= 4 and memcmp(t, b"true", 4) == 0:
-                token_type[0] = T_TRUE
-                return pos + 4
-            if left >= 5 and memcmp(t, b"false", 5) == 0:
-                token_type[0] = T_FALSE
-                return pos + 5
-            if left >= 4 and memcmp(t, b"null", 4) == 0:
-                token_type[0] = T_NULL
-                return pos + 4
-            if left >= 3 and memcmp(t, b"NaN", 3) == 0:
-                token_type[0] = T_NAN
-                return pos + 3
-            if left >= 8 and memcmp(t, b"Infinity", 8) == 0:
-                token_type[0] = T_INF
-                return pos + 8
-            if left >= 9 and memcmp(t, b"-Infinity", 9) == 0:
-                token_type[0] = T_NINF
-                return pos + 9
-        token_type[0] = T_NUMBER
-        # The run of characters a number can hold.  The parser then takes exactly that run or
-        # refuses it; the reference's longest grammatical prefix equals the run whenever the
-        # run is a number, and otherwise leaves a number character where a ',' belongs.
-        while p < self.n and _NUMBER_CHAR[self.s[p]]:
-            p += 1
-        return p if p > pos else -1
-
     cdef Py_ssize_t skip_value(self, Py_ssize_t pos, int depth, int close) noexcept nogil:
         """End of the value at ``pos`` (``close`` ends the container it is in), or -1."""
-        cdef int c = self.at(pos), token_type = T_NONE, inner = 0x7D if c == 0x7B else 0x5D
+        cdef int c = lx_at(&self.lx, pos), token_type = T_NONE, inner = 0x7D if c == 0x7B else 0x5D
         cdef bint escaped = False
         cdef Py_ssize_t end
         if c == 0x7B or c == 0x5B:
             if depth > self.max_depth:
                 return self.fail_depth(pos, depth)
-            pos = self.ws(pos + 1)
-            if self.at(pos) == inner:
+            pos = lx_ws(&self.lx, pos + 1)
+            if lx_at(&self.lx, pos) == inner:
                 return pos + 1
             while True:
                 if c == 0x7B:
-                    end = self.string(pos, &escaped)
+                    end = lx_string(&self.lx, pos, &escaped)
                     if end < 0:
                         return self.fail(E_STRING, pos)
-                    pos = self.ws(end)
-                    if self.at(pos) != 0x3A:
+                    pos = lx_ws(&self.lx, end)
+                    if lx_at(&self.lx, pos) != 0x3A:
                         return self.fail(E_COLON, pos)
-                    pos = self.ws(pos + 1)
+                    pos = lx_ws(&self.lx, pos + 1)
                 pos = self.skip_value(pos, depth + 1, inner)
                 if pos < 0:
                     return -1
-                pos = self.ws(pos)
-                if self.at(pos) == inner:
+                pos = lx_ws(&self.lx, pos)
+                if lx_at(&self.lx, pos) == inner:
                     return pos + 1
-                if self.at(pos) != 0x2C:
+                if lx_at(&self.lx, pos) != 0x2C:
                     return self.fail_close(E_SEPARATOR, pos, inner)
-                pos = self.ws(pos + 1)
+                pos = lx_ws(&self.lx, pos + 1)
         if c == 0x22:
-            end = self.string(pos, &escaped)
+            end = lx_string(&self.lx, pos, &escaped)
             return end if end >= 0 else self.fail(E_STRING, pos)
-        end = self.token(pos, &token_type)
-        if end < 0 or (token_type == T_NUMBER and _number_end(self.s, pos, self.n) != end):
+        end = lx_token(&self.lx, pos, &token_type)
+        if end < 0 or (token_type == T_NUMBER and _number_end(self.lx.s, pos, self.lx.n) != end):
             return self.fail_close(E_TOKEN, pos, close)  # not a value, or a number the reference ends sooner
         return end
 
@@ -985,32 +1066,32 @@ cdef class _Reader:
         """The str of the (valid) string from ``start`` to ``end`` (quotes included)."""
         if escaped:
             return json.loads(bytes(self.mv[start:end]))
-        return PyUnicode_DecodeUTF8(<const char*>(self.s + start + 1), end - start - 2, NULL)
+        return PyUnicode_DecodeUTF8(<const char*>(self.lx.s + start + 1), end - start - 2, NULL)
 
     # -- the envelope
 
     cdef Py_ssize_t body(self) except -2:
-        cdef Py_ssize_t pos = self.ws(0), start, end
+        cdef Py_ssize_t pos = lx_ws(&self.lx, 0), start, end
         cdef bint escaped = False, seen_key = False
         cdef object name, error = None
-        if self.at(pos) != 0x7B:
+        if lx_at(&self.lx, pos) != 0x7B:
             self.check().body()  # raises: not an object
             return -1
-        pos = self.ws(pos + 1)
-        if self.at(pos) != 0x7D:
+        pos = lx_ws(&self.lx, pos + 1)
+        if lx_at(&self.lx, pos) != 0x7D:
             while True:
                 start = pos
-                end = self.string(pos, &escaped)
+                end = lx_string(&self.lx, pos, &escaped)
                 if end < 0:
                     return self.fail(E_STRING, pos)
                 if escaped:
                     name = self.text(start, end, True).encode("utf-8", "surrogatepass")
                 else:
                     name = bytes(self.mv[start + 1:end - 1])
-                pos = self.ws(end)
-                if self.at(pos) != 0x3A:
+                pos = lx_ws(&self.lx, end)
+                if lx_at(&self.lx, pos) != 0x3A:
                     return self.fail(E_COLON, pos)
-                pos = self.ws(pos + 1)
+                pos = lx_ws(&self.lx, pos + 1)
                 if name == self.key:
                     if seen_key:
                         self.check().duplicate(self.key.decode(), start)
@@ -1027,14 +1108,14 @@ cdef class _Reader:
                     pos = self.skip_value(pos, 2, 0x7D)
                 if pos < 0:
                     return -1
-                pos = self.ws(pos)
-                if self.at(pos) == 0x7D:
+                pos = lx_ws(&self.lx, pos)
+                if lx_at(&self.lx, pos) == 0x7D:
                     break
-                if self.at(pos) != 0x2C:
+                if lx_at(&self.lx, pos) != 0x2C:
                     return self.fail_close(E_SEPARATOR, pos, 0x7D)
-                pos = self.ws(pos + 1)
-        pos = self.ws(pos + 1)
-        if pos != self.n or error is not None or not seen_key:
+                pos = lx_ws(&self.lx, pos + 1)
+        pos = lx_ws(&self.lx, pos + 1)
+        if pos != self.lx.n or error is not None or not seen_key:
             self.check().end(pos, error, seen_key)  # raises: trailing data, the error member, no key
         return pos
 
@@ -1042,61 +1123,29 @@ cdef class _Reader:
         cdef Py_ssize_t count = 0
         cdef dict finished
         cdef object name, col
-        if self.at(pos) != 0x5B:
+        if lx_at(&self.lx, pos) != 0x5B:
             self.check().batch(pos)  # raises: not an array
             return -1
         self.columns = {}
-        pos = self.ws(pos + 1)
-        if self.at(pos) == 0x5D:
+        pos = lx_ws(&self.lx, pos + 1)
+        if lx_at(&self.lx, pos) == 0x5D:
             return pos + 1
         while True:
             pos = self.instance(pos, count)
             if pos < 0:
                 return -1
             count += 1
-            pos = self.ws(pos)
-            if self.at(pos) == 0x5D:
+            pos = lx_ws(&self.lx, pos)
+            if lx_at(&self.lx, pos) == 0x5D:
                 break
-            if self.at(pos) != 0x2C:
+            if lx_at(&self.lx, pos) != 0x2C:
                 return self.fail_close(E_SEPARATOR, pos, 0x5D)
-            pos = self.ws(pos + 1)
+            pos = lx_ws(&self.lx, pos + 1)
         finished = {}
         for name, col in self.columns.items():
             finished[name] = col.finish(count)
         self.columns = finished
         return pos + 1
-
-    cdef Py_ssize_t b64_object(self, Py_ssize_t pos, Py_ssize_t* text_start) noexcept nogil:
-        """End of a ``{"b64": "..."}`` object at ``pos`` (the shared reader's ``_B64_OBJECT``), or -1."""
-        cdef int c
-        if self.at(pos) != 0x7B:
-            return -1
-        pos = self.ws(pos + 1)
-        if self.n - pos < 5 or memcmp(self.s + pos, b'"b64"', 5) != 0:
-            return -1
-        pos = self.ws(pos + 5)
-        if self.at(pos) != 0x3A:
-            return -1
-        pos = self.ws(pos + 1)
-        if self.at(pos) != 0x22:
-            return -1
-        text_start[0] = pos
-        pos += 1
-        while True:
-            c = self.at(pos)
-            if c == 0x22:
-                break
-            if c == 0x5C:
-                c = self.at(pos + 1)
-                if c < 0 or c == 0x0A:
-                    return -1
-                pos += 2
-            elif c < 0x20:
-                return -1
-            else:
-                pos += 1
-        pos = self.ws(pos + 1)
-        return pos + 1 if self.at(pos) == 0x7D else -1
 
     cdef _Col new_column(self, name):
         return _Col(name, rules.resolve_dtype(self.dtype, name, "tensor" if self.tensor_form else "number"),
@@ -1108,7 +1157,7 @@ cdef class _Reader:
         cdef _Col col
         cdef set seen
         cdef object name
-        named = self.at(pos) == 0x7B and not (self.tensor_form and self.b64_object(pos, &text_start) >= 0)
+        named = lx_at(&self.lx, pos) == 0x7B and not (self.tensor_form and lx_b64_object(&self.lx, pos, &text_start) >= 0)
         if index == 0:
             self.named = named
             if not named:
@@ -1120,12 +1169,12 @@ cdef class _Reader:
         if 3 > self.max_depth:
             return self.fail_depth(pos, 3)
         seen = set()
-        pos = self.ws(pos + 1)
-        if self.at(pos) == 0x7D:
+        pos = lx_ws(&self.lx, pos + 1)
+        if lx_at(&self.lx, pos) == 0x7D:
             self.check().no_inputs(pos, index)
         while True:
             start = pos
-            end = self.string(pos, &escaped)
+            end = lx_string(&self.lx, pos, &escaped)
             if end < 0:
                 return self.fail(E_STRING, pos)
             name = self.text(start, end, escaped)
@@ -1136,18 +1185,18 @@ cdef class _Reader:
                 self.columns[name] = col = self.new_column(name)
             else:
                 col = self.columns[name]
-            pos = self.ws(end)
-            if self.at(pos) != 0x3A:
+            pos = lx_ws(&self.lx, end)
+            if lx_at(&self.lx, pos) != 0x3A:
                 return self.fail(E_COLON, pos)
-            pos = self.value(self.ws(pos + 1), col, 4, 0x7D)
+            pos = self.value(lx_ws(&self.lx, pos + 1), col, 4, 0x7D)
             if pos < 0:
                 return -1
-            pos = self.ws(pos)
-            if self.at(pos) == 0x7D:
+            pos = lx_ws(&self.lx, pos)
+            if lx_at(&self.lx, pos) == 0x7D:
                 break
-            if self.at(pos) != 0x2C:
+            if lx_at(&self.lx, pos) != 0x2C:
                 return self.fail_close(E_SEPARATOR, pos, 0x7D)
-            pos = self.ws(pos + 1)
+            pos = lx_ws(&self.lx, pos + 1)
         if len(seen) != len(self.columns):
             self.check().check_complete(pos, index, seen, self.columns)
         return pos + 1
@@ -1171,10 +1220,10 @@ cdef class _Reader:
         cdef Py_ssize_t text_start = pos, end, obj_end
         cdef bint escaped = False
         cdef object text, array
-        obj_end = self.b64_object(pos, &text_start)
+        obj_end = lx_b64_object(&self.lx, pos, &text_start)
         if obj_end < 0:
             text_start = pos  # not a {"b64": ...} object (``b64_object`` may have moved it)
-        end = self.string(text_start, &escaped)
+        end = lx_string(&self.lx, text_start, &escaped)
         array = None
         if end >= 0:
             text = self.text(text_start, end, True) if escaped else self.mv[text_start + 1:end - 1]
@@ -1193,7 +1242,7 @@ cdef class _Reader:
         """The value at ``pos`` (``level`` lists deep in the instance's value), which ``close``
         or ',' follows."""
         cdef Py_ssize_t length = 0, elem, end
-        if self.at(pos) != 0x5B:
+        if lx_at(&self.lx, pos) != 0x5B:
             if col.ndim < 0:
                 col.ndim = level
             elif level != col.ndim:
@@ -1203,8 +1252,8 @@ cdef class _Reader:
             if end == -1:
                 return self.fail_close(E_LEAF, pos, close)
             if end >= 0 and level == 0:  # where the reference's number ends is checked here
-                elem = self.ws(end)
-                if self.at(elem) != 0x2C and self.at(elem) != close:
+                elem = lx_ws(&self.lx, end)
+                if lx_at(&self.lx, elem) != 0x2C and lx_at(&self.lx, elem) != close:
                     return self.fail_close(E_LEAF, pos, close)
             return end
         if (col.ndim >= 0 and level >= col.ndim) or level + 2 > MAX_RANK or depth > self.max_depth:
@@ -1214,31 +1263,31 @@ cdef class _Reader:
         cdef bint leaves = col.ndim == level + 1  # the elements are numbers: no recursion
         cdef int c
         cdef Py_ssize_t k
-        pos = self.ws(pos + 1)
-        if self.at(pos) != 0x5D:
+        pos = lx_ws(&self.lx, pos + 1)
+        if lx_at(&self.lx, pos) != 0x5D:
             while True:
                 elem = pos
                 if not leaves:
                     pos = self.nested(pos, col, depth + 1, level + 1, 0x5D)
                 else:
-                    c = self.at(pos)
+                    c = lx_at(&self.lx, pos)
                     if c == 0x5B:  # a list where a number belongs
                         self.err_depth = depth + 1
                         self.err_level = level + 1
                         return self.fail(E_OPEN_LIST, pos)
-                    if col.code == C_F32 and (_digit(c) or (c == 0x2D and _digit(self.at(pos + 1)))):
+                    if col.code == C_F32 and (_digit(c) or (c == 0x2D and _digit(lx_at(&self.lx, pos + 1)))):
                         # The hot case (float32 ND_ARRAYS): parsed straight into the column.
                         if col.used == col.cap:
                             if col.slot() == NULL:
                                 return -3
                             col.used -= 1
-                        k = parse_f32_prefix(<const char*>(self.s + pos), self.n - pos,
+                        k = parse_f32_prefix(<const char*>(self.lx.s + pos), self.lx.n - pos,
                                              (<float*>col.data) + col.used)
                         if k <= 0:
                             return self.fail_close(E_LEAF, elem, 0x5D)
                         col.used += 1
                         pos += k
-                    elif col.code <= C_F64 and (_digit(c) or (c == 0x2D and _digit(self.at(pos + 1)))):
+                    elif col.code <= C_F64 and (_digit(c) or (c == 0x2D and _digit(lx_at(&self.lx, pos + 1)))):
                         pos = self.float_leaf(pos, col)  # without leaf's dispatch
                         if pos == -1:
                             return self.fail_close(E_LEAF, elem, 0x5D)
@@ -1249,20 +1298,20 @@ cdef class _Reader:
                 if pos < 0:
                     return pos
                 length += 1
-                c = self.at(pos)
+                c = lx_at(&self.lx, pos)
                 if c == 0x2C:  # a comma right after the value: the common case
-                    pos = self.ws(pos + 1)
+                    pos = lx_ws(&self.lx, pos + 1)
                     continue
                 if c == 0x5D:
                     break
-                pos = self.ws(pos)
-                if self.at(pos) == 0x5D:
+                pos = lx_ws(&self.lx, pos)
+                if lx_at(&self.lx, pos) == 0x5D:
                     break
-                if self.at(pos) != 0x2C:
-                    if self.at(elem) != 0x5B:  # after a number: where the reference ends it decides
+                if lx_at(&self.lx, pos) != 0x2C:
+                    if lx_at(&self.lx, elem) != 0x5B:  # after a number: where the reference ends it decides
                         return self.fail_close(E_LEAF, elem, 0x5D)
                     return self.fail_close(E_SEPARATOR, pos, 0x5D)
-                pos = self.ws(pos + 1)
+                pos = lx_ws(&self.lx, pos + 1)
         if col.dims[level] < 0:
             col.dims[level] = length
             if length == 0 and col.ndim < 0:
@@ -1329,27 +1378,27 @@ cdef class _Reader:
         cdef Py_ssize_t end
         cdef bint escaped = False
         cdef int token_type = T_NONE, status, c
-        if self.at(pos) == 0x22:
-            c = self.at(pos + 1)
-            if col.code <= C_F64 and (_digit(c) or (c == 0x2D and _digit(self.at(pos + 2)))):
+        if lx_at(&self.lx, pos) == 0x22:
+            c = lx_at(&self.lx, pos + 1)
+            if col.code <= C_F64 and (_digit(c) or (c == 0x2D and _digit(lx_at(&self.lx, pos + 2)))):
                 end = self.float_leaf(pos + 1, col)  # RAW_JSON's "1.5": parsed in place ...
-                if end > 0 and self.at(end) == 0x22:
+                if end > 0 and lx_at(&self.lx, end) == 0x22:
                     return end + 1
                 if end == -3:
                     return -3
                 col.used -= 1  # ... unless the string holds more than the number: the long way
-            end = self.string(pos, &escaped)
+            end = lx_string(&self.lx, pos, &escaped)
             if end < 0:
                 return -1
             if escaped:
                 with gil:
                     return self.escaped_leaf(pos, end, col)
-            status = self.store(self.s + pos + 1, end - pos - 2, col)
+            status = self.store(self.lx.s + pos + 1, end - pos - 2, col)
             return end if status == 0 else status
-        c = self.at(pos)
-        if col.code <= C_F64 and (_digit(c) or (c == 0x2D and _digit(self.at(pos + 1)))):
+        c = lx_at(&self.lx, pos)
+        if col.code <= C_F64 and (_digit(c) or (c == 0x2D and _digit(lx_at(&self.lx, pos + 1)))):
             return self.float_leaf(pos, col)
-        end = self.token(pos, &token_type)
+        end = lx_token(&self.lx, pos, &token_type)
         if end < 0:
             return -1
         if token_type == T_NULL:
@@ -1357,7 +1406,7 @@ cdef class _Reader:
                 return -1
             status = self.store(<const unsigned char*>"NaN", 3, col)
         else:
-            status = self.store(self.s + pos, end - pos, col)
+            status = self.store(self.lx.s + pos, end - pos, col)
         return end if status == 0 else status
 
     cdef Py_ssize_t float_leaf(self, Py_ssize_t pos, _Col col) noexcept nogil:
@@ -1368,11 +1417,11 @@ cdef class _Reader:
         if dst == NULL:
             return -3
         if col.code == C_F32:
-            k = parse_f32_prefix(<const char*>(self.s + pos), self.n - pos, <float*>dst)
+            k = parse_f32_prefix(<const char*>(self.lx.s + pos), self.lx.n - pos, <float*>dst)
         elif col.code == C_F64:
-            k = parse_f64_prefix(<const char*>(self.s + pos), self.n - pos, <double*>dst)
+            k = parse_f64_prefix(<const char*>(self.lx.s + pos), self.lx.n - pos, <double*>dst)
         else:
-            k = parse_f16_prefix(<const char*>(self.s + pos), self.n - pos, <uint16_t*>dst)
+            k = parse_f16_prefix(<const char*>(self.lx.s + pos), self.lx.n - pos, <uint16_t*>dst)
         return pos + k if k > 0 else -1
 
     cdef Py_ssize_t escaped_leaf(self, Py_ssize_t pos, Py_ssize_t end, _Col col):
@@ -1443,45 +1492,19 @@ cdef class _Reader:
                 return -3
             dst[0] = truth
         elif code <= C_I64:
-            if parse_i64(<const char*>t, n, &i64) != 0:
+            if parse_i64(<const char*>t, n, &i64) != 0 or not _INT_MIN[code] <= i64 <= _INT_MAX[code]:
                 return -1
             dst = col.slot()
             if dst == NULL:
                 return -3
-            if code == C_I8:
-                if not -128 <= i64 <= 127:
-                    return -1
-                (<int8_t*>dst)[0] = <int8_t>i64
-            elif code == C_I16:
-                if not -32768 <= i64 <= 32767:
-                    return -1
-                (<int16_t*>dst)[0] = <int16_t>i64
-            elif code == C_I32:
-                if not <int64_t>(-2147483647 - 1) <= i64 <= <int64_t>2147483647:
-                    return -1
-                (<int32_t*>dst)[0] = <int32_t>i64
-            else:
-                (<int64_t*>dst)[0] = i64
+            _put_int(dst, <uint64_t>i64, col.itemsize)
         else:
-            if parse_u64(<const char*>t, n, &u64) != 0:
+            if parse_u64(<const char*>t, n, &u64) != 0 or u64 > _UINT_MAX[code]:
                 return -1
             dst = col.slot()
             if dst == NULL:
                 return -3
-            if code == C_U8:
-                if u64 > 0xFF:
-                    return -1
-                (<uint8_t*>dst)[0] = <uint8_t>u64
-            elif code == C_U16:
-                if u64 > 0xFFFF:
-                    return -1
-                (<uint16_t*>dst)[0] = <uint16_t>u64
-            elif code == C_U32:
-                if u64 > <uint64_t>0xFFFFFFFFU:
-                    return -1
-                (<uint32_t*>dst)[0] = <uint32_t>u64
-            else:
-                (<uint64_t*>dst)[0] = u64
+            _put_int(dst, u64, col.itemsize)
         return 0
 
 
@@ -1504,13 +1527,13 @@ def decode_body(body, key, *, value_form, dtype=None, nonfinite="token", max_dep
         mv = mv.cast("B")
     view = mv
     r.mv = mv
-    r.n = view.shape[0]
-    if r.n:
-        r.s = &view[0]
+    r.lx.n = view.shape[0]
+    if r.lx.n:
+        r.lx.s = &view[0]
     else:
-        r.s = <const unsigned char*>_EMPTY
+        r.lx.s = <const unsigned char*>_EMPTY
     with nogil:
-        bad = _utf8_error(r.s, r.n)
+        bad = _utf8_error(r.lx.s, r.lx.n)
     if bad >= 0:
         rules.body_bytes(body)  # raises, naming the offset
         raise AssertionError(f"tensorwire: invalid UTF-8 at offset {bad} that Python's codec accepts (a bug)")
