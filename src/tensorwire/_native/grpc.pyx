@@ -10,9 +10,9 @@ What is native here is the envelope: writing sizes the whole message in C, alloc
 input buffer (the wire readers of ``_wire.pxd``, explicit bounds, the reference's messages).
 The payloads, the hot part, are made and read by the native ``tensor``, ``base64`` and
 ``example`` twins.  The glue between envelope and payloads (argument checks, column checks,
-stacking the instances of a DT_STRING input or output, the ``max_bytes`` budget) is the
-reference's own functions, called with the native codecs, so there is one definition of every
-rule.
+stacking the instances of a DT_STRING input or output, the ``max_bytes`` budget) is the rules
+of ``tensorwire.codecs.rules.grpc`` that the reference applies too, called with the native
+codecs, so there is one definition of every rule.
 """
 
 cimport cython
@@ -37,8 +37,10 @@ from ._wire cimport (
     wire_write_varint,
 )
 
-cdef object ref, DecodeError, b64decode, b64encode, decode_example, encode_example, decode_tensor, encode_tensor
-from ..codecs import grpc as ref
+cdef object rules, byte_view, DecodeError, b64decode, b64encode, decode_example, encode_example, decode_tensor
+cdef object encode_tensor
+from ..codecs.rules import grpc as rules
+from ..codecs.rules.wire import byte_view
 from ..errors import DecodeError
 from .base64 import b64decode, b64encode
 from .example import decode_example, encode_example
@@ -46,12 +48,12 @@ from .tensor import decode_tensor, encode_tensor
 
 # Python-level names, as the reference's.
 global KINDS, RESPONSE_KINDS, FORMS, DEFAULT_MAX_BYTES, REQUEST, RESPONSE
-KINDS = ref.KINDS
-RESPONSE_KINDS = ref.RESPONSE_KINDS
-FORMS = ref.FORMS
-DEFAULT_MAX_BYTES = ref.DEFAULT_MAX_BYTES
-REQUEST = ref.REQUEST
-RESPONSE = ref.RESPONSE
+KINDS = rules.KINDS
+RESPONSE_KINDS = rules.RESPONSE_KINDS
+FORMS = rules.FORMS
+DEFAULT_MAX_BYTES = rules.DEFAULT_MAX_BYTES
+REQUEST = rules.REQUEST
+RESPONSE = rules.RESPONSE
 
 cdef tuple _ENCODERS = (encode_tensor, b64encode, encode_example)
 cdef tuple _DECODERS = (decode_tensor, b64decode, decode_example)
@@ -149,7 +151,7 @@ def encode_predict_request(columns, kind, *, model_name="", signature_name="", v
     cdef list inputs, filters
     cdef Py_ssize_t spec, total
     cdef unsigned char* p
-    name, version, signature, inputs, filters = ref._request_fields(
+    name, version, signature, inputs, filters = rules.request_fields(
         columns, kind, model_name, signature_name, version, output_filter, input_name, _ENCODERS
     )
     spec = _spec_size(name, version, signature)
@@ -176,7 +178,7 @@ def encode_predict_response(columns, *, kind="tensors", model_name="", form="con
     cdef list outputs
     cdef Py_ssize_t spec, total
     cdef unsigned char* p
-    name, outputs = ref._response_fields(columns, kind, model_name, form, _ENCODERS)
+    name, outputs = rules.response_fields(columns, kind, model_name, form, _ENCODERS)
     spec = _spec_size(name, None, b"")
     total = _map_size(1, outputs) + (wire_len_field_size(2, spec) if spec else 0)
     out = PyBytes_FromStringAndSize(NULL, total)
@@ -295,7 +297,7 @@ cdef class _Reader:
         cdef uint32_t field = 0
         cdef int wt = 0
         cdef Py_ssize_t a = 0, pos = 0
-        cdef dict spec = ref._new_spec()
+        cdef dict spec = rules.new_spec()
         cdef list entries = []
         cdef list filters = spec["output_filter"]
         while pos < end:
@@ -316,7 +318,7 @@ cdef class _Reader:
 
 cdef tuple _parse(data, str func, bint request):
     """``(buffer, spec, entries)`` of a serialized request or response."""
-    cdef object mv = ref._buffer_of(data, func)
+    cdef object mv = byte_view(data, func)
     cdef const unsigned char[::1] view = mv
     cdef _Reader r = _Reader()
     cdef Py_ssize_t n = view.shape[0]
@@ -331,9 +333,9 @@ def decode_predict_request(data, kind, *, dtype=None, max_bytes=DEFAULT_MAX_BYTE
     """``(spec, {name: array})`` from a serialized ``PredictRequest`` sent as ``kind``; see the
     reference's module docstring.  Every invalid input raises :class:`tensorwire.DecodeError`."""
     cdef object mv, spec, entries
-    ref._check_decode_options(kind, dtype, max_bytes, input_name)
+    rules.check_decode_options(kind, dtype, max_bytes, input_name)
     mv, spec, entries = _parse(data, "decode_predict_request", True)
-    return spec, ref._decode_entries(mv, entries, kind, dtype, max_bytes, input_name, True, _DECODERS)
+    return spec, rules.decode_entries(mv, entries, kind, dtype, max_bytes, input_name, True, _DECODERS)
 
 
 def decode_predict_response(data, *, kind="tensors", dtype=None, max_bytes=DEFAULT_MAX_BYTES):
@@ -341,6 +343,6 @@ def decode_predict_response(data, *, kind="tensors", dtype=None, max_bytes=DEFAU
     ``"serialized_tensors"``); see the reference's module docstring.  Every invalid input raises
     :class:`tensorwire.DecodeError`."""
     cdef object mv, _, entries
-    ref._check_decode_options(kind, dtype, max_bytes, kinds=RESPONSE_KINDS)
+    rules.check_decode_options(kind, dtype, max_bytes, kinds=RESPONSE_KINDS)
     mv, _, entries = _parse(data, "decode_predict_response", False)
-    return ref._decode_entries(mv, entries, kind, dtype, max_bytes, "", False, _DECODERS)
+    return rules.decode_entries(mv, entries, kind, dtype, max_bytes, "", False, _DECODERS)

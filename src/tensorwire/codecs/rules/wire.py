@@ -18,6 +18,18 @@ WT_END_GROUP = 4
 WT_FIXED32 = 5
 
 
+def byte_view(data, func):
+    """``data`` as a 1-D ``memoryview`` of unsigned bytes, the input of a reader: ``bytes``,
+    ``bytearray``, ``memoryview`` or any C-contiguous buffer (cast to bytes).  ``func`` names the
+    public function in the errors: TypeError for a ``str`` or a buffer that is not C-contiguous."""
+    if isinstance(data, str):
+        raise TypeError(f"{func} takes bytes or a buffer, not str")
+    mv = memoryview(data)
+    if not mv.c_contiguous:
+        raise TypeError(f"{func} needs a C-contiguous buffer")
+    return mv.cast("B") if mv.format != "B" or mv.ndim != 1 else mv
+
+
 def read_varint(buf, pos, end, what):
     """Decode a base-128 varint at ``pos``; return ``(value as uint64, new pos)``."""
     start = pos
