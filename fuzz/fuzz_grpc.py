@@ -7,7 +7,7 @@ The first byte picks the format, request or response, ``dtype``, ``max_bytes`` (
 and, for examples, ``input_name``; the rest is the message.  The native
 side is the public API (``tensorwire.payload.decode_grpc_request``, which gives the request's
 spec as well, and ``tensorwire.decode_response``); the reference side is
-``tensorwire.codecs.grpc`` called with the kind ``tensorwire.payload`` picks for the format."""
+``tensorwire.codecs.grpc`` called with the layout ``tensorwire.payload`` picks for the format."""
 
 import itertools
 
@@ -46,7 +46,7 @@ def check(data):
         )
     else:
         agree(
-            lambda: reference.decode_predict_response(body, kind=payload._response_kind(fmt), dtype=dtype,
+            lambda: reference.decode_predict_response(body, layout=payload._response_kind(fmt), dtype=dtype,
                                                       max_bytes=max_bytes),
             lambda: tensorwire.decode_response(body, fmt, dtype=dtype, max_bytes=max_bytes),
         )

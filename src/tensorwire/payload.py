@@ -189,7 +189,7 @@ def encode_response(outputs, format, *, nonfinite="token", float_format="shortes
         columns, bare = batch_columns(outputs, "outputs", bare_ok=True)
         if bare:  # a message's outputs are always named
             columns = [("output", columns[0][1])]
-        return _grpc.encode_predict_response(columns, kind=_response_kind(fmt),
+        return _grpc.encode_predict_response(columns, layout=_response_kind(fmt),
                                              **_grpc_options(fmt, grpc_options, ("model_name", "form")))
     if grpc_options:
         raise TypeError(f"{fmt.value}: unexpected option(s) {sorted(grpc_options)}")
@@ -204,7 +204,7 @@ def _decode(body, format, key, bare_name, dtype, nonfinite, max_depth, max_bytes
     fmt = PayloadFormat.of(format)
     if fmt in _GRPC_KINDS:
         if key == "predictions":
-            return _grpc.decode_predict_response(body, kind=_response_kind(fmt), dtype=dtype, max_bytes=max_bytes)
+            return _grpc.decode_predict_response(body, layout=_response_kind(fmt), dtype=dtype, max_bytes=max_bytes)
         return decode_grpc_request(body, fmt, dtype=dtype, max_bytes=max_bytes, input_name=input_name)[1]
     return _impl.decode_body(
         body, key, kind=_JSON_KINDS[fmt][1], dtype=dtype, nonfinite=nonfinite, max_depth=max_depth,

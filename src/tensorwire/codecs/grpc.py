@@ -16,12 +16,13 @@ base64 text the ``base64`` codec's (the Cython twin calls their twins).  The arg
 and the glue between the envelope and the payloads are ``tensorwire.codecs.rules.grpc``, which
 both twins apply with their own payload codecs.
 
-Kinds (``kind``)
-----------------
+Layouts (``layout``)
+--------------------
 ``columns`` is a list of ``(name, array)`` pairs (a mapping is taken as its items).  A request's
-arrays share their first (instance) axis N; so do a ``"serialized_tensors"`` response's.  A
-request takes the three kinds (``KINDS``), a response the first two (``RESPONSE_KINDS``, default
-``"tensors"``); any other ``kind`` is a ``ValueError`` naming the allowed ones.
+arrays share their first (instance) axis N; so do a ``"serialized_tensors"`` response's.  The
+layout is how the columns are laid out in the message.  A request takes the three layouts
+(``LAYOUTS``), a response the first two (``RESPONSE_LAYOUTS``, default ``"tensors"``); any other
+``layout`` is a ``ValueError`` naming the allowed ones.
 
 ``"tensors"`` (GRPC_TF_TENSORS)
     ``inputs[name]`` is ``encode_tensor(array)``: the whole batch-first array as one TensorProto
@@ -51,23 +52,23 @@ only when one of its fields is set, ``name`` and ``signature_name`` only when no
 ``version`` only when not ``None`` (``version=0`` is an empty ``Int64Value``, ``12 00``).
 Argument errors: ``TypeError`` for a name that is not ``str``, a column that is not a pair, a
 ``version`` that is not an int, an ``output_filter`` that is a ``str`` or holds a non-``str``;
-``ValueError`` for an unknown ``kind`` or ``form``, no columns, a repeated name, a name holding a
+``ValueError`` for an unknown ``layout`` or ``form``, no columns, a repeated name, a name holding a
 lone surrogate, a 0-d array or one whose first axis differs from the first column's (requests
 only, and ``"serialized_tensors"`` responses), a version outside int64.
 
-``form`` (responses) is checked in both kinds.  It picks the TensorProto form of a
+``form`` (responses) is checked in both layouts.  It picks the TensorProto form of a
 ``"tensors"`` output.  A ``"serialized_tensors"`` output is a DT_STRING tensor, written by
 ``encode_tensor(strings, form=form)`` like the request's (``encode_tensor(strings)``); strings
 have no ``tensor_content`` form (both forms write ``string_val``, as ``tf.io.serialize_tensor``
 and ``tf.make_tensor_proto`` do), so its bytes do not depend on ``form``; the per-instance
 TensorProtos inside the base64 are always content form (``tf.io.serialize_tensor``'s bytes),
-exactly what the request kind writes.
+exactly what the request layout writes.
 
 Reading
 -------
 ``decode_predict_request`` returns ``(spec, {name: array})``.  ``spec`` holds the request's
 other fields: ``name``, ``version`` (an int, or ``None`` when absent), ``version_label`` (a
-str, or ``None``), ``signature_name`` and ``output_filter`` (a list of str).  Arrays by kind:
+str, or ``None``), ``signature_name`` and ``output_filter`` (a list of str).  Arrays by layout:
 
 * ``"tensors"``: each input's TensorProto decoded as it is (any form ``decode_tensor`` reads,
   any rank: no batch axis is enforced, so a request decodes to exactly what it carries).
@@ -83,7 +84,7 @@ str, or ``None``), ``signature_name`` and ``output_filter`` (a list of str).  Ar
   ``{}``.
 
 ``decode_predict_response`` returns ``{name: array}``; its ``model_spec`` is parsed and
-checked, then dropped.  Arrays by kind:
+checked, then dropped.  Arrays by layout:
 
 * ``"tensors"``: every output decoded as it is.
 * ``"serialized_tensors"``: each output's TensorProto is decoded first, as it is.  One that is
@@ -92,7 +93,7 @@ checked, then dropped.  Arrays by kind:
   ``(0,)``; the same errors and messages, labelled ``PredictResponse.outputs['name']``).  Any
   other output, of another dtype or of another rank (a DT_STRING scalar or ``[N, k]`` tensor
   included), is returned as it is: a model may mix such outputs with serialized ones.  So every
-  DT_STRING ``[N]`` output must hold serialized tensors (decode raw string outputs with kind
+  DT_STRING ``[N]`` output must hold serialized tensors (decode raw string outputs with layout
   ``"tensors"``).
 
 ``dtype`` is None (take the encoded dtype), one dtype for every name, or ``{name: dtype}``.
@@ -102,7 +103,7 @@ dtype of an output returned as it is (checked once that output is decoded, so an
 it, such as ``max_bytes``, comes first).  For ``"examples"`` it may only be None or float32
 (else ``ValueError``).  ``max_bytes`` bounds the total size of all arrays the call decodes
 (``ndarray.nbytes``, 8 bytes an element for string tensors, the DT_STRING ``[N]`` tensors of
-the serialized kinds included): each TensorProto is decoded with what remains of it as its own
+the serialized layouts included): each TensorProto is decoded with what remains of it as its own
 ``max_bytes``, so nothing is allocated past the bound.
 
 Envelope rules, as protobuf parses: fields in any order, unknown fields of every wire type
@@ -137,10 +138,10 @@ from .example import decode_example, encode_example
 from .rules.grpc import (
     DEFAULT_MAX_BYTES,
     FORMS,
-    KINDS,
+    LAYOUTS,
     REQUEST,
     RESPONSE,
-    RESPONSE_KINDS,
+    RESPONSE_LAYOUTS,
     check_decode_options,
     decode_entries,
     new_spec,
@@ -182,13 +183,13 @@ def _map(field, entries):
 
 
 
-def encode_predict_request(columns, kind, *, model_name="", signature_name="", version=None, output_filter=(),
+def encode_predict_request(columns, layout, *, model_name="", signature_name="", version=None, output_filter=(),
                            input_name="input"):
     """A serialized ``tensorflow.serving.PredictRequest`` carrying ``columns`` (``[(name,
-    batch-first array)]``) as ``kind`` (``"tensors"``, ``"serialized_tensors"`` or
+    batch-first array)]``) as ``layout`` (``"tensors"``, ``"serialized_tensors"`` or
     ``"examples"``); see the module docstring."""
     name, version, signature, inputs, filters = request_fields(
-        columns, kind, model_name, signature_name, version, output_filter, input_name,
+        columns, layout, model_name, signature_name, version, output_filter, input_name,
         (encode_tensor, b64encode, encode_example),
     )
     spec = _model_spec(name, version, signature)
@@ -199,12 +200,12 @@ def encode_predict_request(columns, kind, *, model_name="", signature_name="", v
     )
 
 
-def encode_predict_response(columns, *, kind="tensors", model_name="", form="content"):
+def encode_predict_response(columns, *, layout="tensors", model_name="", form="content"):
     """A serialized ``tensorflow.serving.PredictResponse`` whose outputs are ``columns``
-    (``[(name, array)]``) written as ``kind`` (``"tensors"``: each by ``encode_tensor(array,
+    (``[(name, array)]``) written as ``layout`` (``"tensors"``: each by ``encode_tensor(array,
     form=form)``, TF Serving itself writes ``form="proto"``; ``"serialized_tensors"``: batch-first
-    columns, as the request kind); see the module docstring."""
-    name, outputs = response_fields(columns, kind, model_name, form, (encode_tensor, b64encode, encode_example))
+    columns, as the request layout); see the module docstring."""
+    name, outputs = response_fields(columns, layout, model_name, form, (encode_tensor, b64encode, encode_example))
     spec = _model_spec(name, None, b"")
     return _map(1, outputs) + (encode_len_field(2, spec) if spec else b"")
 
@@ -297,20 +298,20 @@ def _parse_envelope(buf, request):
 _CODECS = (decode_tensor, b64decode, decode_example)
 
 
-def decode_predict_request(data, kind, *, dtype=None, max_bytes=DEFAULT_MAX_BYTES, input_name="input"):
-    """``(spec, {name: array})`` from a serialized ``PredictRequest`` sent as ``kind``; see the
+def decode_predict_request(data, layout, *, dtype=None, max_bytes=DEFAULT_MAX_BYTES, input_name="input"):
+    """``(spec, {name: array})`` from a serialized ``PredictRequest`` sent as ``layout``; see the
     module docstring.  Every invalid input raises :class:`tensorwire.DecodeError`."""
-    check_decode_options(kind, dtype, max_bytes, input_name)
+    check_decode_options(layout, dtype, max_bytes, input_name)
     buf = byte_view(data, "decode_predict_request")
     spec, entries = _parse_envelope(buf, True)
-    return spec, decode_entries(buf, entries, kind, dtype, max_bytes, input_name, True, _CODECS)
+    return spec, decode_entries(buf, entries, layout, dtype, max_bytes, input_name, True, _CODECS)
 
 
-def decode_predict_response(data, *, kind="tensors", dtype=None, max_bytes=DEFAULT_MAX_BYTES):
-    """``{name: array}`` from a serialized ``PredictResponse`` sent as ``kind`` (``"tensors"`` or
+def decode_predict_response(data, *, layout="tensors", dtype=None, max_bytes=DEFAULT_MAX_BYTES):
+    """``{name: array}`` from a serialized ``PredictResponse`` sent as ``layout`` (``"tensors"`` or
     ``"serialized_tensors"``); see the module docstring.  Every invalid input raises
     :class:`tensorwire.DecodeError`."""
-    check_decode_options(kind, dtype, max_bytes, kinds=RESPONSE_KINDS)
+    check_decode_options(layout, dtype, max_bytes, layouts=RESPONSE_LAYOUTS)
     buf = byte_view(data, "decode_predict_response")
     _, entries = _parse_envelope(buf, False)
-    return decode_entries(buf, entries, kind, dtype, max_bytes, "", False, _CODECS)
+    return decode_entries(buf, entries, layout, dtype, max_bytes, "", False, _CODECS)

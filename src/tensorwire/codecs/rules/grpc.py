@@ -5,7 +5,7 @@ the PredictRequest / PredictResponse envelope each in their own way; everything 
 envelope and the payloads is written once, here, and called by both with their own payload
 codecs (the module docstring of ``tensorwire.codecs.grpc`` defines the behaviour):
 
-* the constants: ``KINDS``, ``RESPONSE_KINDS``, ``FORMS``, ``DEFAULT_MAX_BYTES``, the message
+* the constants: ``LAYOUTS``, ``RESPONSE_LAYOUTS``, ``FORMS``, ``DEFAULT_MAX_BYTES``, the message
   names ``REQUEST`` and ``RESPONSE``;
 * writing: :func:`request_fields` and :func:`response_fields` check the encoders' arguments and
   make the map entries' payloads with the codecs passed in;
@@ -28,8 +28,8 @@ from . import dtypes as D
 from .tensor import stack_tensors
 from .wire import WT_LEN, read_length, read_tag, skip_field
 
-KINDS = ("tensors", "serialized_tensors", "examples")
-RESPONSE_KINDS = ("tensors", "serialized_tensors")
+LAYOUTS = ("tensors", "serialized_tensors", "examples")
+RESPONSE_LAYOUTS = ("tensors", "serialized_tensors")
 FORMS = ("content", "proto")
 DEFAULT_MAX_BYTES = D.DEFAULT_MAX_BYTES
 REQUEST = "PredictRequest"
@@ -42,9 +42,9 @@ INT64_MAX = (1 << 63) - 1
 # writing: the arguments and the payloads
 
 
-def _check_kind(kind, kinds=KINDS):
-    if kind not in kinds:
-        raise ValueError(f"kind must be one of {kinds}, not {kind!r}")
+def _check_layout(layout, layouts=LAYOUTS):
+    if layout not in layouts:
+        raise ValueError(f"layout must be one of {layouts}, not {layout!r}")
 
 
 def _check_form(form):
@@ -138,12 +138,12 @@ def _serialized_tensors(cols, encode_tensor, b64encode, form="content"):
     ]
 
 
-def _request_inputs(columns, kind, input_name, encode_tensor, b64encode, encode_example):
+def _request_inputs(columns, layout, input_name, encode_tensor, b64encode, encode_example):
     """``[(key bytes, TensorProto bytes)]``: the inputs map of a request, with the given codecs."""
     cols = _columns_of(columns, "inputs", batch=True)
-    if kind == "tensors":
+    if layout == "tensors":
         return [(key, encode_tensor(array)) for _, key, array in cols]
-    if kind == "serialized_tensors":
+    if layout == "serialized_tensors":
         return _serialized_tensors(cols, encode_tensor, b64encode)
     key = _utf8(input_name, "input_name")
     floats = [(name, _float_column(name, array)) for name, _, array in cols]
@@ -152,28 +152,28 @@ def _request_inputs(columns, kind, input_name, encode_tensor, b64encode, encode_
     return [(key, _string_tensor(examples, encode_tensor))]
 
 
-def response_fields(columns, kind, model_name, form, codecs):
+def response_fields(columns, layout, model_name, form, codecs):
     """``(name, outputs)``: the checked model name and ``[(key bytes, TensorProto bytes)]``, the
     payloads made with ``codecs`` = (encode_tensor, b64encode, encode_example)."""
-    _check_kind(kind, RESPONSE_KINDS)
+    _check_layout(layout, RESPONSE_LAYOUTS)
     _check_form(form)
     name = _utf8(model_name, "model_name")
     encode_tensor, b64encode, _ = codecs
-    if kind == "serialized_tensors":
+    if layout == "serialized_tensors":
         return name, _serialized_tensors(_columns_of(columns, "outputs", batch=True), encode_tensor, b64encode, form)
     return name, [(key, encode_tensor(array, form=form)) for _, key, array in _columns_of(columns, "outputs", batch=False)]
 
 
 
-def request_fields(columns, kind, model_name, signature_name, version, output_filter, input_name, codecs):
+def request_fields(columns, layout, model_name, signature_name, version, output_filter, input_name, codecs):
     """The checked arguments of a request, its payloads made with ``codecs`` = (encode_tensor,
     b64encode, encode_example): ``(name, version, signature_name, inputs, output_filter)``."""
-    _check_kind(kind)
+    _check_layout(layout)
     name = _utf8(model_name, "model_name")
     signature = _utf8(signature_name, "signature_name")
     version = _check_version(version)
     filters = _output_filter_names(output_filter)
-    return name, version, signature, _request_inputs(columns, kind, input_name, *codecs), filters
+    return name, version, signature, _request_inputs(columns, layout, input_name, *codecs), filters
 
 
 
@@ -187,10 +187,10 @@ def new_spec():
 # reading: the arguments and the payloads
 
 
-def check_decode_options(kind, dtype, max_bytes, input_name="input", kinds=KINDS):
+def check_decode_options(layout, dtype, max_bytes, input_name="input", layouts=LAYOUTS):
     """Validate the decoders' arguments before the data is read."""
-    _check_kind(kind, kinds)
-    if kind == "examples":
+    _check_layout(layout, layouts)
+    if layout == "examples":
         _utf8(input_name, "input_name")
     if not isinstance(max_bytes, Integral) or isinstance(max_bytes, bool) or max_bytes < 0:
         raise ValueError(f"max_bytes must be an int >= 0, not {max_bytes!r}")
@@ -198,13 +198,13 @@ def check_decode_options(kind, dtype, max_bytes, input_name="input", kinds=KINDS
     for dt in dtypes:
         if dt is None:
             continue
-        if kind == "examples":
+        if layout == "examples":
             try:
                 ok = np.dtype(dt) == np.float32
             except TypeError:
                 ok = False
             if not ok:
-                raise ValueError(f"kind 'examples' decodes float32 arrays; dtype must be None or float32, not {dt!r}")
+                raise ValueError(f"layout 'examples' decodes float32 arrays; dtype must be None or float32, not {dt!r}")
         else:
             D.expected_datatype(dt)
 
@@ -367,16 +367,16 @@ def _examples(buf, entry, budget, label, max_bytes, codecs):
     return {name: stack_tensors(values) for name, values in columns.items()}
 
 
-def decode_entries(buf, entries, kind, dtype, max_bytes, input_name, request, codecs):
+def decode_entries(buf, entries, layout, dtype, max_bytes, input_name, request, codecs):
     """``{name: array}`` from parsed map entries (a request's inputs or a response's outputs),
     decoded with ``codecs`` = (decode_tensor, b64decode, decode_example)."""
     what = REQUEST + ".inputs" if request else RESPONSE + ".outputs"
     budget = _Budget(max_bytes)
     out = {}
-    if kind == "examples":
+    if layout == "examples":
         names = list(dict.fromkeys(entry[0] for entry in entries))
         if names != [input_name]:
-            raise DecodeError(f"{what}: kind 'examples' needs exactly one input, named {input_name!r}; got {names}")
+            raise DecodeError(f"{what}: layout 'examples' needs exactly one input, named {input_name!r}; got {names}")
         last = entries[-1]
         for entry in entries:  # every entry is decoded: the shadowed ones must be valid too
             result = _examples(buf, entry, budget, f"{what}[{entry[0]!r}]", max_bytes, codecs)
@@ -386,7 +386,7 @@ def decode_entries(buf, entries, kind, dtype, max_bytes, input_name, request, co
         name = entry[0]
         label = f"{what}[{name!r}]"
         dt = _dtype_for(dtype, name)
-        if kind == "serialized_tensors":
+        if layout == "serialized_tensors":
             out[name] = (_instances if request else _output)(buf, entry, dt, budget, label, codecs)
         else:
             out[name] = _tensor(buf, entry, dt, budget, label, codecs[0])[0]
