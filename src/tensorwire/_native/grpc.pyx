@@ -37,10 +37,10 @@ from ._wire cimport (
     wire_write_varint,
 )
 
-cdef object rules, byte_view, DecodeError, b64decode, b64encode, decode_example, encode_example, decode_tensor
+cdef object rules, message_view, DecodeError, b64decode, b64encode, decode_example, encode_example, decode_tensor
 cdef object encode_tensor
 from ..codecs.rules import grpc as rules
-from ..codecs.rules.wire import byte_view
+from ..codecs.rules.wire import message_view
 from ..errors import DecodeError
 from .base64 import b64decode, b64encode
 from .example import decode_example, encode_example
@@ -318,7 +318,7 @@ cdef class _Reader:
 
 cdef tuple _parse(data, str func, bint request):
     """``(buffer, spec, entries)`` of a serialized request or response."""
-    cdef object mv = byte_view(data, func)
+    cdef object mv = message_view(data, func)
     cdef const unsigned char[::1] view = mv
     cdef _Reader r = _Reader()
     cdef Py_ssize_t n = view.shape[0]

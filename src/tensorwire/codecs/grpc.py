@@ -151,10 +151,10 @@ from .rules.grpc import (
 from .rules.wire import (
     WT_LEN,
     WT_VARINT,
-    byte_view,
     encode_len_field,
     encode_tag,
     encode_varint,
+    message_view,
     read_length,
     read_tag,
     read_varint,
@@ -302,7 +302,7 @@ def decode_predict_request(data, layout, *, dtype=None, max_bytes=DEFAULT_MAX_BY
     """``(spec, {name: array})`` from a serialized ``PredictRequest`` sent as ``layout``; see the
     module docstring.  Every invalid input raises :class:`tensorwire.DecodeError`."""
     check_decode_options(layout, dtype, max_bytes, input_name)
-    buf = byte_view(data, "decode_predict_request")
+    buf = message_view(data, "decode_predict_request")
     spec, entries = _parse_envelope(buf, True)
     return spec, decode_entries(buf, entries, layout, dtype, max_bytes, input_name, True, _CODECS)
 
@@ -312,6 +312,6 @@ def decode_predict_response(data, *, layout="tensors", dtype=None, max_bytes=DEF
     ``"serialized_tensors"``); see the module docstring.  Every invalid input raises
     :class:`tensorwire.DecodeError`."""
     check_decode_options(layout, dtype, max_bytes, layouts=RESPONSE_LAYOUTS)
-    buf = byte_view(data, "decode_predict_response")
+    buf = message_view(data, "decode_predict_response")
     _, entries = _parse_envelope(buf, False)
     return decode_entries(buf, entries, layout, dtype, max_bytes, "", False, _CODECS)

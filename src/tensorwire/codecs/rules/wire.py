@@ -18,10 +18,11 @@ WT_END_GROUP = 4
 WT_FIXED32 = 5
 
 
-def byte_view(data, func):
-    """``data`` as a 1-D ``memoryview`` of unsigned bytes, the input of a reader: ``bytes``,
-    ``bytearray``, ``memoryview`` or any C-contiguous buffer (cast to bytes).  ``func`` names the
-    public function in the errors: TypeError for a ``str`` or a buffer that is not C-contiguous."""
+def message_view(data, func):
+    """The bytes of a serialized message (``bytes``, ``bytearray``, ``memoryview`` or any
+    C-contiguous buffer) as a flat memoryview of unsigned bytes; ``func`` names the decoder in
+    the ``TypeError`` for a ``str`` or a non-contiguous buffer.  The argument check every
+    protobuf decoder makes first."""
     if isinstance(data, str):
         raise TypeError(f"{func} takes bytes or a buffer, not str")
     mv = memoryview(data)
