@@ -132,16 +132,33 @@ first byte; the TensorProto codec's own offset into the decoded bytes is left ou
 ``TypeError``).
 """
 
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from numpy.typing import NDArray
+
 from ..errors import DecodeError
 from .base64 import b64decode, b64encode
 from .example import decode_example, encode_example
+from .rules.grpc import DEFAULT_MAX_BYTES as DEFAULT_MAX_BYTES
+from .rules.grpc import FORMS as FORMS
+from .rules.grpc import LAYOUTS as LAYOUTS
+from .rules.grpc import REQUEST as REQUEST
+from .rules.grpc import RESPONSE as RESPONSE
+from .rules.grpc import RESPONSE_LAYOUTS as RESPONSE_LAYOUTS
+from .rules.grpc import Columns as Columns
+from .rules.grpc import DTypeSpec as DTypeSpec
+from .rules.grpc import Layout as Layout
+from .rules.grpc import PredictSpec as PredictSpec
+from .rules.grpc import ResponseLayout as ResponseLayout
+from .rules.grpc import TensorForm as TensorForm
 from .rules.grpc import (
-    DEFAULT_MAX_BYTES,
-    FORMS,
-    LAYOUTS,
-    REQUEST,
-    RESPONSE,
-    RESPONSE_LAYOUTS,
+    DecodeCodecs,
+    EncodeCodecs,
+    Entry,
+    KeyedPayloads,
     check_decode_options,
     decode_entries,
     new_spec,
@@ -162,13 +179,16 @@ from .rules.wire import (
 )
 from .tensor import decode_tensor, encode_tensor
 
+if TYPE_CHECKING:
+    from typing_extensions import Buffer
+
 # --------------------------------------------------------------------------------------------
 # writing
 
 
-def _model_spec(name, version, signature_name):
+def _model_spec(name: bytes, version: int | None, signature_name: bytes) -> bytes:
     """The ModelSpec message (``b""`` when no field is set)."""
-    parts = []
+    parts: list[bytes] = []
     if name:
         parts.append(encode_len_field(1, name))
     if version is not None:
@@ -178,21 +198,23 @@ def _model_spec(name, version, signature_name):
     return b"".join(parts)
 
 
-def _map(field, entries):
+def _map(field: int, entries: KeyedPayloads) -> bytes:
     return b"".join(encode_len_field(field, encode_len_field(1, k) + encode_len_field(2, v)) for k, v in entries)
 
 
+_ENCODERS: EncodeCodecs = (encode_tensor, b64encode, encode_example)
 
-def encode_predict_request(columns, layout, *, model_name="", signature_name="", version=None, output_filter=(),
-                           input_name="input"):
+
+def encode_predict_request(columns: Columns, layout: Layout, *, model_name: str = "", signature_name: str = "",
+                           version: int | None = None, output_filter: Iterable[str] = (),
+                           input_name: str = "input") -> bytes:
     """A serialized ``tensorflow.serving.PredictRequest`` carrying ``columns`` (``[(name,
     batch-first array)]``) as ``layout`` (``"tensors"``, ``"serialized_tensors"`` or
     ``"examples"``); see the module docstring."""
-    name, version, signature, inputs, filters = request_fields(
-        columns, layout, model_name, signature_name, version, output_filter, input_name,
-        (encode_tensor, b64encode, encode_example),
+    name, checked, signature, inputs, filters = request_fields(
+        columns, layout, model_name, signature_name, version, output_filter, input_name, _ENCODERS
     )
-    spec = _model_spec(name, version, signature)
+    spec = _model_spec(name, checked, signature)
     return (
         (encode_len_field(1, spec) if spec else b"")
         + _map(2, inputs)
@@ -200,12 +222,13 @@ def encode_predict_request(columns, layout, *, model_name="", signature_name="",
     )
 
 
-def encode_predict_response(columns, *, layout="tensors", model_name="", form="content"):
+def encode_predict_response(columns: Columns, *, layout: ResponseLayout = "tensors", model_name: str = "",
+                            form: TensorForm = "content") -> bytes:
     """A serialized ``tensorflow.serving.PredictResponse`` whose outputs are ``columns``
     (``[(name, array)]``) written as ``layout`` (``"tensors"``: each by ``encode_tensor(array,
     form=form)``, TF Serving itself writes ``form="proto"``; ``"serialized_tensors"``: batch-first
     columns, as the request layout); see the module docstring."""
-    name, outputs = response_fields(columns, layout, model_name, form, (encode_tensor, b64encode, encode_example))
+    name, outputs = response_fields(columns, layout, model_name, form, _ENCODERS)
     spec = _model_spec(name, None, b"")
     return _map(1, outputs) + (encode_len_field(2, spec) if spec else b"")
 
@@ -214,7 +237,7 @@ def encode_predict_response(columns, *, layout="tensors", model_name="", form="c
 # reading: the envelope
 
 
-def _text(buf, start, stop, what, field):
+def _text(buf: memoryview, start: int, stop: int, what: str, field: str) -> str:
     try:
         return bytes(buf[start:stop]).decode("utf-8")
     except UnicodeDecodeError:
@@ -223,7 +246,7 @@ def _text(buf, start, stop, what, field):
 
 
 
-def _parse_model_spec(buf, pos, end, spec, what):
+def _parse_model_spec(buf: memoryview, pos: int, end: int, spec: PredictSpec, what: str) -> None:
     """Merge one ModelSpec occurrence into ``spec``."""
     while pos < end:
         field, wt, pos = read_tag(buf, pos, end, what)
@@ -254,10 +277,10 @@ def _parse_model_spec(buf, pos, end, spec, what):
             pos = skip_field(buf, pos, end, field, wt, what)
 
 
-def _parse_entry(buf, start, end, what):
+def _parse_entry(buf: memoryview, start: int, end: int, what: str) -> Entry:
     """One map entry: ``(name, [value ranges], entry start)``."""
     key = ""
-    values = []
+    values: list[tuple[int, int]] = []
     pos = start
     while pos < end:
         field, wt, pos = read_tag(buf, pos, end, what)
@@ -272,12 +295,12 @@ def _parse_entry(buf, start, end, what):
     return key, values, start
 
 
-def _parse_envelope(buf, request):
+def _parse_envelope(buf: memoryview, request: bool) -> tuple[PredictSpec, list[Entry]]:
     """``(spec, [entries])``: the whole message checked, left to right; payloads not decoded."""
     top = REQUEST if request else RESPONSE
     map_field, spec_field = (2, 1) if request else (1, 2)
     spec = new_spec()
-    entries = []
+    entries: list[Entry] = []
     end = len(buf)
     pos = 0
     while pos < end:
@@ -295,10 +318,12 @@ def _parse_envelope(buf, request):
             pos = skip_field(buf, pos, end, field, wt, top)
     return spec, entries
 
-_CODECS = (decode_tensor, b64decode, decode_example)
+
+_CODECS: DecodeCodecs = (decode_tensor, b64decode, decode_example)
 
 
-def decode_predict_request(data, layout, *, dtype=None, max_bytes=DEFAULT_MAX_BYTES, input_name="input"):
+def decode_predict_request(data: Buffer, layout: Layout, *, dtype: DTypeSpec = None, max_bytes: int = DEFAULT_MAX_BYTES,
+                           input_name: str = "input") -> tuple[PredictSpec, dict[str, NDArray[Any]]]:
     """``(spec, {name: array})`` from a serialized ``PredictRequest`` sent as ``layout``; see the
     module docstring.  Every invalid input raises :class:`tensorwire.DecodeError`."""
     check_decode_options(layout, dtype, max_bytes, input_name)
@@ -307,7 +332,8 @@ def decode_predict_request(data, layout, *, dtype=None, max_bytes=DEFAULT_MAX_BY
     return spec, decode_entries(buf, entries, layout, dtype, max_bytes, input_name, True, _CODECS)
 
 
-def decode_predict_response(data, *, layout="tensors", dtype=None, max_bytes=DEFAULT_MAX_BYTES):
+def decode_predict_response(data: Buffer, *, layout: ResponseLayout = "tensors", dtype: DTypeSpec = None,
+                            max_bytes: int = DEFAULT_MAX_BYTES) -> dict[str, NDArray[Any]]:
     """``{name: array}`` from a serialized ``PredictResponse`` sent as ``layout`` (``"tensors"`` or
     ``"serialized_tensors"``); see the module docstring.  Every invalid input raises
     :class:`tensorwire.DecodeError`."""

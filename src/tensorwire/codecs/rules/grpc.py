@@ -18,41 +18,114 @@ Encoding codecs are ``(encode_tensor, b64encode, encode_example)``, decoding cod
 of each value occurrence], entry start)``, offsets in the outermost buffer.
 """
 
-from collections.abc import Mapping
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
 from numbers import Integral
+from typing import Any, Final, Literal, Protocol, TypedDict, Union, cast
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 from ...errors import DecodeError
 from . import dtypes as D
 from .tensor import stack_tensors
 from .wire import WT_LEN, read_length, read_tag, skip_field
 
-LAYOUTS = ("tensors", "serialized_tensors", "examples")
-RESPONSE_LAYOUTS = ("tensors", "serialized_tensors")
-FORMS = ("content", "proto")
-DEFAULT_MAX_BYTES = D.DEFAULT_MAX_BYTES
-REQUEST = "PredictRequest"
-RESPONSE = "PredictResponse"
-INT64_MIN = -(1 << 63)
-INT64_MAX = (1 << 63) - 1
+# --------------------------------------------------------------------------------------------
+# types
+
+Layout = Literal["tensors", "serialized_tensors", "examples"]
+"""How a request's columns are laid out (GRPC_TF_TENSORS, GRPC_SERIALIZED_TF_TENSORS,
+GRPC_SERIALIZED_TF_EXAMPLES)."""
+ResponseLayout = Literal["tensors", "serialized_tensors"]
+"""How a response's outputs are laid out."""
+TensorForm = Literal["content", "proto"]
+"""The TensorProto form of a ``"tensors"`` response's outputs."""
+Columns = Union[Mapping[str, ArrayLike], Iterable[tuple[str, ArrayLike]]]
+"""The arrays to encode: ``{name: array}`` or ``[(name, array)]``."""
+DType = Union[DTypeLike, int, None]
+"""A dtype as ``decode_tensor`` takes it: anything ``np.dtype`` takes, a DataType number, or
+``"string"``/``bytes``/``object`` for strings; None: the encoded one."""
+DTypeSpec = Union[DType, Mapping[str, DType]]
+"""``dtype`` of the decoders: one dtype for every name, or ``{name: dtype}``."""
+Entry = tuple[str, list[tuple[int, int]], int]
+"""A parsed map entry: its name, the ``(start, stop)`` of each occurrence of its value, and the
+entry's own offset."""
+KeyedPayloads = list[tuple[bytes, bytes]]
+"""A map to write: ``[(key as UTF-8, TensorProto bytes)]``."""
+Where = tuple[str, int]
+"""A DT_STRING tensor's label and message offset, for the errors of its elements."""
+
+
+class PredictSpec(TypedDict):
+    """A ``PredictRequest``'s fields besides its inputs."""
+
+    name: str
+    version: int | None
+    version_label: str | None
+    signature_name: str
+    output_filter: list[str]
+
+
+class EncodeTensor(Protocol):
+    def __call__(self, array: ArrayLike, *, form: TensorForm = "content") -> bytes: ...
+
+
+class B64Encode(Protocol):
+    def __call__(self, data: bytes, *, urlsafe: bool = False, pad: bool = True) -> bytes: ...
+
+
+class EncodeExample(Protocol):
+    def __call__(self, features: Mapping[str, ArrayLike], *, sort_keys: bool = True) -> bytes: ...
+
+
+class DecodeTensor(Protocol):
+    def __call__(self, data: bytes | memoryview, *, dtype: DType = None, max_bytes: int = ...) -> NDArray[Any]: ...
+
+
+class B64Decode(Protocol):
+    def __call__(self, text: bytes | str, *, alphabet: Literal["standard", "urlsafe", "any"] = "any") -> bytes: ...
+
+
+class DecodeExample(Protocol):
+    def __call__(self, data: bytes) -> dict[str, Any]: ...
+
+
+EncodeCodecs = tuple[EncodeTensor, B64Encode, EncodeExample]
+"""The payload codecs a twin writes with: ``(encode_tensor, b64encode, encode_example)``."""
+DecodeCodecs = tuple[DecodeTensor, B64Decode, DecodeExample]
+"""The payload codecs a twin reads with: ``(decode_tensor, b64decode, decode_example)``."""
+
+# --------------------------------------------------------------------------------------------
+# constants
+
+
+LAYOUTS: Final[tuple[Layout, ...]] = ("tensors", "serialized_tensors", "examples")
+RESPONSE_LAYOUTS: Final[tuple[ResponseLayout, ...]] = ("tensors", "serialized_tensors")
+FORMS: Final[tuple[TensorForm, ...]] = ("content", "proto")
+DEFAULT_MAX_BYTES: Final[int] = D.DEFAULT_MAX_BYTES
+REQUEST: Final = "PredictRequest"
+RESPONSE: Final = "PredictResponse"
+INT64_MIN: Final = -(1 << 63)
+INT64_MAX: Final = (1 << 63) - 1
 
 
 # --------------------------------------------------------------------------------------------
 # writing: the arguments and the payloads
 
 
-def _check_layout(layout, layouts=LAYOUTS):
+def _check_layout(layout: object, layouts: tuple[str, ...] = LAYOUTS) -> None:
     if layout not in layouts:
         raise ValueError(f"layout must be one of {layouts}, not {layout!r}")
 
 
-def _check_form(form):
+def _check_form(form: object) -> None:
     if form not in FORMS:
         raise ValueError(f"form must be one of {FORMS}, not {form!r}")
 
 
-def _utf8(text, what):
+def _utf8(text: object, what: str) -> bytes:
     """``text`` (a str) as UTF-8; TypeError for another type, ValueError for a lone surrogate."""
     if not isinstance(text, str):
         raise TypeError(f"{what} must be str, not {type(text).__name__}")
@@ -62,41 +135,41 @@ def _utf8(text, what):
         raise ValueError(f"{what} {text!r} is not valid Unicode (lone surrogate)") from None
 
 
-def _check_version(version):
+def _check_version(version: object) -> int | None:
     """``version`` as an int in the int64 range, or None."""
     if version is None:
         return None
-    if not isinstance(version, Integral) or isinstance(version, bool):
+    if isinstance(version, bool) or not isinstance(version, Integral):
         raise TypeError(f"version must be an int or None, not {type(version).__name__}")
-    version = int(version)
-    if not INT64_MIN <= version <= INT64_MAX:
-        raise ValueError(f"version {version} is out of the int64 range")
-    return version
+    number = int(version)
+    if not INT64_MIN <= number <= INT64_MAX:
+        raise ValueError(f"version {number} is out of the int64 range")
+    return number
 
 
-def _output_filter_names(output_filter):
+def _output_filter_names(output_filter: Iterable[object]) -> list[bytes]:
     """The ``output_filter`` names as UTF-8 bytes."""
     if isinstance(output_filter, (str, bytes)):
         raise TypeError("output_filter must be a sequence of str, not a single string")
     return [_utf8(name, "output_filter names") for name in output_filter]
 
 
-def _columns_of(columns, what, batch):
+def _columns_of(columns: Columns, what: str, batch: bool) -> list[tuple[str, bytes, NDArray[Any]]]:
     """``[(name, key bytes, ndarray)]`` from ``columns``; ``batch`` requires a shared first axis."""
-    items = list(columns.items()) if isinstance(columns, Mapping) else list(columns)
+    items: list[object] = list(columns.items()) if isinstance(columns, Mapping) else list(columns)
     if not items:
         raise ValueError(f"{what}: no columns given")
-    out = []
-    seen = set()
+    out: list[tuple[str, bytes, NDArray[Any]]] = []
+    seen: set[bytes] = set()
     for item in items:
         if not isinstance(item, (tuple, list)) or len(item) != 2:
             raise TypeError(f"{what}: columns must be (name, array) pairs, not {type(item).__name__}")
-        name, array = item
+        name, values = item
         key = _utf8(name, f"{what} names")
         if key in seen:
             raise ValueError(f"{what}: name {name!r} appears twice")
         seen.add(key)
-        array = np.asarray(array)
+        array = np.asarray(values)
         if batch:
             if array.ndim == 0:
                 raise ValueError(f"{what}: {name!r} has no instance axis (a 0-d array)")
@@ -106,7 +179,7 @@ def _columns_of(columns, what, batch):
     return out
 
 
-def _float_column(name, array):
+def _float_column(name: str, array: NDArray[Any]) -> NDArray[Any]:
     """An examples column as a float array (ints and bools converted to float32)."""
     bf16 = D.bfloat16_dtype()
     if array.dtype.kind == "f" or (bf16 is not None and array.dtype == bf16):
@@ -118,7 +191,7 @@ def _float_column(name, array):
     )
 
 
-def _string_tensor(values, encode, form="content"):
+def _string_tensor(values: list[bytes], encode: EncodeTensor, form: TensorForm = "content") -> bytes:
     """A DT_STRING tensor of shape [N] holding ``values`` (bytes).  ``form`` changes nothing:
     ``encode_tensor`` writes strings as ``string_val`` in both forms."""
     arr = np.empty(len(values), dtype=object)
@@ -126,7 +199,8 @@ def _string_tensor(values, encode, form="content"):
     return encode(arr, form=form)
 
 
-def _serialized_tensors(cols, encode_tensor, b64encode, form="content"):
+def _serialized_tensors(cols: list[tuple[str, bytes, NDArray[Any]]], encode_tensor: EncodeTensor, b64encode: B64Encode,
+                        form: TensorForm = "content") -> KeyedPayloads:
     """``[(key bytes, TensorProto bytes)]``: each batch-first column as a DT_STRING [N] tensor of
     the padded URL-safe base64 of ``encode_tensor(array[i, ...])`` (content form)."""
     # array[i, ...] is an array even for a 1-D object array, whose array[i] would be the element
@@ -138,7 +212,8 @@ def _serialized_tensors(cols, encode_tensor, b64encode, form="content"):
     ]
 
 
-def _request_inputs(columns, layout, input_name, encode_tensor, b64encode, encode_example):
+def _request_inputs(columns: Columns, layout: Layout, input_name: str, encode_tensor: EncodeTensor, b64encode: B64Encode,
+                    encode_example: EncodeExample) -> KeyedPayloads:
     """``[(key bytes, TensorProto bytes)]``: the inputs map of a request, with the given codecs."""
     cols = _columns_of(columns, "inputs", batch=True)
     if layout == "tensors":
@@ -152,7 +227,8 @@ def _request_inputs(columns, layout, input_name, encode_tensor, b64encode, encod
     return [(key, _string_tensor(examples, encode_tensor))]
 
 
-def response_fields(columns, layout, model_name, form, codecs):
+def response_fields(columns: Columns, layout: ResponseLayout, model_name: str, form: TensorForm,
+                    codecs: EncodeCodecs) -> tuple[bytes, KeyedPayloads]:
     """``(name, outputs)``: the checked model name and ``[(key bytes, TensorProto bytes)]``, the
     payloads made with ``codecs`` = (encode_tensor, b64encode, encode_example)."""
     _check_layout(layout, RESPONSE_LAYOUTS)
@@ -164,20 +240,21 @@ def response_fields(columns, layout, model_name, form, codecs):
     return name, [(key, encode_tensor(array, form=form)) for _, key, array in _columns_of(columns, "outputs", batch=False)]
 
 
-
-def request_fields(columns, layout, model_name, signature_name, version, output_filter, input_name, codecs):
+def request_fields(
+    columns: Columns, layout: Layout, model_name: str, signature_name: str, version: int | None,
+    output_filter: Iterable[str], input_name: str, codecs: EncodeCodecs,
+) -> tuple[bytes, int | None, bytes, KeyedPayloads, list[bytes]]:
     """The checked arguments of a request, its payloads made with ``codecs`` = (encode_tensor,
     b64encode, encode_example): ``(name, version, signature_name, inputs, output_filter)``."""
     _check_layout(layout)
     name = _utf8(model_name, "model_name")
     signature = _utf8(signature_name, "signature_name")
-    version = _check_version(version)
+    checked = _check_version(version)
     filters = _output_filter_names(output_filter)
-    return name, version, signature, _request_inputs(columns, layout, input_name, *codecs), filters
+    return name, checked, signature, _request_inputs(columns, layout, input_name, *codecs), filters
 
 
-
-def new_spec():
+def new_spec() -> PredictSpec:
     """The spec of a request before its ``model_spec`` and ``output_filter`` are parsed: a dict of
     ``name``, ``version``, ``version_label``, ``signature_name`` and ``output_filter``."""
     return {"name": "", "version": None, "version_label": None, "signature_name": "", "output_filter": []}
@@ -187,14 +264,15 @@ def new_spec():
 # reading: the arguments and the payloads
 
 
-def check_decode_options(layout, dtype, max_bytes, input_name="input", layouts=LAYOUTS):
+def check_decode_options(layout: object, dtype: DTypeSpec, max_bytes: object, input_name: str = "input",
+                         layouts: tuple[str, ...] = LAYOUTS) -> None:
     """Validate the decoders' arguments before the data is read."""
     _check_layout(layout, layouts)
     if layout == "examples":
         _utf8(input_name, "input_name")
-    if not isinstance(max_bytes, Integral) or isinstance(max_bytes, bool) or max_bytes < 0:
+    if isinstance(max_bytes, bool) or not isinstance(max_bytes, Integral) or max_bytes < 0:
         raise ValueError(f"max_bytes must be an int >= 0, not {max_bytes!r}")
-    dtypes = dtype.values() if isinstance(dtype, Mapping) else [dtype]
+    dtypes: Iterable[Any] = dtype.values() if isinstance(dtype, Mapping) else [dtype]
     for dt in dtypes:
         if dt is None:
             continue
@@ -209,27 +287,28 @@ def check_decode_options(layout, dtype, max_bytes, input_name="input", layouts=L
             D.expected_datatype(dt)
 
 
-def _dtype_for(dtype, name):
-    return dtype.get(name) if isinstance(dtype, Mapping) else dtype
+def _dtype_for(dtype: DTypeSpec, name: str) -> DType:
+    # any mapping is {name: dtype} (numpy's dict form of a structured dtype is not a TensorProto dtype)
+    return cast(DType, dtype.get(name)) if isinstance(dtype, Mapping) else dtype
 
 
 class _Budget:
     """What remains of ``max_bytes`` for the arrays still to decode."""
 
-    def __init__(self, max_bytes):
+    def __init__(self, max_bytes: int) -> None:
         self.left = int(max_bytes)
 
-    def take(self, arr):
+    def take(self, arr: NDArray[Any]) -> None:
         self.left -= arr.nbytes
 
 
-def _entry_bytes(buf, ranges):
+def _entry_bytes(buf: memoryview, ranges: list[tuple[int, int]]) -> memoryview | bytes:
     if len(ranges) == 1:
         return buf[ranges[0][0]:ranges[0][1]]
     return b"".join(bytes(buf[a:b]) for a, b in ranges)
 
 
-def _message_offset(ranges, inner):
+def _message_offset(ranges: list[tuple[int, int]], inner: int) -> int:
     """The message's offset of byte ``inner`` of a map entry's TensorProto (its ``ranges``
     concatenated)."""
     for a, b in ranges:
@@ -239,7 +318,8 @@ def _message_offset(ranges, inner):
     return ranges[-1][1] + inner  # the end of the TensorProto (a truncation)
 
 
-def _tensor(buf, entry, dtype, budget, label, decode_tensor):
+def _tensor(buf: memoryview, entry: Entry, dtype: DType, budget: _Budget, label: str,
+            decode_tensor: DecodeTensor) -> tuple[NDArray[Any], Where]:
     """Decode one map entry's TensorProto: ``(array, where)``, ``where`` = ``(label, offset of
     the TensorProto)``.  An error is ``label: <decode_tensor's message>`` with one position: the
     failing byte's offset in the message when the TensorProto error has one, else the
@@ -254,7 +334,8 @@ def _tensor(buf, entry, dtype, budget, label, decode_tensor):
     return arr, (label, offset)
 
 
-def _strings(buf, entry, budget, label, decode_tensor):
+def _strings(buf: memoryview, entry: Entry, budget: _Budget, label: str,
+             decode_tensor: DecodeTensor) -> tuple[NDArray[Any], Where]:
     """The elements of a DT_STRING [N] input."""
     arr, where = _tensor(buf, entry, "string", budget, label, decode_tensor)
     if arr.ndim != 1:
@@ -262,7 +343,8 @@ def _strings(buf, entry, budget, label, decode_tensor):
     return arr, where
 
 
-def _output(buf, entry, dtype, budget, label, codecs):
+def _output(buf: memoryview, entry: Entry, dtype: DType, budget: _Budget, label: str,
+            codecs: DecodeCodecs) -> NDArray[Any]:
     """A serialized_tensors output: a DT_STRING tensor of rank 1 is instances (as for a request);
     any other tensor is returned as it is, once its dtype is checked against ``dtype``."""
     decode_tensor = codecs[0]
@@ -275,7 +357,7 @@ def _output(buf, entry, dtype, budget, label, codecs):
     return arr
 
 
-def _element_offset(buf, entry, i):
+def _element_offset(buf: memoryview, entry: Entry, i: int) -> int | None:
     """The message offset of element ``i``'s bytes: the ``i``-th string_val of the entry's
     TensorProto (already decoded, so valid), read again only for an error; None for an element
     the TensorProto does not hold (a shape with more elements than values is filled)."""
@@ -294,7 +376,8 @@ def _element_offset(buf, entry, i):
     return None
 
 
-def _element_error(buf, entry, where, i, detail=None, exc=None):
+def _element_error(buf: memoryview, entry: Entry, where: Where, i: int, detail: str = "",
+                   exc: DecodeError | None = None) -> DecodeError:
     """An error in element ``i`` of the DT_STRING tensor at ``where``: ``detail``, or the element
     codec's ``exc`` (its offset, into the element's bytes, rebased onto the message when the
     element is those bytes: an Example; a base64 text; else the position is the element's, or
@@ -308,15 +391,16 @@ def _element_error(buf, entry, where, i, detail=None, exc=None):
     return exc.within(prefix, base, lambda inner: base + inner)
 
 
-def _instances(buf, entry, dtype, budget, label, codecs, strings=None):
+def _instances(buf: memoryview, entry: Entry, dtype: DType, budget: _Budget, label: str, codecs: DecodeCodecs,
+               strings: tuple[NDArray[Any], Where] | None = None) -> NDArray[Any]:
     """A serialized_tensors input: the stack of its elements' tensors.  ``strings`` is
     ``(array, where)`` when the DT_STRING tensor is already decoded."""
     decode_tensor, b64decode, _ = codecs
-    strings, where = strings or _strings(buf, entry, budget, label, decode_tensor)
-    if len(strings) == 0:
+    texts, where = strings or _strings(buf, entry, budget, label, decode_tensor)
+    if len(texts) == 0:
         return np.empty((0,), dtype=np.float32 if dtype is None else D.numpy_dtype(D.expected_datatype(dtype)))
-    arrays = []
-    for i, text in enumerate(strings):
+    arrays: list[NDArray[Any]] = []
+    for i, text in enumerate(texts):
         try:
             raw = b64decode(text, alphabet="any")
         except DecodeError as exc:
@@ -332,14 +416,16 @@ def _instances(buf, entry, dtype, budget, label, codecs, strings=None):
             )
         budget.take(arr)
         arrays.append(arr)
-    return stack_tensors(arrays)
+    stacked: NDArray[Any] = stack_tensors(arrays)
+    return stacked
 
 
-def _examples(buf, entry, budget, label, max_bytes, codecs):
+def _examples(buf: memoryview, entry: Entry, budget: _Budget, label: str, max_bytes: int,
+              codecs: DecodeCodecs) -> dict[str, NDArray[Any]]:
     """An examples input: ``{feature: float32 (N, values)}``."""
     decode_tensor, _, decode_example = codecs
     strings, where = _strings(buf, entry, budget, label, decode_tensor)
-    columns = {}
+    columns: dict[str, list[NDArray[Any]]] = {}
     for i, raw in enumerate(strings):
         try:
             features = decode_example(raw)
@@ -364,15 +450,17 @@ def _examples(buf, entry, budget, label, max_bytes, codecs):
             budget.take(value)
         if budget.left < 0:
             raise _element_error(buf, entry, where, i, f"the decoded features exceed max_bytes={max_bytes}")
-    return {name: stack_tensors(values) for name, values in columns.items()}
+    stacked: dict[str, NDArray[Any]] = {name: stack_tensors(values) for name, values in columns.items()}
+    return stacked
 
 
-def decode_entries(buf, entries, layout, dtype, max_bytes, input_name, request, codecs):
+def decode_entries(buf: memoryview, entries: list[Entry], layout: Layout, dtype: DTypeSpec, max_bytes: int,
+                   input_name: str, request: bool, codecs: DecodeCodecs) -> dict[str, NDArray[Any]]:
     """``{name: array}`` from parsed map entries (a request's inputs or a response's outputs),
     decoded with ``codecs`` = (decode_tensor, b64decode, decode_example)."""
     what = REQUEST + ".inputs" if request else RESPONSE + ".outputs"
     budget = _Budget(max_bytes)
-    out = {}
+    out: dict[str, NDArray[Any]] = {}
     if layout == "examples":
         names = list(dict.fromkeys(entry[0] for entry in entries))
         if names != [input_name]:
@@ -387,7 +475,8 @@ def decode_entries(buf, entries, layout, dtype, max_bytes, input_name, request, 
         label = f"{what}[{name!r}]"
         dt = _dtype_for(dtype, name)
         if layout == "serialized_tensors":
-            out[name] = (_instances if request else _output)(buf, entry, dt, budget, label, codecs)
+            out[name] = (_instances(buf, entry, dt, budget, label, codecs) if request
+                         else _output(buf, entry, dt, budget, label, codecs))
         else:
             out[name] = _tensor(buf, entry, dt, budget, label, codecs[0])[0]
     return out
