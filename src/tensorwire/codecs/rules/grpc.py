@@ -362,7 +362,7 @@ def _element_offset(buf: memoryview, entry: Entry, i: int) -> int | None:
     TensorProto (already decoded, so valid), read again only for an error; None for an element
     the TensorProto does not hold (a shape with more elements than values is filled)."""
     ranges = entry[1]
-    data = _entry_bytes(buf, ranges)
+    data = memoryview(_entry_bytes(buf, ranges))
     pos, end, k = 0, len(data), 0
     while pos < end:
         field, wire_type, pos = read_tag(data, pos, end, "")
