@@ -7,7 +7,8 @@ The first byte picks the format, request or response, ``dtype``, ``max_bytes`` (
 and, for examples, ``input_name``; the rest is the message.  The native
 side is the public API (``tensorwire.payload.decode_grpc_request``, which gives the request's
 spec as well, and ``tensorwire.decode_response``); the reference side is
-``tensorwire.codecs.grpc`` called with the kind ``tensorwire.payload`` picks for the format."""
+``tensorwire.codecs.grpc`` called with the layout ``tensorwire.payload`` picks for the format
+(its table of layouts, ``payload.GRPC_LAYOUTS``)."""
 
 import itertools
 
@@ -22,7 +23,7 @@ with atheris.instrument_imports(include=["tensorwire"]):
 
 from _contract import agree, fuzz, pick
 
-FORMATS = [f for f in payload.PayloadFormat if f in payload._GRPC_KINDS]
+FORMATS = [f for f in payload.PayloadFormat if f in payload.GRPC_LAYOUTS]
 MAX_BYTES = 1 << 20  # not the 2 GiB default: see fuzz/README.md
 DTYPES = (None, np.float32, np.int64, {"B1": np.float32, "output": np.uint8})
 OPTIONS = [
@@ -31,8 +32,8 @@ OPTIONS = [
         FORMATS, ("request", "response"), DTYPES, (MAX_BYTES, 64), ("input", "inputs"))
     # examples requests decode float32 only (another dtype is an argument error); input_name is
     # read for examples requests only
-    if not (side == "request" and payload._GRPC_KINDS[fmt] == "examples" and dtype not in (None, np.float32))
-    and (input_name == "input" or (side == "request" and payload._GRPC_KINDS[fmt] == "examples"))
+    if not (side == "request" and payload.GRPC_LAYOUTS[fmt][0] == "examples" and dtype not in (None, np.float32))
+    and (input_name == "input" or (side == "request" and payload.GRPC_LAYOUTS[fmt][0] == "examples"))
 ]
 
 
@@ -40,13 +41,13 @@ def check(data):
     (fmt, side, dtype, max_bytes, input_name), body = pick(data, OPTIONS)
     if side == "request":
         agree(
-            lambda: reference.decode_predict_request(body, payload._GRPC_KINDS[fmt], dtype=dtype,
+            lambda: reference.decode_predict_request(body, payload.GRPC_LAYOUTS[fmt][0], dtype=dtype,
                                                      max_bytes=max_bytes, input_name=input_name),
             lambda: payload.decode_grpc_request(body, fmt, dtype=dtype, max_bytes=max_bytes, input_name=input_name),
         )
     else:
         agree(
-            lambda: reference.decode_predict_response(body, kind=payload._response_kind(fmt), dtype=dtype,
+            lambda: reference.decode_predict_response(body, layout=payload.GRPC_LAYOUTS[fmt][1], dtype=dtype,
                                                       max_bytes=max_bytes),
             lambda: tensorwire.decode_response(body, fmt, dtype=dtype, max_bytes=max_bytes),
         )

@@ -1251,7 +1251,7 @@ def ee_batches(draw):
 # ---------------------------------------------------------------------------
 # TF Serving gRPC Predict payloads (tensorwire.codecs.grpc / tensorwire._native.grpc)
 # ---------------------------------------------------------------------------
-# Used by test_grpc.py.  grpc_batches(kind) draws the columns of one request: 1-3 uniquely named
+# Used by test_grpc.py.  grpc_batches(layout) draws the columns of one request: 1-3 uniquely named
 # columns sharing an instance axis of 0..3, each of its own dtype and per-instance shape (rank
 # 0..2, sides 0..3).  For "tensors" and "serialized_tensors" every dtype encode_tensor takes
 # (numeric from raw bits, strings of every kind); for "examples" the float dtypes and the
@@ -1281,11 +1281,11 @@ def ee_batches(draw):
 #
 # Malformed responses (mutated_grpc_responses): hand-written PredictResponses whose outputs mix
 # serialized tensors (DT_STRING [N] of base64 TensorProtos, padded or not), plain numeric
-# tensors and a DT_STRING tensor of rank 2 (returned as it is by kind "serialized_tensors"),
+# tensors and a DT_STRING tensor of rank 2 (returned as it is by layout "serialized_tensors"),
 # damaged the same way, with the request's hostile tokens plus response-shaped ones (an output
 # entry holding bad base64, instances that differ, a model_spec whose name is not UTF-8).
 
-GRPC_KINDS = ("tensors", "serialized_tensors", "examples")
+GRPC_LAYOUTS = ("tensors", "serialized_tensors", "examples")
 GRPC_NAMES = _st.one_of(
     _st.sampled_from(["", "input", "inputs", "B1", "B10", "earthengine_in_0", "\u00e9", "\U0001f600", "a\x00b"]),
     _texts,
@@ -1295,14 +1295,14 @@ _INT64_EXTREMES = [0, 1, -1, (1 << 63) - 1, -(1 << 63)]
 
 
 @_st.composite
-def grpc_batches(draw, kind, max_columns=3, max_instances=3, min_instances=0):
-    """``[(name, array)]``: the columns of one request of ``kind``, sharing their first axis."""
+def grpc_batches(draw, layout, max_columns=3, max_instances=3, min_instances=0):
+    """``[(name, array)]``: the columns of one request of ``layout``, sharing their first axis."""
     n = draw(_st.integers(min_instances, max_instances))
     names = draw(_st.lists(GRPC_NAMES, min_size=1, max_size=max_columns, unique=True))
     columns = []
     for name in names:
         shape = _st.just((n, *draw(shapes(max_dims=2, max_side=3))))
-        if kind == "examples":
+        if layout == "examples":
             arr = draw(numeric_arrays(dtypes=GRPC_EXAMPLE_DTYPES, shape=shape))
         else:
             arr = draw(_st.one_of(numeric_arrays(shape=shape), string_arrays(shape=shape)))
@@ -1504,9 +1504,9 @@ def _grpc_hostile_tokens():
     )
 
 
-def mutated_grpc_requests(kind):
-    """A valid request of ``kind`` with one to four random edits (see the section comment)."""
-    return mutated_bytes(_st.sampled_from(GRPC_SEEDS[kind]), _grpc_hostile_tokens())
+def mutated_grpc_requests(layout):
+    """A valid request of ``layout`` with one to four random edits (see the section comment)."""
+    return mutated_bytes(_st.sampled_from(GRPC_SEEDS[layout]), _grpc_hostile_tokens())
 
 
 def _grpc_output(name, value):

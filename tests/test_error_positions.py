@@ -77,14 +77,14 @@ def json_tensor_bodies(draw):
 @st.composite
 def grpc_nested(draw):
     """A PredictRequest whose DT_STRING input holds a damaged element: base64, TensorProto or Example."""
-    kind = draw(st.sampled_from(["serialized_tensors", "examples"]))
-    if kind == "examples":
+    layout = draw(st.sampled_from(["serialized_tensors", "examples"]))
+    if layout == "examples":
         element = draw(S.mutated_examples())
         name = b"input"
     else:
         element = draw(_tensor_texts)
         name = b"x"
-    return kind, S._grpc_entry(name, S._grpc_strings(b"CAESAA" if kind != "examples" else element, element))
+    return layout, S._grpc_entry(name, S._grpc_strings(b"CAESAA" if layout != "examples" else element, element))
 
 
 class TestOnePosition:
@@ -112,22 +112,22 @@ class TestOnePosition:
         check(codecs, lambda b: outcome(b.example.decode_sequence_example, data))
 
     @CORRUPTION
-    @given(st.data(), st.sampled_from(S.GRPC_KINDS))
-    def test_grpc(self, codecs, data, kind):
-        damaged = data.draw(S.mutated_grpc_requests(kind))
-        check(codecs, lambda b: outcome(b.grpc.decode_predict_request, damaged, kind))
-        check(codecs, lambda b: outcome(b.grpc.decode_predict_response, damaged, kind="serialized_tensors"))
+    @given(st.data(), st.sampled_from(S.GRPC_LAYOUTS))
+    def test_grpc(self, codecs, data, layout):
+        damaged = data.draw(S.mutated_grpc_requests(layout))
+        check(codecs, lambda b: outcome(b.grpc.decode_predict_request, damaged, layout))
+        check(codecs, lambda b: outcome(b.grpc.decode_predict_response, damaged, layout="serialized_tensors"))
 
     @CORRUPTION
-    @given(damaged=S.mutated_grpc_responses(), kind=st.sampled_from(["tensors", "serialized_tensors"]))
-    def test_grpc_responses(self, codecs, damaged, kind):
-        check(codecs, lambda b: outcome(b.grpc.decode_predict_response, damaged, kind=kind))
+    @given(damaged=S.mutated_grpc_responses(), layout=st.sampled_from(["tensors", "serialized_tensors"]))
+    def test_grpc_responses(self, codecs, damaged, layout):
+        check(codecs, lambda b: outcome(b.grpc.decode_predict_response, damaged, layout=layout))
 
     @CORRUPTION
     @given(case=grpc_nested())
     def test_grpc_nested(self, codecs, case):
-        kind, data = case
-        check(codecs, lambda b: outcome(b.grpc.decode_predict_request, data, kind))
+        layout, data = case
+        check(codecs, lambda b: outcome(b.grpc.decode_predict_request, data, layout))
 
     @CORRUPTION
     @given(records=S.tfrecord_record_lists(max_records=4, big=False), edit=st.data())

@@ -235,9 +235,9 @@ def test_one_output_response_is_tf_servings_serialization(codecs, columns, model
 @given(S.grpc_batches("serialized_tensors"), st.sampled_from(["content", "proto"]), S.GRPC_NAMES)
 def test_serialized_tensors_response_parsed_by_tf_serving(codecs, columns, form, model_name):
     g = codecs.grpc
-    data = g.encode_predict_response(columns, kind="serialized_tensors", model_name=model_name, form=form)
+    data = g.encode_predict_response(columns, layout="serialized_tensors", model_name=model_name, form=form)
     other = "proto" if form == "content" else "content"
-    assert data == g.encode_predict_response(columns, kind="serialized_tensors", model_name=model_name, form=other)
+    assert data == g.encode_predict_response(columns, layout="serialized_tensors", model_name=model_name, form=other)
     message = predict_pb2.PredictResponse.FromString(data)
     assert message.model_spec.name == model_name
     assert message.HasField("model_spec") == bool(model_name)
@@ -245,7 +245,7 @@ def test_serialized_tensors_response_parsed_by_tf_serving(codecs, columns, form,
     assert set(message.outputs) == {name for name, _ in columns}
     for name, arr in columns:
         proto = message.outputs[name]
-        assert proto == request.inputs[name]  # the request kind's tensor, output for input
+        assert proto == request.inputs[name]  # the request layout's tensor, output for input
         assert proto.dtype == tf.string.as_datatype_enum
         texts = tf.make_ndarray(proto)
         assert texts.shape == (len(arr),)
@@ -279,7 +279,7 @@ def test_one_output_serialized_tensors_response_is_tf_servings_serialization(cod
     if model_name:
         message.model_spec.name = model_name
     for form in ("content", "proto"):
-        data = codecs.grpc.encode_predict_response(columns, kind="serialized_tensors", model_name=model_name, form=form)
+        data = codecs.grpc.encode_predict_response(columns, layout="serialized_tensors", model_name=model_name, form=form)
         assert data == message.SerializeToString()
 
 
@@ -417,13 +417,13 @@ def test_decode_tf_serving_serialized_tensors_response(codecs, columns, model_na
         for name, arr in extra.items():
             message.outputs[name].CopyFrom(tf.make_tensor_proto(arr))
     data = message.SerializeToString()
-    got = codecs.grpc.decode_predict_response(data, kind="serialized_tensors")
+    got = codecs.grpc.decode_predict_response(data, layout="serialized_tensors")
     assert set(got) == {name for name, _ in columns} | set(extra)
     for name, arr in columns:
         assert_identical(got[name], as_decoded(arr))
     for name, arr in extra.items():
         assert_identical(got[name], as_decoded(arr))
-    # kind "tensors" gives TF's base64 texts themselves
+    # layout "tensors" gives TF's base64 texts themselves
     plain = codecs.grpc.decode_predict_response(data)
     for name, arr in columns:
         assert_identical(plain[name], tf.make_ndarray(message.outputs[name]))
@@ -462,17 +462,17 @@ def test_version_label_and_version_are_a_oneof(codecs):
 
 @pytest.mark.native
 @PROPERTY
-@given(st.data(), st.sampled_from(S.GRPC_KINDS), S.grpc_specs())
-def test_request_round_trip_crossed(both, data, kind, spec):
-    columns = data.draw(S.grpc_batches(kind))
+@given(st.data(), st.sampled_from(S.GRPC_LAYOUTS), S.grpc_specs())
+def test_request_round_trip_crossed(both, data, layout, spec):
+    columns = data.draw(S.grpc_batches(layout))
     ref, twin = both
-    a = ref.grpc.encode_predict_request(columns, kind, **spec)
-    b = twin.grpc.encode_predict_request(columns, kind, **spec)
+    a = ref.grpc.encode_predict_request(columns, layout, **spec)
+    b = twin.grpc.encode_predict_request(columns, layout, **spec)
     assert a == b
     for decoder in (ref, twin):
-        got_spec, got = decoder.grpc.decode_predict_request(a, kind)
+        got_spec, got = decoder.grpc.decode_predict_request(a, layout)
         assert got_spec == our_spec(spec)
-        if kind == "examples":
+        if layout == "examples":
             want = expected_examples(columns)
             # Examples are written with protobuf's sorted keys (a name after those it prefixes)
             assert list(got) == sorted(want, key=lambda name: name.encode("utf-8") + b"\xff")
@@ -481,12 +481,12 @@ def test_request_round_trip_crossed(both, data, kind, spec):
         else:
             assert list(got) == [name for name, _ in columns]
             for name, arr in columns:
-                if kind == "serialized_tensors" and len(arr) == 0:
+                if layout == "serialized_tensors" and len(arr) == 0:
                     assert got[name].shape == (0,) and got[name].dtype == np.float32
                 else:
                     assert_identical(got[name], as_decoded(arr))
-    assert_same_outcome(outcome(ref.grpc.decode_predict_request, a, kind),
-                        outcome(twin.grpc.decode_predict_request, a, kind))
+    assert_same_outcome(outcome(ref.grpc.decode_predict_request, a, layout),
+                        outcome(twin.grpc.decode_predict_request, a, layout))
 
 
 @pytest.mark.native
@@ -511,20 +511,20 @@ def test_response_round_trip_crossed(both, columns, form, model_name):
 @given(S.grpc_batches("serialized_tensors"), st.sampled_from(["content", "proto"]), S.GRPC_NAMES)
 def test_serialized_tensors_response_round_trip_crossed(both, columns, form, model_name):
     ref, twin = both
-    kwargs = dict(kind="serialized_tensors", model_name=model_name, form=form)
+    kwargs = dict(layout="serialized_tensors", model_name=model_name, form=form)
     a = ref.grpc.encode_predict_response(columns, **kwargs)
     assert a == twin.grpc.encode_predict_response(columns, **kwargs)
     for decoder in (ref, twin):
-        got = decoder.grpc.decode_predict_response(a, kind="serialized_tensors")
+        got = decoder.grpc.decode_predict_response(a, layout="serialized_tensors")
         assert list(got) == [name for name, _ in columns]
         for name, arr in columns:
             if len(arr) == 0:
                 assert got[name].shape == (0,) and got[name].dtype == np.float32
             else:
                 assert_identical(got[name], as_decoded(arr))  # content form inside: bits kept
-    for kind in ("tensors", "serialized_tensors"):
-        assert_same_outcome(outcome(ref.grpc.decode_predict_response, a, kind=kind),
-                            outcome(twin.grpc.decode_predict_response, a, kind=kind))
+    for layout in ("tensors", "serialized_tensors"):
+        assert_same_outcome(outcome(ref.grpc.decode_predict_response, a, layout=layout),
+                            outcome(twin.grpc.decode_predict_response, a, layout=layout))
 
 
 def _strings_of(*items):
@@ -555,12 +555,12 @@ RESPONSE_BATCHES = [
 @pytest.mark.parametrize("arr", [c[1] for c in RESPONSE_BATCHES], ids=[c[0] for c in RESPONSE_BATCHES])
 def test_serialized_tensors_response_round_trip(codecs, arr):
     g = codecs.grpc
-    data = g.encode_predict_response([("out", arr), ("n", np.arange(len(arr)))], kind="serialized_tensors")
-    got = g.decode_predict_response(data, kind="serialized_tensors")
+    data = g.encode_predict_response([("out", arr), ("n", np.arange(len(arr)))], layout="serialized_tensors")
+    got = g.decode_predict_response(data, layout="serialized_tensors")
     assert list(got) == ["out", "n"]
     assert_identical(got["out"], as_decoded(arr))
     assert_identical(got["n"], np.arange(len(arr)))
-    typed = g.decode_predict_response(data, kind="serialized_tensors",
+    typed = g.decode_predict_response(data, layout="serialized_tensors",
                                       dtype={"out": object if arr.dtype.kind in "OSU" else arr.dtype})
     assert_identical(typed["out"], as_decoded(arr))
 
@@ -569,25 +569,25 @@ def test_serialized_tensors_response_by_hand(codecs):
     g = codecs.grpc
     rows = [bytes.fromhex("08011204120208022208") + np.array(row, "<f4").tobytes() for row in ([1, 2], [3, 4])]
     want = ld(1, ld(1, b"x") + ld(2, S._grpc_strings(*[base64.urlsafe_b64encode(r) for r in rows])))
-    assert g.encode_predict_response([("x", F32)], kind="serialized_tensors") == want
-    assert g.encode_predict_response({"x": F32}, kind="serialized_tensors", model_name="m") == want + ld(2, ld(1, b"m"))
-    # the default kind is "tensors", unchanged, and does not need a shared instance axis
+    assert g.encode_predict_response([("x", F32)], layout="serialized_tensors") == want
+    assert g.encode_predict_response({"x": F32}, layout="serialized_tensors", model_name="m") == want + ld(2, ld(1, b"m"))
+    # the default layout is "tensors", unchanged, and does not need a shared instance axis
     plain = ld(1, ld(1, b"x") + ld(2, SERIALIZED_F32))
-    assert g.encode_predict_response([("x", F32)]) == g.encode_predict_response([("x", F32)], kind="tensors") == plain
+    assert g.encode_predict_response([("x", F32)]) == g.encode_predict_response([("x", F32)], layout="tensors") == plain
     assert len(g.decode_predict_response(g.encode_predict_response([("x", F32), ("s", np.float32(1))]))) == 2
     # decoding: instances stacked; read as "tensors", the base64 texts themselves
-    assert_identical(g.decode_predict_response(want, kind="serialized_tensors")["x"], F32)
+    assert_identical(g.decode_predict_response(want, layout="serialized_tensors")["x"], F32)
     assert g.decode_predict_response(want)["x"].tolist() == [base64.urlsafe_b64encode(r) for r in rows]
     # unpadded, standard alphabet: read too
     texts = [base64.b64encode(r).rstrip(b"=") for r in rows]
     assert_identical(g.decode_predict_response(ld(1, ld(1, b"x") + ld(2, S._grpc_strings(*texts))),
-                                               kind="serialized_tensors")["x"], F32)
+                                               layout="serialized_tensors")["x"], F32)
     # N = 0: no instance shape; the dtype asked for, else float32
-    empty = g.encode_predict_response([("x", np.zeros((0, 2), np.int8))], kind="serialized_tensors")
+    empty = g.encode_predict_response([("x", np.zeros((0, 2), np.int8))], layout="serialized_tensors")
     assert empty == ld(1, ld(1, b"x") + ld(2, b"\x08\x07" + ld(2, ld(2, b""))))  # DT_STRING [0], proto3's empty dim
-    out = g.decode_predict_response(empty, kind="serialized_tensors")["x"]
+    out = g.decode_predict_response(empty, layout="serialized_tensors")["x"]
     assert out.shape == (0,) and out.dtype == np.float32
-    out = g.decode_predict_response(empty, kind="serialized_tensors", dtype=np.int8)["x"]
+    out = g.decode_predict_response(empty, layout="serialized_tensors", dtype=np.int8)["x"]
     assert out.shape == (0,) and out.dtype == np.int8
 
 
@@ -598,41 +598,41 @@ def test_serialized_tensors_response_mixed_outputs(codecs):
     labels = np.empty((2, 1), dtype=object)
     labels[:] = [[b"cat"], [b"dog"]]
     scalar = np.array(b"s", dtype=object)
-    serialized = g.encode_predict_response([("x", F32)], kind="serialized_tensors")
+    serialized = g.encode_predict_response([("x", F32)], layout="serialized_tensors")
     plain = g.encode_predict_response([("scores", F32 * 2), ("labels", labels), ("name", scalar)], form="proto")
     data = serialized + plain  # concatenated messages: one response, the maps merged
     message = predict_pb2.PredictResponse.FromString(data)
     assert set(message.outputs) == {"x", "scores", "labels", "name"}
-    out = g.decode_predict_response(data, kind="serialized_tensors")
+    out = g.decode_predict_response(data, layout="serialized_tensors")
     assert list(out) == ["x", "scores", "labels", "name"]
     assert_identical(out["x"], F32)
     assert_identical(out["scores"], F32 * 2)
     assert_identical(out["labels"], labels)
     assert_identical(out["name"], scalar)
-    typed = g.decode_predict_response(data, kind="serialized_tensors",
+    typed = g.decode_predict_response(data, layout="serialized_tensors",
                                       dtype={"x": np.float32, "scores": np.float32, "labels": object, "name": "string"})
     assert_identical(typed["labels"], labels)
     with pytest.raises(DecodeError) as info:
-        g.decode_predict_response(data, kind="serialized_tensors", dtype=np.float32)
+        g.decode_predict_response(data, layout="serialized_tensors", dtype=np.float32)
     offset = data.index(ld(1, b"labels")) + 8 + 2  # labels' TensorProto: after the key, a tag and a length
     assert str(info.value) == (f"PredictResponse.outputs['labels']: TensorProto: "
                                f"type mismatch: data is DT_STRING, expected DT_FLOAT at offset {offset}")
     with pytest.raises(DecodeError) as info:
-        g.decode_predict_response(data, kind="serialized_tensors", dtype={"x": np.int64})
+        g.decode_predict_response(data, layout="serialized_tensors", dtype={"x": np.int64})
     assert str(info.value) == ("PredictResponse.outputs['x'] element 0: TensorProto: "
                                "type mismatch: data is DT_FLOAT, expected DT_INT64 at offset 17")
     with pytest.raises(DecodeError) as info:
-        g.decode_predict_response(data, kind="serialized_tensors", dtype={"scores": np.float64})
+        g.decode_predict_response(data, layout="serialized_tensors", dtype={"scores": np.float64})
     assert str(info.value).endswith("TensorProto: type mismatch: data is DT_FLOAT, expected DT_DOUBLE at offset 79")
     # a DT_STRING [N] output of raw strings is not serialized tensors: read it with "tensors"
     raw = g.encode_predict_response([("labels", labels[:, 0])])
     with pytest.raises(DecodeError, match=r"^PredictResponse.outputs\['labels'\] "
                                           r"element 0: "):
-        g.decode_predict_response(raw, kind="serialized_tensors")
+        g.decode_predict_response(raw, layout="serialized_tensors")
     assert_identical(g.decode_predict_response(raw)["labels"], labels[:, 0])
 
 
-def test_kinds_on_a_small_batch_by_hand(codecs):
+def test_layouts_on_a_small_batch_by_hand(codecs):
     g = codecs.grpc
     data = g.encode_predict_request([("x", F32)], "serialized_tensors")
     rows = [bytes.fromhex("08011204120208022208") + np.array(row, "<f4").tobytes() for row in ([1, 2], [3, 4])]
@@ -665,14 +665,14 @@ def test_string_instances_keep_trailing_nuls(codecs):
 def test_empty_batches(codecs):
     g = codecs.grpc
     empty = np.zeros((0, 2), np.float32)
-    for kind in S.GRPC_KINDS:
-        data = g.encode_predict_request([("x", empty)], kind)
-        spec, out = g.decode_predict_request(data, kind)
-        if kind == "tensors":
+    for layout in S.GRPC_LAYOUTS:
+        data = g.encode_predict_request([("x", empty)], layout)
+        spec, out = g.decode_predict_request(data, layout)
+        if layout == "tensors":
             assert_identical(out["x"], empty)
-        elif kind == "serialized_tensors":
+        elif layout == "serialized_tensors":
             assert out["x"].shape == (0,) and out["x"].dtype == np.float32
-            _, typed = g.decode_predict_request(data, kind, dtype=np.int64)
+            _, typed = g.decode_predict_request(data, layout, dtype=np.int64)
             assert typed["x"].shape == (0,) and typed["x"].dtype == np.int64
         else:
             assert out == {}
@@ -744,7 +744,7 @@ def test_dtype_argument(codecs):
 
 
 REQUEST_ERRORS = [
-    ("bad kind", lambda g: g.encode_predict_request([("x", F32)], "json"), ValueError, "kind must be one of"),
+    ("bad layout", lambda g: g.encode_predict_request([("x", F32)], "json"), ValueError, "layout must be one of"),
     ("bad form", lambda g: g.encode_predict_response([("x", F32)], form="typed"), ValueError, "form must be one of"),
     ("no columns", lambda g: g.encode_predict_request([], "tensors"), ValueError, "inputs: no columns given"),
     ("name type", lambda g: g.encode_predict_request([(1, F32)], "tensors"), TypeError, "inputs names must be str"),
@@ -770,27 +770,27 @@ REQUEST_ERRORS = [
      "holds float_list features"),
     ("input_name", lambda g: g.encode_predict_request([("x", F32)], "examples", input_name=3), TypeError,
      "input_name must be str"),
-    ("decode kind", lambda g: g.decode_predict_request(b"", "json"), ValueError, "kind must be one of"),
+    ("decode layout", lambda g: g.decode_predict_request(b"", "json"), ValueError, "layout must be one of"),
     ("decode str", lambda g: g.decode_predict_request("", "tensors"), TypeError, "takes bytes or a buffer"),
     ("max_bytes", lambda g: g.decode_predict_response(b"", max_bytes=-1), ValueError, "max_bytes must be an int"),
-    ("response kind examples", lambda g: g.encode_predict_response([("x", F32)], kind="examples"), ValueError,
-     r"^kind must be one of \('tensors', 'serialized_tensors'\), not 'examples'$"),
-    ("decode response kind examples", lambda g: g.decode_predict_response(b"", kind="examples"), ValueError,
-     r"^kind must be one of \('tensors', 'serialized_tensors'\), not 'examples'$"),
-    ("response kind", lambda g: g.encode_predict_response([("x", F32)], kind=None), ValueError,
-     r"^kind must be one of \('tensors', 'serialized_tensors'\), not None$"),
-    ("response kind before form", lambda g: g.encode_predict_response([], kind="json", form="typed"), ValueError,
-     "kind must be one of"),
-    ("serialized response form", lambda g: g.encode_predict_response([("x", F32)], kind="serialized_tensors",
+    ("response layout examples", lambda g: g.encode_predict_response([("x", F32)], layout="examples"), ValueError,
+     r"^layout must be one of \('tensors', 'serialized_tensors'\), not 'examples'$"),
+    ("decode response layout examples", lambda g: g.decode_predict_response(b"", layout="examples"), ValueError,
+     r"^layout must be one of \('tensors', 'serialized_tensors'\), not 'examples'$"),
+    ("response layout", lambda g: g.encode_predict_response([("x", F32)], layout=None), ValueError,
+     r"^layout must be one of \('tensors', 'serialized_tensors'\), not None$"),
+    ("response layout before form", lambda g: g.encode_predict_response([], layout="json", form="typed"), ValueError,
+     "layout must be one of"),
+    ("serialized response form", lambda g: g.encode_predict_response([("x", F32)], layout="serialized_tensors",
                                                                       form="typed"), ValueError, "form must be one of"),
     ("serialized response ragged", lambda g: g.encode_predict_response([("x", F32), ("y", F32[:1])],
-                                                                       kind="serialized_tensors"), ValueError,
+                                                                       layout="serialized_tensors"), ValueError,
      "^outputs: 'y' has 1 instances, 'x' has 2$"),
-    ("serialized response 0-d", lambda g: g.encode_predict_response([("x", np.float32(1))], kind="serialized_tensors"),
+    ("serialized response 0-d", lambda g: g.encode_predict_response([("x", np.float32(1))], layout="serialized_tensors"),
      ValueError, r"^outputs: 'x' has no instance axis \(a 0-d array\)$"),
-    ("serialized response no columns", lambda g: g.encode_predict_response({}, kind="serialized_tensors"), ValueError,
+    ("serialized response no columns", lambda g: g.encode_predict_response({}, layout="serialized_tensors"), ValueError,
      "^outputs: no columns given$"),
-    ("serialized response dtype", lambda g: g.decode_predict_response(b"", kind="serialized_tensors",
+    ("serialized response dtype", lambda g: g.decode_predict_response(b"", layout="serialized_tensors",
                                                                       dtype=np.dtype("M8[s]")), TypeError,
      "has no TensorFlow DataType"),
 ]
@@ -809,7 +809,7 @@ EXAMPLE_B2 = EXAMPLE_B1.replace(b"B1", b"B2")
 EXAMPLE_SHORT = bytes.fromhex("0a140a120a024231120c120a0a080000803f00000040")  # {B1: [1, 2]}
 
 MALFORMED = [
-    # (id, kind, data, message)
+    # (id, layout, data, message)
     ("truncated tag", "tensors", b"\x80", "PredictRequest: truncated varint at offset 0"),
     ("length past end", "tensors", ld(2, b"xy")[:-1], "PredictRequest: length 2 at offset 1 runs past the end"),
     ("bad wire type", "tensors", b"\x16", "PredictRequest: invalid wire type 6 for field 2 at offset 1"),
@@ -838,7 +838,7 @@ MALFORMED = [
      ld(2, ld(1, b"x") + ld(2, STRINGS(b"CAESAA", base64.urlsafe_b64encode(SERIALIZED_F32)))),
      "element 1: float32 [2, 2] differs from element 0's float32 []"),
     ("examples name", "examples", ld(2, ld(1, b"inputs") + ld(2, STRINGS(EXAMPLE_B1))),
-     "PredictRequest.inputs: kind 'examples' needs exactly one input, named 'input'; got ['inputs']"),
+     "PredictRequest.inputs: layout 'examples' needs exactly one input, named 'input'; got ['inputs']"),
     ("examples two inputs", "examples", ld(2, ld(1, b"input") + ld(2, STRINGS(EXAMPLE_B1))) + ld(2, ld(1, b"x")),
      "needs exactly one input, named 'input'; got ['input', 'x']"),
     ("examples none", "examples", b"", "needs exactly one input, named 'input'; got []"),
@@ -855,17 +855,17 @@ MALFORMED = [
 ]
 
 
-@pytest.mark.parametrize("kind, data, message", [c[1:] for c in MALFORMED], ids=[c[0] for c in MALFORMED])
-def test_malformed_request(codecs, kind, data, message):
+@pytest.mark.parametrize("layout, data, message", [c[1:] for c in MALFORMED], ids=[c[0] for c in MALFORMED])
+def test_malformed_request(codecs, layout, data, message):
     with pytest.raises(DecodeError) as info:
-        codecs.grpc.decode_predict_request(data, kind)
+        codecs.grpc.decode_predict_request(data, layout)
     assert message in str(info.value), str(info.value)
 
 
 @pytest.mark.native
-@pytest.mark.parametrize("kind, data", [c[1:3] for c in MALFORMED], ids=[c[0] for c in MALFORMED])
-def test_malformed_request_same_message(both, kind, data):
-    assert_same_outcome(*[outcome(codecs.grpc.decode_predict_request, data, kind) for codecs in both])
+@pytest.mark.parametrize("layout, data", [c[1:3] for c in MALFORMED], ids=[c[0] for c in MALFORMED])
+def test_malformed_request_same_message(both, layout, data):
+    assert_same_outcome(*[outcome(codecs.grpc.decode_predict_request, data, layout) for codecs in both])
 
 
 MALFORMED_RESPONSES = [
@@ -931,11 +931,11 @@ MALFORMED_SERIALIZED_RESPONSES = [
 def test_malformed_serialized_tensors_response(codecs, data, max_bytes, message):
     kwargs = {} if max_bytes is None else {"max_bytes": max_bytes}
     with pytest.raises(DecodeError) as info:
-        codecs.grpc.decode_predict_response(data, kind="serialized_tensors", **kwargs)
+        codecs.grpc.decode_predict_response(data, layout="serialized_tensors", **kwargs)
     got = str(info.value)
     assert got.startswith(message) if message.endswith(": ") else got == message, got
     if max_bytes is not None:  # one byte more and this array fits
-        more = outcome(codecs.grpc.decode_predict_response, data, kind="serialized_tensors", max_bytes=max_bytes + 1)
+        more = outcome(codecs.grpc.decode_predict_response, data, layout="serialized_tensors", max_bytes=max_bytes + 1)
         assert more[0] == "ok" or more[1] != got, more
 
 
@@ -944,7 +944,7 @@ def test_malformed_serialized_tensors_response(codecs, data, max_bytes, message)
                          ids=[c[0] for c in MALFORMED_SERIALIZED_RESPONSES])
 def test_malformed_serialized_tensors_response_same_message(both, data, max_bytes):
     kwargs = {} if max_bytes is None else {"max_bytes": max_bytes}
-    results = [outcome(codecs.grpc.decode_predict_response, data, kind="serialized_tensors", **kwargs)
+    results = [outcome(codecs.grpc.decode_predict_response, data, layout="serialized_tensors", **kwargs)
                for codecs in both]
     assert results[0][0] is DecodeError
     assert_same_outcome(*results)
@@ -953,26 +953,26 @@ def test_malformed_serialized_tensors_response_same_message(both, data, max_byte
 def test_protobuf_refuses_what_we_refuse_at_the_wire_level(codecs):
     from google.protobuf.message import DecodeError as ProtobufDecodeError
 
-    for kind, data, _ in [c[1:] for c in MALFORMED[:9]]:
+    for layout, data, _ in [c[1:] for c in MALFORMED[:9]]:
         with pytest.raises(DecodeError):
-            codecs.grpc.decode_predict_request(data, kind)
+            codecs.grpc.decode_predict_request(data, layout)
         with pytest.raises(ProtobufDecodeError):
             predict_pb2.PredictRequest.FromString(data)
 
 
 @pytest.mark.native
-@pytest.mark.parametrize("kind", S.GRPC_KINDS)
-def test_every_truncation(both, kind):
+@pytest.mark.parametrize("layout", S.GRPC_LAYOUTS)
+def test_every_truncation(both, layout):
     """Cut a valid request at every offset: a cut between top-level fields is a valid shorter
     request; any other cut is a DecodeError; both backends agree, message for message."""
     columns = [("B1", F32), ("B2", np.array([[1.5], [2.5]], np.float64))]
-    data = both[0].grpc.encode_predict_request(columns, kind, model_name="m", version=3, output_filter=["o"],
+    data = both[0].grpc.encode_predict_request(columns, layout, model_name="m", version=3, output_filter=["o"],
                                               input_name="input")
     boundaries = top_level_boundaries(data)
     for cut in range(len(data)):
-        results = [outcome(codecs.grpc.decode_predict_request, data[:cut], kind) for codecs in both]
+        results = [outcome(codecs.grpc.decode_predict_request, data[:cut], layout) for codecs in both]
         assert_same_outcome(*results)
-        if cut in boundaries and (kind != "examples" or cut == len(data) - len(ld(3, b"o"))):
+        if cut in boundaries and (layout != "examples" or cut == len(data) - len(ld(3, b"o"))):
             assert results[0][0] == "ok", (cut, results[0])
         elif cut not in boundaries:
             assert results[0][0] is DecodeError, cut
@@ -980,10 +980,10 @@ def test_every_truncation(both, kind):
 
 @pytest.mark.native
 @CORRUPTION
-@given(st.data(), st.sampled_from(S.GRPC_KINDS))
-def test_mutated_requests_same_outcome(both, data, kind):
-    damaged = data.draw(S.mutated_grpc_requests(kind))
-    results = [outcome(codecs.grpc.decode_predict_request, damaged, kind) for codecs in both]
+@given(st.data(), st.sampled_from(S.GRPC_LAYOUTS))
+def test_mutated_requests_same_outcome(both, data, layout):
+    damaged = data.draw(S.mutated_grpc_requests(layout))
+    results = [outcome(codecs.grpc.decode_predict_request, damaged, layout) for codecs in both]
     assert results[0][0] in ("ok", DecodeError), results[0]
     assert_same_outcome(*results)
     response = [outcome(codecs.grpc.decode_predict_response, damaged) for codecs in both]
@@ -994,23 +994,23 @@ def test_mutated_requests_same_outcome(both, data, kind):
 @pytest.mark.native
 def test_every_response_truncation(both):
     """Cut a serialized_tensors response with a numeric output at every offset: both backends
-    agree, message for message, for both response kinds."""
+    agree, message for message, for both response layouts."""
     columns = [("B1", F32), ("B2", np.array([[1.5], [2.5]], np.float64))]
-    data = both[0].grpc.encode_predict_response(columns, kind="serialized_tensors", model_name="m")
+    data = both[0].grpc.encode_predict_response(columns, layout="serialized_tensors", model_name="m")
     data += both[0].grpc.encode_predict_response([("n", F32)])
     boundaries = top_level_boundaries(data)
     for cut in range(len(data)):
-        for kind in ("tensors", "serialized_tensors"):
-            results = [outcome(codecs.grpc.decode_predict_response, data[:cut], kind=kind) for codecs in both]
+        for layout in ("tensors", "serialized_tensors"):
+            results = [outcome(codecs.grpc.decode_predict_response, data[:cut], layout=layout) for codecs in both]
             assert_same_outcome(*results)
-            assert (results[0][0] == "ok") == (cut in boundaries), (cut, kind, results[0])
+            assert (results[0][0] == "ok") == (cut in boundaries), (cut, layout, results[0])
 
 
 @pytest.mark.native
 @CORRUPTION
 @given(S.mutated_grpc_responses(), st.sampled_from(["tensors", "serialized_tensors"]))
-def test_mutated_responses_same_outcome(both, damaged, kind):
-    results = [outcome(codecs.grpc.decode_predict_response, damaged, kind=kind) for codecs in both]
+def test_mutated_responses_same_outcome(both, damaged, layout):
+    results = [outcome(codecs.grpc.decode_predict_response, damaged, layout=layout) for codecs in both]
     assert results[0][0] in ("ok", DecodeError), results[0]
     assert_same_outcome(*results)
 

@@ -438,9 +438,9 @@ def _numeric(columns):
 @PROPERTY
 @given(st.sampled_from(payload.GRPC_FORMATS), st.data())
 def test_grpc_naming_names_what_encode_request_wrote(fmt, data):
-    kind = {F.GRPC_TF_TENSORS: "tensors", F.GRPC_SERIALIZED_TF_TENSORS: "serialized_tensors",
+    layout = {F.GRPC_TF_TENSORS: "tensors", F.GRPC_SERIALIZED_TF_TENSORS: "serialized_tensors",
             F.GRPC_SERIALIZED_TF_EXAMPLES: "examples"}[fmt]
-    columns = data.draw(S.grpc_batches(kind, max_columns=2, min_instances=1))
+    columns = data.draw(S.grpc_batches(layout, max_columns=2, min_instances=1))
     if fmt is F.GRPC_TF_TENSORS:
         # strings that start with "C" or 0x0A name a serialized format by design (_sniff's docstring)
         columns = [(name, arr) for name, arr in columns if _numeric([(name, arr)])] or [("x", np.zeros(1))]

@@ -751,7 +751,7 @@ def test_any_json_body_gets_predictions_or_a_400(body):
 
 
 @given(st.sampled_from(["tensors", "serialized_tensors", "examples"]), st.data())
-def test_any_grpc_request_gets_predictions_or_an_invalid_argument(kind, data):
-    body = data.draw(S.mutated_grpc_requests(kind))
+def test_any_grpc_request_gets_predictions_or_an_invalid_argument(layout, data):
+    body = data.draw(S.mutated_grpc_requests(layout))
     status, message = answer(ECHO.handle_grpc, body)
     assert status in ("ok", "bad_request"), message

@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from typing_extensions import TypeAlias
 
     from ._types import BytesLike, TensorForm
+    from .codecs.rules.grpc import Layout, ResponseLayout
 
 
 
@@ -150,25 +151,22 @@ JSON_VALUE_FORMS = {  # format -> the jsonbody value_form (written, read)
 }
 
 
-_GRPC_KINDS = {  # format -> the kind of tensorwire.codecs.grpc
-    PayloadFormat.GRPC_TF_TENSORS: "tensors",
-    PayloadFormat.GRPC_SERIALIZED_TF_TENSORS: "serialized_tensors",
-    PayloadFormat.GRPC_SERIALIZED_TF_EXAMPLES: "examples",
+# format -> the tensorwire.codecs.grpc layout (request, response).  A GRPC_SERIALIZED_TF_TENSORS
+# answer carries each output as base64 TensorProtos, one per instance; the other gRPC formats
+# answer with plain TensorProtos.
+GRPC_LAYOUTS: dict[PayloadFormat, tuple[Layout, ResponseLayout]] = {
+    PayloadFormat.GRPC_TF_TENSORS: ("tensors", "tensors"),
+    PayloadFormat.GRPC_SERIALIZED_TF_TENSORS: ("serialized_tensors", "serialized_tensors"),
+    PayloadFormat.GRPC_SERIALIZED_TF_EXAMPLES: ("examples", "tensors"),
 }
 
 # Which formats travel as HTTP JSON and which as gRPC messages, in the order a server that takes
 # them all lists them (its first JSON format, SERIALIZED_TF_TENSORS, reads a body whose format is
 # not detected).  How a body's format is recognised: tensorwire._sniff.
 JSON_FORMATS = tuple(JSON_VALUE_FORMS)
-GRPC_FORMATS = tuple(_GRPC_KINDS)
+GRPC_FORMATS = tuple(GRPC_LAYOUTS)
 
 _GRPC_REQUEST_OPTIONS = ("model_name", "signature_name", "version", "output_filter", "input_name")
-
-
-def _response_kind(fmt: PayloadFormat) -> str:
-    """A GRPC_SERIALIZED_TF_TENSORS answer carries each output as base64 TensorProtos, one per
-    instance; the other gRPC formats answer with plain TensorProtos."""
-    return "serialized_tensors" if fmt is PayloadFormat.GRPC_SERIALIZED_TF_TENSORS else "tensors"
 
 
 def _grpc_options(fmt: PayloadFormat, options: dict[str, Any], allowed: Sequence[str]) -> dict[str, Any]:
@@ -247,10 +245,10 @@ def encode_request(inputs: Batch, format: AnyFormat, *, nonfinite: Nonfinite = "
     default ``"input"``).
     """
     fmt = PayloadFormat.of(format)
-    if fmt in _GRPC_KINDS:
+    if fmt in GRPC_LAYOUTS:
         columns, _ = batch_columns(inputs, "inputs", bare_ok=False)
         return _grpc.encode_predict_request(
-            columns, _GRPC_KINDS[fmt], **_grpc_options(fmt, grpc_options, _GRPC_REQUEST_OPTIONS)
+            columns, GRPC_LAYOUTS[fmt][0], **_grpc_options(fmt, grpc_options, _GRPC_REQUEST_OPTIONS)
         )
     if grpc_options:
         raise TypeError(f"{fmt.value}: unexpected option(s) {sorted(grpc_options)}")
@@ -291,11 +289,11 @@ def encode_response(outputs: Batch, format: AnyFormat, *, nonfinite: Nonfinite =
     ``"proto"``: the typed ``*_val`` fields TF Serving writes).
     """
     fmt = PayloadFormat.of(format)
-    if fmt in _GRPC_KINDS:
+    if fmt in GRPC_LAYOUTS:
         columns, bare = batch_columns(outputs, "outputs", bare_ok=True)
         if bare:  # a message's outputs are always named
             columns = [("output", columns[0][1])]
-        return _grpc.encode_predict_response(columns, kind=_response_kind(fmt),
+        return _grpc.encode_predict_response(columns, layout=GRPC_LAYOUTS[fmt][1],
                                              **_grpc_options(fmt, grpc_options, ("model_name", "form")))
     if grpc_options:
         raise TypeError(f"{fmt.value}: unexpected option(s) {sorted(grpc_options)}")
@@ -310,9 +308,9 @@ def encode_response(outputs: Batch, format: AnyFormat, *, nonfinite: Nonfinite =
 def _decode(body: Any, format: AnyFormat, key: str, bare_name: str, dtype: DecodeDType,
             nonfinite: Nonfinite, max_depth: int, max_bytes: int, input_name: str = "input") -> Arrays:
     fmt = PayloadFormat.of(format)
-    if fmt in _GRPC_KINDS:
+    if fmt in GRPC_LAYOUTS:
         if key == "predictions":
-            return _grpc.decode_predict_response(body, kind=_response_kind(fmt), dtype=dtype, max_bytes=max_bytes)
+            return _grpc.decode_predict_response(body, layout=GRPC_LAYOUTS[fmt][1], dtype=dtype, max_bytes=max_bytes)
         return decode_grpc_request(body, fmt, dtype=dtype, max_bytes=max_bytes, input_name=input_name)[1]
     return _impl.decode_body(
         body, key, value_form=JSON_VALUE_FORMS[fmt][1], dtype=dtype, nonfinite=nonfinite, max_depth=max_depth,
@@ -338,9 +336,9 @@ def decode_grpc_request(body: BytesLike, format: AnyFormat, *, dtype: DecodeDTyp
     :func:`decode_request` gives, with the request's other fields (``spec``: ``name``,
     ``version``, ``version_label``, ``signature_name``, ``output_filter``), for servers."""
     fmt = PayloadFormat.of(format)
-    if fmt not in _GRPC_KINDS:
+    if fmt not in GRPC_LAYOUTS:
         raise ValueError(f"decode_grpc_request: {fmt.value} is not a gRPC payload format")
-    return _grpc.decode_predict_request(body, _GRPC_KINDS[fmt], dtype=dtype, max_bytes=max_bytes,
+    return _grpc.decode_predict_request(body, GRPC_LAYOUTS[fmt][0], dtype=dtype, max_bytes=max_bytes,
                                         input_name=input_name)
 
 

@@ -10,9 +10,9 @@ What is native here is the envelope: writing sizes the whole message in C, alloc
 input buffer (the wire readers of ``_wire.pxd``, explicit bounds, the reference's messages).
 The payloads, the hot part, are made and read by the native ``tensor``, ``base64`` and
 ``example`` twins.  The glue between envelope and payloads (argument checks, column checks,
-stacking the instances of a DT_STRING input or output, the ``max_bytes`` budget) is the
-reference's own functions, called with the native codecs, so there is one definition of every
-rule.
+stacking the instances of a DT_STRING input or output, the ``max_bytes`` budget) is the rules
+of ``tensorwire.codecs.rules.grpc`` that the reference applies too, called with the native
+codecs, so there is one definition of every rule.
 """
 
 cimport cython
@@ -37,21 +37,23 @@ from ._wire cimport (
     wire_write_varint,
 )
 
-cdef object ref, DecodeError, b64decode, b64encode, decode_example, encode_example, decode_tensor, encode_tensor
-from ..codecs import grpc as ref
+cdef object rules, message_view, DecodeError, b64decode, b64encode, decode_example, encode_example, decode_tensor
+cdef object encode_tensor
+from ..codecs.rules import grpc as rules
+from ..codecs.rules.wire import message_view
 from ..errors import DecodeError
 from .base64 import b64decode, b64encode
 from .example import decode_example, encode_example
 from .tensor import decode_tensor, encode_tensor
 
 # Python-level names, as the reference's.
-global KINDS, RESPONSE_KINDS, FORMS, DEFAULT_MAX_BYTES, REQUEST, RESPONSE
-KINDS = ref.KINDS
-RESPONSE_KINDS = ref.RESPONSE_KINDS
-FORMS = ref.FORMS
-DEFAULT_MAX_BYTES = ref.DEFAULT_MAX_BYTES
-REQUEST = ref.REQUEST
-RESPONSE = ref.RESPONSE
+global LAYOUTS, RESPONSE_LAYOUTS, FORMS, DEFAULT_MAX_BYTES, REQUEST, RESPONSE
+LAYOUTS = rules.LAYOUTS
+RESPONSE_LAYOUTS = rules.RESPONSE_LAYOUTS
+FORMS = rules.FORMS
+DEFAULT_MAX_BYTES = rules.DEFAULT_MAX_BYTES
+REQUEST = rules.REQUEST
+RESPONSE = rules.RESPONSE
 
 cdef tuple _ENCODERS = (encode_tensor, b64encode, encode_example)
 cdef tuple _DECODERS = (decode_tensor, b64decode, decode_example)
@@ -140,17 +142,17 @@ cdef unsigned char* _write_map(unsigned char* p, uint32_t field, list entries):
     return p
 
 
-def encode_predict_request(columns, kind, *, model_name="", signature_name="", version=None, output_filter=(),
+def encode_predict_request(columns, layout, *, model_name="", signature_name="", version=None, output_filter=(),
                            input_name="input"):
     """A serialized ``tensorflow.serving.PredictRequest`` carrying ``columns`` (``[(name,
-    batch-first array)]``) as ``kind`` (``"tensors"``, ``"serialized_tensors"`` or
+    batch-first array)]``) as ``layout`` (``"tensors"``, ``"serialized_tensors"`` or
     ``"examples"``); see the reference's module docstring."""
     cdef bytes name, signature, f, out
     cdef list inputs, filters
     cdef Py_ssize_t spec, total
     cdef unsigned char* p
-    name, version, signature, inputs, filters = ref._request_fields(
-        columns, kind, model_name, signature_name, version, output_filter, input_name, _ENCODERS
+    name, version, signature, inputs, filters = rules.request_fields(
+        columns, layout, model_name, signature_name, version, output_filter, input_name, _ENCODERS
     )
     spec = _spec_size(name, version, signature)
     total = (wire_len_field_size(1, spec) if spec else 0) + _map_size(2, inputs)
@@ -167,16 +169,16 @@ def encode_predict_request(columns, kind, *, model_name="", signature_name="", v
     return out
 
 
-def encode_predict_response(columns, *, kind="tensors", model_name="", form="content"):
+def encode_predict_response(columns, *, layout="tensors", model_name="", form="content"):
     """A serialized ``tensorflow.serving.PredictResponse`` whose outputs are ``columns``
-    (``[(name, array)]``) written as ``kind`` (``"tensors"``: each by ``encode_tensor(array,
+    (``[(name, array)]``) written as ``layout`` (``"tensors"``: each by ``encode_tensor(array,
     form=form)``, TF Serving itself writes ``form="proto"``; ``"serialized_tensors"``: batch-first
-    columns, as the request kind); see the reference's module docstring."""
+    columns, as the request layout); see the reference's module docstring."""
     cdef bytes name, out
     cdef list outputs
     cdef Py_ssize_t spec, total
     cdef unsigned char* p
-    name, outputs = ref._response_fields(columns, kind, model_name, form, _ENCODERS)
+    name, outputs = rules.response_fields(columns, layout, model_name, form, _ENCODERS)
     spec = _spec_size(name, None, b"")
     total = _map_size(1, outputs) + (wire_len_field_size(2, spec) if spec else 0)
     out = PyBytes_FromStringAndSize(NULL, total)
@@ -295,7 +297,7 @@ cdef class _Reader:
         cdef uint32_t field = 0
         cdef int wt = 0
         cdef Py_ssize_t a = 0, pos = 0
-        cdef dict spec = ref._new_spec()
+        cdef dict spec = rules.new_spec()
         cdef list entries = []
         cdef list filters = spec["output_filter"]
         while pos < end:
@@ -316,7 +318,7 @@ cdef class _Reader:
 
 cdef tuple _parse(data, str func, bint request):
     """``(buffer, spec, entries)`` of a serialized request or response."""
-    cdef object mv = ref._buffer_of(data, func)
+    cdef object mv = message_view(data, func)
     cdef const unsigned char[::1] view = mv
     cdef _Reader r = _Reader()
     cdef Py_ssize_t n = view.shape[0]
@@ -327,20 +329,20 @@ cdef tuple _parse(data, str func, bint request):
     return mv, spec, entries
 
 
-def decode_predict_request(data, kind, *, dtype=None, max_bytes=DEFAULT_MAX_BYTES, input_name="input"):
-    """``(spec, {name: array})`` from a serialized ``PredictRequest`` sent as ``kind``; see the
+def decode_predict_request(data, layout, *, dtype=None, max_bytes=DEFAULT_MAX_BYTES, input_name="input"):
+    """``(spec, {name: array})`` from a serialized ``PredictRequest`` sent as ``layout``; see the
     reference's module docstring.  Every invalid input raises :class:`tensorwire.DecodeError`."""
     cdef object mv, spec, entries
-    ref._check_decode_options(kind, dtype, max_bytes, input_name)
+    rules.check_decode_options(layout, dtype, max_bytes, input_name)
     mv, spec, entries = _parse(data, "decode_predict_request", True)
-    return spec, ref._decode_entries(mv, entries, kind, dtype, max_bytes, input_name, True, _DECODERS)
+    return spec, rules.decode_entries(mv, entries, layout, dtype, max_bytes, input_name, True, _DECODERS)
 
 
-def decode_predict_response(data, *, kind="tensors", dtype=None, max_bytes=DEFAULT_MAX_BYTES):
-    """``{name: array}`` from a serialized ``PredictResponse`` sent as ``kind`` (``"tensors"`` or
+def decode_predict_response(data, *, layout="tensors", dtype=None, max_bytes=DEFAULT_MAX_BYTES):
+    """``{name: array}`` from a serialized ``PredictResponse`` sent as ``layout`` (``"tensors"`` or
     ``"serialized_tensors"``); see the reference's module docstring.  Every invalid input raises
     :class:`tensorwire.DecodeError`."""
     cdef object mv, _, entries
-    ref._check_decode_options(kind, dtype, max_bytes, kinds=RESPONSE_KINDS)
+    rules.check_decode_options(layout, dtype, max_bytes, layouts=RESPONSE_LAYOUTS)
     mv, _, entries = _parse(data, "decode_predict_response", False)
-    return ref._decode_entries(mv, entries, kind, dtype, max_bytes, "", False, _DECODERS)
+    return rules.decode_entries(mv, entries, layout, dtype, max_bytes, "", False, _DECODERS)
