@@ -49,7 +49,8 @@ extensions = [
     Extension(
         f"tensorwire._native.{pyx.stem}",
         [str(pyx)],
-        include_dirs=[str(NATIVE)],  # the C kernels' headers (cdef extern from "name.h"), beside the .pyx
+        include_dirs=[str(NATIVE)],  # the C headers next to the .pyx (cdef extern from "<name>.h")
+        depends=[str(h) for h in sorted(NATIVE.glob("*.h"))],  # rebuilt when one changes; shipped in the sdist
         extra_compile_args=COMPILE_ARGS,
         extra_link_args=LINK_ARGS,
     )

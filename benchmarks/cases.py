@@ -94,7 +94,7 @@ def native(codec):
     try:
         return importlib.import_module(f"tensorwire._native.{codec}")
     except ImportError as exc:
-        if _backend._pure_requested():
+        if _backend.pure_requested():
             raise Unavailable(f"tensorwire._native.{codec} not built ({_backend.ENV_VAR}=1)") from exc
         raise
 

@@ -6,7 +6,8 @@ The first byte picks the format, request or response, ``nonfinite``, ``dtype`` a
 (1 MiB, or 256); the rest is the body.  The native side is the public
 ``tensorwire.decode_request``/``decode_response`` (this process runs the native backend); the
 reference side is ``tensorwire.codecs.jsonbody.decode_body`` called the way ``tensorwire.payload``
-calls it for that format (its own table of kinds), so the payload layer is under test too."""
+calls it for that format (its table of value forms, ``payload.JSON_VALUE_FORMS``), so the
+payload layer is under test too."""
 
 import itertools
 
@@ -21,7 +22,7 @@ with atheris.instrument_imports(include=["tensorwire"]):
 
 from _contract import agree, fuzz, pick
 
-FORMATS = [f for f in payload.PayloadFormat if f in payload._JSON_KINDS]
+FORMATS = [f for f in payload.PayloadFormat if f in payload.JSON_VALUE_FORMS]
 SIDES = {  # side -> (public decoder, key, bare name), as payload.decode_request/decode_response read
     "request": (tensorwire.decode_request, "instances", "instances"),
     "response": (tensorwire.decode_response, "predictions", "output"),
@@ -35,9 +36,9 @@ OPTIONS = list(itertools.product(FORMATS, SIDES, ("token", "null", "error"), DTY
 def check(data):
     (fmt, side, nonfinite, dtype, max_bytes), body = pick(data, OPTIONS)
     public, key, bare_name = SIDES[side]
-    kind = payload._JSON_KINDS[fmt][1]
+    value_form = payload.JSON_VALUE_FORMS[fmt][1]
     agree(
-        lambda: reference.decode_body(body, key, kind=kind, dtype=dtype, nonfinite=nonfinite,
+        lambda: reference.decode_body(body, key, value_form=value_form, dtype=dtype, nonfinite=nonfinite,
                                       max_bytes=max_bytes, bare_name=bare_name),
         lambda: public(body, fmt, dtype=dtype, nonfinite=nonfinite, max_bytes=max_bytes),
         responses=side == "response",

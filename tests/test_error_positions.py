@@ -91,9 +91,9 @@ class TestOnePosition:
     """``codecs``: each backend alone (the pure-Python run too); ``both``: the two crossed."""
 
     @CORRUPTION
-    @given(body=st.one_of(S.mutated_json_bodies(), json_tensor_bodies()), kind=st.sampled_from(["number", "tensor"]))
-    def test_json_bodies(self, codecs, body, kind):
-        check(codecs, lambda b: outcome(b.jsonbody.decode_body, body, "predictions", kind=kind))
+    @given(body=st.one_of(S.mutated_json_bodies(), json_tensor_bodies()), value_form=st.sampled_from(["number", "tensor"]))
+    def test_json_bodies(self, codecs, body, value_form):
+        check(codecs, lambda b: outcome(b.jsonbody.decode_body, body, "predictions", value_form=value_form))
 
     @CORRUPTION
     @given(text=S.b64_corrupted_texts())
@@ -141,7 +141,7 @@ def test_nested_errors_by_hand(codecs):
     j, g = codecs.jsonbody, codecs.grpc
     body = b'{"instances":["C.ESAA"]}'
     with pytest.raises(DecodeError) as info:
-        j.decode_body(body, "instances", kind="tensor")
+        j.decode_body(body, "instances", value_form="tensor")
     assert str(info.value) == "JSON body: 'output': base64: invalid character 0x2e at offset 16"
     assert body[16:17] == b"."
     data = S._grpc_entry(b"x", S._grpc_strings(b"CAESAA", b"A==="))

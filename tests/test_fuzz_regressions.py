@@ -37,9 +37,9 @@ SKIPPED_NOT_NUMBERS = [
 def test_a_skipped_member_must_hold_json_numbers(both, body):
     reference, native = both
     with pytest.raises(DecodeError) as want:
-        reference.jsonbody.decode_body(body, "predictions", kind="number")
+        reference.jsonbody.decode_body(body, "predictions", value_form="number")
     with pytest.raises(DecodeError) as got:
-        native.jsonbody.decode_body(body, "predictions", kind="number")
+        native.jsonbody.decode_body(body, "predictions", value_form="number")
     assert str(got.value) == str(want.value)
 
 
@@ -52,5 +52,5 @@ def test_the_found_body_is_refused_by_decode_response():
 @pytest.mark.parametrize("number", [b"593", b"-0", b"1.5e-3", b"0E+7", b"-12.25"])
 def test_a_skipped_member_holding_a_json_number_is_ignored(codecs, number):
     body = b'{"x":[' + number + b'],"predictions":[1]}'
-    got = codecs.jsonbody.decode_body(body, "predictions", kind="number")
+    got = codecs.jsonbody.decode_body(body, "predictions", value_form="number")
     assert list(got) == ["output"] and got["output"].tolist() == [1.0]

@@ -24,6 +24,7 @@ import strategies as S
 from common import assert_same_array as assert_same
 from common import decoded_outcome
 from tensorwire import DecodeError, PredictionError
+from tensorwire.codecs.rules import jsonbody as jsonbody_rules
 
 import tensorflow as tf  # noqa: E402  (plain import: a missing TensorFlow must fail, not skip)
 
@@ -37,7 +38,7 @@ TF_ORACLE = settings(max_examples=20)
 CORRUPTION = settings(max_examples=min(settings.default.max_examples * 5, 600))
 
 KEYS = ("instances", "predictions")
-WRITE_KINDS = ("tensor", "string", "number")
+WRITE_VALUE_FORMS = ("tensor", "string", "number")
 J = "JSON body: "
 
 
@@ -45,9 +46,10 @@ J = "JSON body: "
 # helpers
 
 
-def read_kind(kind):
-    """The kind a body written with ``kind`` is read back with (RAW_JSON strings read as numbers)."""
-    return "tensor" if kind == "tensor" else "number"
+def read_form(value_form):
+    """The value form a body written with ``value_form`` is read back with (RAW_JSON strings read
+    as numbers)."""
+    return "tensor" if value_form == "tensor" else "number"
 
 
 def dtype_option(columns, bare):
@@ -55,7 +57,7 @@ def dtype_option(columns, bare):
 
 
 def number_want(arr, nonfinite="token"):
-    """What a number-kind body of ``arr`` decodes to: the same values, except that a zero side
+    """What a number-form body of ``arr`` decodes to: the same values, except that a zero side
     hides the sides after it (``[[], []]`` has no third dimension), and ``null`` reads as NaN."""
     inner = arr.shape[1:]
     if 0 in inner:
@@ -91,8 +93,8 @@ def canonical_if_mapping(got):
 ANY_ERROR = (DecodeError, PredictionError, ValueError, TypeError)
 
 
-def decode(codecs, body, key="predictions", kind="number", **kw):
-    return codecs.jsonbody.decode_body(body, key, kind=kind, **kw)
+def decode(codecs, body, key="predictions", value_form="number", **kw):
+    return codecs.jsonbody.decode_body(body, key, value_form=value_form, **kw)
 
 
 def loads_texts(body):
@@ -120,51 +122,51 @@ def instance_values(loaded, key, name, bare):
 @PROPERTY
 @given(
     S.json_batches(),
-    st.sampled_from(WRITE_KINDS),
+    st.sampled_from(WRITE_VALUE_FORMS),
     st.sampled_from(["token", "null"]),
     st.sampled_from(KEYS),
     st.sampled_from(["shortest", "tolist"]),
     st.booleans(),
 )
-def test_round_trip(codecs, batch, kind, nonfinite, key, float_format, tensor_dtype):
+def test_round_trip(codecs, batch, value_form, nonfinite, key, float_format, tensor_dtype):
     columns, bare = batch
-    body = codecs.jsonbody.encode_body(key, columns, bare=bare, kind=kind, nonfinite=nonfinite, float_format=float_format)
+    body = codecs.jsonbody.encode_body(key, columns, bare=bare, value_form=value_form, nonfinite=nonfinite, float_format=float_format)
     assert isinstance(body, bytes)
     # numbers need the dtype; for tensors it is optional (and must match the encoded one)
-    dtype = None if kind == "tensor" and not tensor_dtype else dtype_option(columns, bare)
+    dtype = None if value_form == "tensor" and not tensor_dtype else dtype_option(columns, bare)
     if bare and dtype is not None and tensor_dtype:
         dtype = {"out": dtype}
-    got = codecs.jsonbody.decode_body(body, key, kind=read_kind(kind), dtype=dtype, nonfinite=nonfinite, bare_name="out")
+    got = codecs.jsonbody.decode_body(body, key, value_form=read_form(value_form), dtype=dtype, nonfinite=nonfinite, bare_name="out")
     if len(columns[0][1]) == 0:
         assert got == {}  # no instance: neither names nor shapes
         return
     assert list(got) == (["out"] if bare else [name for name, _ in columns])
     for (_, arr), value in zip(columns, got.values()):
-        if kind == "tensor":  # TensorProtos keep every bit, NaN payloads and the policy aside
+        if value_form == "tensor":  # TensorProtos keep every bit, NaN payloads and the policy aside
             assert value.dtype == arr.dtype and value.shape == arr.shape and value.tobytes() == arr.tobytes()
         else:
             assert_same(value, number_want(arr, nonfinite))
 
 
 @PROPERTY
-@given(S.json_batches(), st.sampled_from(WRITE_KINDS), st.sampled_from(KEYS))
-def test_nonfinite_error_policy(codecs, batch, kind, key):
+@given(S.json_batches(), st.sampled_from(WRITE_VALUE_FORMS), st.sampled_from(KEYS))
+def test_nonfinite_error_policy(codecs, batch, value_form, key):
     """``nonfinite="error"``: a ValueError naming the input for a non-finite number; TensorProtos
     carry them untouched; what is written reads back under the same policy."""
     columns, bare = batch
     bad = [(name, arr) for name, arr in columns if arr.dtype.kind == "f" and not np.isfinite(arr).all()]
-    if kind != "tensor" and bad:
+    if value_form != "tensor" and bad:
         with pytest.raises(ValueError, match=r"non-finite value .* at index \(.*\) \(nonfinite='error'\)") as info:
-            codecs.jsonbody.encode_body(key, columns, bare=bare, kind=kind, nonfinite="error")
+            codecs.jsonbody.encode_body(key, columns, bare=bare, value_form=value_form, nonfinite="error")
         assert f"input {bad[0][0]!r}" in str(info.value)
         assert not isinstance(info.value, DecodeError)
         return
-    body = codecs.jsonbody.encode_body(key, columns, bare=bare, kind=kind, nonfinite="error")
-    assert b"NaN" not in body.replace(b'"', b" ").split() or kind == "tensor"
-    dtype = None if kind == "tensor" else dtype_option(columns, bare)
-    got = codecs.jsonbody.decode_body(body, key, kind=read_kind(kind), dtype=dtype, nonfinite="error")
+    body = codecs.jsonbody.encode_body(key, columns, bare=bare, value_form=value_form, nonfinite="error")
+    assert b"NaN" not in body.replace(b'"', b" ").split() or value_form == "tensor"
+    dtype = None if value_form == "tensor" else dtype_option(columns, bare)
+    got = codecs.jsonbody.decode_body(body, key, value_form=read_form(value_form), dtype=dtype, nonfinite="error")
     for (_, arr), value in zip(columns, got.values()):
-        if kind == "tensor":
+        if value_form == "tensor":
             assert value.tobytes() == arr.tobytes()
         else:
             assert_same(value, number_want(arr))
@@ -173,12 +175,12 @@ def test_nonfinite_error_policy(codecs, batch, kind, key):
 def test_nonfinite_policies_by_hand(codecs):
     a = np.array([[np.nan, np.inf, -np.inf, -0.0]], np.float32)
     enc = codecs.jsonbody.encode_body
-    assert enc("predictions", [(None, a)], bare=True, kind="number") == b'{"predictions":[[NaN,Infinity,-Infinity,-0.0]]}'
-    assert enc("predictions", [(None, a)], bare=True, kind="string") == b'{"predictions":[["NaN","Infinity","-Infinity","-0.0"]]}'
-    assert enc("predictions", [(None, a)], bare=True, kind="number", nonfinite="null") == b'{"predictions":[[null,null,null,-0.0]]}'
-    assert enc("predictions", [(None, a)], bare=True, kind="string", nonfinite="null") == b'{"predictions":[[null,null,null,"-0.0"]]}'
+    assert enc("predictions", [(None, a)], bare=True, value_form="number") == b'{"predictions":[[NaN,Infinity,-Infinity,-0.0]]}'
+    assert enc("predictions", [(None, a)], bare=True, value_form="string") == b'{"predictions":[["NaN","Infinity","-Infinity","-0.0"]]}'
+    assert enc("predictions", [(None, a)], bare=True, value_form="number", nonfinite="null") == b'{"predictions":[[null,null,null,-0.0]]}'
+    assert enc("predictions", [(None, a)], bare=True, value_form="string", nonfinite="null") == b'{"predictions":[[null,null,null,"-0.0"]]}'
     with pytest.raises(ValueError, match=r"^input 'B1': non-finite value nan at index \(0, 0\) \(nonfinite='error'\)$"):
-        enc("instances", [("B1", a)], bare=False, kind="number", nonfinite="error")
+        enc("instances", [("B1", a)], bare=False, value_form="number", nonfinite="error")
     # quoted tokens read back too, and null only under "null"
     got = decode(codecs, b'{"predictions":[["NaN","Infinity","-Infinity",null]]}', nonfinite="null")["output"]
     assert_same(got, np.array([[np.nan, np.inf, -np.inf, np.nan]], np.float32))
@@ -190,38 +192,38 @@ def test_written_form(codecs):
     """Compact, names in the order given, named vs bare, URL-safe padded base64 by default."""
     enc = codecs.jsonbody.encode_body
     cols = [("b", np.array([[1, 2]], np.int8)), ("a", np.array([True]))]
-    assert enc("instances", cols, bare=False, kind="number") == b'{"instances":[{"b":[1,2],"a":true}]}'
-    assert enc("instances", cols, bare=False, kind="string") == b'{"instances":[{"b":["1","2"],"a":"true"}]}'
-    assert enc("instances", cols[:1], bare=True, kind="number") == b'{"instances":[[1,2]]}'
-    assert enc("instances", [("x", np.zeros((0, 3)))], bare=False, kind="number") == b'{"instances":[]}'
+    assert enc("instances", cols, bare=False, value_form="number") == b'{"instances":[{"b":[1,2],"a":true}]}'
+    assert enc("instances", cols, bare=False, value_form="string") == b'{"instances":[{"b":["1","2"],"a":"true"}]}'
+    assert enc("instances", cols[:1], bare=True, value_form="number") == b'{"instances":[[1,2]]}'
+    assert enc("instances", [("x", np.zeros((0, 3)))], bare=False, value_form="number") == b'{"instances":[]}'
     f = [("B", np.array([[[1, 2], [3, 4]]], np.float32))]
-    assert enc("instances", f, bare=False, kind="tensor") == b'{"instances":[{"B":"CAESCBICCAISAggCIhAAAIA_AAAAQAAAQEAAAIBA"}]}'
+    assert enc("instances", f, bare=False, value_form="tensor") == b'{"instances":[{"B":"CAESCBICCAISAggCIhAAAIA_AAAAQAAAQEAAAIBA"}]}'
     v = [("v", np.array([[1.5]], np.float32))]  # CAESBBICCAEiBAAAwD8 + padding
-    assert enc("instances", v, bare=True, kind="tensor") == b'{"instances":["CAESBBICCAEiBAAAwD8="]}'
-    assert enc("instances", v, bare=True, kind="tensor", pad=False) == b'{"instances":["CAESBBICCAEiBAAAwD8"]}'
+    assert enc("instances", v, bare=True, value_form="tensor") == b'{"instances":["CAESBBICCAEiBAAAwD8="]}'
+    assert enc("instances", v, bare=True, value_form="tensor", pad=False) == b'{"instances":["CAESBBICCAEiBAAAwD8"]}'
     w = [("w", np.array([[1.5, np.nan]], np.float32))]  # CAESBBICCAIiCAAAwD8AAMB_ / ...MB/
-    url = enc("instances", w, bare=True, kind="tensor")
-    std = enc("instances", w, bare=True, kind="tensor", urlsafe=False)
+    url = enc("instances", w, bare=True, value_form="tensor")
+    std = enc("instances", w, bare=True, value_form="tensor", urlsafe=False)
     assert url.translate(bytes.maketrans(b"-_", b"+/")) == std and url != std
     names = [('q"\\\n\u00e9\U0001f600', np.zeros((1,), np.uint8))]
-    assert enc("instances", names, bare=False, kind="number") == '{"instances":[{"q\\"\\\\\\n\u00e9\U0001f600":0}]}'.encode()
+    assert enc("instances", names, bare=False, value_form="number") == '{"instances":[{"q\\"\\\\\\n\u00e9\U0001f600":0}]}'.encode()
 
 
 def test_encode_refuses_bad_arguments(codecs):
     enc = codecs.jsonbody.encode_body
     a = np.zeros((1, 2), np.float32)
     with pytest.raises(ValueError, match=r"^name '\\ud800' is not valid Unicode \(lone surrogate\)$"):
-        enc("instances", [("\ud800", a)], bare=False, kind="number")
+        enc("instances", [("\ud800", a)], bare=False, value_form="number")
     with pytest.raises(TypeError, match=r"^input and output names must be str, not int$"):
-        enc("instances", [(1, a)], bare=False, kind="number")
-    with pytest.raises(ValueError, match=r"^kind must be one of"):
-        enc("instances", [("a", a)], bare=False, kind="raw")
+        enc("instances", [(1, a)], bare=False, value_form="number")
+    with pytest.raises(ValueError, match=r"^value_form must be one of"):
+        enc("instances", [("a", a)], bare=False, value_form="raw")
     with pytest.raises(ValueError, match=r"^nonfinite must be one of"):
-        enc("instances", [("a", a)], bare=False, kind="number", nonfinite="zero")
+        enc("instances", [("a", a)], bare=False, value_form="number", nonfinite="zero")
     with pytest.raises(ValueError, match=r"^float_format must be one of"):
-        enc("instances", [("a", a)], bare=False, kind="number", float_format="repr")
+        enc("instances", [("a", a)], bare=False, value_form="number", float_format="repr")
     with pytest.raises(TypeError, match=r"^unsupported dtype for JSON numbers: complex64"):
-        enc("instances", [("a", a.astype(np.complex64))], bare=False, kind="number")
+        enc("instances", [("a", a.astype(np.complex64))], bare=False, value_form="number")
 
 
 # --------------------------------------------------------------------------------------------
@@ -244,9 +246,9 @@ def number_of(text, dtype):
 
 @ORACLE
 @given(S.json_batches(), st.sampled_from(["string", "number"]), st.sampled_from(["token", "null"]), st.sampled_from(KEYS))
-def test_stdlib_reads_what_we_write(codecs, batch, kind, nonfinite, key):
+def test_stdlib_reads_what_we_write(codecs, batch, value_form, nonfinite, key):
     columns, bare = batch
-    body = codecs.jsonbody.encode_body(key, columns, bare=bare, kind=kind, nonfinite=nonfinite)
+    body = codecs.jsonbody.encode_body(key, columns, bare=bare, value_form=value_form, nonfinite=nonfinite)
 
     def refuse(token):
         raise AssertionError(f"{token} written under nonfinite={nonfinite!r}")
@@ -257,7 +259,7 @@ def test_stdlib_reads_what_we_write(codecs, batch, kind, nonfinite, key):
     for name, arr in columns:
         values = instance_values(loaded, key, name, bare)
         for v in leaves(values):
-            if kind == "string":  # every leaf a JSON string; null is the one bare leaf allowed
+            if value_form == "string":  # every leaf a JSON string; null is the one bare leaf allowed
                 assert isinstance(v, str) or (v is None and nonfinite == "null"), v
             else:
                 assert isinstance(v, (tuple, bool, float)) or (v is None and nonfinite == "null"), v
@@ -268,7 +270,7 @@ def test_stdlib_reads_what_we_write(codecs, batch, kind, nonfinite, key):
         got = np.array(flat, dtype=arr.dtype).reshape(want.shape) if flat else np.zeros(want.shape, arr.dtype)
         assert_same(got, want)
     # orjson (strict JSON) reads every body but those holding NaN/Infinity tokens
-    has_tokens = kind == "number" and nonfinite == "token" and any(
+    has_tokens = value_form == "number" and nonfinite == "token" and any(
         arr.dtype.kind == "f" and not np.isfinite(arr).all() for _, arr in columns
     )
     if has_tokens:
@@ -284,7 +286,7 @@ def test_tolist_form_is_json_dumps(codecs, batch, key, float_format):
     """``tolist`` (and ``shortest`` for every dtype but float16/32) writes what
     ``json.dumps(a.tolist())`` writes, in the request and in the bare response form."""
     columns, bare = batch
-    body = codecs.jsonbody.encode_body(key, columns, bare=bare, kind="number", float_format=float_format)
+    body = codecs.jsonbody.encode_body(key, columns, bare=bare, value_form="number", float_format=float_format)
     if bare:
         doc = {key: columns[0][1].tolist()}
     else:
@@ -315,9 +317,9 @@ def test_shortest_texts_by_hand(codecs):
     ]
     for dtype, values, text in cases:
         a = np.array([values], dtype)
-        assert enc("predictions", [(None, a)], bare=True, kind="number") == b'{"predictions":[' + text + b"]}"
+        assert enc("predictions", [(None, a)], bare=True, value_form="number") == b'{"predictions":[' + text + b"]}"
     a = np.array([[0.1]], np.float32)
-    assert enc("predictions", [(None, a)], bare=True, kind="number", float_format="tolist") == b'{"predictions":[[0.10000000149011612]]}'
+    assert enc("predictions", [(None, a)], bare=True, value_form="number", float_format="tolist") == b'{"predictions":[[0.10000000149011612]]}'
 
 
 # --------------------------------------------------------------------------------------------
@@ -505,7 +507,7 @@ def serving_response(outputs, names):
 @given(S.ee_batches(), st.sampled_from([1, 2]), st.booleans())
 def test_ee_model_round_trip(codecs, batch, n_outputs, pad):
     a, b = batch
-    body = codecs.jsonbody.encode_body("instances", [("B1", a), ("B2", b)], bare=False, kind="tensor", pad=pad)
+    body = codecs.jsonbody.encode_body("instances", [("B1", a), ("B2", b)], bare=False, value_form="tensor", pad=pad)
     instances = json.loads(body)["instances"]
     strings = {name: [inst[name] for inst in instances] for name in ("B1", "B2")}
     for name, arr in (("B1", a), ("B2", b)):  # TensorFlow reads every instance's text as we meant it
@@ -516,7 +518,7 @@ def test_ee_model_round_trip(codecs, batch, n_outputs, pad):
     outputs = EE_MODELS[n_outputs](tf.constant(strings["B1"]), tf.constant(strings["B2"]))
     names = ["sum2", "diff"][:n_outputs]
     response = serving_response(outputs, names)
-    got = codecs.jsonbody.decode_body(response, "predictions", kind="tensor")
+    got = codecs.jsonbody.decode_body(response, "predictions", value_form="tensor")
     want = {"sum2": (a + b) * np.float32(2), "diff": a - b}
     assert list(got) == (["output"] if n_outputs == 1 else names)
     for name, value in zip(names, got.values()):
@@ -532,7 +534,7 @@ def test_ee_model_round_trip(codecs, batch, n_outputs, pad):
     else:
         forms = [[{k: std(v) for k, v in p.items()} for p in preds], [{k: {"b64": std(v)} for k, v in p.items()} for p in preds]]
     for form in forms:
-        again = codecs.jsonbody.decode_body(json.dumps({"predictions": form}), "predictions", kind="tensor")
+        again = codecs.jsonbody.decode_body(json.dumps({"predictions": form}), "predictions", value_form="tensor")
         assert canonical(again) == canonical(got)
 
 
@@ -541,7 +543,7 @@ def test_ee_model_round_trip(codecs, batch, n_outputs, pad):
 def test_tensorflow_parses_our_requests(codecs, batch):
     """Every dtype: tf.io.decode_base64 + tf.io.parse_tensor give the instance's exact bits."""
     columns, bare = batch
-    body = codecs.jsonbody.encode_body("instances", columns, bare=bare, kind="tensor")
+    body = codecs.jsonbody.encode_body("instances", columns, bare=bare, value_form="tensor")
     instances = json.loads(body)["instances"]
     for name, arr in columns:
         for inst, want in zip(instances, arr):
@@ -560,11 +562,11 @@ def test_tensorflow_base64_forms_decode(codecs):
     for texts in (url, padded, std, [{"b64": t} for t in std], [{"b64": t} for t in url]):
         for key in KEYS:
             body = json.dumps({key: texts})
-            assert_same(decode(codecs, body, key=key, kind="tensor", bare_name="bare")["bare"], a)
+            assert_same(decode(codecs, body, key=key, value_form="tensor", bare_name="bare")["bare"], a)
             named = json.dumps({key: [{"B1": t} for t in texts]})
-            assert_same(decode(codecs, named, key=key, kind="tensor")["B1"], a)
+            assert_same(decode(codecs, named, key=key, value_form="tensor")["B1"], a)
     # our padded URL-safe text goes through tf.io.decode_base64
-    body = codecs.jsonbody.encode_body("instances", [("B1", a)], bare=False, kind="tensor")
+    body = codecs.jsonbody.encode_body("instances", [("B1", a)], bare=False, value_form="tensor")
     for inst, want in zip(json.loads(body)["instances"], a):
         assert "=" in inst["B1"] or len(inst["B1"]) % 4 == 0
         assert tf.io.decode_base64(inst["B1"]).numpy() == tf.io.serialize_tensor(tf.constant(want)).numpy()
@@ -579,24 +581,24 @@ def test_golden_ee_vector(codecs):
     b2, out = array(GOLDEN["request_B2"]), array(GOLDEN["response_output"])
     request = json.dumps(GOLDEN["request"], separators=(",", ":")).encode()
     response = json.dumps(GOLDEN["response"], separators=(",", ":")).encode()
-    assert codecs.jsonbody.encode_body("instances", [("B2", b2)], bare=False, kind="tensor") == request
-    assert codecs.jsonbody.encode_body("predictions", [(None, out)], bare=True, kind="tensor", pad=False) == response
-    assert_same(codecs.jsonbody.decode_body(request, "instances", kind="tensor")["B2"], b2)
-    assert_same(codecs.jsonbody.decode_body(json.dumps(GOLDEN["response"], indent=1), "predictions", kind="tensor")["output"], out)
+    assert codecs.jsonbody.encode_body("instances", [("B2", b2)], bare=False, value_form="tensor") == request
+    assert codecs.jsonbody.encode_body("predictions", [(None, out)], bare=True, value_form="tensor", pad=False) == response
+    assert_same(codecs.jsonbody.decode_body(request, "instances", value_form="tensor")["B2"], b2)
+    assert_same(codecs.jsonbody.decode_body(json.dumps(GOLDEN["response"], indent=1), "predictions", value_form="tensor")["output"], out)
     assert np.array_equal(out, b2 * 2)
 
 
 def test_tensor_dtype_option(codecs):
     body = b'{"predictions":[{"a":"CAESBBICCAIiCAAAwD8AAMB_","b":"CAISAA"}]}'  # float32 [1.5, nan], float64 0.0
-    got = decode(codecs, body, kind="tensor", dtype={"a": "float32", "b": np.float64})
+    got = decode(codecs, body, value_form="tensor", dtype={"a": "float32", "b": np.float64})
     assert got["a"].dtype == np.float32 and got["b"].dtype == np.float64 and got["b"].shape == (1,)
-    assert decode(codecs, body, kind="tensor", dtype={"a": np.float32})["b"].dtype == np.float64
+    assert decode(codecs, body, value_form="tensor", dtype={"a": np.float32})["b"].dtype == np.float64
     with pytest.raises(DecodeError, match=r"^JSON body: 'a': TensorProto: type mismatch: data is DT_FLOAT, expected DT_DOUBLE at offset 21$"):
-        decode(codecs, body, kind="tensor", dtype="float64")
+        decode(codecs, body, value_form="tensor", dtype="float64")
     # a dtype given keeps the shape: float64 [1] per instance stacks to [N, 1]
     body = b'{"predictions":["CAISBBICCAEiCAAAAAAAANA_","CAISBBICCAEiCAAAAAAAANA_"]}'
     for dtype in (None, np.float64, {"output": "float64"}):
-        assert_same(decode(codecs, body, kind="tensor", dtype=dtype)["output"], np.array([[0.25], [0.25]]))
+        assert_same(decode(codecs, body, value_form="tensor", dtype=dtype)["output"], np.array([[0.25], [0.25]]))
 
 
 def test_number_dtype_option(codecs):
@@ -650,13 +652,13 @@ def test_metadata_members_are_ignored(codecs):
     })
     assert_same(decode(codecs, body)["output"], np.array([[1, 2]], np.float32))
     assert decode(codecs, b'{"predictions":[],"deployedModelId":"1"}') == {}
-    assert decode(codecs, b'{"predictions":[]}', kind="tensor") == {}
+    assert decode(codecs, b'{"predictions":[]}', value_form="tensor") == {}
     assert decode(codecs, b' { "instances" : [ ] } ', key="instances") == {}
 
 
 def test_b64_only_object_is_a_value(codecs):
     """An object whose only key is ``b64`` is a binary value for tensors, a name for numbers."""
-    got = decode(codecs, b'{"predictions":[{"b64":"CAESAA"}]}', kind="tensor")
+    got = decode(codecs, b'{"predictions":[{"b64":"CAESAA"}]}', value_form="tensor")
     assert list(got) == ["output"] and got["output"].shape == (1,)
     got = decode(codecs, b'{"predictions":[{"b64":[1]}]}')
     assert list(got) == ["b64"]
@@ -747,18 +749,18 @@ MALFORMED = [
     ("duplicate-name", P + b'[{"a":1,"a":2}]}', {}, "instance 0: duplicate name 'a' at offset 23"),
     ("no-inputs", P + b"[{}]}", {}, "instance 0 has no inputs at offset 17"),
     # tensors
-    ("number-for-base64", P + b"[1]}", {"kind": "tensor"}, "'output': expected a base64 string at offset 16"),
-    ("list-for-base64", P + b'[{"a":["CAESAA"]}]}', {"kind": "tensor"}, "'a': expected a base64 string at offset 21"),
-    ("invalid-base64", P + b'["CA@SAA"]}', {"kind": "tensor"}, "'output': base64: invalid character 0x40 at offset 19"),
-    ("invalid-base64-after-escapes", P + b'["C\\/\\u0041@SAA"]}', {"kind": "tensor"}, "'output': base64: invalid character 0x40 at offset 26"),
-    ("invalid-base64-in-b64-object", P + b'[{"b64":"CAE.AA"}]}', {"kind": "tensor"}, "'output': base64: invalid character 0x2e at offset 27"),
-    ("mixed-alphabets", P + b'["CAESBBICCAIiCAAAwD8AAMB_+"]}', {"kind": "tensor"}, "'output': base64: mixed alphabets: '+' at offset 41"),
-    ("not-a-tensorproto", P + b'["____"]}', {"kind": "tensor"}, re.compile(r"'output': TensorProto: .* at offset 16")),
-    ("tensor-shape-differs", P + b"[" + T1 + b"," + T2 + b"]}", {"kind": "tensor"}, "'output': tensor float32[] differs from the first instance's float32[2] at offset 43"),
-    ("tensor-dtype-differs", P + b"[" + T1 + b"," + T3 + b"]}", {"kind": "tensor"}, "'output': tensor float64[2] differs from the first instance's float32[2] at offset 43"),
-    ("tensor-dtype-option", P + b"[" + T1 + b"]}", {"kind": "tensor", "dtype": "float64"}, "'output': TensorProto: type mismatch: data is DT_FLOAT, expected DT_DOUBLE at offset 16"),
-    ("b64-object-extra-key", P + b'[{"a":{"b64":"CAESAA","c":1}}]}', {"kind": "tensor"}, "'a': expected a base64 string at offset 21"),
-    ("b64-object-not-string", P + b'[{"b64":1}]}', {"kind": "tensor"}, "'b64': expected a base64 string at offset 23"),
+    ("number-for-base64", P + b"[1]}", {"value_form": "tensor"}, "'output': expected a base64 string at offset 16"),
+    ("list-for-base64", P + b'[{"a":["CAESAA"]}]}', {"value_form": "tensor"}, "'a': expected a base64 string at offset 21"),
+    ("invalid-base64", P + b'["CA@SAA"]}', {"value_form": "tensor"}, "'output': base64: invalid character 0x40 at offset 19"),
+    ("invalid-base64-after-escapes", P + b'["C\\/\\u0041@SAA"]}', {"value_form": "tensor"}, "'output': base64: invalid character 0x40 at offset 26"),
+    ("invalid-base64-in-b64-object", P + b'[{"b64":"CAE.AA"}]}', {"value_form": "tensor"}, "'output': base64: invalid character 0x2e at offset 27"),
+    ("mixed-alphabets", P + b'["CAESBBICCAIiCAAAwD8AAMB_+"]}', {"value_form": "tensor"}, "'output': base64: mixed alphabets: '+' at offset 41"),
+    ("not-a-tensorproto", P + b'["____"]}', {"value_form": "tensor"}, re.compile(r"'output': TensorProto: .* at offset 16")),
+    ("tensor-shape-differs", P + b"[" + T1 + b"," + T2 + b"]}", {"value_form": "tensor"}, "'output': tensor float32[] differs from the first instance's float32[2] at offset 43"),
+    ("tensor-dtype-differs", P + b"[" + T1 + b"," + T3 + b"]}", {"value_form": "tensor"}, "'output': tensor float64[2] differs from the first instance's float32[2] at offset 43"),
+    ("tensor-dtype-option", P + b"[" + T1 + b"]}", {"value_form": "tensor", "dtype": "float64"}, "'output': TensorProto: type mismatch: data is DT_FLOAT, expected DT_DOUBLE at offset 16"),
+    ("b64-object-extra-key", P + b'[{"a":{"b64":"CAESAA","c":1}}]}', {"value_form": "tensor"}, "'a': expected a base64 string at offset 21"),
+    ("b64-object-not-string", P + b'[{"b64":1}]}', {"value_form": "tensor"}, "'b64': expected a base64 string at offset 23"),
     # strings
     ("control-char", P + b'["a\x01"]}', {}, "invalid string at offset 18"),
     ("raw-newline", P + b'["\n"]}', {}, "invalid string at offset 17"),
@@ -799,9 +801,9 @@ def expected_message(want):
 @pytest.mark.parametrize("body, kw, want", [c[1:] for c in MALFORMED], ids=[c[0] for c in MALFORMED])
 def test_malformed(codecs, body, kw, want):
     kw = dict(kw)
-    kind = kw.pop("kind", "number")
+    value_form = kw.pop("value_form", "number")
     with pytest.raises(DecodeError) as info:
-        decode(codecs, body, kind=kind, **kw)
+        decode(codecs, body, value_form=value_form, **kw)
     assert isinstance(info.value, ValueError)
     if isinstance(want, re.Pattern):
         assert re.fullmatch(J + want.pattern, str(info.value)), str(info.value)
@@ -836,8 +838,8 @@ def test_deep_nesting_under_a_raised_max_depth(codecs):
 def test_argument_errors(codecs):
     with pytest.raises(ValueError, match=r"^key must be one of"):
         decode(codecs, P + b"[1]}", key="outputs")
-    with pytest.raises(ValueError, match=r"^kind must be 'tensor' or 'number', not 'string'$"):
-        decode(codecs, P + b"[1]}", kind="string")
+    with pytest.raises(ValueError, match=r"^value_form must be 'tensor' or 'number', not 'string'$"):
+        decode(codecs, P + b"[1]}", value_form="string")
     with pytest.raises(ValueError, match=r"^nonfinite must be one of"):
         decode(codecs, P + b"[1]}", nonfinite="zero")
     with pytest.raises(TypeError, match=r"^unsupported dtype for JSON numbers: complex64"):
@@ -854,7 +856,7 @@ VALID_BODIES = [
     (P + b'[[1.5,-0.0,NaN],[2,"3",-Infinity]],"deployedModelId":"12"}', {}),
     (b' { "predictions" : [ { "B1" : [ 1 , 2 ] , "\\u00e9\\ud83d\\ude00" : true } ] }',
      {"dtype": {"B1": "uint16", "\u00e9\U0001f600": "bool"}}),
-    (P + b'[{"a":"CAESBBICCAIiCAAAwD8AAMB_","b":{"b64":"CAESAA=="}}]}', {"kind": "tensor"}),
+    (P + b'[{"a":"CAESBBICCAIiCAAAwD8AAMB_","b":{"b64":"CAESAA=="}}]}', {"value_form": "tensor"}),
     (b'{"x":{"y":[null,"s\\"\\n\xc3\xa9",1e5,{}]},' + P[1:] + b'[["1e5"],[1E-5],[null]]}', {"nonfinite": "null"}),
     ('{"predictions":[{"\u00e9\U0001f600":[[1]]}]}'.encode(), {"dtype": "int8"}),
     (b'{"predictions":[],"error":{"code":400,"message":"m"}}', {}),
@@ -864,7 +866,7 @@ VALID_BODIES = [
 def test_every_truncation_is_an_error(codecs):
     """Every strict prefix of a valid body is unterminated somewhere: a DecodeError."""
     for body, kw in VALID_BODIES:
-        kw = {"kind": "number", **kw}
+        kw = {"value_form": "number", **kw}
         outcome(decode, codecs, body, errors=(PredictionError,), **kw)  # the whole body is valid
         for cut in range(len(body)):
             with pytest.raises(DecodeError):
@@ -873,8 +875,8 @@ def test_every_truncation_is_an_error(codecs):
 
 @CORRUPTION
 @given(S.mutated_json_bodies(), st.sampled_from(["number", "tensor"]), st.sampled_from([None, "float64", "int64", "bool"]))
-def test_mutated_bodies_decode_or_fail_cleanly(codecs, body, kind, dtype):
-    result = outcome(decode, codecs, body, kind=kind, dtype=None if kind == "tensor" else dtype, nonfinite="null")
+def test_mutated_bodies_decode_or_fail_cleanly(codecs, body, value_form, dtype):
+    result = outcome(decode, codecs, body, value_form=value_form, dtype=None if value_form == "tensor" else dtype, nonfinite="null")
     if result[0] == "error":
         assert result[2].startswith(J)
 
@@ -887,23 +889,23 @@ def test_mutated_bodies_decode_or_fail_cleanly(codecs, body, kind, dtype):
 @PROPERTY
 @given(
     S.json_batches(),
-    st.sampled_from(WRITE_KINDS),
+    st.sampled_from(WRITE_VALUE_FORMS),
     st.sampled_from(["token", "null", "error"]),
     st.sampled_from(KEYS),
     st.sampled_from(["shortest", "tolist"]),
     st.booleans(),
     st.booleans(),
 )
-def test_backends_encode_identically(both, batch, kind, nonfinite, key, float_format, urlsafe, pad):
+def test_backends_encode_identically(both, batch, value_form, nonfinite, key, float_format, urlsafe, pad):
     ref, twin = both
     columns, bare = batch
-    kw = dict(bare=bare, kind=kind, nonfinite=nonfinite, float_format=float_format, urlsafe=urlsafe, pad=pad)
+    kw = dict(bare=bare, value_form=value_form, nonfinite=nonfinite, float_format=float_format, urlsafe=urlsafe, pad=pad)
     a = outcome(ref.jsonbody.encode_body, key, columns, errors=ANY_ERROR, **kw)
     b = outcome(twin.jsonbody.encode_body, key, columns, errors=ANY_ERROR, **kw)
     assert a == b
     if a[0] == "ok":  # and each reads what the reference wrote alike
-        dtype = None if kind == "tensor" else dtype_option(columns, bare)
-        kw = dict(kind=read_kind(kind), dtype=dtype, nonfinite=nonfinite)
+        dtype = None if value_form == "tensor" else dtype_option(columns, bare)
+        kw = dict(value_form=read_form(value_form), dtype=dtype, nonfinite=nonfinite)
         assert outcome(ref.jsonbody.decode_body, a[1], key, **kw) == outcome(twin.jsonbody.decode_body, a[1], key, **kw)
 
 
@@ -911,13 +913,13 @@ def test_backends_encode_identically(both, batch, kind, nonfinite, key, float_fo
 def test_backends_refuse_encoding_identically(both):
     a = np.zeros((1, 2), np.float32)
     cases = [
-        ([("\ud800", a)], dict(bare=False, kind="number")),
-        ([(1, a)], dict(bare=False, kind="number")),
-        ([("a", a)], dict(bare=False, kind="raw")),
-        ([("a", a)], dict(bare=False, kind="number", nonfinite="zero")),
-        ([("a", a)], dict(bare=False, kind="number", float_format="repr")),
-        ([("a", a.astype(np.complex64))], dict(bare=False, kind="number")),
-        ([("a", np.array([[0.0, -np.inf]], np.float16))], dict(bare=False, kind="string", nonfinite="error")),
+        ([("\ud800", a)], dict(bare=False, value_form="number")),
+        ([(1, a)], dict(bare=False, value_form="number")),
+        ([("a", a)], dict(bare=False, value_form="raw")),
+        ([("a", a)], dict(bare=False, value_form="number", nonfinite="zero")),
+        ([("a", a)], dict(bare=False, value_form="number", float_format="repr")),
+        ([("a", a.astype(np.complex64))], dict(bare=False, value_form="number")),
+        ([("a", np.array([[0.0, -np.inf]], np.float16))], dict(bare=False, value_form="string", nonfinite="error")),
     ]
     for columns, kw in cases:
         ref, twin = (outcome(b.jsonbody.encode_body, "instances", columns, errors=ANY_ERROR, **kw) for b in both)
@@ -928,7 +930,7 @@ def test_backends_refuse_encoding_identically(both):
 @pytest.mark.parametrize("body, kw", [c[1:3] for c in MALFORMED], ids=[c[0] for c in MALFORMED])
 def test_backends_refuse_malformed_identically(both, body, kw):
     kw = dict(kw)
-    kw.setdefault("kind", "number")
+    kw.setdefault("value_form", "number")
     ref, twin = (outcome(b.jsonbody.decode_body, body, "predictions", errors=ANY_ERROR, **kw) for b in both)
     assert ref[0] == "error" and ref == twin
 
@@ -938,17 +940,17 @@ def test_backends_agree_on_responses_and_truncations(both):
     bodies = [b'{"error":"boom"}', b'{"error":{"code":400,"message":"m","status":"INVALID_ARGUMENT"}}',
               b'{"error":' + b"1" * 5000 + b"}", b'{"predictions":[],"model":"m"}']
     for body in bodies:
-        ref, twin = (outcome(b.jsonbody.decode_body, body, "predictions", kind="number", errors=ANY_ERROR) for b in both)
+        ref, twin = (outcome(b.jsonbody.decode_body, body, "predictions", value_form="number", errors=ANY_ERROR) for b in both)
         assert ref == twin
         if ref[0] == "error" and ref[1] is PredictionError:
             errors = []
             for b in both:
                 with pytest.raises(PredictionError) as info:
-                    b.jsonbody.decode_body(body, "predictions", kind="number")
+                    b.jsonbody.decode_body(body, "predictions", value_form="number")
                 errors.append((info.value.message, info.value.error))
             assert errors[0] == errors[1]
     for body, kw in VALID_BODIES:
-        kw = {"kind": "number", **kw}
+        kw = {"value_form": "number", **kw}
         for cut in range(len(body) + 1):
             ref, twin = (outcome(b.jsonbody.decode_body, body[:cut], "predictions", errors=ANY_ERROR, **kw) for b in both)
             assert ref == twin and (ref[0] == "error") == (cut < len(body) or b'"error"' in body)
@@ -963,9 +965,9 @@ def test_backends_agree_on_responses_and_truncations(both):
     st.sampled_from(["token", "null", "error"]),
     st.sampled_from([64, 4]),
 )
-def test_mutated_bodies_alike(both, body, kind, dtype, nonfinite, max_depth):
+def test_mutated_bodies_alike(both, body, value_form, dtype, nonfinite, max_depth):
     ref, twin = both
-    kw = dict(kind=kind, dtype=None if kind == "tensor" else dtype, nonfinite=nonfinite, max_depth=max_depth)
+    kw = dict(value_form=value_form, dtype=None if value_form == "tensor" else dtype, nonfinite=nonfinite, max_depth=max_depth)
     assert outcome(ref.jsonbody.decode_body, body, "predictions", **kw) == outcome(twin.jsonbody.decode_body, body, "predictions", **kw)
 
 
@@ -983,7 +985,7 @@ def test_tensor_bodies_written_from_the_buffer_equal_the_reference(both, dtype, 
     else:
         a = (rng.standard_normal(shape) * 100).astype(dtype)
     for bare, columns in ((True, [(None, a)]), (False, [("x", a), ("y", a[:, ...].copy())])):
-        kw = dict(bare=bare, kind="tensor", urlsafe=urlsafe, pad=pad)
+        kw = dict(bare=bare, value_form="tensor", urlsafe=urlsafe, pad=pad)
         assert twin.jsonbody.encode_body("instances", columns, **kw) == ref.jsonbody.encode_body("instances", columns, **kw)
 
 
@@ -1002,10 +1004,10 @@ def test_earth_engine_bands_as_many_tensor_inputs_equal_the_reference(both):
     strings = [("S", np.array([b"a", b"bc"], dtype=object))]
     for columns in (bands, bands + extra, bands + extra + strings):
         for urlsafe, pad in ((True, True), (False, False)):
-            kw = dict(bare=False, kind="tensor", urlsafe=urlsafe, pad=pad)
+            kw = dict(bare=False, value_form="tensor", urlsafe=urlsafe, pad=pad)
             body = twin.jsonbody.encode_body("instances", columns, **kw)
             assert body == ref.jsonbody.encode_body("instances", columns, **kw)
-    body = twin.jsonbody.encode_body("instances", bands + extra, bare=False, kind="tensor")  # URL-safe, padded
+    body = twin.jsonbody.encode_body("instances", bands + extra, bare=False, value_form="tensor")  # URL-safe, padded
     for i, inst in enumerate(json.loads(body)["instances"]):
         for name, arr in bands + extra:
             got = tf.io.parse_tensor(tf.io.decode_base64(inst[name]), tf.as_dtype(arr.dtype.newbyteorder("="))).numpy()
@@ -1015,13 +1017,13 @@ def test_earth_engine_bands_as_many_tensor_inputs_equal_the_reference(both):
 @pytest.mark.native
 def test_every_printable_ascii_name_is_written_as_json_dumps_writes_it(both):
     """The twin writes a name of printable ASCII other than a quote or backslash as it is; the
-    rest (and every other name) as json.dumps does: the same text as the reference, each kind."""
+    rest (and every other name) as json.dumps does: the same text as the reference, each value form."""
     ref, twin = both
     names = [chr(c) for c in range(0x20, 0x7F)] + ["\x7f", "\x1f", "B1\n", "é", "a\\b", 'a"b', ""]
     columns = [(name, np.full((2, 1), i, np.float32)) for i, name in enumerate(names)]
-    for kind in WRITE_KINDS:
-        body = twin.jsonbody.encode_body("instances", columns, bare=False, kind=kind)
-        assert body == ref.jsonbody.encode_body("instances", columns, bare=False, kind=kind)
+    for value_form in WRITE_VALUE_FORMS:
+        body = twin.jsonbody.encode_body("instances", columns, bare=False, value_form=value_form)
+        assert body == ref.jsonbody.encode_body("instances", columns, bare=False, value_form=value_form)
         assert list(json.loads(body)["instances"][0]) == names
 
 
@@ -1034,7 +1036,7 @@ def test_tensor_columns_with_fewer_instances_fail_as_the_reference(both):
         errors = []
         for b in both:
             with pytest.raises(IndexError) as info:
-                b.jsonbody.encode_body("instances", columns, bare=False, kind="tensor")
+                b.jsonbody.encode_body("instances", columns, bare=False, value_form="tensor")
             errors.append(str(info.value))
         assert errors[0] == errors[1] == "index 1 is out of bounds for axis 0 with size 1"
 
@@ -1043,8 +1045,8 @@ def test_string_tensor_values_keep_trailing_nul_bytes(codecs):
     """a[i] of a 1-D object array is the element itself, which numpy would turn into an S scalar
     that drops trailing NULs; each instance is taken as a 0-d array instead."""
     a = np.array([b"a\x00", b"\x00", b""], dtype=object)
-    body = codecs.jsonbody.encode_body("instances", [("s", a)], bare=False, kind="tensor")
-    back = codecs.jsonbody.decode_body(body, "instances", kind="tensor")["s"]
+    body = codecs.jsonbody.encode_body("instances", [("s", a)], bare=False, value_form="tensor")
+    back = codecs.jsonbody.decode_body(body, "instances", value_form="tensor")["s"]
     assert list(back) == [b"a\x00", b"\x00", b""]
 
 
@@ -1063,8 +1065,8 @@ def test_string_scanning_finds_quotes_escapes_and_control_bytes_at_every_offset(
             f'{{"predictions": ["{plain}\\"{text}"]}}'.encode(),  # an escaped quote there
         ]
     for body in bodies:
-        for kind in ("tensor", "number"):
-            ref, twin = (outcome(b.jsonbody.decode_body, body, "predictions", kind=kind, errors=ANY_ERROR)
+        for value_form in ("tensor", "number"):
+            ref, twin = (outcome(b.jsonbody.decode_body, body, "predictions", value_form=value_form, errors=ANY_ERROR)
                          for b in both)
             assert ref == twin, body
     want = np.arange(60, dtype=np.float32).reshape(3, 4, 5) * 1.5
@@ -1073,7 +1075,7 @@ def test_string_scanning_finds_quotes_escapes_and_control_bytes_at_every_offset(
         text = tensor_text[:k] + "\\u%04x" % ord(tensor_text[k]) + tensor_text[k + 1:]
         body = f'{{"predictions": ["{text}"]}}'.encode()
         for b in both:
-            np.testing.assert_array_equal(b.jsonbody.decode_body(body, "predictions", kind="tensor")["output"][0], want)
+            np.testing.assert_array_equal(b.jsonbody.decode_body(body, "predictions", value_form="tensor")["output"][0], want)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1102,29 +1104,31 @@ def _big_refusals():
         (P + b"[" + named + b',{"a":' + row + b"}]}", {}),  # a missing name in the last instance
         (P + b"[" + named + b',{"a":' + row + b',"c":[1,2]}]}', {}),  # a name not in instance 0
         (P + b"[" + rows + b'],"error":"boom"}', {}),  # an error member after the data
-        (P + b"[" + tensors + b',"' + t1[:5] + b"." + t1[6:] + b'"]}', {"kind": "tensor"}),  # bad base64
-        (P + b"[" + tensors + b',"' + T2.strip(b'"') + b'"]}', {"kind": "tensor"}),  # a tensor of another shape
-        (P + b"[" + tensors + b"," + T1[:-1] + b"]}", {"kind": "tensor"}),  # an unterminated string
+        (P + b"[" + tensors + b',"' + t1[:5] + b"." + t1[6:] + b'"]}', {"value_form": "tensor"}),  # bad base64
+        (P + b"[" + tensors + b',"' + T2.strip(b'"') + b'"]}', {"value_form": "tensor"}),  # a tensor of another shape
+        (P + b"[" + tensors + b"," + T1[:-1] + b"]}", {"value_form": "tensor"}),  # an unterminated string
     ]
 
 
 @pytest.mark.native
 def test_refusing_a_large_body_reads_only_the_failing_place(both, monkeypatch):
     """Counted, not timed: the twin refuses each body (about 10,000 values, the problem at the
-    end) with a handful of calls into the reference reader, and the same exception.  A second
-    parse in Python, as the twin did before, makes a call per value (over 10,000)."""
+    end) with a handful of calls into the shared reader (``rules.jsonbody.Reader``), and the same
+    exception.  A second parse in Python, as the twin did before, makes a call per value (over
+    10,000)."""
     ref, twin = both
     module = ref.jsonbody
+    reader = jsonbody_rules.Reader
     calls = []
     for cases in _big_refusals():
         body, kw = cases
-        kw = {"kind": "number", **kw}
+        kw = {"value_form": "number", **kw}
         want = outcome(module.decode_body, body, "predictions", errors=ANY_ERROR, **kw)
         assert want[0] == "error", body[-40:]
         with monkeypatch.context() as m:
-            for name, method in list(vars(module._Reader).items()):
+            for name, method in list(vars(reader).items()):
                 if callable(method):
-                    m.setattr(module._Reader, name, _counted(method, calls))
+                    m.setattr(reader, name, _counted(method, calls))
             m.setattr(module, "decode_body", _counted(module.decode_body, calls))
             del calls[:]
             got = outcome(twin.jsonbody.decode_body, body, "predictions", errors=ANY_ERROR, **kw)

@@ -64,7 +64,7 @@ from . import payload
 from ._batcher import Batcher, Predictions
 from ._transport import Retry, Transport
 from .errors import DecodeError
-from .payload import GRPC_FORMATS, PayloadFormat
+from .payload import GRPC_FORMATS, AnyFormat, Batch, DecodeDType, PayloadFormat
 
 
 class Client:
@@ -82,10 +82,10 @@ class Client:
     docstring for timeouts, retries, batching and auth.
     """
 
-    def __init__(self, target: str, format: PayloadFormat | str = "SERIALIZED_TF_TENSORS", *, timeout: float = 60.0,
+    def __init__(self, target: str, format: AnyFormat = "SERIALIZED_TF_TENSORS", *, timeout: float = 60.0,
                  connect_timeout: float = 10.0, retries: int = 3, backoff: float = 0.5, max_backoff: float = 30.0,
                  headers: Mapping[str, str] | None = None, auth: Callable[[], Mapping[str, str]] | None = None,
-                 max_payload_bytes: int = 1_500_000, concurrency: int = 1, dtype: Any = None,
+                 max_payload_bytes: int = 1_500_000, concurrency: int = 1, dtype: DecodeDType = None,
                  max_decoded_bytes: int = 1 << 31, **request_options: Any) -> None:
         self.format = PayloadFormat.of(format)
         self.target = target
@@ -123,7 +123,7 @@ class Client:
 
     # ------------------------------------------------------------------------------- public
 
-    def predict(self, inputs: Any) -> dict[str, NDArray[Any]]:
+    def predict(self, inputs: Batch) -> dict[str, NDArray[Any]]:
         """``{name: ndarray}``: the model's predictions for every instance of ``inputs``."""
         nd_arrays = self.format is PayloadFormat.ND_ARRAYS
         columns, _ = payload.batch_columns(inputs, "inputs", bare_ok=nd_arrays)

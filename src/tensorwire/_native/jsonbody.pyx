@@ -20,16 +20,17 @@ nothing is built per element.  Lists, depths and names are checked as the refere
 Refusing a body costs what accepting it does.  The pass stops at the first problem in the text,
 which is the one the reference reports, and records what it met there (``Problem``: a string,
 a separator, a list of the wrong length, a number that is not one, ...) with the little state
-the message needs (the column's dims so far, the level, the closing bracket).  The reference's
-own checking method for that one place (``string``, ``separator``, ``close_list``, ``leaf``,
-``tensor``, ``check_name``, ``end``, ...) is then called at that offset on the same buffer and
-raises the exact exception: the wording exists once, in the reference, and the work left is
-bounded by the token, string or TensorProto value at the failing offset (a value's base64 and
-TensorProto go through this module's codecs), never a second parse of the body.  Where this pass
-and the reference's regular expressions may end a number differently (``1.5.2``, ``01``), the
-number is re-read by the reference from its start, so the offset is the reference's.  A place
-where the reference then finds nothing wrong is a bug, reported as an AssertionError (the tests
-cross the two readers over mutated bodies).
+the message needs (the column's dims so far, the level, the closing bracket).  The shared
+reader's checking method for that one place (``rules.Reader``: ``string``, ``separator``,
+``close_list``, ``leaf``, ``tensor``, ``check_name``, ``end``, ...) is then called at that offset
+on the same buffer and raises the exact exception: the wording exists once, in
+``tensorwire.codecs.rules.jsonbody`` (with the option checks and constants both twins apply),
+and the work left is bounded by the token, string or TensorProto value at the failing offset (a
+value's base64 and TensorProto go through this module's codecs), never a second parse of the
+body.  Where this pass and the shared reader's regular expressions may end a number differently
+(``1.5.2``, ``01``), the number is re-read by the shared reader from its start, so the offset is
+the reference's.  A place where the shared reader then finds nothing wrong is a bug, reported as
+an AssertionError (the tests cross the two readers over mutated bodies).
 """
 
 cimport cython
@@ -53,7 +54,7 @@ from ._wire cimport wire_len_field_size, wire_write_len_prefix
 
 cdef bint _LITTLE_ENDIAN_HOST
 cdef object _dtypes, stack_tensors, sys
-cdef object np, json, ref, numtext, DecodeError, b64decode, b64encode, decode_tensor, encode_tensor
+cdef object np, json, rules, DecodeError, b64decode, b64encode, decode_tensor, encode_tensor
 import json
 
 import numpy as np
@@ -62,8 +63,7 @@ import sys
 
 from ..codecs.rules import dtypes as _dtypes
 from ..codecs.rules.tensor import stack_tensors
-from ..codecs import jsonbody as ref
-from ..codecs import numtext
+from ..codecs.rules import jsonbody as rules
 from ..errors import DecodeError
 from .base64 import b64decode, b64encode
 from .tensor import decode_tensor, encode_tensor
@@ -71,13 +71,13 @@ from .tensor import decode_tensor, encode_tensor
 _LITTLE_ENDIAN_HOST = sys.byteorder == "little"
 
 cdef const char* _EMPTY = b""
-cdef int MAX_RANK = ref.MAX_RANK
-global KEYS, KINDS, NONFINITE_POLICIES, DEFAULT_MAX_DEPTH, DEFAULT_MAX_BYTES  # Python-level names, as the reference's
-KEYS = ref.KEYS
-KINDS = ref.KINDS
-NONFINITE_POLICIES = ref.NONFINITE_POLICIES
-DEFAULT_MAX_DEPTH = ref.DEFAULT_MAX_DEPTH
-DEFAULT_MAX_BYTES = ref.DEFAULT_MAX_BYTES
+cdef int MAX_RANK = _dtypes.MAX_RANK
+global KEYS, VALUE_FORMS, NONFINITE_POLICIES, DEFAULT_MAX_DEPTH, DEFAULT_MAX_BYTES  # Python-level names, as the reference's
+KEYS = rules.KEYS
+VALUE_FORMS = rules.VALUE_FORMS
+NONFINITE_POLICIES = rules.NONFINITE_POLICIES
+DEFAULT_MAX_DEPTH = rules.DEFAULT_MAX_DEPTH
+DEFAULT_MAX_BYTES = rules.DEFAULT_MAX_BYTES
 
 cdef enum Code:
     C_F16 = 1
@@ -286,13 +286,13 @@ cdef Py_ssize_t _list_count(tuple dims):
 
 
 def _number_columns(list columns, bint quote, str nonfinite, str float_format):
-    """(prepared arrays, codes, upper bound of the text per instance) for the number kinds."""
+    """(prepared arrays, codes, upper bound of the text per instance) for the number value forms."""
     cdef list arrays = []
     cdef list codes = []
     cdef object name, array, dt, a
     cdef Py_ssize_t bound = 0, per
     for name, array in columns:
-        dt = ref._check_numbers(name, array, nonfinite)
+        dt = rules.check_numbers(name, array, nonfinite)
         if float_format == "tolist" and dt.kind == "f":
             dt = np.dtype(np.float64)
         a = np.ascontiguousarray(array, dtype=dt)
@@ -303,11 +303,12 @@ def _number_columns(list columns, bint quote, str nonfinite, str float_format):
     return arrays, codes, bound
 
 
-def encode_body(key, columns, *, bare, kind, nonfinite="token", urlsafe=True, pad=True, float_format="shortest"):
+def encode_body(key, columns, *, bare, value_form, nonfinite="token", urlsafe=True, pad=True,
+                float_format="shortest"):
     """The body ``{"<key>": [...]}`` for ``columns``, a list of ``(name, array)`` whose arrays share
     their first (instance) axis; ``bare`` writes each instance as the value of the one column."""
     cdef object names, head, name, _
-    ref._check_encode_options(kind, nonfinite, float_format)
+    rules.check_encode_options(value_form, nonfinite, float_format)
     if bare:
         names = None
     else:
@@ -315,18 +316,18 @@ def encode_body(key, columns, *, bare, kind, nonfinite="token", urlsafe=True, pa
         for name, _ in columns:
             names.append(_name_json(name))
     head = b'{"' + key.encode("ascii") + b'":['
-    if kind == "tensor":
+    if value_form == "tensor":
         return _encode_tensors(head, names, columns, urlsafe, pad)
-    return _encode_numbers(head, names, columns, kind == "string", nonfinite, float_format)
+    return _encode_numbers(head, names, columns, value_form == "string", nonfinite, float_format)
 
 
 cdef bytes _name_json(object name):
-    """``ref._name_text(name)``: a name of printable ASCII other than ``"`` and ``\\`` is its own
-    JSON text between quotes (what ``json.dumps`` writes for it); any other goes to the reference."""
+    """``rules.name_text(name)``: a name of printable ASCII other than ``"`` and ``\\`` is its own
+    JSON text between quotes (what ``json.dumps`` writes for it); any other goes to the rule."""
     if (type(name) is str and (<str>name).isascii() and (<str>name).isprintable() and '"' not in <str>name
             and "\\" not in <str>name):
         return b'"' + (<str>name).encode("ascii") + b'"'
-    return ref._name_text(name)
+    return rules.name_text(name)
 
 
 cdef object _encode_tensors(bytes head, names, list columns, bint urlsafe, bint pad):
@@ -511,31 +512,8 @@ def _encode_numbers(bytes head, names, list columns, bint quote, str nonfinite, 
     return result
 
 
-cdef extern from *:
-    """
-    #include <stdint.h>
-    #if defined(__linux__)
-    #include <sys/mman.h>
-    #endif
-    /* Ask for transparent huge pages on the 2 MiB-aligned interior of a large buffer we just
-       allocated and are about to fill: one fault per 2 MiB instead of per 4 KiB.  Advisory
-       only (ignored where THP is off or unsupported); touches nothing outside the buffer.
-       From 4 MiB, the smallest size that always holds a whole aligned 2 MiB page: a
-       12-band 256x256 SERIALIZED_TF_TENSORS body (4.2 MB) written into memory the kernel has
-       just taken back faulted 992 times and took 1.4-1.7 ms; with the advice, 481 faults and
-       0.9-1.1 ms (the threshold was 16 MiB before). */
-    static void tw_huge_pages(char *p, Py_ssize_t n) {
-    #if defined(__linux__) && defined(MADV_HUGEPAGE)
-        const uintptr_t huge = (uintptr_t)1 << 21;
-        uintptr_t lo = ((uintptr_t)p + huge - 1) & ~(huge - 1);
-        uintptr_t hi = ((uintptr_t)p + (uintptr_t)n) & ~(huge - 1);
-        if (n >= (Py_ssize_t)(2 * huge) && hi > lo)
-            (void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
-    #else
-        (void)p; (void)n;
-    #endif
-    }
-    """
+cdef extern from "jsonbody_pages.h":
+    # Transparent huge pages for the interior of a large buffer about to be filled (advisory).
     void _huge_pages "tw_huge_pages"(char* p, Py_ssize_t n) nogil
 
 
@@ -554,7 +532,7 @@ cdef struct Column:
     const unsigned char* header
     Py_ssize_t header_len
     unsigned char header_buf[TENSOR_HEADER_MAX]  # where ``header`` points
-    Leaf leaf  # the number kinds: nested lists of ``per`` elements of shape ``dims``
+    Leaf leaf  # the number value forms: nested lists of ``per`` elements of shape ``dims``
     Py_ssize_t itemsize, per
     const Py_ssize_t* dims
     int ndim
@@ -665,32 +643,8 @@ cdef inline int _hex4(const unsigned char* p) noexcept nogil:
     return v
 
 
-cdef extern from *:
-    """
-    #if defined(__SSE2__) && (defined(__x86_64__) || defined(_M_X64)) && defined(__GNUC__)
-    #include <emmintrin.h>
-    /* Skip whole 16-byte blocks holding no '"', no backslash and no byte < 0x20; return the
-       offset of the first block that holds one (or of the last < 16 bytes).  A byte b is
-       < 0x20 iff min(b, 0x1F) == b (unsigned). */
-    static inline Py_ssize_t tw_jb_plain_blocks(const unsigned char *s, Py_ssize_t pos, Py_ssize_t n) {
-        const __m128i q = _mm_set1_epi8(0x22), bs = _mm_set1_epi8(0x5C), ctl = _mm_set1_epi8(0x1F);
-        while (pos + 16 <= n) {
-            const __m128i v = _mm_loadu_si128((const __m128i *)(s + pos));
-            const __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, q), _mm_cmpeq_epi8(v, bs)),
-                                             _mm_cmpeq_epi8(_mm_min_epu8(v, ctl), v));
-            if (_mm_movemask_epi8(hit))
-                break;
-            pos += 16;
-        }
-        return pos;
-    }
-    #else
-    static inline Py_ssize_t tw_jb_plain_blocks(const unsigned char *s, Py_ssize_t pos, Py_ssize_t n) {
-        (void)s; (void)n;
-        return pos;
-    }
-    #endif
-    """
+cdef extern from "jsonbody_scan.h":
+    # Whole 16-byte blocks of plain string bytes skipped with SSE2 (elsewhere: none skipped).
     Py_ssize_t _plain_blocks "tw_jb_plain_blocks"(const unsigned char* s, Py_ssize_t pos, Py_ssize_t n) nogil
 
 
@@ -767,14 +721,14 @@ cdef Py_ssize_t _utf8_error(const unsigned char* s, Py_ssize_t n) noexcept nogil
 @cython.final  # cdef methods called directly (and inlined), not through a vtable
 @cython.auto_pickle(False)  # never pickled; spares the "non-trivial __cinit__" stubs
 cdef class _Col:
-    """Per name: what the instances so far fix (as the reference's ``_Column``) and the values."""
+    """Per name: what the instances so far fix (as the shared ``rules.Column``) and the values."""
 
     cdef object name
     cdef object dtype
     cdef int code  # 0: TensorProto values
     cdef Py_ssize_t* dims  # per level, -1 until the first list there closes
     cdef int ndim  # -1 until known
-    cdef char* data  # the values so far (number kinds), a C buffer grown by doubling
+    cdef char* data  # the values so far (number value forms), a C buffer grown by doubling
     cdef Py_ssize_t itemsize, used, cap
     cdef list tensors
 
@@ -828,7 +782,7 @@ cdef class _Col:
 
 cdef enum Problem:
     # What the one pass met where it stopped (``_Reader.err``); ``_Reader.word`` has the
-    # reference raise its exception for it, reading only what lies there.
+    # shared reader raise its exception for it, reading only what lies there.
     E_NONE = 0
     E_STRING        # err_pos: a string (or what should be one)
     E_COLON         # err_pos: where ':' belongs
@@ -880,7 +834,7 @@ cdef class _Reader:
     cdef Py_ssize_t n
     cdef object mv, body_obj, checker
     cdef bytes key
-    cdef bint tensor_kind
+    cdef bint tensor_form
     cdef object dtype, bare_name, max_bytes, nonfinite_name
     cdef int nonfinite, max_depth
     cdef dict columns
@@ -957,7 +911,7 @@ cdef class _Reader:
             else:
                 return -1
 
-    cdef Py_ssize_t token(self, Py_ssize_t pos, int* kind) noexcept nogil:
+    cdef Py_ssize_t token(self, Py_ssize_t pos, int* token_type) noexcept nogil:
         """End of the literal or JSON number at ``pos`` (the reference's ``literal``), or -1."""
         cdef Py_ssize_t p = pos
         cdef Py_ssize_t left = self.n - pos
@@ -965,24 +919,24 @@ cdef class _Reader:
         cdef int c = self.at(pos)
         if not (_digit(c) or (c == 0x2D and _digit(self.at(pos + 1)))):  # else a number
             if left >= 4 and memcmp(t, b"true", 4) == 0:
-                kind[0] = T_TRUE
+                token_type[0] = T_TRUE
                 return pos + 4
             if left >= 5 and memcmp(t, b"false", 5) == 0:
-                kind[0] = T_FALSE
+                token_type[0] = T_FALSE
                 return pos + 5
             if left >= 4 and memcmp(t, b"null", 4) == 0:
-                kind[0] = T_NULL
+                token_type[0] = T_NULL
                 return pos + 4
             if left >= 3 and memcmp(t, b"NaN", 3) == 0:
-                kind[0] = T_NAN
+                token_type[0] = T_NAN
                 return pos + 3
             if left >= 8 and memcmp(t, b"Infinity", 8) == 0:
-                kind[0] = T_INF
+                token_type[0] = T_INF
                 return pos + 8
             if left >= 9 and memcmp(t, b"-Infinity", 9) == 0:
-                kind[0] = T_NINF
+                token_type[0] = T_NINF
                 return pos + 9
-        kind[0] = T_NUMBER
+        token_type[0] = T_NUMBER
         # The run of characters a number can hold.  The parser then takes exactly that run or
         # refuses it; the reference's longest grammatical prefix equals the run whenever the
         # run is a number, and otherwise leaves a number character where a ',' belongs.
@@ -992,7 +946,7 @@ cdef class _Reader:
 
     cdef Py_ssize_t skip_value(self, Py_ssize_t pos, int depth, int close) noexcept nogil:
         """End of the value at ``pos`` (``close`` ends the container it is in), or -1."""
-        cdef int c = self.at(pos), kind = T_NONE, inner = 0x7D if c == 0x7B else 0x5D
+        cdef int c = self.at(pos), token_type = T_NONE, inner = 0x7D if c == 0x7B else 0x5D
         cdef bint escaped = False
         cdef Py_ssize_t end
         if c == 0x7B or c == 0x5B:
@@ -1022,8 +976,8 @@ cdef class _Reader:
         if c == 0x22:
             end = self.string(pos, &escaped)
             return end if end >= 0 else self.fail(E_STRING, pos)
-        end = self.token(pos, &kind)
-        if end < 0 or (kind == T_NUMBER and _number_end(self.s, pos, self.n) != end):
+        end = self.token(pos, &token_type)
+        if end < 0 or (token_type == T_NUMBER and _number_end(self.s, pos, self.n) != end):
             return self.fail_close(E_TOKEN, pos, close)  # not a value, or a number the reference ends sooner
         return end
 
@@ -1067,7 +1021,7 @@ cdef class _Reader:
                         self.check().duplicate("error", start)
                     end = self.skip_value(pos, 2, 0x7D)
                     if end >= 0:
-                        error = ref._error_value(bytes(self.mv[pos:end]))
+                        error = rules.error_value(bytes(self.mv[pos:end]))
                     pos = end
                 else:
                     pos = self.skip_value(pos, 2, 0x7D)
@@ -1113,7 +1067,7 @@ cdef class _Reader:
         return pos + 1
 
     cdef Py_ssize_t b64_object(self, Py_ssize_t pos, Py_ssize_t* text_start) noexcept nogil:
-        """End of a ``{"b64": "..."}`` object at ``pos`` (the reference's ``_B64_OBJECT``), or -1."""
+        """End of a ``{"b64": "..."}`` object at ``pos`` (the shared reader's ``_B64_OBJECT``), or -1."""
         cdef int c
         if self.at(pos) != 0x7B:
             return -1
@@ -1145,8 +1099,8 @@ cdef class _Reader:
         return pos + 1 if self.at(pos) == 0x7D else -1
 
     cdef _Col new_column(self, name):
-        return _Col(name, ref._resolve_dtype(self.dtype, name, "tensor" if self.tensor_kind else "number"),
-                    self.max_depth, self.tensor_kind)
+        return _Col(name, rules.resolve_dtype(self.dtype, name, "tensor" if self.tensor_form else "number"),
+                    self.max_depth, self.tensor_form)
 
     cdef Py_ssize_t instance(self, Py_ssize_t pos, Py_ssize_t index) except -2:
         cdef Py_ssize_t text_start = 0, start, end
@@ -1154,7 +1108,7 @@ cdef class _Reader:
         cdef _Col col
         cdef set seen
         cdef object name
-        named = self.at(pos) == 0x7B and not (self.tensor_kind and self.b64_object(pos, &text_start) >= 0)
+        named = self.at(pos) == 0x7B and not (self.tensor_form and self.b64_object(pos, &text_start) >= 0)
         if index == 0:
             self.named = named
             if not named:
@@ -1203,7 +1157,7 @@ cdef class _Reader:
     cdef Py_ssize_t value(self, Py_ssize_t pos, _Col col, int depth, int close) except -2:
         """The value at ``pos`` of ``col``, which ``close`` or ',' follows."""
         cdef Py_ssize_t end
-        if self.tensor_kind:
+        if self.tensor_form:
             return self.tensor(pos, col)
         with nogil:
             end = self.nested(pos, col, depth, 0, close)
@@ -1230,7 +1184,7 @@ cdef class _Reader:
                 array = None
         if array is None or array.ndim + 1 > MAX_RANK or (
                 col.tensors and (array.dtype != col.tensors[0].dtype or array.shape != col.tensors[0].shape)):
-            self.check().tensor(pos, self.ref_column(col))  # raises: reads this one value
+            self.check().tensor(pos, self.shared_column(col))  # raises: reads this one value
             raise AssertionError(f"tensorwire: the Cython JSON reader refused the value at offset {pos} (a bug)")
         col.tensors.append(array)
         return obj_end if obj_end >= 0 else end
@@ -1319,21 +1273,21 @@ cdef class _Reader:
             return self.fail(E_CLOSE_LIST, pos)
         return pos + 1
 
-    # -- errors: the reference's checks, at the one place this pass stopped
+    # -- errors: the shared reader's checks, at the one place this pass stopped
 
     cdef object check(self):
-        """The reference's reader over the same body, for its checks at one place (each reads
-        only what lies there); TensorProto values through this module's codecs."""
+        """The shared reader (``rules.Reader``) over the same body, for its checks at one place
+        (each reads only what lies there); TensorProto values through this module's codecs."""
         if self.checker is None:
-            self.checker = ref._Reader(
+            self.checker = rules.Reader(
                 self.body_obj if isinstance(self.body_obj, bytes) else bytes(self.mv), self.key.decode(),
-                "tensor" if self.tensor_kind else "number", self.dtype, self.nonfinite_name, self.max_depth,
+                "tensor" if self.tensor_form else "number", self.dtype, self.nonfinite_name, self.max_depth,
                 self.max_bytes, self.bare_name, codecs=(b64decode, decode_tensor))
         return self.checker
 
-    cdef object ref_column(self, _Col col):
-        """The reference's ``_Column`` for what ``col`` holds so far (all its checks read)."""
-        cdef object c = ref._Column(col.name, col.dtype)
+    cdef object shared_column(self, _Col col):
+        """The shared ``rules.Column`` for what ``col`` holds so far (all its checks read)."""
+        cdef object c = rules.Column(col.name, col.dtype)
         c.ndim = None if col.ndim < 0 else col.ndim
         cdef Py_ssize_t k
         cdef list dims = []
@@ -1344,7 +1298,7 @@ cdef class _Reader:
         return c
 
     cdef word(self):
-        """Raise the reference's exception for the problem recorded in ``err*``."""
+        """Raise the shared reader's exception for the problem recorded in ``err*``."""
         cdef object r = self.check(), col
         cdef Py_ssize_t pos = self.err_pos
         cdef bytes close = b"]" if self.err_close == 0x5D else b"}"
@@ -1359,7 +1313,7 @@ cdef class _Reader:
         elif self.err == E_TOKEN:
             r.after(r.skip_value(pos, 2), close)
         elif self.err_col is not None:
-            col = self.ref_column(self.err_col)
+            col = self.shared_column(self.err_col)
             if self.err == E_OPEN_LIST:
                 r.open_list(pos, col, self.err_depth, self.err_level)
             elif self.err == E_CLOSE_LIST:
@@ -1374,7 +1328,7 @@ cdef class _Reader:
     cdef Py_ssize_t leaf(self, Py_ssize_t pos, _Col col) noexcept nogil:
         cdef Py_ssize_t end
         cdef bint escaped = False
-        cdef int kind = T_NONE, status, c
+        cdef int token_type = T_NONE, status, c
         if self.at(pos) == 0x22:
             c = self.at(pos + 1)
             if col.code <= C_F64 and (_digit(c) or (c == 0x2D and _digit(self.at(pos + 2)))):
@@ -1395,10 +1349,10 @@ cdef class _Reader:
         c = self.at(pos)
         if col.code <= C_F64 and (_digit(c) or (c == 0x2D and _digit(self.at(pos + 1)))):
             return self.float_leaf(pos, col)
-        end = self.token(pos, &kind)
+        end = self.token(pos, &token_type)
         if end < 0:
             return -1
-        if kind == T_NULL:
+        if token_type == T_NULL:
             if self.nonfinite != NF_NULL or col.code > C_F64:
                 return -1
             status = self.store(<const unsigned char*>"NaN", 3, col)
@@ -1531,21 +1485,21 @@ cdef class _Reader:
         return 0
 
 
-def decode_body(body, key, *, kind, dtype=None, nonfinite="token", max_depth=DEFAULT_MAX_DEPTH,
+def decode_body(body, key, *, value_form, dtype=None, nonfinite="token", max_depth=DEFAULT_MAX_DEPTH,
                 max_bytes=DEFAULT_MAX_BYTES, bare_name="output"):
     """``{name: batch-first array}`` from a body (see the reference's module docstring).
 
-    ``kind`` is ``"tensor"`` (strings are base64 TensorProtos) or ``"number"`` (strings are
+    ``value_form`` is ``"tensor"`` (strings are base64 TensorProtos) or ``"number"`` (strings are
     numbers).  ``dtype``: None (float32 for numbers, the encoded dtype for tensors), one dtype
     for every name, or a dict ``{name: dtype}``.  A bare instance's values go under ``bare_name``.
     """
-    ref._check_decode_options(key, kind, nonfinite, max_depth)
+    rules.check_decode_options(key, value_form, nonfinite, max_depth)
     cdef const unsigned char[::1] view
     cdef _Reader r = _Reader()
     cdef Py_ssize_t bad
     cdef object mv, name, array
     cdef dict result
-    mv = memoryview(ref._body_bytes(body) if isinstance(body, str) else body)
+    mv = memoryview(rules.body_bytes(body) if isinstance(body, str) else body)
     if mv.ndim != 1 or mv.itemsize != 1 or not mv.c_contiguous:
         mv = mv.cast("B")
     view = mv
@@ -1558,12 +1512,12 @@ def decode_body(body, key, *, kind, dtype=None, nonfinite="token", max_depth=DEF
     with nogil:
         bad = _utf8_error(r.s, r.n)
     if bad >= 0:
-        ref._body_bytes(body)  # raises, naming the offset
+        rules.body_bytes(body)  # raises, naming the offset
         raise AssertionError(f"tensorwire: invalid UTF-8 at offset {bad} that Python's codec accepts (a bug)")
     r.body_obj = body
     r.nonfinite_name = nonfinite
     r.key = key.encode("ascii")
-    r.tensor_kind = kind == "tensor"
+    r.tensor_form = value_form == "tensor"
     r.dtype = dtype
     r.bare_name = bare_name
     r.max_bytes = max_bytes

@@ -2,7 +2,7 @@
 
 One body shape serves requests and responses: ``{"<key>": [instance, ...]}`` with key
 ``instances`` (request) or ``predictions`` (response).  An instance is either *named*, an object
-``{"<name>": value, ...}``, or *bare*, the value itself.  A value is, by ``kind``:
+``{"<name>": value, ...}``, or *bare*, the value itself.  A value is, by ``value_form``:
 
 ``"tensor"`` (SERIALIZED_TF_TENSORS)
     a JSON string holding base64 of the serialized TensorProto of the instance's slice (URL-safe
@@ -43,79 +43,52 @@ Reading is one pass in text order; the first problem in the text is the one repo
 
 Allocation is bounded by the body: every value takes at least one byte of text, and a
 TensorProto value is decoded with ``max_bytes``.
+
+The rules both twins apply (the option checks and constants, the reader that words every
+refusal: :class:`~tensorwire.codecs.rules.jsonbody.Reader`) are in
+``tensorwire.codecs.rules.jsonbody``; this module writes bodies and reads them with that reader.
 """
 
-import json
-import re
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
-from ..errors import DecodeError, PredictionError
 from . import numtext
-from .rules.dtypes import MAX_RANK
 from .base64 import b64decode, b64encode
-from .rules.tensor import stack_tensors
+from .rules.jsonbody import (
+    DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, KEYS, MAX_DEPTH_LIMIT, NONFINITE_POLICIES, VALUE_FORMS, WHAT, Body,
+    DTypeOption, FloatFormat, Key, Nonfinite, ReadValueForm, Reader, ValueForm, body_bytes, check_decode_options,
+    check_encode_options, check_numbers, name_text,
+)
 from .tensor import decode_tensor, encode_tensor
 
-KEYS = ("instances", "predictions")
-KINDS = ("tensor", "string", "number")
-NONFINITE_POLICIES = ("token", "null", "error")
-DEFAULT_MAX_DEPTH = 64
-MAX_DEPTH_LIMIT = 512  # both readers recurse per level: bounded so neither runs out of stack
-DEFAULT_MAX_BYTES = 1 << 31
-WHAT = "JSON body"
+__all__ = [
+    "DEFAULT_MAX_BYTES", "DEFAULT_MAX_DEPTH", "KEYS", "MAX_DEPTH_LIMIT", "NONFINITE_POLICIES", "VALUE_FORMS",
+    "WHAT", "decode_body", "encode_body",
+]
 
-_WS = re.compile(rb"[ \t\n\r]*")
-# Strings: a run of plain characters, then (an escape, a run)*: "unrolled", so that a run is
-# matched in one step and a failing match backtracks linearly.
-_STRING = re.compile(rb'"[^"\\\x00-\x1f]*(?:(?:\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})[^"\\\x00-\x1f]*)*"')
-_PLAIN = re.compile(rb'[^"\\\x00-\x1f]*')
-_ESCAPE = re.compile(rb'\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})')
-_PIECES = re.compile(rb'\\u[dD][89abAB][0-9a-fA-F]{2}\\u[0-9a-fA-F]{4}|\\u[0-9a-fA-F]{4}|\\.|[^\\]+')  # one char per escape
-_NUMBER = numtext.NUMBER_RE
-_LITERALS = (b"true", b"false", b"null", b"NaN", b"Infinity", b"-Infinity")
-_B64_OBJECT = re.compile(rb'\{[ \t\n\r]*"b64"[ \t\n\r]*:[ \t\n\r]*("[^"\\\x00-\x1f]*(?:\\.[^"\\\x00-\x1f]*)*")[ \t\n\r]*\}')
-# a \u escape of a surrogate (D800-DFFF), not itself escaped: after an even run of backslashes
-_SURROGATE_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*(\\u[dD][89a-fA-F][0-9a-fA-F]{2})")
 _NONFINITE_TEXT = {"NaN", "Infinity", "-Infinity"}
 
+# Typed views of what this module calls in modules not annotated yet (mypy --strict refuses a
+# call to an unannotated function from annotated code): the same objects.  An entry can go once
+# its module is annotated.
+_format_number: Callable[..., str] = numtext.format_number
+_b64encode: Callable[..., bytes] = b64encode
+_encode_tensor: Callable[[NDArray[Any]], bytes] = encode_tensor
+
+Writer = Callable[[NDArray[Any], int], bytes]  # (a column's array, instance) -> the value's JSON text
 
 # ------------------------------------------------------------------------------------- writing
 
 
-def _name_text(name):
-    """A name as JSON string text (UTF-8; lone surrogates refused)."""
-    if not isinstance(name, str):
-        raise TypeError(f"input and output names must be str, not {type(name).__name__}")
-    try:
-        return json.dumps(name, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError(f"name {name!r} is not valid Unicode (lone surrogate)") from None
-
-
-def _check_encode_options(kind, nonfinite, float_format):
-    if kind not in KINDS:
-        raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
-    if nonfinite not in NONFINITE_POLICIES:
-        raise ValueError(f"nonfinite must be one of {NONFINITE_POLICIES}, not {nonfinite!r}")
-    if float_format not in numtext.FLOAT_FORMATS:
-        raise ValueError(f"float_format must be one of {numtext.FLOAT_FORMATS}, not {float_format!r}")
-
-
-def _check_numbers(name, array, nonfinite):
-    """The dtype the array is written in; ValueError for a non-finite value under ``"error"``."""
-    dt = numtext.number_dtype(array.dtype)
-    if nonfinite == "error" and dt.kind == "f":
-        bad = np.argwhere(~np.isfinite(array))
-        if len(bad):
-            index = tuple(int(i) for i in bad[0])
-            raise ValueError(f"input {name!r}: non-finite value {array[index]} at index {index} (nonfinite='error')")
-    return dt
-
-
-def _leaf_writer(dt, quote, nonfinite, float_format):
-    def write(x):
-        text = numtext.format_number(x, dt, float_format=float_format)
+def _leaf_writer(dt: np.dtype[Any], quote: bool, nonfinite: Nonfinite, float_format: FloatFormat
+                 ) -> Callable[[Any], bytes]:
+    def write(x: Any) -> bytes:
+        text = _format_number(x, dt, float_format=float_format)
         if text in _NONFINITE_TEXT and nonfinite == "null":
             return b"null"
         return (f'"{text}"' if quote else text).encode("ascii")
@@ -123,24 +96,40 @@ def _leaf_writer(dt, quote, nonfinite, float_format):
     return write
 
 
-def _nested(a, leaf):
+def _nested(a: NDArray[Any], leaf: Callable[[Any], bytes]) -> bytes:
     if a.ndim == 0:
         return leaf(a[()])
     return b"[" + b",".join(_nested(x, leaf) for x in a) + b"]"
 
 
-def encode_body(key, columns, *, bare, kind, nonfinite="token", urlsafe=True, pad=True, float_format="shortest"):
+def _tensor_writer(urlsafe: bool, pad: bool) -> Writer:
+    def write(a: NDArray[Any], i: int) -> bytes:
+        return b'"' + _b64encode(_encode_tensor(a[i, ...]), urlsafe=urlsafe, pad=pad) + b'"'
+
+    return write
+
+
+def _number_writer(leaf: Callable[[Any], bytes]) -> Writer:
+    def write(a: NDArray[Any], i: int) -> bytes:
+        return _nested(a[i], leaf)
+
+    return write
+
+
+def encode_body(key: Key, columns: Sequence[tuple[str | None, NDArray[Any]]], *, bare: bool, value_form: ValueForm,
+                nonfinite: Nonfinite = "token", urlsafe: bool = True, pad: bool = True,
+                float_format: FloatFormat = "shortest") -> bytes:
     """The body ``{"<key>": [...]}`` for ``columns``, a list of ``(name, array)`` whose arrays share
     their first (instance) axis; ``bare`` writes each instance as the value of the one column."""
-    _check_encode_options(kind, nonfinite, float_format)
-    names = None if bare else [_name_text(name) for name, _ in columns]
-    writers = []
+    check_encode_options(value_form, nonfinite, float_format)
+    names = [] if bare else [name_text(name) for name, _ in columns]
+    writers: list[Writer] = []
     for name, array in columns:
-        if kind == "tensor":
-            writers.append(lambda a, i: b'"' + b64encode(encode_tensor(a[i, ...]), urlsafe=urlsafe, pad=pad) + b'"')
+        if value_form == "tensor":
+            writers.append(_tensor_writer(urlsafe, pad))
         else:
-            leaf = _leaf_writer(_check_numbers(name, array, nonfinite), kind == "string", nonfinite, float_format)
-            writers.append(lambda a, i, leaf=leaf: _nested(a[i], leaf))
+            dt = check_numbers(name, array, nonfinite)
+            writers.append(_number_writer(_leaf_writer(dt, value_form == "string", nonfinite, float_format)))
     count = len(columns[0][1])
     instances = []
     for i in range(count):
@@ -155,438 +144,18 @@ def encode_body(key, columns, *, bare, kind, nonfinite="token", urlsafe=True, pa
 # ------------------------------------------------------------------------------------- reading
 
 
-def _body_bytes(body):
-    """The body as bytes, checked to be UTF-8."""
-    if isinstance(body, str):
-        try:
-            return body.encode("utf-8")
-        except UnicodeEncodeError as exc:
-            raise DecodeError(f"{WHAT}: lone surrogate at character {exc.start}") from None
-    raw = bytes(memoryview(body).cast("B")) if not isinstance(body, bytes) else body
-    try:
-        raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise DecodeError(f"{WHAT}: invalid UTF-8 at offset {exc.start}") from None
-    return raw
-
-
-def _error_value(text):
-    """The value of an ``error`` member's (valid) JSON text."""
-    try:
-        return json.loads(text)
-    except ValueError:  # json's own limits (an integer of 4,300+ digits)
-        return bytes(text).decode("utf-8")
-
-
-def _resolve_dtype(dtype, name, kind):
-    """The dtype to decode column ``name`` into: None means the encoded dtype (tensors) or float32."""
-    if isinstance(dtype, dict):
-        dtype = dtype.get(name)
-    if dtype is None:
-        return None if kind == "tensor" else np.dtype(np.float32)
-    return np.dtype(dtype) if kind == "tensor" else numtext.number_dtype(dtype)
-
-
-class _Column:
-    """What the instances seen so far fix about one name's values, and the values."""
-
-    def __init__(self, name, dtype):
-        self.name = name
-        self.dtype = dtype
-        self.dims = []  # per level: the length the first closed list there had
-        self.ndim = None  # the level leaves sit at, once known
-        self.values = []  # numbers (kind "number"), or arrays (kind "tensor")
-
-
-class _Reader:
-    """One pass over a body.  The Cython twin calls the checking methods (``string``, ``leaf``,
-    ``tensor``, ``open_list``, ...) at the one place its own pass found a problem, to raise the
-    exact exception: each reads only what lies at that place (see its module docstring).
-    ``codecs``: ``(b64decode, decode_tensor)`` for TensorProto values (the twin passes its own)."""
-
-    def __init__(self, buf, key, kind, dtype, nonfinite, max_depth, max_bytes, bare_name, codecs=None):
-        self.b64decode, self.decode_tensor = codecs or (b64decode, decode_tensor)
-        self.buf = buf
-        self.key = key
-        self.kind = kind
-        self.dtype = dtype
-        self.nonfinite = nonfinite
-        self.max_depth = max_depth
-        self.max_bytes = max_bytes
-        self.bare_name = bare_name
-
-    # -- lexing
-
-    def fail(self, message, pos):
-        raise DecodeError(f"{WHAT}: {message} at offset {pos}")
-
-    def ws(self, pos):
-        return _WS.match(self.buf, pos).end()
-
-    def peek(self, pos):
-        return self.buf[pos : pos + 1]
-
-    def expect(self, pos, char, what):
-        if self.buf[pos : pos + 1] != char:
-            self.fail(f"expected {what}", pos)
-        return pos + 1
-
-    def enter(self, pos, depth):
-        if depth > self.max_depth:
-            self.fail(f"nesting deeper than {self.max_depth}", pos)
-
-    def string(self, pos):
-        """(decoded str, end) of the JSON string at ``pos``."""
-        m = _STRING.match(self.buf, pos)
-        if m is None:
-            self.fail("invalid string" if self.peek(pos) == b'"' else "expected a string", self._string_error(pos))
-        raw = self.buf[pos + 1 : m.end() - 1]
-        if b"\\" not in raw:
-            return raw.decode("utf-8"), m.end()
-        return self._unescape(raw, pos + 1), m.end()
-
-    def _string_error(self, pos):
-        """Where the string at ``pos`` goes wrong (for the message): a run of plain characters at
-        a time, so that finding it costs about what matching the string does."""
-        if self.peek(pos) != b'"':
-            return pos
-        i = pos + 1
-        while True:
-            i = _PLAIN.match(self.buf, i).end()
-            if i >= len(self.buf) or self.buf[i] != 0x5C:
-                return i  # the end, a control character (or a quote, never reached: the match failed)
-            m = _ESCAPE.match(self.buf, i)
-            if m is None:
-                return i
-            i = m.end()
-
-    def text_offset(self, start, end, text, i):
-        """The body offset of character ``i`` of ``text``, the decoded string from ``start`` to
-        ``end`` (its quotes included): where an error inside a string value is."""
-        raw = self.buf[start + 1 : end - 1]
-        if b"\\" not in raw:
-            return start + 1 + len(text[:i].encode("utf-8"))
-        pos = start + 1
-        for m in _PIECES.finditer(raw):
-            piece = m.group()
-            n = 1 if piece[:1] == b"\\" else len(piece.decode("utf-8"))
-            if i < n:
-                return pos + (0 if n == 1 else len(piece.decode("utf-8")[:i].encode("utf-8")))
-            i -= n
-            pos += len(piece)
-        return pos
-
-    def separator(self, pos, close):
-        """The ',' expected at ``pos`` between values of a container that ``close`` ends."""
-        return self.expect(pos, b",", "',' or ']'" if close == b"]" else "',' or '}'")
-
-    def after(self, end, close):
-        """After a value ending at ``end``: whitespace, then ``close`` or ','; raises otherwise."""
-        pos = self.ws(end)
-        return pos if self.peek(pos) == close else self.separator(pos, close)
-
-    def _unescape(self, raw, base):
-        """The text of a string whose raw bytes (``raw``, at offset ``base``, valid escapes only)
-        hold a backslash; a lone surrogate escape is refused at its offset.  Only the surrogate
-        escapes are visited one by one; the text is then ``json``'s decoding (C speed)."""
-        pending = None  # the offset in raw of a high surrogate escape waiting for its low half
-        for m in _SURROGATE_ESCAPE.finditer(raw):
-            at = m.start(1)
-            low = int(raw[at + 2 : at + 6], 16) >= 0xDC00
-            if pending is not None:
-                if low and at == pending + 6:
-                    pending = None
-                    continue
-                self.fail("lone surrogate escape", base + pending)
-            if low:
-                self.fail("lone surrogate escape", base + at)
-            pending = at
-        if pending is not None:
-            self.fail("lone surrogate escape", base + pending)
-        return json.loads(b'"' + raw + b'"')
-
-    def literal(self, pos):
-        """(token bytes, end) of a number or literal at ``pos``, or None."""
-        for lit in _LITERALS:
-            if self.buf.startswith(lit, pos):
-                return lit, pos + len(lit)
-        m = _NUMBER.match(self.buf, pos)
-        if m is None:
-            return None
-        return m.group(), m.end()
-
-    # -- generic values (skipped members)
-
-    def skip_value(self, pos, depth):
-        c = self.peek(pos)
-        if c == b"{":
-            self.enter(pos, depth)
-            pos = self.ws(pos + 1)
-            if self.peek(pos) == b"}":
-                return pos + 1
-            while True:
-                _, pos = self.string(pos)
-                pos = self.expect(self.ws(pos), b":", "':'")
-                pos = self.ws(self.skip_value(self.ws(pos), depth + 1))
-                if self.peek(pos) == b"}":
-                    return pos + 1
-                pos = self.ws(self.separator(pos, b"}"))
-        if c == b"[":
-            self.enter(pos, depth)
-            pos = self.ws(pos + 1)
-            if self.peek(pos) == b"]":
-                return pos + 1
-            while True:
-                pos = self.ws(self.skip_value(pos, depth + 1))
-                if self.peek(pos) == b"]":
-                    return pos + 1
-                pos = self.ws(self.separator(pos, b"]"))
-        if c == b'"':
-            return self.string(pos)[1]
-        token = self.literal(pos)
-        if token is None:
-            self.fail("expected a JSON value", pos)
-        return token[1]
-
-    # -- the envelope
-
-    def body(self):
-        buf = self.buf
-        pos = self.expect(self.ws(0), b"{", "'{' (a JSON object)")
-        self.enter(0, 1)
-        columns = None
-        error = None
-        pos = self.ws(pos)
-        if self.peek(pos) != b"}":
-            while True:
-                start = pos
-                name, pos = self.string(pos)
-                pos = self.ws(self.expect(self.ws(pos), b":", "':'"))
-                if name == self.key:
-                    if columns is not None:
-                        self.duplicate(name, start)
-                    columns, pos = self.batch(pos)
-                elif name == "error" and self.key == "predictions":
-                    if error is not None:
-                        self.duplicate(name, start)
-                    end = self.skip_value(pos, 2)
-                    error = _error_value(buf[pos:end])
-                    pos = end
-                else:
-                    pos = self.skip_value(pos, 2)
-                pos = self.ws(pos)
-                if self.peek(pos) == b"}":
-                    break
-                pos = self.ws(self.separator(pos, b"}"))
-        self.end(self.ws(pos + 1), error, columns is not None)
-        return columns
-
-    def duplicate(self, name, start):
-        self.fail(f"duplicate {name!r} member", start)
-
-    def end(self, pos, error, found):
-        """After the envelope's '}' (whitespace skipped): ``error`` is the ``error`` member's
-        value (None if none), ``found`` whether the key was."""
-        if pos != len(self.buf):
-            self.fail("trailing data after the JSON object", pos)
-        if error is not None:
-            raise PredictionError(error)
-        if not found:
-            raise DecodeError(f"{WHAT}: no {self.key!r} member")
-
-    def batch(self, pos):
-        pos = self.expect(pos, b"[", f"an array for {self.key!r}")
-        self.enter(pos - 1, 2)
-        columns = None  # name -> _Column, in the first instance's order
-        count = 0
-        pos = self.ws(pos)
-        if self.peek(pos) == b"]":
-            return {}, pos + 1
-        while True:
-            columns, pos = self.instance(pos, count, columns)
-            count += 1
-            pos = self.ws(pos)
-            if self.peek(pos) == b"]":
-                break
-            pos = self.ws(self.separator(pos, b"]"))
-        return {name: self.finish(col, count) for name, col in columns.items()}, pos + 1
-
-    def instance(self, pos, index, columns):
-        named = self.peek(pos) == b"{" and not (self.kind == "tensor" and _B64_OBJECT.match(self.buf, pos))
-        if columns is None:
-            columns = {} if named else {None: _Column(self.bare_name, _resolve_dtype(self.dtype, self.bare_name, self.kind))}
-        elif named != (None not in columns):
-            self.form_differs(pos, index, named)
-        if not named:
-            return columns, self.value(pos, columns[None], 3)
-        self.enter(pos, 3)
-        seen = set()
-        pos = self.ws(pos + 1)
-        if self.peek(pos) == b"}":
-            self.no_inputs(pos, index)
-        while True:
-            start = pos
-            name, pos = self.string(pos)
-            self.check_name(start, index, name, seen, columns)
-            seen.add(name)
-            if index == 0:
-                columns[name] = _Column(name, _resolve_dtype(self.dtype, name, self.kind))
-            pos = self.ws(self.expect(self.ws(pos), b":", "':'"))
-            pos = self.ws(self.value(pos, columns[name], 4))
-            if self.peek(pos) == b"}":
-                break
-            pos = self.ws(self.separator(pos, b"}"))
-        self.check_complete(pos, index, seen, columns)
-        return columns, pos + 1
-
-    def form_differs(self, pos, index, named):
-        self.fail(f"instance {index} is {'named' if named else 'bare'}, instance 0 was not", pos)
-
-    def no_inputs(self, pos, index):
-        self.fail(f"instance {index} has no inputs", pos)
-
-    def check_name(self, start, index, name, seen, columns):
-        """A name of instance ``index`` (its names so far: ``seen``; instance 0's: ``columns``)."""
-        if name in seen:
-            self.fail(f"instance {index}: duplicate name {name!r}", start)
-        if index and name not in columns:
-            self.fail(f"instance {index}: name {name!r} is not in instance 0", start)
-
-    def check_complete(self, pos, index, seen, columns):
-        if len(seen) != len(columns):
-            missing = next(n for n in columns if n not in seen)
-            self.fail(f"instance {index}: no value for {missing!r}", pos)
-
-    # -- values
-
-    def value(self, pos, col, depth):
-        if self.kind == "tensor":
-            return self.tensor(pos, col)
-        return self.nested(pos, col, depth, 0)
-
-    def tensor(self, pos, col):
-        m = _B64_OBJECT.match(self.buf, pos)
-        text_pos, end = (m.start(1), m.end()) if m else (pos, None)
-        if self.peek(text_pos) != b'"':
-            self.fail(f"{col.name!r}: expected a base64 string", pos)
-        text, text_end = self.string(text_pos)
-        prefix = f"{WHAT}: {col.name!r}: "
-        try:
-            raw = self.b64decode(text)
-        except DecodeError as exc:  # its offset is a character of the string: where it is in the body
-            raise exc.within(prefix, text_pos, lambda i: self.text_offset(text_pos, text_end, text, i)) from None
-        try:
-            array = self.decode_tensor(raw, dtype=col.dtype, max_bytes=self.max_bytes)
-        except DecodeError as exc:  # offsets in the decoded bytes: the position is the string's
-            raise exc.within(prefix, text_pos) from None
-        if array.ndim + 1 > MAX_RANK:
-            self.fail(f"{col.name!r}: more than {MAX_RANK} dimensions with the instance axis", text_pos)
-        if col.values:
-            first = col.values[0]
-            if array.dtype != first.dtype or array.shape != first.shape:
-                self.fail(
-                    f"{col.name!r}: tensor {array.dtype}{list(array.shape)} differs from the first "
-                    f"instance's {first.dtype}{list(first.shape)}",
-                    text_pos,
-                )
-        col.values.append(array)
-        return end if m else text_end
-
-    def nested(self, pos, col, depth, level):
-        if self.peek(pos) == b"[":
-            self.open_list(pos, col, depth, level)
-            length = 0
-            pos = self.ws(pos + 1)
-            if self.peek(pos) != b"]":
-                while True:
-                    pos = self.ws(self.nested(pos, col, depth + 1, level + 1))
-                    length += 1
-                    if self.peek(pos) == b"]":
-                        break
-                    pos = self.ws(self.separator(pos, b"]"))
-            self.close_list(pos, col, level, length)
-            return pos + 1
-        self.leaf_level(pos, col, level)
-        value, end = self.leaf(pos, col)
-        col.values.append(value)
-        return end
-
-    def open_list(self, pos, col, depth, level):
-        """A list opening at ``pos``, at ``level`` of the value, ``depth`` in the body."""
-        if col.ndim is not None and level >= col.ndim:
-            self.fail(f"{col.name!r}: a list where a number belongs (depth {level})", pos)
-        if level + 2 > MAX_RANK:
-            self.fail(f"{col.name!r}: more than {MAX_RANK} dimensions with the instance axis", pos)
-        self.enter(pos, depth)
-
-    def close_list(self, pos, col, level, length):
-        """A list of ``length`` values at ``level`` closing at ``pos``."""
-        while len(col.dims) <= level:
-            col.dims.append(None)  # lists close innermost first: outer lengths come later
-        if col.dims[level] is None:
-            col.dims[level] = length
-            if length == 0 and col.ndim is None:
-                col.ndim = level + 1
-        elif col.dims[level] != length:
-            self.fail(f"{col.name!r}: ragged lists: length {length} where {col.dims[level]} was", pos)
-
-    def leaf_level(self, pos, col, level):
-        """A number at ``level`` of the value."""
-        if col.ndim is None:
-            col.ndim = level
-        elif level != col.ndim:
-            self.fail(f"{col.name!r}: a number where a list of depth {col.ndim - level} belongs", pos)
-
-    def leaf(self, pos, col):
-        """(value, end) of the leaf at ``pos``."""
-        dt = col.dtype
-        if self.peek(pos) == b'"':
-            text, end = self.string(pos)
-            token = text.encode("utf-8")
-        else:
-            found = self.literal(pos)
-            if found is None:
-                self.fail(f"{col.name!r}: expected a number", pos)
-            token, end = found
-            if token == b"null":
-                if self.nonfinite != "null" or dt.kind != "f":
-                    self.fail(f"{col.name!r}: null is not a number (nonfinite={self.nonfinite!r}, {dt})", pos)
-                return dt.type("nan"), end
-        if self.nonfinite == "error" and token in numtext.NONFINITE:
-            self.fail(f"{col.name!r}: non-finite {token.decode()} refused (nonfinite='error')", pos)
-        try:
-            return numtext.parse_number(token, dt), end
-        except DecodeError as exc:
-            raise exc.within(f"{WHAT}: {col.name!r}: ", pos) from None
-
-    def finish(self, col, count):
-        if self.kind == "tensor":
-            return stack_tensors(col.values)
-        shape = (count, *col.dims[: col.ndim])
-        return np.array(col.values, dtype=col.dtype).reshape(shape)
-
-
-def _check_decode_options(key, kind, nonfinite, max_depth):
-    if key not in KEYS:
-        raise ValueError(f"key must be one of {KEYS}, not {key!r}")
-    if kind not in ("tensor", "number"):
-        raise ValueError(f"kind must be 'tensor' or 'number', not {kind!r}")
-    if nonfinite not in NONFINITE_POLICIES:
-        raise ValueError(f"nonfinite must be one of {NONFINITE_POLICIES}, not {nonfinite!r}")
-    if not isinstance(max_depth, int) or not 2 <= max_depth <= MAX_DEPTH_LIMIT:
-        raise ValueError(f"max_depth must be an int from 2 to {MAX_DEPTH_LIMIT}, not {max_depth!r}")
-
-
-def decode_body(body, key, *, kind, dtype=None, nonfinite="token", max_depth=DEFAULT_MAX_DEPTH,
-                max_bytes=DEFAULT_MAX_BYTES, bare_name="output"):
+def decode_body(body: Body, key: Key, *, value_form: ReadValueForm, dtype: DTypeOption = None,
+                nonfinite: Nonfinite = "token", max_depth: int = DEFAULT_MAX_DEPTH, max_bytes: int = DEFAULT_MAX_BYTES,
+                bare_name: str = "output") -> dict[str, NDArray[Any]]:
     """``{name: batch-first array}`` from a body (see the module docstring).
 
-    ``kind`` is ``"tensor"`` (strings are base64 TensorProtos) or ``"number"`` (strings are
+    ``value_form`` is ``"tensor"`` (strings are base64 TensorProtos) or ``"number"`` (strings are
     numbers).  ``dtype``: None (float32 for numbers, the encoded dtype for tensors), one dtype
     for every name, or a dict ``{name: dtype}``.  A bare instance's values go under ``bare_name``.
     """
-    _check_decode_options(key, kind, nonfinite, max_depth)
-    buf = _body_bytes(body)
-    reader = _Reader(buf, key, kind, dtype, nonfinite, max_depth, max_bytes, bare_name)
+    check_decode_options(key, value_form, nonfinite, max_depth)
+    buf = body_bytes(body)
+    reader = Reader(buf, key, value_form, dtype, nonfinite, max_depth, max_bytes, bare_name,
+                    codecs=(b64decode, decode_tensor))
     columns = reader.body()
     return {(bare_name if name is None else name): array for name, array in columns.items()}
