@@ -40,7 +40,7 @@ def from_bits(b, dt):
 
 
 def ref(text, dt):
-    """("ok", bits) or ("error", kind) from the reference."""
+    """("ok", bits) or ("error", code) from the reference (code: -1 not a number, -2 out of range)."""
     try:
         r = numtext.parse_number(text, dt)
     except DecodeError as exc:

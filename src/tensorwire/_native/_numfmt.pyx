@@ -627,18 +627,18 @@ def format_values(a):
     cdef const unsigned char[::1] raw
     cdef const void* data = NULL
     cdef Py_ssize_t n, i, pos = 0
-    cdef int kind
+    cdef int writer  # which write_* takes the values: 0 f16, 1 f32, 2 f64, 3 i64, 4 u64
     cdef char* buf
     cdef object dt
-    cdef dict kinds
+    cdef dict writers
     if not isinstance(a, np.ndarray) or a.ndim != 1 or not a.flags.c_contiguous or not a.dtype.isnative:
         raise ValueError("format_values takes a 1-D contiguous array in native byte order")
     dt = a.dtype
-    kinds = {np.dtype(np.float16): 0, np.dtype(np.float32): 1, np.dtype(np.float64): 2,
-             np.dtype(np.int64): 3, np.dtype(np.uint64): 4}
-    if dt not in kinds:
+    writers = {np.dtype(np.float16): 0, np.dtype(np.float32): 1, np.dtype(np.float64): 2,
+               np.dtype(np.int64): 3, np.dtype(np.uint64): 4}
+    if dt not in writers:
         raise TypeError(f"unsupported dtype {dt}")
-    kind = kinds[dt]
+    writer = writers[dt]
     n = a.shape[0]
     raw = a.view(np.uint8)
     if n:
@@ -649,13 +649,13 @@ def format_values(a):
     try:
         with nogil:
             for i in range(n):
-                if kind == 0:
+                if writer == 0:
                     pos += write_f16((<const uint16_t*>data)[i], buf + pos)
-                elif kind == 1:
+                elif writer == 1:
                     pos += write_f32((<const float*>data)[i], buf + pos)
-                elif kind == 2:
+                elif writer == 2:
                     pos += write_f64((<const double*>data)[i], buf + pos)
-                elif kind == 3:
+                elif writer == 3:
                     pos += write_i64((<const int64_t*>data)[i], buf + pos)
                 else:
                     pos += write_u64((<const uint64_t*>data)[i], buf + pos)

@@ -145,12 +145,13 @@ cdef enum:
     F16_QMIN = -26
     F16_QMAX = 4
 
+# Parse targets: the type a text is parsed into (the index of its dtype in _DTYPES).
 cdef enum:
-    KIND_F16 = 0
-    KIND_F32 = 1
-    KIND_F64 = 2
-    KIND_I64 = 3
-    KIND_U64 = 4
+    TARGET_F16 = 0
+    TARGET_F32 = 1
+    TARGET_F64 = 2
+    TARGET_I64 = 3
+    TARGET_U64 = 4
 
 # Written once by _init_tables at import, read-only afterwards (see the module docstring).
 cdef uint64_t _pow_hi[N_POW]
@@ -597,18 +598,18 @@ cdef inline int _dec_f16(const Dec* d, uint16_t* out) noexcept nogil:
 # slow path: the reference, under the GIL
 
 
-cdef int _slow(const char* s, Py_ssize_t n, int kind, void* out) noexcept:
-    """The reference's value of s[0:n] stored to out (format per kind); 0, or -1."""
+cdef int _slow(const char* s, Py_ssize_t n, int target, void* out) noexcept:
+    """The reference's value of s[0:n] stored to out (in target's format); 0, or -1."""
     cdef object r
     cdef double x
     cdef float f
     cdef uint16_t h
     try:
-        r = _ref_parse_number(PyBytes_FromStringAndSize(s, n), _DTYPES[kind])
-        if kind == KIND_F64:
+        r = _ref_parse_number(PyBytes_FromStringAndSize(s, n), _DTYPES[target])
+        if target == TARGET_F64:
             x = float(r)
             memcpy(out, &x, 8)
-        elif kind == KIND_F32:
+        elif target == TARGET_F32:
             f = float(r)
             memcpy(out, &f, 4)
         else:
@@ -623,9 +624,9 @@ cdef int _slow(const char* s, Py_ssize_t n, int kind, void* out) noexcept:
 # the C API (_numparse.pxd)
 
 
-cdef int _slow_nogil(const char* s, Py_ssize_t n, int kind, void* out) noexcept nogil:
+cdef int _slow_nogil(const char* s, Py_ssize_t n, int target, void* out) noexcept nogil:
     with gil:
-        return _slow(s, n, kind, out)
+        return _slow(s, n, target, out)
 
 
 cdef inline int _fast_dec(const char* s, Py_ssize_t n, Dec* d) noexcept nogil:
@@ -647,7 +648,7 @@ cdef int _f64_full(const char* s, Py_ssize_t n, double* out) noexcept nogil:
         return -1
     if _dec_f64(&d, out) == 0:
         return 0
-    return _slow_nogil(s, n, KIND_F64, out)
+    return _slow_nogil(s, n, TARGET_F64, out)
 
 
 cdef int _f32_full(const char* s, Py_ssize_t n, float* out) noexcept nogil:
@@ -656,7 +657,7 @@ cdef int _f32_full(const char* s, Py_ssize_t n, float* out) noexcept nogil:
         return -1
     if _dec_f32(&d, out) == 0:
         return 0
-    return _slow_nogil(s, n, KIND_F32, out)
+    return _slow_nogil(s, n, TARGET_F32, out)
 
 
 cdef int _f16_full(const char* s, Py_ssize_t n, uint16_t* out) noexcept nogil:
@@ -665,7 +666,7 @@ cdef int _f16_full(const char* s, Py_ssize_t n, uint16_t* out) noexcept nogil:
         return -1
     if _dec_f16(&d, out) == 0:
         return 0
-    return _slow_nogil(s, n, KIND_F16, out)
+    return _slow_nogil(s, n, TARGET_F16, out)
 
 
 # The exact-length forms: the 16-byte tier, which must take all of s[0:n] (its result goes to
@@ -708,11 +709,11 @@ cdef int parse_f16(const char* s, Py_ssize_t n, uint16_t* out) noexcept nogil:
     return _f16(s, n, out)
 
 
-cdef inline int _int_value(uint64_t v, int neg, int overflow, int kind, uint64_t* out) noexcept nogil:
+cdef inline int _int_value(uint64_t v, int neg, int overflow, int target, uint64_t* out) noexcept nogil:
     """The integer (two's complement bits for int64) to out; 0, or -2 if out of range."""
     if overflow:
         return -2
-    if kind == KIND_I64:
+    if target == TARGET_I64:
         if v > (<uint64_t>1 << 63) - (0 if neg else 1):
             return -2
         out[0] = (0 - v) if neg else v
@@ -728,7 +729,7 @@ cdef inline int _i64(const char* s, Py_ssize_t n, int64_t* out) noexcept nogil:
     cdef int neg = 0, overflow = 0, rc
     if n > MAX_CHARS or _scan_int(s, s + n, &v, &neg, &overflow) != s + n:
         return -1
-    rc = _int_value(v, neg, overflow, KIND_I64, &r)
+    rc = _int_value(v, neg, overflow, TARGET_I64, &r)
     if rc == 0:
         out[0] = <int64_t>r
     return rc
@@ -739,7 +740,7 @@ cdef inline int _u64(const char* s, Py_ssize_t n, uint64_t* out) noexcept nogil:
     cdef int neg = 0, overflow = 0
     if n > MAX_CHARS or _scan_int(s, s + n, &v, &neg, &overflow) != s + n:
         return -1
-    return _int_value(v, neg, overflow, KIND_U64, out)
+    return _int_value(v, neg, overflow, TARGET_U64, out)
 
 
 cdef int parse_i64(const char* s, Py_ssize_t n, int64_t* out) noexcept nogil:
@@ -754,7 +755,8 @@ cdef int parse_u64(const char* s, Py_ssize_t n, uint64_t* out) noexcept nogil:
 # test hooks
 
 
-cdef int _kind(object dtype) except -1:
+cdef int _target_of(object dtype) except -1:
+    """The parse target (TARGET_*) for ``dtype``; TypeError if there is none."""
     cdef object dt = np.dtype(dtype)
     cdef int i
     for i in range(5):
@@ -766,7 +768,7 @@ cdef int _kind(object dtype) except -1:
 def parse_float(bytes text, dtype):
     """The value of ``text`` as a numpy scalar of ``dtype`` (float16/32/64, int64, uint64), by
     the C functions; ValueError on -1 or -2 (the code is the exception's second argument)."""
-    cdef int kind = _kind(dtype), rc
+    cdef int target = _target_of(dtype), rc
     cdef const char* s = PyBytes_AS_STRING(text)
     cdef Py_ssize_t n = PyBytes_GET_SIZE(text)
     cdef double x = 0
@@ -774,25 +776,25 @@ def parse_float(bytes text, dtype):
     cdef uint16_t h = 0
     cdef int64_t i = 0
     cdef uint64_t u = 0
-    if kind == KIND_F64:
+    if target == TARGET_F64:
         rc = parse_f64(s, n, &x)
-    elif kind == KIND_F32:
+    elif target == TARGET_F32:
         rc = parse_f32(s, n, &f)
-    elif kind == KIND_F16:
+    elif target == TARGET_F16:
         rc = parse_f16(s, n, &h)
-    elif kind == KIND_I64:
+    elif target == TARGET_I64:
         rc = parse_i64(s, n, &i)
     else:
         rc = parse_u64(s, n, &u)
     if rc != 0:
         raise ValueError(f"parse failed for {text[:40]!r}", rc)
-    if kind == KIND_F64:
+    if target == TARGET_F64:
         return np.float64(x)
-    if kind == KIND_F32:
+    if target == TARGET_F32:
         return np.float32(f)
-    if kind == KIND_F16:
+    if target == TARGET_F16:
         return np.array(h, dtype=np.uint16).view(np.float16)[()]
-    if kind == KIND_I64:
+    if target == TARGET_I64:
         return np.int64(i)
     return np.uint64(u)
 
@@ -800,52 +802,52 @@ def parse_float(bytes text, dtype):
 def parse_fast(bytes text, dtype):
     """Like ``parse_float`` for a float dtype, but without the slow path: None where the C
     steps (module docstring, steps 1-5) leave the value undecided.  ValueError on bad text."""
-    cdef int kind = _kind(dtype), rc
+    cdef int target = _target_of(dtype), rc
     cdef const char* s = PyBytes_AS_STRING(text)
     cdef Py_ssize_t n = PyBytes_GET_SIZE(text)
     cdef Dec d
     cdef double x = 0
     cdef float f = 0
     cdef uint16_t h = 0
-    if kind > KIND_F64:
+    if target > TARGET_F64:
         raise TypeError("parse_fast takes a float dtype")
     if n > MAX_CHARS or _scan_number(s, s + n, &d) != s + n:
         raise ValueError(f"parse failed for {text[:40]!r}", -1)
-    if kind == KIND_F64:
+    if target == TARGET_F64:
         rc = _dec_f64(&d, &x)
-    elif kind == KIND_F32:
+    elif target == TARGET_F32:
         rc = _dec_f32(&d, &f)
     else:
         rc = _dec_f16(&d, &h)
     if rc != 0:
         return None
-    if kind == KIND_F64:
+    if target == TARGET_F64:
         return np.float64(x)
-    if kind == KIND_F32:
+    if target == TARGET_F32:
         return np.float32(f)
     return np.array(h, dtype=np.uint16).view(np.float16)[()]
 
 
-cdef inline int _parse_token(const char* s, Py_ssize_t n, const char* lim, int kind, char* o,
+cdef inline int _parse_token(const char* s, Py_ssize_t n, const char* lim, int target, char* o,
                               Py_ssize_t i) noexcept nogil:
     """The token s[0:n] into o[i]; the bytes up to lim (past the comma) may be read."""
-    if kind == KIND_F32:
+    if target == TARGET_F32:
         # The number at s, read as a prefix of [s, lim), is the token iff it ends at the comma.
         if n > 0 and tw_np_fast_f32(s, lim - s, <float*>o + i) == n:
             return 0
         return _f32_full(s, n, <float*>o + i)
-    if kind == KIND_F64:
+    if target == TARGET_F64:
         if n > 0 and tw_np_fast_f64(s, lim - s, <double*>o + i) == n:
             return 0
         return _f64_full(s, n, <double*>o + i)
-    if kind == KIND_F16:
+    if target == TARGET_F16:
         return _f16(s, n, <uint16_t*>o + i)
-    if kind == KIND_I64:
+    if target == TARGET_I64:
         return _i64(s, n, <int64_t*>o + i)
     return _u64(s, n, <uint64_t*>o + i)
 
 
-cdef Py_ssize_t _parse_list(const char* s, const char* end, int kind, char* o, int* rc) noexcept nogil:
+cdef Py_ssize_t _parse_list(const char* s, const char* end, int target, char* o, int* rc) noexcept nogil:
     """Parse the comma-separated tokens of [s, end) into o; their number, or -1 - (the index of
     the first bad one) with its code in rc[0].  The commas are found 64 bytes at a time (a bit
     mask), so that no token's parse waits for the one before it."""
@@ -855,7 +857,7 @@ cdef Py_ssize_t _parse_list(const char* s, const char* end, int kind, char* o, i
     cdef uint64_t mask
     cdef Py_ssize_t i = 0
     cdef float* of = <float*>o
-    if kind == KIND_F32:
+    if target == TARGET_F32:
         # The common case, inline: the 16-byte tier where it takes the whole token.
         while end - base >= 64:
             mask = tw_np_comma_mask64(base)
@@ -874,7 +876,7 @@ cdef Py_ssize_t _parse_list(const char* s, const char* end, int kind, char* o, i
         while mask:
             comma = base + tw_np_ctz(mask)
             mask &= mask - 1
-            rc[0] = _parse_token(tok, comma - tok, end, kind, o, i)
+            rc[0] = _parse_token(tok, comma - tok, end, target, o, i)
             if rc[0] != 0:
                 return -1 - i
             i += 1
@@ -882,13 +884,13 @@ cdef Py_ssize_t _parse_list(const char* s, const char* end, int kind, char* o, i
         base += 64
     while base < end:
         if base[0] == b',':
-            rc[0] = _parse_token(tok, base - tok, end, kind, o, i)
+            rc[0] = _parse_token(tok, base - tok, end, target, o, i)
             if rc[0] != 0:
                 return -1 - i
             i += 1
             tok = base + 1
         base += 1
-    rc[0] = _parse_token(tok, end - tok, end, kind, o, i)
+    rc[0] = _parse_token(tok, end - tok, end, target, o, i)
     if rc[0] != 0:
         return -1 - i
     return i + 1
@@ -898,19 +900,19 @@ def parse_values(bytes data, dtype):
     """The comma-separated numbers in ``data`` (no spaces) as an array of ``dtype``
     (float16/32/64, int64, uint64), each parsed by the C function for that dtype; ValueError
     naming the index of the first bad one (the function's code is the second argument)."""
-    cdef int kind = _kind(dtype), rc = 0
+    cdef int target = _target_of(dtype), rc = 0
     cdef const char* s = PyBytes_AS_STRING(data)
     cdef Py_ssize_t n = PyBytes_GET_SIZE(data), got
     cdef char* o
     cdef object arr
     if n == 0:
-        return np.empty(0, dtype=_DTYPES[kind])
+        return np.empty(0, dtype=_DTYPES[target])
     # Tokens are at least one byte and one comma apart: at most n // 2 + 1 of them.  Pages of
     # the array past the last value are never touched; resize() gives them back.
-    arr = np.empty(n // 2 + 1, dtype=_DTYPES[kind])
+    arr = np.empty(n // 2 + 1, dtype=_DTYPES[target])
     o = <char*><Py_ssize_t>arr.__array_interface__["data"][0]
     with nogil:
-        got = _parse_list(s, s + n, kind, o, &rc)
+        got = _parse_list(s, s + n, target, o, &rc)
     if got < 0:
         raise ValueError(f"bad number at index {-1 - got}", rc)
     arr.resize((got,), refcheck=False)
@@ -926,7 +928,7 @@ cdef Py_ssize_t _f64_prefix_full(const char* s, Py_ssize_t n, double* out) noexc
     cdef const char* q = _scan_number(s, s + n, &d)
     if q == NULL or q - s > MAX_CHARS:
         return -1
-    if _dec_f64(&d, out) == 0 or _slow_nogil(s, q - s, KIND_F64, out) == 0:
+    if _dec_f64(&d, out) == 0 or _slow_nogil(s, q - s, TARGET_F64, out) == 0:
         return q - s
     return -1
 
@@ -936,7 +938,7 @@ cdef Py_ssize_t _f32_prefix_full(const char* s, Py_ssize_t n, float* out) noexce
     cdef const char* q = _scan_number(s, s + n, &d)
     if q == NULL or q - s > MAX_CHARS:
         return -1
-    if _dec_f32(&d, out) == 0 or _slow_nogil(s, q - s, KIND_F32, out) == 0:
+    if _dec_f32(&d, out) == 0 or _slow_nogil(s, q - s, TARGET_F32, out) == 0:
         return q - s
     return -1
 
@@ -946,7 +948,7 @@ cdef Py_ssize_t _f16_prefix_full(const char* s, Py_ssize_t n, uint16_t* out) noe
     cdef const char* q = _scan_number(s, s + n, &d)
     if q == NULL or q - s > MAX_CHARS:
         return -1
-    if _dec_f16(&d, out) == 0 or _slow_nogil(s, q - s, KIND_F16, out) == 0:
+    if _dec_f16(&d, out) == 0 or _slow_nogil(s, q - s, TARGET_F16, out) == 0:
         return q - s
     return -1
 
@@ -986,24 +988,24 @@ cdef Py_ssize_t parse_f16_prefix(const char* s, Py_ssize_t n, uint16_t* out) noe
 def parse_prefix(bytes text, dtype):
     """Test hook: ``(length, value)`` from the prefix form for a float dtype (the whole of
     ``text`` readable), or ``(-1, None)``."""
-    cdef int kind = _kind(dtype)
+    cdef int target = _target_of(dtype)
     cdef const char* s = PyBytes_AS_STRING(text)
     cdef Py_ssize_t n = PyBytes_GET_SIZE(text), k
     cdef double x = 0
     cdef float f = 0
     cdef uint16_t h = 0
-    if kind > KIND_F64:
+    if target > TARGET_F64:
         raise TypeError("parse_prefix takes a float dtype")
-    if kind == KIND_F64:
+    if target == TARGET_F64:
         k = parse_f64_prefix(s, n, &x)
-    elif kind == KIND_F32:
+    elif target == TARGET_F32:
         k = parse_f32_prefix(s, n, &f)
     else:
         k = parse_f16_prefix(s, n, &h)
     if k < 0:
         return -1, None
-    if kind == KIND_F64:
+    if target == TARGET_F64:
         return k, np.float64(x)
-    if kind == KIND_F32:
+    if target == TARGET_F32:
         return k, np.float32(f)
     return k, np.array(h, dtype=np.uint16).view(np.float16)[()]

@@ -41,7 +41,7 @@ static const char tw_b64_urlsafe[] =
    Otherwise return 0 and the offset of its first non-ASCII character in *length. */
 static int tw_ascii_data(PyObject *s, const unsigned char **data, Py_ssize_t *length) {
     Py_ssize_t i, n;
-    int kind;
+    int char_bytes;  /* PyUnicode_KIND: bytes per character, 1, 2 or 4 */
     const void *chars;
 #if PY_VERSION_HEX < 0x030C0000
     if (PyUnicode_READY(s) < 0) return -1;
@@ -53,8 +53,8 @@ static int tw_ascii_data(PyObject *s, const unsigned char **data, Py_ssize_t *le
         *length = n;
         return 1;
     }
-    kind = PyUnicode_KIND(s);
-    for (i = 0; i < n && PyUnicode_READ(kind, chars, i) < 128; i++) {
+    char_bytes = PyUnicode_KIND(s);
+    for (i = 0; i < n && PyUnicode_READ(char_bytes, chars, i) < 128; i++) {
     }
     *length = i;
     return 0;

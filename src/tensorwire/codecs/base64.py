@@ -20,24 +20,32 @@ Non-zero trailing bits in the last character are accepted, as stdlib, pybase64 a
 accept them.
 """
 
+from __future__ import annotations
+
 import binascii
+from typing import TYPE_CHECKING, cast
 
 from ..errors import DecodeError
+
+if TYPE_CHECKING:
+    from typing_extensions import Buffer
+
+    from .._types import Alphabet, BytesLike
 
 _STANDARD = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
 _URLSAFE = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 _TO_STANDARD = bytes.maketrans(b"-_", b"+/")
 _TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
-ALPHABETS = ("standard", "urlsafe", "any")
+ALPHABETS: tuple[Alphabet, ...] = ("standard", "urlsafe", "any")
 WHAT = "base64"
 
 
-def b64encode(data, *, urlsafe=False, pad=True):
+def b64encode(data: BytesLike, *, urlsafe: bool = False, pad: bool = True) -> bytes:
     """Base64 of ``data`` (any bytes-like object) as ASCII bytes."""
     if isinstance(data, str):
         raise TypeError("b64encode takes bytes or a buffer, not str")
     if not isinstance(data, bytes):
-        view = memoryview(data)
+        view = memoryview(cast("Buffer", data))  # an ndarray too (numpy annotates __buffer__ from 3.12)
         # cast() flattens any C-contiguous view (TypeError for others) but refuses one with a
         # zero in its shape, e.g. an empty 2-D array: that holds no bytes.
         data = view.cast("B") if view.nbytes else b""
@@ -49,19 +57,19 @@ def b64encode(data, *, urlsafe=False, pad=True):
     return out
 
 
-def _as_bytes(text):
+def _as_bytes(text: BytesLike | str) -> bytes:
     if isinstance(text, str):
         try:
             return text.encode("ascii")
         except UnicodeEncodeError as exc:
             raise DecodeError(f"{WHAT}: non-ASCII character", exc.start) from None
-    mv = memoryview(text)
+    mv = memoryview(cast("Buffer", text))  # (as in b64encode)
     if not mv.c_contiguous:
         raise TypeError("b64decode needs a C-contiguous buffer")
     return mv.tobytes() if not isinstance(text, bytes) else text
 
 
-def _check_characters(raw, stop, alphabet):
+def _check_characters(raw: bytes, stop: int, alphabet: str) -> bool:
     """Return whether the text uses the URL-safe alphabet; raise at the first bad character."""
     urlsafe = None if alphabet == "any" else alphabet == "urlsafe"
     for i in range(stop):
@@ -83,7 +91,7 @@ def _check_characters(raw, stop, alphabet):
     return bool(urlsafe)
 
 
-def b64decode(text, *, alphabet="any"):
+def b64decode(text: BytesLike | str, *, alphabet: Alphabet = "any") -> bytes:
     """Decode base64 ``text`` (bytes-like or ASCII ``str``) strictly; see the module docstring.
 
     ``alphabet`` is ``"standard"``, ``"urlsafe"`` or ``"any"`` (either, not mixed in one text).

@@ -28,13 +28,24 @@ float64, so a decimal on either side of it rounds to the midpoint's side or onto
 across it).  On a midpoint the decimal is compared with it exactly (``fractions.Fraction``).
 """
 
+from __future__ import annotations
+
 import math
 import re
 from fractions import Fraction
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from ..errors import DecodeError
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike, DTypeLike
+
+    from .._types import BytesLike
+
+FloatFormat = Literal["shortest", "tolist"]
+"""``format_number``'s ``float_format``."""
 
 MAX_NUMBER_CHARS = 1100
 
@@ -43,22 +54,22 @@ INT_DTYPES = tuple(np.dtype(t) for t in (np.int8, np.int16, np.int32, np.int64, 
 BOOL_DTYPE = np.dtype(np.bool_)
 NUMBER_DTYPES = FLOAT_DTYPES + INT_DTYPES + (BOOL_DTYPE,)
 
-FLOAT_FORMATS = ("shortest", "tolist")
+FLOAT_FORMATS: tuple[FloatFormat, ...] = ("shortest", "tolist")
 
 NUMBER_RE = re.compile(rb"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
 INTEGER_RE = re.compile(rb"-?(?:0|[1-9][0-9]*)")
 NONFINITE = {b"NaN": math.nan, b"Infinity": math.inf, b"-Infinity": -math.inf}
 
 
-def number_dtype(dtype):
+def number_dtype(dtype: DTypeLike) -> np.dtype[Any]:
     """The numpy dtype (native byte order) for ``dtype``, if it is one this module reads and writes."""
-    dt = np.dtype(dtype).newbyteorder("=")
+    dt: np.dtype[Any] = np.dtype(dtype).newbyteorder("=")
     if dt not in NUMBER_DTYPES:
         raise TypeError(f"unsupported dtype for JSON numbers: {np.dtype(dtype)} (bool, int8-64, uint8-64, float16/32/64)")
     return dt
 
 
-def format_number(value, dtype=None, *, float_format="shortest"):
+def format_number(value: ArrayLike, dtype: DTypeLike | None = None, *, float_format: FloatFormat = "shortest") -> str:
     """The text of one number (see the module docstring); ``dtype`` defaults to ``value``'s."""
     if float_format not in FLOAT_FORMATS:
         raise ValueError(f"float_format must be one of {FLOAT_FORMATS}, not {float_format!r}")
@@ -77,7 +88,7 @@ def format_number(value, dtype=None, *, float_format="shortest"):
     return repr(float(np.format_float_scientific(x, unique=True)))
 
 
-def _text_bytes(text):
+def _text_bytes(text: BytesLike | str) -> bytes:
     if isinstance(text, str):
         try:
             return text.encode("ascii")
@@ -86,10 +97,13 @@ def _text_bytes(text):
     return bytes(text)
 
 
-def _round_narrow(text, d, dt):
+def _round_narrow(text: bytes, d: float, dt: np.dtype[np.floating[Any]]) -> np.floating[Any]:
     """float64 ``d`` (``float(text)``, correctly rounded) rounded correctly to float32/16."""
+    # (numpy's annotations type these scalars Any: the declarations say what they are)
+    below: np.floating[Any]
+    above: np.floating[Any]
     with np.errstate(over="ignore"):
-        x = dt.type(d)
+        x: np.floating[Any] = dt.type(d)
     if math.isnan(d) or float(x) == d:
         return x
     info = np.finfo(dt)
@@ -115,7 +129,7 @@ def _round_narrow(text, d, dt):
     return above if exact > abs(Fraction(mid)) else below
 
 
-def parse_number(text, dtype=np.float32):
+def parse_number(text: BytesLike | str, dtype: DTypeLike = np.float32) -> np.generic:
     """The value of one number's text in ``dtype`` (see the module docstring); DecodeError if not a number."""
     dt = number_dtype(dtype)
     raw = _text_bytes(text)
@@ -132,12 +146,15 @@ def parse_number(text, dtype=np.float32):
         info = np.iinfo(dt)
         if not info.min <= value <= info.max:
             raise DecodeError(f"integer {raw[:40].decode()} out of range for {dt}")
-        return dt.type(value)
+        integer: np.generic = dt.type(value)
+        return integer
     if raw in NONFINITE:
-        return dt.type(NONFINITE[raw])
+        nonfinite: np.generic = dt.type(NONFINITE[raw])
+        return nonfinite
     if NUMBER_RE.fullmatch(raw) is None:
         raise DecodeError(f"not a number: {raw[:40]!r}")
     d = float(raw)
     if dt == FLOAT_DTYPES[2]:
-        return np.float64(d)
+        double: np.float64 = np.float64(d)
+        return double
     return _round_narrow(raw, d, dt)
