@@ -38,7 +38,7 @@ from ._wire cimport (
     wire_write_varint,
 )
 
-cdef object sys, np, D, DecodeError, Mapping, Integral
+cdef object sys, np, D, DecodeError, Mapping, Integral, spec_entries, message_view
 import sys
 from collections.abc import Mapping
 from numbers import Integral
@@ -46,7 +46,9 @@ from numbers import Integral
 import numpy as np
 
 from ..codecs.rules import dtypes as D
-from ..codecs.example import _spec_entries  # checks the spec argument, once per call: one definition
+from ..codecs.rules import example as example_rules  # checked against the enums below at import
+from ..codecs.rules.example import spec_entries  # checks the spec argument, once per call: one definition
+from ..codecs.rules.wire import message_view  # checks the data argument, once per call: one definition
 from ..errors import DecodeError
 
 cdef str WHAT = "Example"
@@ -58,7 +60,10 @@ cdef enum:
     FLOAT_LIST = 2
     INT64_LIST = 3
 
-cdef tuple KIND_NAMES = (None, "bytes_list", "float_list", "int64_list")
+cdef tuple LIST_NAMES = (None, "bytes_list", "float_list", "int64_list")
+assert (example_rules.BYTES_LIST, example_rules.FLOAT_LIST, example_rules.INT64_LIST) == (
+    BYTES_LIST, FLOAT_LIST, INT64_LIST)
+assert example_rules.LIST_NAMES == dict(enumerate(LIST_NAMES[1:], 1))
 cdef tuple _TEXT = (bytes, bytearray, str)
 cdef object INT64_MAX_OBJ = (1 << 63) - 1
 cdef object INT64_MIN_OBJ = -(1 << 63)
@@ -553,7 +558,7 @@ cdef int _scan_values(const unsigned char* buf, Py_ssize_t pos, Py_ssize_t end, 
 
 cdef int _scan_fail(const FeatScan* s, str what, str label) except -1:
     if s.code == SCAN_TWO_KINDS:
-        raise DecodeError(f"{what}: {label} has both {KIND_NAMES[s.kind_a]} and {KIND_NAMES[s.kind_b]} set", s.offset)
+        raise DecodeError(f"{what}: {label} has both {LIST_NAMES[s.kind_a]} and {LIST_NAMES[s.kind_b]} set", s.offset)
     if s.code == SCAN_FLOAT_SIZE:
         raise DecodeError(
             f"{what}: {label}: packed float_list of {s.nbytes} bytes", s.offset, " is not a multiple of 4"
@@ -865,7 +870,7 @@ cdef dict _apply_spec(const unsigned char* buf, dict index, list entries, str wh
             raise DecodeError(f"{what}: feature {name!r} is {state}")
         have = found[0]
         if have != kind:
-            raise DecodeError(f"{what}: feature {name!r} is {KIND_NAMES[have]}, the spec wants {KIND_NAMES[kind]}")
+            raise DecodeError(f"{what}: feature {name!r} is {LIST_NAMES[have]}, the spec wants {LIST_NAMES[kind]}")
         count = found[1]
         need = 1
         for d in dims:
@@ -886,16 +891,6 @@ cdef dict _apply_spec(const unsigned char* buf, dict index, list entries, str wh
 # --- entry points ------------------------------------------------------------------------------
 
 
-cdef object _buffer(data, str func):
-    cdef object mv
-    if isinstance(data, str):
-        raise TypeError(f"{func} takes bytes or a buffer, not str")
-    mv = memoryview(data)
-    if not mv.c_contiguous:
-        raise TypeError(f"{func} needs a C-contiguous buffer")
-    return mv.cast("B") if mv.format != "B" or mv.ndim != 1 else mv
-
-
 def decode_example(data, *, spec=None):
     """Parse a serialized ``tf.train.Example`` into ``{name: value}``.
 
@@ -904,8 +899,8 @@ def decode_example(data, *, spec=None):
     selects, checks and reshapes features like ``tf.io.FixedLenFeature``.  Every invalid input
     raises :class:`tensorwire.DecodeError`; see the module docstring.
     """
-    cdef list entries = None if spec is None else _spec_entries(spec)
-    cdef object mv = _buffer(data, "decode_example")
+    cdef list entries = None if spec is None else spec_entries(spec)
+    cdef object mv = message_view(data, "decode_example")
     cdef const unsigned char[::1] view = mv
     cdef const unsigned char* buf = NULL
     cdef Py_ssize_t end = view.shape[0], pos = 0, start = 0
@@ -944,7 +939,7 @@ def decode_sequence_example(data):
     ``context`` is decoded like :func:`decode_example`'s result; ``feature_lists`` maps each
     name to the list of its steps, each decoded like a feature value.
     """
-    cdef object mv = _buffer(data, "decode_sequence_example")
+    cdef object mv = message_view(data, "decode_sequence_example")
     cdef const unsigned char[::1] view = mv
     cdef const unsigned char* buf = NULL
     cdef Py_ssize_t end = view.shape[0], pos = 0, start = 0

@@ -40,7 +40,7 @@ from libc.stdint cimport uint32_t, uint64_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memmove
 
-cdef object io, os, stat, zlib, DecodeError, _crc_value, _ReferenceWriter
+cdef object io, os, stat, zlib, DecodeError, _crc_value, RecordSink, write_all
 import io
 import os
 import stat
@@ -49,21 +49,26 @@ import zlib
 # google-crc32c's C extension itself, never its pure-Python fallback.
 from google_crc32c._crc32c import value as _crc_value
 
-from ..codecs.tfrecord import TFRecordWriter as _ReferenceWriter  # write() is overridden below
-from ..codecs.tfrecord import _compression, _max_record_bytes, _target, _write_all  # argument handling, not hot: one definition
+from ..codecs.rules.tfrecord import (  # the constants and the argument checks: one definition
+    DEFAULT_MAX_RECORD_BYTES,
+    FOOTER_BYTES,
+    GZIP_MAGIC,
+    HEADER_BYTES,
+    MASK_DELTA,
+    MAX_READ,
+    PIECE_BYTES,
+    READ_CHUNK,
+    WBITS,
+    WHAT,
+    ZLIB_LEVEL,
+    ZLIB_MEM_LEVEL,
+    RecordSink,
+    check_max_record_bytes,
+    normalize_compression,
+    resolve_target,
+    write_all,
+)
 from ..errors import DecodeError
-
-WHAT = "TFRecord"
-HEADER_BYTES = 12
-FOOTER_BYTES = 4
-MASK_DELTA = 0xA282EAD8
-DEFAULT_MAX_RECORD_BYTES = 1 << 31
-READ_CHUNK = 1 << 18
-PIECE_BYTES = 1 << 20
-MAX_READ = 1 << 24
-GZIP_MAGIC = b"\x1f\x8b"
-ZLIB_LEVEL = zlib.Z_DEFAULT_COMPRESSION
-ZLIB_MEM_LEVEL = 9
 
 cdef enum:
     HEADER = 12
@@ -80,6 +85,8 @@ cdef enum:
     SRC_INFLATE = 2          # a gzip or zlib stream
 
 assert READ_CHUNK == BUF_BYTES
+assert (HEADER_BYTES, FOOTER_BYTES, MASK_DELTA) == (HEADER, FOOTER, 0xA282EAD8)
+assert WBITS == {"gzip": 15 + 16, "zlib": 15}
 
 
 # ============================================================================================
@@ -204,16 +211,16 @@ cdef int _wbits(str kind) noexcept:
 # writing
 
 
-cdef int _write_record(object writer, object record) except -1:
+cdef int _write_record(object sink, object record) except -1:
     """The twin of the reference writer's ``write`` body: the frame in C, the same pieces in the
-    same order when compressed (``writer._emit``), one or three plain writes otherwise."""
+    same order when compressed (``sink.emit``), one or three plain writes otherwise."""
     cdef Py_buffer view
     cdef unsigned char head[HEADER]
     cdef unsigned char foot[FOOTER]
     cdef Py_ssize_t n
     cdef bytes frame
     cdef unsigned char* out
-    cdef object f = writer._file
+    cdef object f = sink.file
     _get_buffer(record, &view)
     try:
         n = view.len
@@ -223,45 +230,69 @@ cdef int _write_record(object writer, object record) except -1:
             _put_le32(foot, _mask(<uint32_t>_crc_bytes(<bytes>record)))
         else:
             _put_le32(foot, _mask(<uint32_t>_crc_mem(view.buf, n)))
-        if writer._compressor is not None:  # the reference's three pieces, in its order
-            writer._emit(PyBytes_FromStringAndSize(<char*>head, HEADER))
-            writer._emit(_view(view.buf, n))
-            writer._emit(PyBytes_FromStringAndSize(<char*>foot, FOOTER))
+        if sink.compressor is not None:  # the reference's three pieces, in its order
+            sink.emit(PyBytes_FromStringAndSize(<char*>head, HEADER))
+            sink.emit(_view(view.buf, n))
+            sink.emit(PyBytes_FromStringAndSize(<char*>foot, FOOTER))
         elif n <= SMALL_WRITE:
             frame = PyBytes_FromStringAndSize(NULL, FRAME + n)
             out = <unsigned char*>PyBytes_AS_STRING(frame)
             memcpy(out, head, HEADER)
             memcpy(out + HEADER, view.buf, <size_t>n)
             memcpy(out + HEADER + n, foot, FOOTER)
-            _write_all(f, frame)
+            write_all(f, frame)
         else:
-            _write_all(f, PyBytes_FromStringAndSize(<char*>head, HEADER))
+            write_all(f, PyBytes_FromStringAndSize(<char*>head, HEADER))
             # the caller's file gets bytes, never a view of the caller's (mutable) buffer
             if isinstance(record, bytes):
-                _write_all(f, record)
+                write_all(f, record)
             else:
-                _write_all(f, PyBytes_FromStringAndSize(<char*>view.buf, n))
-            _write_all(f, PyBytes_FromStringAndSize(<char*>foot, FOOTER))
+                write_all(f, PyBytes_FromStringAndSize(<char*>view.buf, n))
+            write_all(f, PyBytes_FromStringAndSize(<char*>foot, FOOTER))
     finally:
         PyBuffer_Release(&view)
     return 0
 
 
-class TFRecordWriter(_ReferenceWriter):
+class TFRecordWriter:
     """Streaming TFRecord writer: ``write(record)``, ``flush()``, ``close()``; a context manager.
 
     ``path_or_file`` is a path (created or truncated now, closed by ``close()``) or a binary
     file object with ``write()`` (flushed, not closed, by ``close()``).  ``compression``: None,
     ``""``, ``"gzip"`` or ``"zlib"`` (any case).
 
-    The reference's writer with ``write`` framed in C: opening, compression, ``flush``, ``close``
-    and the context manager are the reference's own code.
+    The reference's writer with ``write`` framed in C: opening, compression, ``flush`` and
+    ``close`` are the shared :class:`tensorwire.codecs.rules.tfrecord.RecordSink`.
     """
+
+    def __init__(self, path_or_file, *, compression=None):
+        self._sink = RecordSink(path_or_file, compression)
+
+    @property
+    def closed(self):
+        return self._sink.closed
 
     def write(self, record):
         """Append one record (any C-contiguous bytes-like object)."""
-        self._check_open()
-        _write_record(self, record)
+        sink = self._sink
+        sink.check_open()
+        _write_record(sink, record)
+
+    def flush(self):
+        """Make every record written so far reach the file (a Z_SYNC_FLUSH when compressed)."""
+        self._sink.flush()
+
+    def close(self):
+        """Finish the compressed stream, flush, and close the file if we opened it.  Idempotent."""
+        self._sink.close()
+
+    def __enter__(self):
+        self._sink.check_open()
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        self.close()
+        return False
 
 
 def write_tfrecord(path_or_file, records, *, compression=None):
@@ -672,7 +703,7 @@ def read_tfrecord(path_or_file, *, compression="auto", verify=True, max_record_b
     compressed-stream error raises :class:`tensorwire.DecodeError` naming the record index and
     its offset in the uncompressed stream.
     """
-    kind = _compression(compression, True)
-    path, f = _target(path_or_file, "read")
-    limit = _max_record_bytes(max_record_bytes)
+    kind = normalize_compression(compression, True)
+    path, f = resolve_target(path_or_file, "read")
+    limit = check_max_record_bytes(max_record_bytes)
     return _records(path, f, kind, bool(verify), limit)

@@ -103,12 +103,14 @@ import numpy as np
 
 from ..errors import DecodeError
 from .rules import dtypes as D
+from .rules.example import BYTES_LIST, FLOAT_LIST, INT64_LIST, LIST_NAMES, spec_entries
 from .rules.wire import (
     WT_FIXED32,
     WT_LEN,
     WT_VARINT,
     encode_len_field,
     encode_varint,
+    message_view,
     read_length,
     read_tag,
     read_varint,
@@ -117,12 +119,6 @@ from .rules.wire import (
 
 WHAT = "Example"
 WHAT_SEQ = "SequenceExample"
-
-# Feature.kind oneof field numbers.
-BYTES_LIST = 1
-FLOAT_LIST = 2
-INT64_LIST = 3
-KIND_NAMES = {BYTES_LIST: "bytes_list", FLOAT_LIST: "float_list", INT64_LIST: "int64_list"}
 
 INT64_MAX = (1 << 63) - 1
 INT64_MIN = -(1 << 63)
@@ -290,13 +286,9 @@ def encode_sequence_example(context, feature_lists, *, sort_keys=True):
 # decoding
 
 
-def _buffer(data, func):
-    if isinstance(data, str):
-        raise TypeError(f"{func} takes bytes or a buffer, not str")
-    mv = memoryview(data)
-    if not mv.c_contiguous:
-        raise TypeError(f"{func} needs a C-contiguous buffer")
-    return mv.cast("B") if mv.format != "B" or mv.ndim != 1 else mv
+# The decoders' argument check, under the name codecs.grpc imports (until it imports
+# rules.wire.message_view itself).
+_buffer = message_view
 
 
 def _read_entry(buf, start, end, what):
@@ -371,10 +363,10 @@ def _parse_feature(buf, start, end, feature, label, what):
     while pos < end:
         tag_pos = pos
         field, wt, pos = read_tag(buf, pos, end, what)
-        if field in KIND_NAMES and wt == WT_LEN:
+        if field in LIST_NAMES and wt == WT_LEN:
             a, pos = read_length(buf, pos, end, what)
             if feature.kind is not None and feature.kind != field:
-                raise DecodeError(f"{what}: {label} has both {KIND_NAMES[feature.kind]} and {KIND_NAMES[field]} set", tag_pos)
+                raise DecodeError(f"{what}: {label} has both {LIST_NAMES[feature.kind]} and {LIST_NAMES[field]} set", tag_pos)
             feature.kind = field
             _parse_list(buf, a, pos, field, label, what, feature.values)
         else:
@@ -435,50 +427,6 @@ def _parse_feature_lists(buf, start, end, out, what):
             pos = skip_field(buf, pos, end, field, wt, what)
 
 
-def _spec_entries(spec):
-    """Validate a spec: ``[(name, shape tuple, kind)]``, raising TypeError/ValueError."""
-    if not isinstance(spec, Mapping):
-        raise TypeError(f"spec must be a mapping of names to (shape, dtype), not {type(spec).__name__}")
-    out = []
-    for name, entry in spec.items():
-        if not isinstance(name, str):
-            raise TypeError(f"spec names must be str, not {type(name).__name__}")
-        if not isinstance(entry, (tuple, list)) or len(entry) != 2:
-            raise TypeError(f"spec entry {name!r} must be a (shape, dtype) pair")
-        shape, dtype = entry
-        if isinstance(shape, Integral) and not isinstance(shape, bool):
-            shape = (shape,)
-        try:
-            dims = tuple(shape)
-        except TypeError:
-            raise TypeError(f"spec entry {name!r}: shape must be an int or a sequence of ints") from None
-        if not all(isinstance(d, Integral) and not isinstance(d, bool) for d in dims):
-            raise TypeError(f"spec entry {name!r}: shape must be an int or a sequence of ints")
-        dims = tuple(int(d) for d in dims)
-        if any(d < 0 for d in dims):
-            raise ValueError(f"spec entry {name!r}: shape {list(dims)} has a negative dimension")
-        dtype = getattr(dtype, "as_numpy_dtype", dtype)  # a TensorFlow DType
-        if dtype is bytes or dtype is str or dtype is object or (isinstance(dtype, str) and dtype == "string"):
-            kind = BYTES_LIST
-        else:
-            try:
-                np_dtype = np.dtype(dtype)
-            except TypeError:
-                np_dtype = None
-            if np_dtype == np.float32:
-                kind = FLOAT_LIST
-            elif np_dtype == np.int64:
-                kind = INT64_LIST
-            elif np_dtype is not None and np_dtype.kind in "OSU":
-                kind = BYTES_LIST
-            else:
-                raise TypeError(
-                    f"spec entry {name!r}: dtype {dtype!r} is not float32, int64 or a string type"
-                )
-        out.append((name, dims, kind))
-    return out
-
-
 def _kind_of(value):
     if isinstance(value, list):
         return BYTES_LIST
@@ -494,7 +442,7 @@ def _apply_spec(features, entries, what):
             raise DecodeError(f"{what}: feature {name!r} is {state}")
         have = _kind_of(value)
         if have != kind:
-            raise DecodeError(f"{what}: feature {name!r} is {KIND_NAMES[have]}, the spec wants {KIND_NAMES[kind]}")
+            raise DecodeError(f"{what}: feature {name!r} is {LIST_NAMES[have]}, the spec wants {LIST_NAMES[kind]}")
         need = 1
         for d in dims:
             need *= d
@@ -518,8 +466,8 @@ def decode_example(data, *, spec=None):
     selects, checks and reshapes features like ``tf.io.FixedLenFeature``.  Every invalid input
     raises :class:`tensorwire.DecodeError`; see the module docstring.
     """
-    entries = None if spec is None else _spec_entries(spec)
-    buf = _buffer(data, "decode_example")
+    entries = None if spec is None else spec_entries(spec)
+    buf = message_view(data, "decode_example")
     out = {}
     end = len(buf)
     pos = 0
@@ -539,7 +487,7 @@ def decode_sequence_example(data):
     ``context`` is decoded like :func:`decode_example`'s result; ``feature_lists`` maps each
     name to the list of its steps, each decoded like a feature value.
     """
-    buf = _buffer(data, "decode_sequence_example")
+    buf = message_view(data, "decode_sequence_example")
     context = {}
     lists = {}
     end = len(buf)

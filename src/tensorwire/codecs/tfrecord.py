@@ -43,26 +43,30 @@ shorter) and inflates it into pieces of at most ``PIECE_BYTES``: both twins do t
 corrupt stream fails at the same record in both.
 """
 
-import os
 import struct
 import zlib
 
 import google_crc32c
 
 from ..errors import DecodeError
-
-WHAT = "TFRecord"
-HEADER_BYTES = 12
-FOOTER_BYTES = 4
-MASK_DELTA = 0xA282EAD8
-DEFAULT_MAX_RECORD_BYTES = 1 << 31
-READ_CHUNK = 1 << 18  # bytes per read of the underlying file
-PIECE_BYTES = 1 << 20  # most bytes one inflate step produces
-MAX_READ = 1 << 24  # most bytes one read asks for while a big record comes in
-GZIP_MAGIC = b"\x1f\x8b"
-ZLIB_LEVEL = zlib.Z_DEFAULT_COMPRESSION
-ZLIB_MEM_LEVEL = 9  # TensorFlow's default (Python's is 8, which changes the bytes)
-WBITS = {"gzip": zlib.MAX_WBITS + 16, "zlib": zlib.MAX_WBITS}
+from .rules.tfrecord import (
+    DEFAULT_MAX_RECORD_BYTES,
+    FOOTER_BYTES,
+    GZIP_MAGIC,
+    HEADER_BYTES,
+    MASK_DELTA,
+    MAX_READ,
+    PIECE_BYTES,
+    READ_CHUNK,
+    WBITS,
+    WHAT,
+    ZLIB_LEVEL,
+    ZLIB_MEM_LEVEL,
+    RecordSink,
+    check_max_record_bytes,
+    normalize_compression,
+    resolve_target,
+)
 
 _U64 = struct.Struct("<Q")
 _U32 = struct.Struct("<I")
@@ -102,58 +106,8 @@ def masked_crc32c(data):
     return _mask(crc32c(data))
 
 
-def _compression(value, reading):
-    """Normalized compression: None, "gzip", "zlib" (or "auto" when reading)."""
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise TypeError(f"{WHAT}: compression must be a str or None, not {type(value).__name__}")
-    name = value.lower()
-    if name == "":
-        return None
-    if name in ("gzip", "zlib") or (reading and name == "auto"):
-        return name
-    allowed = "None, '', 'gzip', 'zlib' or 'auto'" if reading else "None, '', 'gzip' or 'zlib'"
-    raise ValueError(f"{WHAT}: compression must be {allowed} (any case), not {value!r}")
-
-
-def _target(path_or_file, method):
-    """(path, None) or (None, file object), checked."""
-    if isinstance(path_or_file, (str, os.PathLike)):
-        return path_or_file, None
-    if not callable(getattr(path_or_file, method, None)):
-        raise TypeError(
-            f"{WHAT}: expected a path (str or os.PathLike) or a binary file object with {method}(), "
-            f"not {type(path_or_file).__name__}"
-        )
-    return None, path_or_file
-
-
-def _max_record_bytes(value):
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{WHAT}: max_record_bytes must be an int, not {type(value).__name__}")
-    if value < 0:
-        raise ValueError(f"{WHAT}: max_record_bytes must be >= 0, not {value}")
-    return value
-
-
 # --------------------------------------------------------------------------------------------
 # writing
-
-
-def _write_all(f, data):
-    """Write all of ``data``; a raw file may take less than it is given."""
-    view = memoryview(data)
-    total = view.nbytes
-    done = f.write(view)
-    # None: the file reports nothing (many file-likes); taken as everything written.
-    while done is not None and done < total:
-        more = f.write(view[done:])
-        if more is None:
-            break
-        if more <= 0:
-            raise OSError(f"{WHAT}: the file object wrote no bytes")
-        done += more
 
 
 class TFRecordWriter:
@@ -165,67 +119,32 @@ class TFRecordWriter:
     """
 
     def __init__(self, path_or_file, *, compression=None):
-        kind = _compression(compression, False)
-        path, f = _target(path_or_file, "write")
-        self._compressor = None
-        if kind is not None:
-            self._compressor = zlib.compressobj(ZLIB_LEVEL, zlib.DEFLATED, WBITS[kind], ZLIB_MEM_LEVEL)
-        self._owned = path is not None
-        self._file = open(path, "wb") if self._owned else f
-        self._closed = False
+        self._sink = RecordSink(path_or_file, compression)
 
     @property
     def closed(self):
-        return self._closed
-
-    def _emit(self, data):
-        if self._compressor is not None:
-            data = self._compressor.compress(data)
-            if not data:
-                return
-        _write_all(self._file, data)
-
-    def _check_open(self):
-        if self._closed:
-            raise ValueError(f"{WHAT}: the writer is closed")
+        return self._sink.closed
 
     def write(self, record):
         """Append one record (any C-contiguous bytes-like object)."""
-        self._check_open()
+        sink = self._sink
+        sink.check_open()
         data = _bytes_of(record)
         length = _U64.pack(len(data))
-        self._emit(length + _U32.pack(masked_crc32c(length)))
-        self._emit(data)
-        self._emit(_U32.pack(masked_crc32c(data)))
+        sink.emit(length + _U32.pack(masked_crc32c(length)))
+        sink.emit(data)
+        sink.emit(_U32.pack(masked_crc32c(data)))
 
     def flush(self):
         """Make every record written so far reach the file (a Z_SYNC_FLUSH when compressed)."""
-        self._check_open()
-        if self._compressor is not None:
-            tail = self._compressor.flush(zlib.Z_SYNC_FLUSH)
-            if tail:
-                _write_all(self._file, tail)
-        if callable(getattr(self._file, "flush", None)):
-            self._file.flush()
+        self._sink.flush()
 
     def close(self):
         """Finish the compressed stream, flush, and close the file if we opened it.  Idempotent."""
-        if self._closed:
-            return
-        self._closed = True
-        try:
-            if self._compressor is not None:
-                tail = self._compressor.flush(zlib.Z_FINISH)
-                if tail:
-                    _write_all(self._file, tail)
-            if callable(getattr(self._file, "flush", None)):
-                self._file.flush()
-        finally:
-            if self._owned:
-                self._file.close()
+        self._sink.close()
 
     def __enter__(self):
-        self._check_open()
+        self._sink.check_open()
         return self
 
     def __exit__(self, exc_type, exc, tb):
@@ -474,7 +393,7 @@ def read_tfrecord(path_or_file, *, compression="auto", verify=True, max_record_b
     compressed-stream error raises :class:`tensorwire.DecodeError` naming the record index and
     its offset in the uncompressed stream.
     """
-    kind = _compression(compression, True)
-    path, f = _target(path_or_file, "read")
-    limit = _max_record_bytes(max_record_bytes)
+    kind = normalize_compression(compression, True)
+    path, f = resolve_target(path_or_file, "read")
+    limit = check_max_record_bytes(max_record_bytes)
     return _records(path, f, kind, bool(verify), limit)

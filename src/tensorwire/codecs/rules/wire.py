@@ -18,6 +18,19 @@ WT_END_GROUP = 4
 WT_FIXED32 = 5
 
 
+def message_view(data, func):
+    """The bytes of a serialized message (``bytes``, ``bytearray``, ``memoryview`` or any
+    C-contiguous buffer) as a flat memoryview of unsigned bytes; ``func`` names the decoder in
+    the ``TypeError`` for a ``str`` or a non-contiguous buffer.  The argument check every
+    protobuf decoder makes first."""
+    if isinstance(data, str):
+        raise TypeError(f"{func} takes bytes or a buffer, not str")
+    mv = memoryview(data)
+    if not mv.c_contiguous:
+        raise TypeError(f"{func} needs a C-contiguous buffer")
+    return mv.cast("B") if mv.format != "B" or mv.ndim != 1 else mv
+
+
 def read_varint(buf, pos, end, what):
     """Decode a base-128 varint at ``pos``; return ``(value as uint64, new pos)``."""
     start = pos
