@@ -294,6 +294,7 @@ cdef struct Parsed:
 
 
 cdef object _buffer(data):
+    """``rules.wire.message_view(data, "decode_tensor")``, in C: the first check of the hot path."""
     cdef object mv
     if isinstance(data, str):
         raise TypeError("decode_tensor takes bytes or a buffer, not str")
@@ -581,93 +582,86 @@ cdef bint _find_bad_bool(const unsigned char* p, Py_ssize_t n, Py_ssize_t* where
     return False
 
 
-def decode_tensor(data, *, dtype=None, copy=True, max_bytes=D.DEFAULT_MAX_BYTES):
-    """Parse a serialized ``TensorProto`` into a numpy array.
-
-    ``data`` is bytes, bytearray, memoryview or any C-contiguous buffer.  ``dtype`` (numpy dtype,
-    DataType number, or ``"string"``/``bytes``/``object`` for strings), when given, must equal the
-    encoded dtype, like ``tf.io.parse_tensor``.  ``copy=False`` returns a read-only view into
-    ``data`` when the values come from a ``tensor_content`` aligned for the dtype (a copy
-    otherwise).  ``max_bytes`` bounds the decoded array's size and is checked before anything is
-    allocated.  String tensors come back as object arrays of ``bytes``.  Every invalid input
-    raises :class:`tensorwire.DecodeError`.
-    """
-    cdef Parsed f
-    cdef const unsigned char[::1] view
-    cdef const unsigned char* buf = NULL
-    cdef unsigned char[::1] dst
-    cdef unsigned char* outp
-    cdef Py_ssize_t end, i, start, clen, where = 0, m, bad_index
-    cdef int64_t n = 1, d, span, lo = 0, hi = 0, bad_value = 0
-    cdef int dt, itemsize, kind, conv
-    cdef uint32_t field
-    cdef bint found = False
-    cdef object expected, mv, np_dtype, nbytes, shape, view_arr, out, name, values, out_dtype
-
-    expected = None if dtype is None else D.expected_datatype(dtype)
-    mv = _buffer(data)
-    view = mv
-    end = view.shape[0]
-    if end:
-        buf = &view[0]
-    memset(&f, 0, sizeof(Parsed))
-    _parse_fields(buf, end, &f)
-    dt = f.dtype
+cdef tuple _check_header(const Parsed* f, object expected, object max_bytes, int64_t* count):
+    """Step 2: what the header says, checked in the reference's order before anything is
+    allocated (the dtype, ``unknown_rank``, the element count, ``max_bytes``, numpy's size
+    limit).  Returns ``(numpy dtype, shape)``; the element count goes to ``count[0]``."""
+    cdef int i, itemsize, dt = f.dtype
+    cdef int64_t n = 1, d, span
+    cdef object np_dtype, nbytes
     np_dtype = _check_dtype(dt, expected)
     if f.unknown_rank:
         raise DecodeError(f"{WHAT}: tensor_shape has unknown_rank set")
     for i in range(f.rank):
         d = f.dims[i]
         if d != 0 and n > INT64_MAX // d:
-            raise DecodeError(f"{WHAT}: shape {_dims_list(&f)} has more than 2**63-1 elements")
+            raise DecodeError(f"{WHAT}: shape {_dims_list(f)} has more than 2**63-1 elements")
         n *= d
     itemsize = np_dtype.itemsize  # 8 for object arrays: a pointer an element
     nbytes = <object>n * itemsize
     if nbytes > max_bytes:
         raise DecodeError(
-            f"{WHAT}: shape {_dims_list(&f)} of {D.dt_name(dt)} needs {nbytes} bytes, over max_bytes={max_bytes}"
+            f"{WHAT}: shape {_dims_list(f)} of {D.dt_name(dt)} needs {nbytes} bytes, over max_bytes={max_bytes}"
         )
     span = itemsize  # numpy's own size check skips zero dims
     for i in range(f.rank):
         d = f.dims[i]
         if d != 0:
             if span > INT64_MAX // d:
-                raise DecodeError(f"{WHAT}: shape {_dims_list(&f)} of {D.dt_name(dt)} is too large for a numpy array")
+                raise DecodeError(f"{WHAT}: shape {_dims_list(f)} of {D.dt_name(dt)} is too large for a numpy array")
             span *= d
-    shape = tuple(_dims_list(&f))
+    count[0] = n
+    return np_dtype, tuple(_dims_list(f))
 
-    if f.has_content and f.content_stop > f.content_start:
-        start = f.content_start
-        clen = f.content_stop - start
-        if dt == DT_STRING:
-            raise DecodeError(f"{WHAT}: tensor_content", start, " is not supported for DT_STRING")
-        if clen != nbytes:
-            raise DecodeError(
-                f"{WHAT}: tensor_content of {clen} bytes", start,
-                f" does not match shape {_dims_list(&f)} of {D.dt_name(dt)} ({nbytes} bytes)"
-            )
-        if dt == DT_BOOL:
-            with nogil:
-                found = _find_bad_bool(buf + start, clen, &where)
-            if found:
-                raise DecodeError(f"{WHAT}: bool byte {buf[start + where]}", start + where, " is not 0 or 1")
-        if _BIG_ENDIAN_HOST and itemsize > 1:
-            view_arr = np.frombuffer(mv, dtype=np_dtype, count=n, offset=start)
-            return view_arr.byteswap().view(np_dtype.newbyteorder("=")).reshape(shape)
-        if copy:
-            out = np.empty(shape, dtype=np_dtype)
-            dst = _bytes_of(out)
-            _copy(&dst[0], buf + start, clen)
-            return out
+
+cdef object _from_content(object mv, const unsigned char* buf, const Parsed* f, object np_dtype, int64_t n,
+                          object shape, object copy):
+    """Step 3, from a non-empty ``tensor_content``: its size and (DT_BOOL) bytes checked, then
+    copied in one ``memcpy``, or viewed (``copy=False``, aligned)."""
+    cdef Py_ssize_t start = f.content_start, clen = f.content_stop - f.content_start, where = 0
+    cdef int dt = f.dtype
+    cdef int64_t nbytes = n * <int64_t>np_dtype.itemsize  # fits: step 2 checked numpy's limit
+    cdef bint found = False
+    cdef unsigned char[::1] dst
+    cdef object out, view_arr
+    if dt == DT_STRING:
+        raise DecodeError(f"{WHAT}: tensor_content", start, " is not supported for DT_STRING")
+    if clen != nbytes:
+        raise DecodeError(
+            f"{WHAT}: tensor_content of {clen} bytes", start,
+            f" does not match shape {_dims_list(f)} of {D.dt_name(dt)} ({nbytes} bytes)"
+        )
+    if dt == DT_BOOL:
+        with nogil:
+            found = _find_bad_bool(buf + start, clen, &where)
+        if found:
+            raise DecodeError(f"{WHAT}: bool byte {buf[start + where]}", start + where, " is not 0 or 1")
+    if _BIG_ENDIAN_HOST and np_dtype.itemsize > 1:
         view_arr = np.frombuffer(mv, dtype=np_dtype, count=n, offset=start)
-        if not view_arr.flags.aligned:
-            return view_arr.reshape(shape).copy()
-        view_arr.flags.writeable = False
-        return view_arr.reshape(shape)
+        return view_arr.byteswap().view(np_dtype.newbyteorder("=")).reshape(shape)
+    if copy:
+        out = np.empty(shape, dtype=np_dtype)
+        dst = _bytes_of(out)
+        _copy(&dst[0], buf + start, clen)
+        return out
+    view_arr = np.frombuffer(mv, dtype=np_dtype, count=n, offset=start)
+    if not view_arr.flags.aligned:
+        return view_arr.reshape(shape).copy()
+    view_arr.flags.writeable = False
+    return view_arr.reshape(shape)
 
-    field = D.VALUE_FIELD[dt]
-    name = D.FIELD_NAMES[field]
-    m = f.counts[field]
+
+cdef object _from_typed_values(const unsigned char* buf, Py_ssize_t end, const Parsed* f, object np_dtype,
+                               int64_t n, object shape):
+    """Step 3, from the dtype's typed ``*_val`` field: counted, decoded in C straight into the
+    output, the last value repeated over the elements it leaves (zeros when it has none)."""
+    cdef int dt = f.dtype, kind, conv, itemsize = np_dtype.itemsize
+    cdef uint32_t field = D.VALUE_FIELD[dt]
+    cdef object name = D.FIELD_NAMES[field], values, out, out_dtype
+    cdef Py_ssize_t m = f.counts[field], bad_index
+    cdef int64_t lo = 0, hi = 0, bad_value = 0
+    cdef unsigned char[::1] dst
+    cdef unsigned char* outp
     if field == F_STRING:
         if m > n:
             raise DecodeError(f"{WHAT}: {m} {name} values for {n} elements")
@@ -722,3 +716,35 @@ def decode_tensor(data, *, dtype=None, copy=True, max_bytes=D.DEFAULT_MAX_BYTES)
         else:
             _broadcast(outp, m, n, itemsize)
     return out.reshape(shape)
+
+
+def decode_tensor(data, *, dtype=None, copy=True, max_bytes=D.DEFAULT_MAX_BYTES):
+    """Parse a serialized ``TensorProto`` into a numpy array.
+
+    ``data`` is bytes, bytearray, memoryview or any C-contiguous buffer.  ``dtype`` (numpy dtype,
+    DataType number, or ``"string"``/``bytes``/``object`` for strings), when given, must equal the
+    encoded dtype, like ``tf.io.parse_tensor``.  ``copy=False`` returns a read-only view into
+    ``data`` when the values come from a ``tensor_content`` aligned for the dtype (a copy
+    otherwise).  ``max_bytes`` bounds the decoded array's size and is checked before anything is
+    allocated.  String tensors come back as object arrays of ``bytes``.  Every invalid input
+    raises :class:`tensorwire.DecodeError`.
+    """
+    cdef Parsed f
+    cdef const unsigned char[::1] view
+    cdef const unsigned char* buf = NULL
+    cdef Py_ssize_t end
+    cdef int64_t n = 0
+    cdef object expected, mv, np_dtype, shape
+
+    expected = None if dtype is None else D.expected_datatype(dtype)
+    mv = _buffer(data)
+    view = mv
+    end = view.shape[0]
+    if end:
+        buf = &view[0]
+    memset(&f, 0, sizeof(Parsed))
+    _parse_fields(buf, end, &f)  # step 1: the wire
+    np_dtype, shape = _check_header(&f, expected, max_bytes, &n)  # step 2: dtype and shape
+    if f.has_content and f.content_stop > f.content_start:  # step 3: the values
+        return _from_content(mv, buf, &f, np_dtype, n, shape, copy)
+    return _from_typed_values(buf, end, &f, np_dtype, n, shape)

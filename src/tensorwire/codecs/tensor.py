@@ -48,6 +48,7 @@ from .rules.wire import (
     encode_len_field,
     encode_tag,
     encode_varint,
+    message_view,
     read_length,
     read_tag,
     read_varint,
@@ -150,15 +151,6 @@ def encode_tensor(array, *, form="content"):
 
 # --------------------------------------------------------------------------------------------
 # decoding
-
-
-def _buffer(data):
-    if isinstance(data, str):
-        raise TypeError("decode_tensor takes bytes or a buffer, not str")
-    mv = memoryview(data)
-    if not mv.c_contiguous:
-        raise TypeError("decode_tensor needs a C-contiguous buffer")
-    return mv.cast("B") if mv.format != "B" or mv.ndim != 1 else mv
 
 
 def _parse_shape(buf, pos, end, dims):
@@ -342,20 +334,10 @@ def _check_dtype(dt, expected):
     return np_dtype
 
 
-def decode_tensor(data, *, dtype=None, copy=True, max_bytes=D.DEFAULT_MAX_BYTES):
-    """Parse a serialized ``TensorProto`` into a numpy array.
-
-    ``data`` is bytes, bytearray, memoryview or any C-contiguous buffer.  ``dtype`` (numpy dtype,
-    DataType number, or ``"string"``/``bytes``/``object`` for strings), when given, must equal the
-    encoded dtype, like ``tf.io.parse_tensor``.  ``copy=False`` returns a read-only view into
-    ``data`` when the values come from a ``tensor_content`` aligned for the dtype (a copy
-    otherwise).  ``max_bytes`` bounds the decoded array's size and is checked before anything is
-    allocated.  String tensors come back as object arrays of ``bytes``.  Every invalid input
-    raises :class:`tensorwire.DecodeError`.
-    """
-    expected = None if dtype is None else D.expected_datatype(dtype)
-    buf = _buffer(data)
-    found = _parse_fields(buf)
+def _check_header(found, expected, max_bytes):
+    """Step 2: what the header says, checked before anything is allocated (the dtype,
+    ``unknown_rank``, the element count, ``max_bytes``, numpy's size limit).  Returns
+    ``(numpy dtype, element count, shape)``."""
     dt = found["dtype"]
     np_dtype = _check_dtype(dt, expected)
     if found["unknown_rank"]:
@@ -372,29 +354,41 @@ def decode_tensor(data, *, dtype=None, copy=True, max_bytes=D.DEFAULT_MAX_BYTES)
         span *= d or 1
     if span > (1 << 63) - 1:
         raise DecodeError(f"{WHAT}: shape {dims} of {D.dt_name(dt)} is too large for a numpy array")
-    shape = tuple(dims)
-    content = found["content"]
-    if content is not None and content[1] > content[0]:
-        start, stop = content
-        if dt == D.DT_STRING:
-            raise DecodeError(f"{WHAT}: tensor_content", start, " is not supported for DT_STRING")
-        if stop - start != n * itemsize:
-            raise DecodeError(
-                f"{WHAT}: tensor_content of {stop - start} bytes", start,
-                f" does not match shape {dims} of {D.dt_name(dt)} ({n * itemsize} bytes)"
-            )
-        if dt == D.DT_BOOL:
-            raw = bytes(buf[start:stop])
-            if raw.strip(b"\x00\x01"):
-                bad = next(i for i, b in enumerate(raw) if b > 1)
-                raise DecodeError(f"{WHAT}: bool byte {raw[bad]}", start + bad, " is not 0 or 1")
-        view = np.frombuffer(buf, dtype=np_dtype, count=n, offset=start)
-        if _BIG_ENDIAN_HOST and itemsize > 1:
-            return view.byteswap().view(np_dtype.newbyteorder("=")).reshape(shape)
-        if copy or not view.flags.aligned:
-            return view.reshape(shape).copy()
-        view.flags.writeable = False
-        return view.reshape(shape)
+    return np_dtype, n, tuple(dims)
+
+
+def _from_content(buf, found, np_dtype, n, shape, copy):
+    """Step 3, from a non-empty ``tensor_content``: its size and (DT_BOOL) bytes checked, then
+    copied, or viewed (``copy=False``, aligned)."""
+    dt = found["dtype"]
+    dims = found["dims"]
+    itemsize = np_dtype.itemsize
+    start, stop = found["content"]
+    if dt == D.DT_STRING:
+        raise DecodeError(f"{WHAT}: tensor_content", start, " is not supported for DT_STRING")
+    if stop - start != n * itemsize:
+        raise DecodeError(
+            f"{WHAT}: tensor_content of {stop - start} bytes", start,
+            f" does not match shape {dims} of {D.dt_name(dt)} ({n * itemsize} bytes)"
+        )
+    if dt == D.DT_BOOL:
+        raw = bytes(buf[start:stop])
+        if raw.strip(b"\x00\x01"):
+            bad = next(i for i, b in enumerate(raw) if b > 1)
+            raise DecodeError(f"{WHAT}: bool byte {raw[bad]}", start + bad, " is not 0 or 1")
+    view = np.frombuffer(buf, dtype=np_dtype, count=n, offset=start)
+    if _BIG_ENDIAN_HOST and itemsize > 1:
+        return view.byteswap().view(np_dtype.newbyteorder("=")).reshape(shape)
+    if copy or not view.flags.aligned:
+        return view.reshape(shape).copy()
+    view.flags.writeable = False
+    return view.reshape(shape)
+
+
+def _from_typed_values(buf, found, np_dtype, n, shape):
+    """Step 3, from the dtype's typed ``*_val`` field: the last value repeated over the
+    elements it leaves (zeros when it has none)."""
+    dt = found["dtype"]
     values = _typed_values(buf, dt, found["values"].get(D.VALUE_FIELD[dt], []), n)
     if dt == D.DT_STRING:
         out = np.empty(n, dtype=object)
@@ -406,3 +400,24 @@ def decode_tensor(data, *, dtype=None, copy=True, max_bytes=D.DEFAULT_MAX_BYTES)
         out[: len(values)] = values
         out[len(values):] = values[-1]
     return out.reshape(shape)
+
+
+def decode_tensor(data, *, dtype=None, copy=True, max_bytes=D.DEFAULT_MAX_BYTES):
+    """Parse a serialized ``TensorProto`` into a numpy array.
+
+    ``data`` is bytes, bytearray, memoryview or any C-contiguous buffer.  ``dtype`` (numpy dtype,
+    DataType number, or ``"string"``/``bytes``/``object`` for strings), when given, must equal the
+    encoded dtype, like ``tf.io.parse_tensor``.  ``copy=False`` returns a read-only view into
+    ``data`` when the values come from a ``tensor_content`` aligned for the dtype (a copy
+    otherwise).  ``max_bytes`` bounds the decoded array's size and is checked before anything is
+    allocated.  String tensors come back as object arrays of ``bytes``.  Every invalid input
+    raises :class:`tensorwire.DecodeError`.
+    """
+    expected = None if dtype is None else D.expected_datatype(dtype)
+    buf = message_view(data, "decode_tensor")
+    found = _parse_fields(buf)  # step 1: the wire
+    np_dtype, n, shape = _check_header(found, expected, max_bytes)  # step 2: dtype and shape
+    content = found["content"]
+    if content is not None and content[1] > content[0]:  # step 3: the values
+        return _from_content(buf, found, np_dtype, n, shape, copy)
+    return _from_typed_values(buf, found, np_dtype, n, shape)
