@@ -155,7 +155,7 @@ def _int64_values(ints, name):
 
 
 def _feature_value(value, name):
-    """Classify one feature value: ``(kind, values)``.
+    """Classify one feature value: ``(list_kind, values)``.
 
     ``values`` is a list of bytes (bytes_list), a C-contiguous little-endian float32 array
     (float_list) or a 1-D int64 array (int64_list).
@@ -199,15 +199,15 @@ def _feature_value(value, name):
     )
 
 
-def _encode_feature(kind, values):
+def _encode_feature(list_kind, values):
     """The serialized Feature message for a classified value."""
-    if kind == FLOAT_LIST:
+    if list_kind == FLOAT_LIST:
         payload = encode_len_field(1, values.tobytes()) if values.size else b""
-    elif kind == INT64_LIST:
+    elif list_kind == INT64_LIST:
         payload = encode_len_field(1, b"".join(encode_varint(v) for v in values.tolist())) if values.size else b""
     else:
         payload = b"".join(encode_len_field(1, v) for v in values)
-    return encode_len_field(kind, payload)
+    return encode_len_field(list_kind, payload)
 
 
 def _name(name):
@@ -316,41 +316,41 @@ def _read_entry(buf, start, end, what):
 
 
 class _Feature:
-    """A Feature being parsed: its kind so far and its values (merged over occurrences)."""
+    """A Feature being parsed: its list_kind so far and its values (merged over occurrences)."""
 
     def __init__(self):
-        self.kind = None
-        self.values = []  # float32 payload chunks (bytes), ints or bytes, by kind
+        self.list_kind = None
+        self.values = []  # float32 payload chunks (bytes), ints or bytes, by list kind
 
 
-def _parse_list(buf, start, end, kind, label, what, values):
+def _parse_list(buf, start, end, list_kind, label, what, values):
     """One BytesList/FloatList/Int64List message; values are appended to ``values``."""
     pos = start
     while pos < end:
         field, wt, pos = read_tag(buf, pos, end, what)
         if field != 1:
             pos = skip_field(buf, pos, end, field, wt, what)
-        elif kind == FLOAT_LIST and wt == WT_LEN:
+        elif list_kind == FLOAT_LIST and wt == WT_LEN:
             a, pos = read_length(buf, pos, end, what)
             if (pos - a) % 4:
                 raise DecodeError(
                     f"{what}: {label}: packed float_list of {pos - a} bytes", a, " is not a multiple of 4"
                 )
             values.append(bytes(buf[a:pos]))
-        elif kind == FLOAT_LIST and wt == WT_FIXED32:
+        elif list_kind == FLOAT_LIST and wt == WT_FIXED32:
             a = pos
             pos = skip_field(buf, pos, end, field, wt, what)
             values.append(bytes(buf[a:pos]))
-        elif kind == INT64_LIST and wt == WT_LEN:
+        elif list_kind == INT64_LIST and wt == WT_LEN:
             a, stop = read_length(buf, pos, end, what)
             while a < stop:
                 v, a = read_varint(buf, a, stop, what)
                 values.append(v)
             pos = stop
-        elif kind == INT64_LIST and wt == WT_VARINT:
+        elif list_kind == INT64_LIST and wt == WT_VARINT:
             v, pos = read_varint(buf, pos, end, what)
             values.append(v)
-        elif kind == BYTES_LIST and wt == WT_LEN:
+        elif list_kind == BYTES_LIST and wt == WT_LEN:
             a, pos = read_length(buf, pos, end, what)
             values.append(bytes(buf[a:pos]))
         else:
@@ -365,9 +365,9 @@ def _parse_feature(buf, start, end, feature, label, what):
         field, wt, pos = read_tag(buf, pos, end, what)
         if field in LIST_NAMES and wt == WT_LEN:
             a, pos = read_length(buf, pos, end, what)
-            if feature.kind is not None and feature.kind != field:
-                raise DecodeError(f"{what}: {label} has both {LIST_NAMES[feature.kind]} and {LIST_NAMES[field]} set", tag_pos)
-            feature.kind = field
+            if feature.list_kind is not None and feature.list_kind != field:
+                raise DecodeError(f"{what}: {label} has both {LIST_NAMES[feature.list_kind]} and {LIST_NAMES[field]} set", tag_pos)
+            feature.list_kind = field
             _parse_list(buf, a, pos, field, label, what, feature.values)
         else:
             pos = skip_field(buf, pos, end, field, wt, what)
@@ -375,11 +375,11 @@ def _parse_feature(buf, start, end, feature, label, what):
 
 def _finish(feature):
     """A parsed feature's decoded value."""
-    if feature.kind == FLOAT_LIST:
+    if feature.list_kind == FLOAT_LIST:
         return np.frombuffer(b"".join(feature.values), dtype="<f4").astype(np.float32)
-    if feature.kind == INT64_LIST:
+    if feature.list_kind == INT64_LIST:
         return np.array([v - (1 << 64) if v > INT64_MAX else v for v in feature.values], dtype=np.int64)
-    if feature.kind == BYTES_LIST:
+    if feature.list_kind == BYTES_LIST:
         return feature.values
     return None
 
@@ -427,7 +427,7 @@ def _parse_feature_lists(buf, start, end, out, what):
             pos = skip_field(buf, pos, end, field, wt, what)
 
 
-def _kind_of(value):
+def _list_kind_of(value):
     if isinstance(value, list):
         return BYTES_LIST
     return FLOAT_LIST if value.dtype == np.float32 else INT64_LIST
@@ -435,14 +435,14 @@ def _kind_of(value):
 
 def _apply_spec(features, entries, what):
     out = {}
-    for name, dims, kind in entries:
+    for name, dims, list_kind in entries:
         value = features.get(name)
         if value is None:
             state = "missing" if name not in features else "missing (present with no kind set)"
             raise DecodeError(f"{what}: feature {name!r} is {state}")
-        have = _kind_of(value)
-        if have != kind:
-            raise DecodeError(f"{what}: feature {name!r} is {LIST_NAMES[have]}, the spec wants {LIST_NAMES[kind]}")
+        have = _list_kind_of(value)
+        if have != list_kind:
+            raise DecodeError(f"{what}: feature {name!r} is {LIST_NAMES[have]}, the spec wants {LIST_NAMES[list_kind]}")
         need = 1
         for d in dims:
             need *= d
@@ -450,7 +450,7 @@ def _apply_spec(features, entries, what):
             raise DecodeError(
                 f"{what}: feature {name!r} has {len(value)} values, the spec's shape {list(dims)} needs {need}"
             )
-        if kind == BYTES_LIST:
+        if list_kind == BYTES_LIST:
             arr = np.empty(need, dtype=object)
             arr[:] = value
             value = arr

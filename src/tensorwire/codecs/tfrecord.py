@@ -226,10 +226,10 @@ class _PlainSource:
 class _InflateSource:
     """The inflated bytes of a gzip (members concatenated) or zlib stream, in pieces."""
 
-    def __init__(self, f, kind, initial):
+    def __init__(self, f, compression, initial):
         self._file = f
-        self._kind = kind
-        self._inflater = zlib.decompressobj(WBITS[kind])
+        self._compression = compression
+        self._inflater = zlib.decompressobj(WBITS[compression])
         self._pending = initial  # compressed bytes not yet given to the inflater
         self._seen_input = bool(initial)
         self._raw_end = False
@@ -249,7 +249,7 @@ class _InflateSource:
         try:
             return self._inflater.decompress(data, PIECE_BYTES)
         except zlib.error as exc:
-            raise _StreamError(f"corrupt {self._kind} stream ({exc})") from None
+            raise _StreamError(f"corrupt {self._compression} stream ({exc})") from None
 
     def more(self, want):
         """The next non-empty piece of inflated bytes, or b"" after a complete stream."""
@@ -260,7 +260,7 @@ class _InflateSource:
                 if not rest:
                     self._done = True
                     break
-                if self._kind == "zlib":
+                if self._compression == "zlib":
                     raise _StreamError("trailing data after the end of the zlib stream")
                 self._inflater = zlib.decompressobj(WBITS["gzip"])  # the next gzip member
                 self._pending = rest
@@ -280,7 +280,7 @@ class _InflateSource:
                         return out
                     if self._inflater.eof:
                         continue
-                    raise _StreamError(f"truncated {self._kind} stream (it ends before its end-of-stream marker)")
+                    raise _StreamError(f"truncated {self._compression} stream (it ends before its end-of-stream marker)")
             out = self._inflate(data)
             if out:
                 return out
@@ -314,13 +314,12 @@ class _Buffer:
 
 def _open_source(f, compression):
     initial = _read_full(f, READ_CHUNK)
-    kind = compression
-    if kind == "auto":
+    if compression == "auto":
         gzipped = initial[:2] == GZIP_MAGIC and not _valid_header(initial)
-        kind = "gzip" if gzipped else None
-    if kind is None:
-        return _PlainSource(f, initial), kind
-    return _InflateSource(f, kind, initial), kind
+        compression = "gzip" if gzipped else None
+    if compression is None:
+        return _PlainSource(f, initial), compression
+    return _InflateSource(f, compression, initial), compression
 
 
 def _records(path, f, compression, verify, max_record_bytes):
@@ -334,7 +333,7 @@ def _records(path, f, compression, verify, max_record_bytes):
         return DecodeError(f"{WHAT}: record {index} at offset {offset}: {what}")
 
     try:
-        source, kind = _open_source(f, compression)
+        source, compression = _open_source(f, compression)
         buf = _Buffer(source)
         while True:
             try:
@@ -352,7 +351,7 @@ def _records(path, f, compression, verify, max_record_bytes):
             expected = masked_crc32c(length_bytes)
             if stored != expected:
                 hint = ""
-                if index == 0 and kind is None:
+                if index == 0 and compression is None:
                     hint = " (not a TFRecord file, or a compressed one: name its compression)"
                 raise fail(f"length CRC mismatch (stored 0x{stored:08x}, computed 0x{expected:08x}){hint}")
             if length > max_record_bytes:
@@ -393,7 +392,7 @@ def read_tfrecord(path_or_file, *, compression="auto", verify=True, max_record_b
     compressed-stream error raises :class:`tensorwire.DecodeError` naming the record index and
     its offset in the uncompressed stream.
     """
-    kind = normalize_compression(compression, True)
+    compression = normalize_compression(compression, True)
     path, f = resolve_target(path_or_file, "read")
     limit = check_max_record_bytes(max_record_bytes)
-    return _records(path, f, kind, bool(verify), limit)
+    return _records(path, f, compression, bool(verify), limit)
