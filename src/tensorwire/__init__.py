@@ -5,6 +5,8 @@ Every codec has a pure-Python reference (``tensorwire.codecs``) and a Cython twi
 unless ``TENSORWIRE_PURE_PYTHON=1``; :func:`backend` says which one is active.
 """
 
+from typing import TYPE_CHECKING, Any, Literal
+
 from . import _backend
 from .b64 import b64decode, b64encode
 from .ee_export import iter_ee_image_export, read_ee_image_export
@@ -17,7 +19,7 @@ from .tfrecord import TFRecordWriter, read_tfrecord, write_tfrecord
 __version__ = "0.1.0"
 
 
-def backend():
+def backend() -> Literal["native", "python"]:
     """``"native"`` (the Cython twins) or ``"python"`` (the reference), for this process."""
     return _backend.NAME
 
@@ -51,7 +53,12 @@ __all__ = [
 ]
 
 
-def __getattr__(name):
+if TYPE_CHECKING:  # what __getattr__ gives, as type checkers should see it
+    from .client import Client
+    from .server import serve
+
+
+def __getattr__(name: str) -> Any:
     # The transports import their libraries (urllib3, grpcio, starlette, uvicorn) only when used.
     if name == "Client":
         from .client import Client

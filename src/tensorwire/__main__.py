@@ -9,12 +9,16 @@ Commands:
             and gRPC (TF Serving Predict), in the given payload formats.
 """
 
+from __future__ import annotations
+
 import argparse
 import os
 import sys
+from collections.abc import Callable, Sequence
+from typing import Any
 
 
-def _parser():
+def _parser() -> argparse.ArgumentParser:
     from .server import DEFAULT_GRPC_PORT, DEFAULT_HOST  # serve()'s defaults (no serving stack imported)
 
     parser = argparse.ArgumentParser(
@@ -105,7 +109,7 @@ _LIMIT_HELP = {
 }
 
 
-def _limit_options(serve):
+def _limit_options(serve: argparse.ArgumentParser) -> None:
     import dataclasses
 
     from .server import DEFAULTS  # serve()'s
@@ -117,14 +121,14 @@ def _limit_options(serve):
                            help=f"{_LIMIT_HELP[field.name]} (default: {default:,})")
 
 
-def _load(target, parser):
+def _load(target: str, parser: argparse.ArgumentParser) -> Callable[..., Any]:
     import importlib
 
     module, sep, name = target.partition(":")
     if not sep or not module or not name:
         parser.error(f"expected MODULE:FUNCTION, not {target!r}")
     try:
-        obj = importlib.import_module(module)
+        obj: object = importlib.import_module(module)
     except ImportError as exc:
         parser.error(f"cannot import {module!r}: {exc}")
     for part in name.split("."):
@@ -136,7 +140,7 @@ def _load(target, parser):
     return obj
 
 
-def _serve(args, parser):
+def _serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from ._malloc import keep_freed_memory
 
     from ._malloc import setting
@@ -157,7 +161,7 @@ def _serve(args, parser):
         formats = None if not args.formats else [PayloadFormat.of(f) for f in args.formats]
     except ValueError as exc:
         parser.error(str(exc))
-    shape = None
+    shape: tuple[int, ...] | None = None
     if args.example_shape:
         try:
             shape = tuple(int(d) for d in args.example_shape.lower().split("x"))
@@ -190,7 +194,7 @@ def _serve(args, parser):
     return 0
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m tensorwire`` and of the ``tensorwire`` console script."""
     parser = _parser()
     args = parser.parse_args(argv)

@@ -8,6 +8,8 @@ fallback to the slow path.
 
 import importlib
 import os
+from types import ModuleType
+from typing import Literal
 
 ENV_VAR = "TENSORWIRE_PURE_PYTHON"
 
@@ -15,14 +17,16 @@ ENV_VAR = "TENSORWIRE_PURE_PYTHON"
 CODECS = ("base64", "tensor", "tfrecord", "example", "numtext", "jsonbody", "grpc")
 
 
-def _pure_requested():
+def _pure_requested() -> bool:
     return os.environ.get(ENV_VAR, "").strip() not in ("", "0")
 
 
-def _load(package):
+def _load(package: str) -> dict[str, ModuleType]:
     return {name: importlib.import_module(f"{package}.{name}") for name in CODECS}
 
 
+IMPLS: dict[str, ModuleType]
+NAME: Literal["native", "python"]
 if _pure_requested():
     IMPLS = _load("tensorwire.codecs")
     NAME = "python"

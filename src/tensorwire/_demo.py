@@ -10,14 +10,18 @@ Timings are the minimum of a few ``time.perf_counter`` repeats (fewer for slow c
 stays within a few seconds); they are a sketch, ``benchmarks/report.py`` is the measurement.
 """
 
+from __future__ import annotations
+
 import importlib
 import io
 import sys
 import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, TextIO, TypedDict
 
 import numpy as np
+from numpy.typing import NDArray
 
 from . import __version__, _backend, backend
 
@@ -26,7 +30,7 @@ SEED = 20240607
 CODEC_MODULES = _backend.CODECS
 
 
-def make_tile(batch=None, seed=SEED):
+def make_tile(batch: int | None = None, seed: int = SEED) -> NDArray[np.float32]:
     """The synthetic float32 256x256x12 tile used by the demo and the benchmarks.
 
     ``batch=8`` gives a batch of 8 such tiles (shape ``(8, 256, 256, 12)``).  Deterministic.
@@ -38,34 +42,34 @@ def make_tile(batch=None, seed=SEED):
 @dataclass(frozen=True)
 class Codec:
     name: str
-    encode: Callable  # (impl, tile) -> encoded payload
-    decode: Callable  # (impl, payload) -> decoded object
-    restore: Callable  # decoded object -> ndarray comparable with the tile
-    needs: tuple  # the codec modules it calls
+    encode: Callable[[Any, NDArray[Any]], Any]  # (impl, tile) -> encoded payload
+    decode: Callable[[Any, Any], Any]  # (impl, payload) -> decoded object
+    restore: Callable[[Any], Any]  # decoded object -> ndarray comparable with the tile
+    needs: tuple[str, ...]  # the codec modules it calls
     crop: bool = False  # run on CROP of the tile: the reference writes JSON numbers at ~5 us each
 
 
 CROP = (slice(0, 64), slice(0, 64))  # 64x64x12: 49,152 numbers
 
 
-def _as_tile(raw):
+def _as_tile(raw: bytes) -> NDArray[np.float32]:
     return np.frombuffer(raw, dtype=np.float32).reshape(TILE_SHAPE)
 
 
-def _same(x):
+def _same(x: Any) -> Any:
     return x
 
 
-def _bands(tile):
+def _bands(tile: NDArray[Any]) -> dict[str, NDArray[Any]]:
     """The tile as Earth Engine sends it to a model: one float_list feature per band."""
     return {f"B{i}": tile[..., i] for i in range(tile.shape[-1])}
 
 
-def _from_bands(features):
+def _from_bands(features: Mapping[str, Any]) -> NDArray[Any]:
     return np.stack([features[f"B{i}"] for i in range(TILE_SHAPE[-1])], axis=-1).reshape(TILE_SHAPE)
 
 
-def _tfrecord_bytes(m, records):
+def _tfrecord_bytes(m: Any, records: Iterable[bytes]) -> bytes:
     out = io.BytesIO()
     m.tfrecord.write_tfrecord(out, records)
     return out.getvalue()
@@ -143,20 +147,20 @@ CODECS = (
 class Impl:
     """The codec modules of one implementation, imported explicitly (``.tensor``, ``.base64``)."""
 
-    def __init__(self, package):
-        self.missing = {}
+    def __init__(self, package: str) -> None:
+        self.missing: dict[str, str] = {}
         for codec in CODEC_MODULES:
             try:
                 setattr(self, codec, importlib.import_module(f"{package}.{codec}"))
             except ImportError as exc:
                 self.missing[codec] = f"{package}.{codec}: {exc}"
 
-    def has(self, codec):
+    def has(self, codec: Codec) -> bool:
         """Whether every module ``codec`` needs could be imported."""
         return not any(m in self.missing for m in codec.needs)
 
 
-def _time(fn, repeats, budget):
+def _time(fn: Callable[[], Any], repeats: int, budget: float) -> tuple[float, Any]:
     """(min seconds, last result) over up to ``repeats`` calls, stopping once ``budget`` is spent."""
     best = float("inf")
     spent = 0.0
@@ -172,7 +176,15 @@ def _time(fn, repeats, budget):
     return best, result
 
 
-def _run(codec, impl, tile, repeats, budget):
+class _Result(TypedDict):
+    encoded: bytes | None
+    enc_s: float | None
+    dec_s: float | None
+    ok: bool
+    error: str | None
+
+
+def _run(codec: Codec, impl: Impl, tile: NDArray[Any], repeats: int, budget: float) -> _Result:
     """Encode/decode ``tile`` with one implementation; returns a dict of results.
 
     An exception from either call is a failed round trip (reported, not raised).
@@ -194,22 +206,23 @@ def _run(codec, impl, tile, repeats, budget):
             "error": None if ok else "decoded tile differs"}
 
 
-def _mbps(nbytes, seconds):
-    return nbytes / seconds / 1e6
+def _mbps(nbytes: int, seconds: float | None) -> float | None:
+    """MB/s; None without a time (a failed round trip, which the callers leave out anyway)."""
+    return None if seconds is None else nbytes / seconds / 1e6
 
 
-def _cells(native_and_python):
+def _cells(native_and_python: Sequence[float | None]) -> list[str]:
     """Table cells for one operation: native MB/s, python MB/s, native/python."""
     nat, ref = native_and_python
     ratio = f"{nat / ref:,.1f}x" if nat and ref else "n/a"
     return [f"{nat:,.0f}" if nat else "n/a", f"{ref:,.0f}" if ref else "n/a", ratio]
 
 
-def _table(rows, headers):
+def _table(rows: Sequence[Sequence[object]], headers: Sequence[str]) -> str:
     widths = [max(len(str(c)) for c in col) for col in zip(headers, *rows)]
     right = [False] + [True] * (len(headers) - 2) + [False]
 
-    def line(cells):
+    def line(cells: Sequence[object]) -> str:
         out = [str(c).rjust(w) if r else str(c).ljust(w) for c, w, r in zip(cells, widths, right)]
         return "| " + " | ".join(out) + " |"
 
@@ -217,7 +230,7 @@ def _table(rows, headers):
     return "\n".join([line(headers), rule, *(line(r) for r in rows)])
 
 
-def run_demo(repeats=10, budget=0.25, out=None):
+def run_demo(repeats: int = 10, budget: float = 0.25, out: TextIO | None = None) -> int:
     """Run the demo, print its table to ``out`` (stdout), and return the process exit status."""
     out = out or sys.stdout
     err = sys.stderr
@@ -258,8 +271,8 @@ def run_demo(repeats=10, budget=0.25, out=None):
     )
     print(file=out)
 
-    failures = []
-    rows = []
+    failures: list[str] = []
+    rows: list[list[str]] = []
     for codec in CODECS:
         sample = np.ascontiguousarray(tile[CROP]) if codec.crop else tile
         nbytes = sample.nbytes

@@ -17,9 +17,14 @@ Detection, in order (the first reading that decodes wins, and is what is printed
 JSON numbers are decoded as float64 here, so the summary does not round them.
 """
 
+from __future__ import annotations
+
 import json
+from collections.abc import Mapping
+from typing import Any, Literal, TextIO
 
 import numpy as np
+from numpy.typing import NDArray
 
 from . import payload
 from ._sniff import examples_input_name, sniff_grpc_format, sniff_json_format
@@ -29,13 +34,13 @@ from .payload import PayloadFormat
 F = PayloadFormat
 
 
-def _json_format(data, key):
+def _json_format(data: bytes, key: Literal["instances", "predictions"]) -> PayloadFormat:
     """The format of the first instance or prediction, by the server's own rules; ND_ARRAYS
     when there is none (an empty list, or an error response)."""
     return sniff_json_format(data, key) or F.ND_ARRAYS
 
 
-def detect(data):
+def detect(data: bytes) -> tuple[str, dict[str, NDArray[Any]]]:
     """``(description, {name: array})`` for a payload's bytes; DecodeError if it is none."""
     if data.lstrip()[:1] == b"{":
         try:
@@ -46,7 +51,7 @@ def detect(data):
             raise DecodeError("a JSON payload is an object")
         if "predictions" in doc or "error" in doc:
             fmt = _json_format(data, "predictions")
-            kw = {} if fmt is F.SERIALIZED_TF_TENSORS else {"dtype": np.float64}
+            kw: dict[str, Any] = {} if fmt is F.SERIALIZED_TF_TENSORS else {"dtype": np.float64}
             try:
                 return f"HTTP JSON response, {fmt.value}", payload.decode_response(data, fmt, **kw)
             except PredictionError as exc:
@@ -56,7 +61,7 @@ def detect(data):
             kw = {} if fmt is F.SERIALIZED_TF_TENSORS else {"dtype": np.float64}
             return f"HTTP JSON request, {fmt.value}", payload.decode_request(data, fmt, **kw)
         raise DecodeError("a JSON object with none of 'instances', 'predictions', 'error'")
-    errors = []
+    errors: list[str] = []
     request = _grpc_request(data, errors)
     if request is not None:
         return request
@@ -75,7 +80,7 @@ def detect(data):
     raise DecodeError("not a payload tensorwire knows:\n  " + "\n  ".join(errors))
 
 
-def _grpc_request(data, errors):
+def _grpc_request(data: bytes, errors: list[str]) -> tuple[str, dict[str, NDArray[Any]]] | None:
     """``(description, {name: array})`` for a serialized PredictRequest, named by the server's
     rules; None (with the reason added to ``errors``) if ``data`` is not one."""
     try:
@@ -98,7 +103,7 @@ def _grpc_request(data, errors):
     return f"gRPC PredictRequest, {fmt.value}", inputs
 
 
-def _row(name, a):
+def _row(name: str, a: NDArray[Any]) -> list[str]:
     cells = [str(name), str(a.dtype), "x".join(map(str, a.shape)) or "scalar"]
     if a.dtype.kind in "biuf" and a.size:
         x = a.astype(np.float64)
@@ -110,14 +115,14 @@ def _row(name, a):
     return cells
 
 
-def table(arrays):
+def table(arrays: Mapping[str, NDArray[Any]]) -> str:
     headers = ["name", "dtype", "shape", "min", "max", "mean", "NaN"]
     rows = [_row(n, a) for n, a in arrays.items()]
     widths = [max(len(r[i]) for r in [headers, *rows]) for i in range(len(headers))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in [headers, *rows])
 
 
-def run(data, out):
+def run(data: bytes, out: TextIO) -> int:
     """Print what ``data`` is and a row per array; 0, or 1 if it is not a payload."""
     try:
         what, arrays = detect(data)

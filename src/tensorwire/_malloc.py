@@ -38,10 +38,14 @@ commands): on by default in ``serve`` and the benchmark tools, at 16 MiB.
   ``TENSORWIRE_MALLOPT=0`` as well).
 """
 
+from __future__ import annotations
+
 import ctypes
 import functools
 import os
 import platform
+from collections.abc import Callable
+from typing import Any
 
 ENV_VAR = "TENSORWIRE_MALLOPT"
 DEFAULT_MIB = 16
@@ -52,10 +56,10 @@ ARENAS = 2  # malloc arenas at most (glibc's default is 8 per core)
 _OFF = ("0", "off", "false", "no")
 _ON = ("", "1", "on", "true", "yes")
 
-_applied = None  # the threshold (bytes) set by the last call that set one
+_applied: int | None = None  # the threshold (bytes) set by the last call that set one
 
 
-def setting(value=None):
+def setting(value: object = None) -> int | None:
     """The threshold in bytes that ``value`` (default: the environment's ``TENSORWIRE_MALLOPT``)
     asks for, or None for off; ValueError for anything else."""
     text = (os.environ.get(ENV_VAR, "") if value is None else str(value)).strip().lower()
@@ -68,7 +72,7 @@ def setting(value=None):
     raise ValueError(f"{ENV_VAR}={text!r}: expected 0 (off), 1 (on, {DEFAULT_MIB} MiB) or a number of MiB")
 
 
-def keep_freed_memory(enabled=None):
+def keep_freed_memory(enabled: bool | int | None = None) -> bool:
     """Set glibc's mmap and trim thresholds so freed large blocks stay in the process, and cap its
     arenas at :data:`ARENAS`; True if set.
 
@@ -97,7 +101,7 @@ def keep_freed_memory(enabled=None):
     return True
 
 
-def describe():
+def describe() -> str:
     """One line for a report: what this process's allocator does with freed large blocks."""
     if _applied is not None:
         return (f"glibc mallopt: freed blocks kept up to {_applied >> 20} MiB, {ARENAS} arenas "
@@ -105,7 +109,7 @@ def describe():
     return f"allocator defaults ({ENV_VAR}={os.environ.get(ENV_VAR, '')!r}, C library {platform.libc_ver()[0] or '?'})"
 
 
-def give_back():
+def give_back() -> bool:
     """Return the free memory of every heap to the kernel (glibc's ``malloc_trim(0)``); True if
     anything was returned.  What the server calls once it has been idle a moment, so that RSS
     comes back down after a burst of large requests whatever the thresholds are.  Not glibc:
@@ -115,13 +119,13 @@ def give_back():
 
 
 @functools.lru_cache(maxsize=None)
-def _glibc(name, argtypes):
+def _glibc(name: str, argtypes: tuple[type[Any], ...]) -> Callable[..., int] | None:
     """glibc's function ``name`` (returning int) through ctypes, or None elsewhere than glibc.
     Looked up once: ``platform.libc_ver`` reads the interpreter's executable."""
     if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
         return None
     try:
-        function = getattr(ctypes.CDLL(None), name)
+        function: ctypes._NamedFuncPointer = getattr(ctypes.CDLL(None), name)
     except (OSError, AttributeError):
         return None
     function.argtypes = argtypes

@@ -28,16 +28,33 @@ What the server adds to them:
   GRPC_SERIALIZED_TF_EXAMPLES alone with ``input_name``, reads once.
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Literal, ParamSpec, TypeVar, Union, cast
+
 import numpy as np
 import orjson
+from numpy.typing import ArrayLike, NDArray
 
 from . import payload
 from .errors import DecodeError
 from .payload import GRPC_FORMATS, JSON_FORMATS, PayloadFormat
 from ._sniff import examples_input_name, sniff_grpc_format, sniff_json_format
-from ._workers import Slots
+from ._workers import Job, Slots
 
 F = PayloadFormat
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+#: ``predict_fn``: batch-first inputs by name -> one array, or a dict of named arrays.
+PredictFn = Callable[[dict[str, NDArray[Any]]], Union[ArrayLike, dict[str, Any]]]
+#: The formats a server takes: one, several, or None for all six.
+Formats = Union[PayloadFormat, str, Iterable[Union[PayloadFormat, str]], None]
+#: What :class:`Failure`'s ``status`` can be.
+Status = Literal["bad_request", "internal", "abandoned"]
+# predict_fn's result: one array (under None) or named arrays.
+_Outputs = dict[Union[str, None], NDArray[Any]]
 
 # An error message is cut so that it costs at most this much as gRPC sends it: percent-encoded
 # (3 characters for each byte outside printable ASCII, and for "%"), in metadata that gRPC
@@ -52,7 +69,7 @@ class Failure(Exception):
     ``str(exc)`` is the message sent back, cut to at most 4,000 characters as gRPC sends it
     (percent-encoded: a byte outside printable ASCII counts 3)."""
 
-    def __init__(self, status, message):
+    def __init__(self, status: Status, message: str) -> None:
         raw = message.encode("utf-8", "replace")
         if _cost(raw) > _MESSAGE_COST:
             lo, hi = 0, len(raw)  # the longest prefix that fits
@@ -65,12 +82,12 @@ class Failure(Exception):
         self.message = message
 
 
-def _cost(raw):
+def _cost(raw: bytes) -> int:
     """The length of UTF-8 ``raw`` percent-encoded as gRPC sends a status message."""
     return len(raw) + 2 * len(raw.translate(None, _PLAIN))
 
 
-def formats_of(formats):
+def formats_of(formats: Formats) -> tuple[PayloadFormat, ...]:
     """The configured formats as a tuple of members, without repeats (``None``: all six)."""
     if formats is None:
         return JSON_FORMATS + GRPC_FORMATS
@@ -86,8 +103,10 @@ class Model:
     """``predict_fn`` behind the payload layer; one instance serves both transports, from any
     number of threads.  The options are :func:`tensorwire.serve`'s (see its docstring)."""
 
-    def __init__(self, predict_fn, formats=None, *, input_name=None, example_shape=None, pass_serialized=False,
-                 dtype=None, max_decoded_bytes=1 << 28, max_concurrency=None):
+    def __init__(self, predict_fn: PredictFn, formats: Formats = None, *, input_name: str | None = None,
+                 example_shape: Iterable[int] | None = None, pass_serialized: bool = False,
+                 dtype: payload.DecodeDType = None, max_decoded_bytes: int = 1 << 28,
+                 max_concurrency: int | None = None) -> None:
         if not callable(predict_fn):
             raise TypeError(f"predict_fn must be callable, not {type(predict_fn).__name__}")
         self.predict_fn = predict_fn
@@ -116,7 +135,7 @@ class Model:
 
     # ---------------------------------------------------------------------------------- HTTP
 
-    def json_format(self, body):
+    def json_format(self, body: bytes) -> PayloadFormat:
         if len(self.json_formats) == 1:
             return self.json_formats[0]
         fmt = sniff_json_format(body)
@@ -125,13 +144,13 @@ class Model:
         return self._taken(fmt, self.json_formats)
 
     @staticmethod
-    def _taken(fmt, formats):
+    def _taken(fmt: PayloadFormat, formats: tuple[PayloadFormat, ...]) -> PayloadFormat:
         if fmt not in formats:
             raise Failure("bad_request", f"the request looks like {fmt.value}, which this server does not take "
                                          f"(it takes {', '.join(f.value for f in formats)})")
         return fmt
 
-    def handle_json(self, body, job=None):
+    def handle_json(self, body: bytes, job: Job | None = None) -> bytes:
         """The response body for an HTTP JSON request body; :class:`Failure` for an error answer.
         ``job`` (a :class:`tensorwire._workers.Job`): the work stops at the next step once it is
         abandoned (before decoding, before ``predict_fn``, after it)."""
@@ -140,19 +159,19 @@ class Model:
             raise Failure("bad_request", "this server takes gRPC payload formats only")
         fmt = self.json_format(body)
         if self.pass_serialized and fmt is F.SERIALIZED_TF_TENSORS:
-            inputs = _decode(_serialized_instances, body, self.max_decoded_bytes)
+            inputs = _or_bad_request(_serialized_instances, body, self.max_decoded_bytes)
             outputs = self._predict(inputs, job)
-            return _encode(_serialized_predictions, outputs)
-        inputs = _decode(payload.decode_request, body, fmt, dtype=self.dtype, max_bytes=self.max_decoded_bytes)
+            return _or_internal_error(_serialized_predictions, outputs)
+        inputs = _or_bad_request(payload.decode_request, body, fmt, dtype=self.dtype, max_bytes=self.max_decoded_bytes)
         outputs = self._predict(inputs, job)
-        return _encode(payload.encode_response, outputs, fmt)
+        return _or_internal_error(payload.encode_response, outputs, fmt)
 
     # ---------------------------------------------------------------------------------- gRPC
 
-    def _grpc_decode(self, body):
+    def _grpc_decode(self, body: bytes) -> tuple[PayloadFormat, payload.RequestSpec, dict[str, NDArray[Any]]]:
         """(format, spec, inputs) of a serialized PredictRequest, read as planned in ``__init__``."""
         only = self._grpc_only
-        if not self._grpc_first_reading:
+        if not self._grpc_first_reading and only is not None:  # (not a first reading: only one format)
             return only, *self._grpc_read(body, only, self.input_name or "input", dtype=self.dtype)
         spec, inputs = self._grpc_read(body, F.GRPC_TF_TENSORS)
         fmt = only or self._detected(inputs)
@@ -160,21 +179,22 @@ class Model:
             return fmt, spec, inputs
         name = self.input_name
         if fmt is F.GRPC_SERIALIZED_TF_EXAMPLES and name is None:
-            name = _decode(examples_input_name, inputs)
+            name = _or_bad_request(examples_input_name, inputs)
         return fmt, *self._grpc_read(body, fmt, name or "input", dtype=self.dtype)
 
-    def _detected(self, inputs):
+    def _detected(self, inputs: Mapping[str, NDArray[Any]]) -> PayloadFormat:
         """The gRPC format of a request read as GRPC_TF_TENSORS, among the ones taken."""
         fmt = sniff_grpc_format(inputs)
         if fmt not in self.grpc_formats and F.GRPC_TF_TENSORS in self.grpc_formats:
             fmt = F.GRPC_TF_TENSORS  # strings that only look serialized
         return self._taken(fmt, self.grpc_formats)
 
-    def _grpc_read(self, body, fmt, input_name="input", dtype=None):
-        return _decode(payload.decode_grpc_request, body, fmt, dtype=dtype, input_name=input_name,
+    def _grpc_read(self, body: bytes, fmt: PayloadFormat, input_name: str = "input",
+                   dtype: payload.DecodeDType = None) -> tuple[payload.RequestSpec, dict[str, NDArray[Any]]]:
+        return _or_bad_request(payload.decode_grpc_request, body, fmt, dtype=dtype, input_name=input_name,
                        max_bytes=self.max_decoded_bytes)
 
-    def handle_grpc(self, body, job=None):
+    def handle_grpc(self, body: bytes, job: Job | None = None) -> bytes:
         """The serialized PredictResponse for a serialized PredictRequest; :class:`Failure` else
         (``job`` as for :meth:`handle_json`)."""
         _check(job)
@@ -195,11 +215,12 @@ class Model:
             outputs = {name: outputs[name] for name in dict.fromkeys(wanted)}
         if self.pass_serialized and fmt is F.GRPC_SERIALIZED_TF_TENSORS:
             fmt = F.GRPC_TF_TENSORS  # the strings predict_fn returned, as they are
-        return _encode(payload.encode_response, outputs, fmt, model_name=spec["name"])
+        return _or_internal_error(payload.encode_response, outputs, fmt, model_name=spec["name"])
 
     # ------------------------------------------------------------------------------ predicting
 
-    def _predict(self, inputs, job=None):
+    def _predict(self, inputs: dict[str, NDArray[Any]],
+                 job: Job | None = None) -> NDArray[Any] | dict[str, NDArray[Any]]:
         """``predict_fn(inputs)`` as an array or ``{name: array}``, each with one prediction per
         instance.  Waiting for a ``max_concurrency`` slot ends when ``job`` is abandoned; once
         ``predict_fn`` runs it cannot be stopped, and what it returns for an abandoned job is
@@ -222,9 +243,9 @@ class Model:
                 what = "its result" if name is None else f"output {name!r}"
                 got = "a 0-d array" if a.ndim == 0 else f"{len(a)} predictions"
                 raise Failure("internal", f"predict_fn returned {got} in {what} for {n} instances")
-        return outputs[None] if None in outputs else outputs
+        return outputs[None] if None in outputs else cast("dict[str, NDArray[Any]]", outputs)
 
-    def _call(self, inputs):
+    def _call(self, inputs: dict[str, NDArray[Any]]) -> _Outputs:
         """``predict_fn(inputs)`` as ``{name or None: array}``; any exception is a Failure that
         keeps only its message (not the model's frames, which hold the inputs)."""
         message = None
@@ -242,7 +263,9 @@ class Model:
 # that nothing of a refused request (its body, its decoded arrays) outlives the answer.
 
 
-def _decode(read, *args, **kwargs):
+def _or_bad_request(read: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
+    """``read(...)``; its ValueError or TypeError (a request that does not decode) as a
+    ``"bad_request"`` :class:`Failure`."""
     message = None
     try:
         return read(*args, **kwargs)
@@ -251,7 +274,9 @@ def _decode(read, *args, **kwargs):
     raise Failure("bad_request", message)
 
 
-def _encode(write, *args, **kwargs):
+def _or_internal_error(write: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
+    """``write(...)``; its ValueError, TypeError or OverflowError (predictions that cannot be
+    encoded) as an ``"internal"`` :class:`Failure`."""
     message = None
     try:
         return write(*args, **kwargs)
@@ -263,26 +288,26 @@ def _encode(write, *args, **kwargs):
 _ABANDONED = "nobody waits for this answer any more"
 
 
-def _check(job):
+def _check(job: Job | None) -> None:
     if job is not None and not job.wanted():
         raise Failure("abandoned", _ABANDONED)
 
 
-def _instances_of(inputs):
+def _instances_of(inputs: dict[str, NDArray[Any]]) -> int:
     """N, the instance count every decoded input must share along its first axis (the payload
     layer's own check of batch-first columns).  Requests in every format are batch first; a
     GRPC_TF_TENSORS request, which can carry tensors of any rank, is refused when an input is
     0-d or the counts differ, as is a request with no instances."""
     if not inputs:
         raise Failure("bad_request", "the request holds no instances")
-    columns, _ = _decode(payload.batch_columns, inputs, "inputs", bare_ok=False)
+    columns, _ = _or_bad_request(payload.batch_columns, inputs, "inputs", bare_ok=False)
     n = len(columns[0][1])
     if n == 0:
         raise Failure("bad_request", "the request holds no instances")
     return n
 
 
-def _reshape(name, a, shape):
+def _reshape(name: str, a: NDArray[Any], shape: tuple[int, ...]) -> NDArray[Any]:
     size = int(np.prod(shape))
     if a.shape[1:] != (size,):
         raise Failure("bad_request", f"feature {name!r} has {a.shape[1]} values per instance; "
@@ -297,7 +322,7 @@ def _reshape(name, a, shape):
 _VALUE_BYTES = 256
 
 
-def _text_of(value, where):
+def _text_of(value: object, where: str) -> bytes:
     if isinstance(value, dict) and len(value) == 1 and isinstance(value.get("b64"), str):
         value = value["b64"]
     if not isinstance(value, str):
@@ -307,7 +332,7 @@ def _text_of(value, where):
     return value.encode("ascii")
 
 
-def _serialized_instances(body, max_bytes):
+def _serialized_instances(body: bytes, max_bytes: int) -> dict[str, NDArray[Any]]:
     """``{name: object array of the N base64 texts}`` of a SERIALIZED_TF_TENSORS request, unparsed.
 
     The body is parsed with orjson, which builds a Python object per JSON value.  Before that,
@@ -326,8 +351,8 @@ def _serialized_instances(body, max_bytes):
     instances = doc.get("instances") if isinstance(doc, dict) else None
     if not isinstance(instances, list):
         raise DecodeError("the request has no 'instances' list")
-    names = None
-    columns = {}
+    names: list[str] | None = None
+    columns: dict[str, list[bytes]] = {}
     for i, inst in enumerate(instances):
         if not isinstance(inst, dict) or (len(inst) == 1 and "b64" in inst):
             inst = {"instances": inst}
@@ -338,26 +363,27 @@ def _serialized_instances(body, max_bytes):
             raise DecodeError(f"instances[{i}]: names {sorted(inst)} differ from instance 0's {sorted(names)}")
         for name, value in inst.items():
             columns[name].append(_text_of(value, f"instances[{i}][{name!r}]"))
-    out = {}
+    out: dict[str, NDArray[Any]] = {}
     for name, texts in columns.items():
         out[name] = np.empty(len(texts), dtype=object)
         out[name][:] = texts
     return out
 
 
-def _texts(a, what):
-    out = []
+def _texts(a: ArrayLike, what: str) -> list[str]:
+    out: list[str] = []
     for i, value in enumerate(np.asarray(a, dtype=object).reshape(-1)):
         if isinstance(value, bytes):
-            value = value.decode("ascii")  # a UnicodeDecodeError is a ValueError: _encode's 500
+            value = value.decode("ascii")  # a UnicodeDecodeError is a ValueError: _or_internal_error's 500
         if not isinstance(value, str):
             raise ValueError(f"pass_serialized: {what}[{i}] is {type(value).__name__}, not base64 text")
         out.append(value)
     return out
 
 
-def _serialized_predictions(outputs):
+def _serialized_predictions(outputs: NDArray[Any] | dict[str, NDArray[Any]]) -> bytes:
     """``{"predictions": [...]}`` holding the texts ``predict_fn`` returned, unchanged."""
+    predictions: list[str] | list[dict[str, str]]
     if not isinstance(outputs, dict):
         predictions = _texts(outputs, "the result")
     elif len(outputs) == 1:

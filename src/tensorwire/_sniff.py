@@ -22,7 +22,13 @@
   gives it (:func:`examples_input_name`).
 """
 
+from __future__ import annotations
+
 import re
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from numpy.typing import NDArray
 
 from .payload import PayloadFormat as F
 
@@ -36,7 +42,8 @@ _FIRST_VALUE = {
 _RAW_JSON_START = frozenset(b"0123456789+-.NItf")  # how RAW_JSON's number and boolean strings start
 
 
-def sniff_json_format(body, key="instances"):
+def sniff_json_format(body: bytes | bytearray | memoryview,
+                      key: Literal["instances", "predictions"] = "instances") -> F | None:
     """The JSON payload format of a body's first instance (``key="predictions"``: of a
     response's first prediction), or None if not found; the rules are the module docstring's."""
     m = _FIRST_VALUE[key.encode()].search(bytes(body[:_SNIFF_BYTES]))
@@ -50,7 +57,7 @@ def sniff_json_format(body, key="instances"):
     return F.ND_ARRAYS if m.group(1) is None else F.RAW_JSON
 
 
-def sniff_grpc_format(inputs):
+def sniff_grpc_format(inputs: Mapping[str, NDArray[Any]]) -> F:
     """The gRPC format of a request read as GRPC_TF_TENSORS (``inputs``: the ``{name: array}``
     :func:`tensorwire.payload.decode_grpc_request` gave), by the module docstring's rules."""
     for a in inputs.values():
@@ -62,7 +69,7 @@ def sniff_grpc_format(inputs):
     return F.GRPC_TF_TENSORS
 
 
-def examples_input_name(inputs):
+def examples_input_name(inputs: Mapping[str, NDArray[Any]]) -> str:
     """The name of a GRPC_SERIALIZED_TF_EXAMPLES request's one input (``inputs`` as for
     :func:`sniff_grpc_format`); ValueError if it has another number of inputs."""
     if len(inputs) != 1:

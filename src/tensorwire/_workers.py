@@ -12,9 +12,16 @@
   grace (``concurrent.futures.ThreadPoolExecutor`` joins its threads at interpreter exit).
 """
 
+from __future__ import annotations
+
 import collections
 import concurrent.futures
 import threading
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
 
 
 class Job:
@@ -22,14 +29,17 @@ class Job:
 
     __slots__ = ("_gone", "_on_abandon")
 
-    def __init__(self):
+    _gone: bool
+    _on_abandon: list[Callable[[], None]]
+
+    def __init__(self) -> None:
         self._gone = False
         self._on_abandon = []
 
-    def wanted(self):
+    def wanted(self) -> bool:
         return not self._gone
 
-    def abandon(self, *_):
+    def abandon(self, *_: object) -> None:
         """Mark the job abandoned (any arguments are ignored, so it can be a gRPC callback)."""
         self._gone = True
         for wake in self._on_abandon:
@@ -39,11 +49,11 @@ class Job:
 class Slots:
     """A semaphore whose waiters leave the queue when their :class:`Job` is abandoned."""
 
-    def __init__(self, n):
+    def __init__(self, n: int) -> None:
         self._free = int(n)
         self._cond = threading.Condition()
 
-    def acquire(self, job):
+    def acquire(self, job: Job | None) -> bool:
         """Take a slot and return True, or return False as soon as ``job`` is abandoned."""
         with self._cond:
             if job is not None:
@@ -55,12 +65,12 @@ class Slots:
             self._free -= 1
             return True
 
-    def release(self):
+    def release(self) -> None:
         with self._cond:
             self._free += 1
             self._cond.notify()
 
-    def _wake(self):
+    def _wake(self) -> None:
         with self._cond:
             self._cond.notify_all()
 
@@ -71,32 +81,34 @@ class DaemonPool:
     threads a burst needed, and their stacks, do not stay).  Also what ``grpc.server`` takes as
     its thread pool."""
 
-    def __init__(self, workers, name="tensorwire-worker", idle_seconds=10.0):
+    def __init__(self, workers: int, name: str = "tensorwire-worker", idle_seconds: float = 10.0) -> None:
         if workers < 1:
             raise ValueError(f"workers must be at least 1, not {workers}")
         self._workers = int(workers)
         self._idle_seconds = idle_seconds
         self._name = name
-        self._queue = collections.deque()
+        self._queue: collections.deque[
+            tuple[concurrent.futures.Future[Any], Callable[..., Any], tuple[Any, ...], dict[str, Any]]
+        ] = collections.deque()
         self._cond = threading.Condition()
-        self._threads = []
+        self._threads: list[threading.Thread] = []
         self._started = 0
         self._idle = 0
         self._busy = 0
         self._closed = False
 
     @property
-    def busy(self):
+    def busy(self) -> int:
         """How many calls are running now."""
         return self._busy
 
     @property
-    def threads(self):
+    def threads(self) -> int:
         """How many worker threads there are now."""
         return len(self._threads)
 
-    def submit(self, fn, *args, **kwargs):
-        future = concurrent.futures.Future()
+    def submit(self, fn: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> concurrent.futures.Future[_T]:
+        future: concurrent.futures.Future[_T] = concurrent.futures.Future()
         with self._cond:
             if self._closed:
                 raise RuntimeError("the worker pool is shut down")
@@ -110,7 +122,7 @@ class DaemonPool:
                 self._cond.notify()
         return future
 
-    def shutdown(self, wait=False):
+    def shutdown(self, wait: bool = False) -> None:
         """Refuse new calls; drop the queued ones.  Running calls go on in their daemon threads;
         ``wait=True`` waits for them."""
         with self._cond:
@@ -122,7 +134,7 @@ class DaemonPool:
             for thread in list(self._threads):
                 thread.join()
 
-    def _run(self):
+    def _run(self) -> None:
         while True:
             with self._cond:
                 self._idle += 1
@@ -145,6 +157,6 @@ class DaemonPool:
                         future.set_result(result)
                         result = None
             finally:
-                future = fn = args = kwargs = None
+                del future, fn, args, kwargs  # no reference kept while idle
                 with self._cond:
                     self._busy -= 1

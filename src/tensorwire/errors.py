@@ -1,6 +1,10 @@
 """Exceptions shared by every codec and backend."""
 
+from __future__ import annotations
+
 import json
+from collections.abc import Callable
+from typing import Any
 
 
 class DecodeError(ValueError):
@@ -19,13 +23,18 @@ class DecodeError(ValueError):
     (the inner detail is kept, its position dropped).
     """
 
-    def __init__(self, head, offset=None, tail=""):
+    head: str
+    offset: int | None
+    tail: str
+
+    def __init__(self, head: str, offset: int | None = None, tail: str = "") -> None:
         super().__init__(head if offset is None else f"{head} at offset {offset}{tail}")
         self.head = head
         self.offset = offset
         self.tail = tail
 
-    def within(self, prefix, offset, rebase=None):
+    def within(self, prefix: str, offset: int | None,
+               rebase: Callable[[int], int] | None = None) -> DecodeError:
         """This error as the outer decoder words it: ``prefix`` before the inner message, one
         position.  ``rebase``: a function from an offset in the inner decoder's input to the
         outer input's offset of the same byte, when the inner input lies in the outer one (the
@@ -35,7 +44,7 @@ class DecodeError(ValueError):
             return DecodeError(prefix + self.head, rebase(self.offset), self.tail)
         return DecodeError(prefix + self.head + self.tail, offset)
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[type[DecodeError], tuple[str, int | None, str]]:
         return type(self), (self.head, self.offset, self.tail)
 
 
@@ -48,7 +57,11 @@ class PredictionError(RuntimeError):
     gRPC status name of the answer when a :class:`tensorwire.Client` received it, else None.
     """
 
-    def __init__(self, error, status=None):
+    message: str
+    error: Any
+    status: int | str | None
+
+    def __init__(self, error: Any, status: int | str | None = None) -> None:
         if isinstance(error, str):
             message = error
         elif isinstance(error, dict) and isinstance(error.get("message"), str):

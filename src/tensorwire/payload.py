@@ -35,17 +35,50 @@ Decisions where peers differ (also in the README):
   every other member but the instances/predictions and ``error`` are checked and ignored.
 """
 
+from __future__ import annotations
+
 import enum
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypedDict, Union, overload
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 from ._backend import IMPLS
 from .codecs import jsonbody as _reference
 from .errors import PredictionError
 
-_impl = IMPLS["jsonbody"]
-_grpc = IMPLS["grpc"]
+if TYPE_CHECKING:
+    from typing_extensions import TypeAlias
+
+    from ._types import BytesLike, TensorForm
+
+
+
+class _JsonBackend(Protocol):
+    """What this module calls in the backend's ``jsonbody`` (options by keyword)."""
+
+    def encode_body(self, key: str, columns: list[tuple[str | None, NDArray[Any]]], **options: Any) -> bytes: ...
+
+    def decode_body(self, body: BytesLike | str, key: str, **options: Any) -> dict[str, NDArray[Any]]: ...
+
+
+class _GrpcBackend(Protocol):
+    """What this module calls in the backend's ``grpc`` (options by keyword)."""
+
+    def encode_predict_request(self, columns: list[tuple[str | None, NDArray[Any]]], *args: Any,
+                               **options: Any) -> bytes: ...
+
+    def encode_predict_response(self, columns: list[tuple[str | None, NDArray[Any]]], **options: Any) -> bytes: ...
+
+    def decode_predict_request(self, body: BytesLike, *args: Any,
+                               **options: Any) -> tuple[RequestSpec, dict[str, NDArray[Any]]]: ...
+
+    def decode_predict_response(self, body: BytesLike, **options: Any) -> dict[str, NDArray[Any]]: ...
+
+
+_impl: _JsonBackend = IMPLS["jsonbody"]
+_grpc: _GrpcBackend = IMPLS["grpc"]
 
 
 class PayloadFormat(str, enum.Enum):
@@ -60,7 +93,7 @@ class PayloadFormat(str, enum.Enum):
     GRPC_TF_EXAMPLES = "GRPC_SERIALIZED_TF_EXAMPLES"
 
     @classmethod
-    def of(cls, value):
+    def of(cls, value: PayloadFormat | str) -> PayloadFormat:
         """The member for a member or a name (``"ND_ARRAYS"``, ``"GRPC_TF_EXAMPLES"``, ...)."""
         if isinstance(value, cls):
             return value
@@ -68,8 +101,46 @@ class PayloadFormat(str, enum.Enum):
             return cls.__members__[value]
         raise ValueError(f"unknown payload format {value!r}; one of {', '.join(cls.__members__)}")
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.value
+
+
+# The formats as type checkers see them: a member, or its name as a literal (a name held in a
+# plain ``str`` goes through PayloadFormat.of first).
+JsonFormat: TypeAlias = Literal[
+    PayloadFormat.SERIALIZED_TF_TENSORS, PayloadFormat.RAW_JSON, PayloadFormat.ND_ARRAYS,
+    "SERIALIZED_TF_TENSORS", "RAW_JSON", "ND_ARRAYS",
+]
+GrpcFormat: TypeAlias = Literal[
+    PayloadFormat.GRPC_TF_TENSORS, PayloadFormat.GRPC_SERIALIZED_TF_TENSORS, PayloadFormat.GRPC_SERIALIZED_TF_EXAMPLES,
+    "GRPC_TF_TENSORS", "GRPC_SERIALIZED_TF_TENSORS", "GRPC_SERIALIZED_TF_EXAMPLES", "GRPC_TF_EXAMPLES",
+]
+FormatName: TypeAlias = Literal[
+    "SERIALIZED_TF_TENSORS", "RAW_JSON", "ND_ARRAYS",
+    "GRPC_TF_TENSORS", "GRPC_SERIALIZED_TF_TENSORS", "GRPC_SERIALIZED_TF_EXAMPLES", "GRPC_TF_EXAMPLES",
+]
+AnyFormat: TypeAlias = Union[PayloadFormat, FormatName]
+#: ``nonfinite``: how NaN and the infinities are written and read in JSON numbers.
+Nonfinite: TypeAlias = Literal["token", "null", "error"]
+#: ``float_format``: the shortest round-tripping text, or what ``json.dumps(a.tolist())`` writes.
+FloatFormat: TypeAlias = Literal["shortest", "tolist"]
+#: Batch-first arrays: ``{name: array}``, a list of per-instance ``{name: array}``, or (where
+#: allowed) a single array.
+Batch: TypeAlias = Union[Mapping[str, ArrayLike], Sequence[Mapping[str, ArrayLike]], ArrayLike]
+#: ``dtype`` when decoding: None (the default of the format), one dtype, or ``{name: dtype}``.
+DecodeDType: TypeAlias = Union[DTypeLike, int, None, dict[str, Union[DTypeLike, int, None]]]
+#: Batch-first arrays by name, as the decoders give them.
+Arrays: TypeAlias = dict[str, NDArray[Any]]
+
+
+class RequestSpec(TypedDict):
+    """A ``PredictRequest``'s fields besides its inputs (``decode_grpc_request``)."""
+
+    name: str
+    version: int | None
+    version_label: str | None
+    signature_name: str
+    output_filter: list[str]
 
 
 _JSON_KINDS = {  # format -> (kind written, kind read)
@@ -94,20 +165,20 @@ GRPC_FORMATS = tuple(_GRPC_KINDS)
 _GRPC_REQUEST_OPTIONS = ("model_name", "signature_name", "version", "output_filter", "input_name")
 
 
-def _response_kind(fmt):
+def _response_kind(fmt: PayloadFormat) -> str:
     """A GRPC_SERIALIZED_TF_TENSORS answer carries each output as base64 TensorProtos, one per
     instance; the other gRPC formats answer with plain TensorProtos."""
     return "serialized_tensors" if fmt is PayloadFormat.GRPC_SERIALIZED_TF_TENSORS else "tensors"
 
 
-def _grpc_options(fmt, options, allowed):
+def _grpc_options(fmt: PayloadFormat, options: dict[str, Any], allowed: Sequence[str]) -> dict[str, Any]:
     unknown = set(options) - set(allowed)
     if unknown:
         raise TypeError(f"{fmt.value}: unexpected option(s) {sorted(unknown)}; allowed: {list(allowed)}")
     return options
 
 
-def _stack_instances(instances, what):
+def _stack_instances(instances: list[Any], what: str) -> dict[str, NDArray[Any]]:
     if not instances:
         raise ValueError(f"{what}: an empty list of instances has no names")
     names = list(instances[0])
@@ -117,7 +188,7 @@ def _stack_instances(instances, what):
     return {name: np.stack([np.asarray(inst[name]) for inst in instances]) for name in names}
 
 
-def batch_columns(values, what, bare_ok):
+def batch_columns(values: Batch, what: str, bare_ok: bool) -> tuple[list[tuple[str | None, NDArray[Any]]], bool]:
     """``(columns, bare)`` for batch-first ``values`` (a mapping of names to arrays, a list of
     per-instance dicts, or with ``bare_ok`` a single array): ``columns`` is ``[(name, array)]``
     (name None for a bare array), every array with the same first (instance) axis; ``bare``
@@ -127,6 +198,7 @@ def batch_columns(values, what, bare_ok):
     decoded inputs."""
     if isinstance(values, list) and values and all(isinstance(v, Mapping) for v in values):
         values = _stack_instances(values, what)
+    columns: list[tuple[str | None, NDArray[Any]]]
     if isinstance(values, Mapping):
         if not values:
             raise ValueError(f"{what}: no arrays given")
@@ -147,8 +219,25 @@ def batch_columns(values, what, bare_ok):
     return columns, bare
 
 
-def encode_request(inputs, format, *, nonfinite="token", float_format="shortest", urlsafe=True, pad=True,
-                   **grpc_options):
+@overload
+def encode_request(inputs: Batch, format: JsonFormat, *, nonfinite: Nonfinite = ..., float_format: FloatFormat = ...,
+                   urlsafe: bool = ..., pad: bool = ...) -> bytes: ...
+
+
+@overload
+def encode_request(inputs: Batch, format: GrpcFormat, *, model_name: str = ..., signature_name: str = ...,
+                   version: int | None = ..., output_filter: Sequence[str] = ..., input_name: str = ...) -> bytes: ...
+
+
+@overload
+def encode_request(inputs: Batch, format: PayloadFormat, *, nonfinite: Nonfinite = ...,
+                   float_format: FloatFormat = ..., urlsafe: bool = ..., pad: bool = ...,
+                   **grpc_options: Any) -> bytes: ...
+
+
+def encode_request(inputs: Batch, format: AnyFormat, *, nonfinite: Nonfinite = "token",
+                   float_format: FloatFormat = "shortest", urlsafe: bool = True, pad: bool = True,
+                   **grpc_options: Any) -> bytes:
     """The request body (bytes) for ``inputs`` in ``format``; see the module docstring.
 
     ``urlsafe``/``pad`` apply to SERIALIZED_TF_TENSORS, ``float_format`` to RAW_JSON and
@@ -176,8 +265,25 @@ def encode_request(inputs, format, *, nonfinite="token", float_format="shortest"
     )
 
 
-def encode_response(outputs, format, *, nonfinite="token", float_format="shortest", urlsafe=True, pad=True,
-                    **grpc_options):
+@overload
+def encode_response(outputs: Batch, format: JsonFormat, *, nonfinite: Nonfinite = ...,
+                    float_format: FloatFormat = ..., urlsafe: bool = ..., pad: bool = ...) -> bytes: ...
+
+
+@overload
+def encode_response(outputs: Batch, format: GrpcFormat, *, model_name: str = ...,
+                    form: TensorForm = ...) -> bytes: ...
+
+
+@overload
+def encode_response(outputs: Batch, format: PayloadFormat, *, nonfinite: Nonfinite = ...,
+                    float_format: FloatFormat = ..., urlsafe: bool = ..., pad: bool = ...,
+                    **grpc_options: Any) -> bytes: ...
+
+
+def encode_response(outputs: Batch, format: AnyFormat, *, nonfinite: Nonfinite = "token",
+                    float_format: FloatFormat = "shortest", urlsafe: bool = True, pad: bool = True,
+                    **grpc_options: Any) -> bytes:
     """The response body for ``outputs`` (one array, or a mapping): one output is written bare.
 
     The gRPC formats give a serialized ``PredictResponse`` (a single array is the output
@@ -200,7 +306,9 @@ def encode_response(outputs, format, *, nonfinite="token", float_format="shortes
     )
 
 
-def _decode(body, format, key, bare_name, dtype, nonfinite, max_depth, max_bytes, input_name="input"):
+# body: the public decoders say which types each takes (a str only for the JSON formats).
+def _decode(body: Any, format: AnyFormat, key: str, bare_name: str, dtype: DecodeDType,
+            nonfinite: Nonfinite, max_depth: int, max_bytes: int, input_name: str = "input") -> Arrays:
     fmt = PayloadFormat.of(format)
     if fmt in _GRPC_KINDS:
         if key == "predictions":
@@ -212,8 +320,9 @@ def _decode(body, format, key, bare_name, dtype, nonfinite, max_depth, max_bytes
     )
 
 
-def decode_request(body, format, *, dtype=None, nonfinite="token", max_depth=_reference.DEFAULT_MAX_DEPTH,
-                   max_bytes=_reference.DEFAULT_MAX_BYTES, input_name="input"):
+def decode_request(body: BytesLike | str, format: AnyFormat, *, dtype: DecodeDType = None,
+                   nonfinite: Nonfinite = "token", max_depth: int = _reference.DEFAULT_MAX_DEPTH,
+                   max_bytes: int = _reference.DEFAULT_MAX_BYTES, input_name: str = "input") -> Arrays:
     """``{name: batch-first array}`` from a request body (server side); bare instances under ``"instances"``.
 
     gRPC formats: a serialized ``PredictRequest``; GRPC_SERIALIZED_TF_EXAMPLES gives one float32
@@ -222,7 +331,9 @@ def decode_request(body, format, *, dtype=None, nonfinite="token", max_depth=_re
     return _decode(body, format, "instances", "instances", dtype, nonfinite, max_depth, max_bytes, input_name)
 
 
-def decode_grpc_request(body, format, *, dtype=None, max_bytes=_reference.DEFAULT_MAX_BYTES, input_name="input"):
+def decode_grpc_request(body: BytesLike, format: AnyFormat, *, dtype: DecodeDType = None,
+                        max_bytes: int = _reference.DEFAULT_MAX_BYTES,
+                        input_name: str = "input") -> tuple[RequestSpec, Arrays]:
     """``(spec, {name: array})`` from a serialized ``PredictRequest`` in a gRPC ``format``: what
     :func:`decode_request` gives, with the request's other fields (``spec``: ``name``,
     ``version``, ``version_label``, ``signature_name``, ``output_filter``), for servers."""
@@ -233,8 +344,9 @@ def decode_grpc_request(body, format, *, dtype=None, max_bytes=_reference.DEFAUL
                                         input_name=input_name)
 
 
-def decode_response(body, format, *, dtype=None, nonfinite="token", max_depth=_reference.DEFAULT_MAX_DEPTH,
-                    max_bytes=_reference.DEFAULT_MAX_BYTES):
+def decode_response(body: BytesLike | str, format: AnyFormat, *, dtype: DecodeDType = None,
+                    nonfinite: Nonfinite = "token", max_depth: int = _reference.DEFAULT_MAX_DEPTH,
+                    max_bytes: int = _reference.DEFAULT_MAX_BYTES) -> Arrays:
     """``{name: batch-first array}`` from a response body (client side); a bare output under ``"output"``.
 
     ``{"error": ...}`` raises :class:`PredictionError`.
@@ -242,7 +354,8 @@ def decode_response(body, format, *, dtype=None, nonfinite="token", max_depth=_r
     return _decode(body, format, "predictions", "output", dtype, nonfinite, max_depth, max_bytes)
 
 
-def stack_bands(bands, names=None, *, channels_first=True):
+def stack_bands(bands: Mapping[str, ArrayLike], names: Sequence[str] | None = None, *,
+                channels_first: bool = True) -> NDArray[Any]:
     """One array from per-band arrays, for a model that takes a single input (ND_ARRAYS).
 
     ``bands`` maps band names to batch-first ``(N, H, W)`` or ``(N, H, W, 1)`` arrays (what

@@ -38,17 +38,33 @@ several threads at once;
 is not used, since ``predict_fn`` is an object, not an import string.
 """
 
+from __future__ import annotations
+
 import asyncio
 import dataclasses
 import os
 import socket
 import threading
 import time
+from collections.abc import Awaitable, Callable, Iterable
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import orjson
 
-from ._model import Failure, Model
+from ._model import Failure, Formats, Model, PredictFn
 from ._workers import DaemonPool, Job
+
+if TYPE_CHECKING:
+    import grpc
+    import uvicorn
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.types import Receive
+
+    from ._http_guard import Guard
+    from .payload import DecodeDType
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,7 +96,7 @@ class Limits:
     #: UNAVAILABLE for each, and the process (under ``python -m tensorwire serve``) exits
     shutdown_grace: float = 5.0
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         for name in ("max_body_bytes", "max_buffered_bytes", "max_connections"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, not {getattr(self, name)}")
@@ -105,7 +121,7 @@ _HTTP_STATUS = {"bad_request": 400, "internal": 500, "abandoned": 503}
 _CLOSE = {"connection": "close"}
 
 
-def _error(status, message, close=False):
+def _error(status: int, message: str, close: bool = False) -> Response:
     from starlette.responses import Response
 
     return Response(orjson.dumps({"error": message}), status_code=status, media_type="application/json",
@@ -115,7 +131,7 @@ def _error(status, message, close=False):
 class _Refused(Exception):
     """A body refused while it is read: ``status`` and ``message`` are the answer's."""
 
-    def __init__(self, status, message):
+    def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
@@ -124,18 +140,18 @@ class _Refused(Exception):
 class _Budget:
     """Bytes of request bodies held at once, across the server's HTTP requests (event loop only)."""
 
-    def __init__(self, limit):
+    def __init__(self, limit: int) -> None:
         self.limit = limit
         self.held = 0
 
-    def take(self, n):
+    def take(self, n: int) -> None:
         if self.held + n > self.limit:
             raise _Refused(503, f"the server holds {self.held:,} bytes of request bodies already "
                                 f"(max_buffered_bytes={self.limit:,}); try again")
         self.held += n
 
 
-async def _read_body(request, limits, budget, taken):
+async def _read_body(request: Request, limits: Limits, budget: _Budget, taken: list[int]) -> bytes:
     """The request body, read under ``limits`` (size, deadline) and ``budget`` (``taken[0]`` is
     what this request holds of it).  Raises :class:`_Refused`, or starlette's ClientDisconnect."""
     limit = limits.max_body_bytes
@@ -146,7 +162,7 @@ async def _read_body(request, limits, budget, taken):
             raise too_large
         budget.take(int(length))
         taken[0] += int(length)
-    chunks = []
+    chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
@@ -159,7 +175,7 @@ async def _read_body(request, limits, budget, taken):
     return b"".join(chunks)
 
 
-def _answer(handle, body, job):
+def _answer(handle: Callable[[bytes, Job], bytes], body: bytes, job: Job) -> tuple[str, Any]:
     """``("ok", response bytes)`` or ``(status, message)``: ``handle(body, job)`` with any
     exception turned into an answer, so that whatever goes wrong the client gets a message and the
     server goes on.  Nothing raised leaves this function, so no traceback (and no frame holding
@@ -172,7 +188,7 @@ def _answer(handle, body, job):
         return "internal", f"the server failed: {type(exc).__name__}: {exc}"
 
 
-async def _first(*awaitables):
+async def _first(*awaitables: Awaitable[Any]) -> tuple[int, asyncio.Future[Any]]:
     """Wait for the first of ``awaitables`` (futures or coroutines) to finish and cancel the
     others.  Returns ``(index, task)`` of the one that finished."""
     tasks = [asyncio.ensure_future(a) for a in awaitables]
@@ -185,7 +201,7 @@ async def _first(*awaitables):
     return next((i, t) for i, t in enumerate(tasks) if t in done)
 
 
-async def _disconnected(receive):
+async def _disconnected(receive: Receive) -> None:
     """Returns once the client of a request whose body was read whole goes away."""
     while (await receive())["type"] != "http.disconnect":
         pass
@@ -194,44 +210,45 @@ async def _disconnected(receive):
 class _HttpState:
     """What the HTTP application and :class:`Server` share: the stop signal, the workers, counters."""
 
-    def __init__(self, limits, give_back_when_idle=False):
+    def __init__(self, limits: Limits, give_back_when_idle: bool = False) -> None:
         self.give_back_when_idle = give_back_when_idle
-        self._idle_timer = None
+        self._idle_timer: asyncio.TimerHandle | None = None
         self.active = 0  # predict requests from arrival to answer (bodies being read included)
         self.pending = 0  # requests being handled; only the event loop's thread touches these
         self.budget = _Budget(limits.max_buffered_bytes)
         self.workers = DaemonPool(limits.max_pending or _UNBOUNDED_WORKERS, "tensorwire-http", _IDLE_SECONDS * 2)
-        self.stopping = None  # an asyncio.Event, made on the loop at the first request
+        self.stopping: asyncio.Event | None = None  # an asyncio.Event, made on the loop at the first request
         self.abandoned = 0  # requests whose client left before their answer
         self.cut_at_shutdown = 0  # requests answered 503 when the shutdown grace ran out
         self.timed_out = 0  # bodies that did not arrive within body_timeout
 
-    def stop_event(self):
+    def stop_event(self) -> asyncio.Event:
         if self.stopping is None:
             self.stopping = asyncio.Event()
         return self.stopping
 
-    def arrived(self):
+    def arrived(self) -> None:
         self.active += 1
         if self._idle_timer is not None:
             self._idle_timer.cancel()
             self._idle_timer = None
 
-    def left(self):
+    def left(self) -> None:
         """A request is answered; once none has been active for a second, freed memory goes back
         to the kernel (``give_back_when_idle``; see ``tensorwire._malloc``)."""
         self.active -= 1
         if self.active == 0 and self.give_back_when_idle:
             self._idle_timer = asyncio.get_running_loop().call_later(_IDLE_SECONDS, self._give_back)
 
-    def _give_back(self):
+    def _give_back(self) -> None:
         from ._malloc import give_back
 
         self._idle_timer = None
         give_back()
 
 
-def make_app(model, *, predict_route, health_route, limits=DEFAULTS, state=None):
+def make_app(model: Model, *, predict_route: str, health_route: str, limits: Limits = DEFAULTS,
+             state: _HttpState | None = None) -> Starlette:
     """The Starlette application serving ``model`` (a :class:`tensorwire._model.Model`).
 
     A predict request is read under ``limits`` (body size, body deadline, the buffered-bytes
@@ -245,7 +262,7 @@ def make_app(model, *, predict_route, health_route, limits=DEFAULTS, state=None)
 
     state = state or _HttpState(limits)
 
-    async def predict(request):
+    async def predict(request: Request) -> Response:
         stopping = state.stop_event()
         taken = [0]
         state.arrived()
@@ -275,7 +292,7 @@ def make_app(model, *, predict_route, health_route, limits=DEFAULTS, state=None)
             state.budget.held -= taken[0]
             state.left()
 
-    async def _predict(request, body, stopping):
+    async def _predict(request: Request, body: bytes, stopping: asyncio.Event) -> Response:
         job = Job()
         work = asyncio.wrap_future(state.workers.submit(_answer, model.handle_json, body, job))
         del body  # the worker holds it while it needs it
@@ -293,21 +310,22 @@ def make_app(model, *, predict_route, health_route, limits=DEFAULTS, state=None)
             return _error(_HTTP_STATUS[status], answer)
         return Response(answer, media_type="application/json")
 
-    async def health(request):
+    async def health(request: Request) -> Response:
         return Response(b'{"status":"ok"}', media_type="application/json")
 
     return Starlette(routes=[Route(predict_route, predict, methods=["POST"]),
                              Route(health_route, health, methods=["GET"])])
 
 
-def _grpc_server(model, host, port, limits, workers, counts):
+def _grpc_server(model: Model, host: str, port: int, limits: Limits, workers: DaemonPool,
+                 counts: dict[str, int]) -> tuple[grpc.Server, int]:
     """A started gRPC server and its port; ``counts["abandoned"]`` counts the calls given up
     (cancelled or past their deadline) before their answer."""
     import grpc
 
     codes = {"bad_request": grpc.StatusCode.INVALID_ARGUMENT, "internal": grpc.StatusCode.INTERNAL}
 
-    def predict(request, context):
+    def predict(request: bytes, context: grpc.ServicerContext) -> Any:  # the response's bytes
         job = Job()
         if not context.add_callback(job.abandon) or not context.is_active():
             job.abandon()  # cancelled, or past its deadline, while it waited for a worker
@@ -324,7 +342,7 @@ def _grpc_server(model, host, port, limits, workers, counts):
         "tensorflow.serving.PredictionService", {"Predict": grpc.unary_unary_rpc_method_handler(predict)}
     )
     server = grpc.server(
-        workers,
+        workers,  # type: ignore[arg-type]  # grpc calls only submit(), which DaemonPool has
         # so_reuseport off: a second server on a taken port fails instead of sharing its calls
         options=[("grpc.max_receive_message_length", limits.max_body_bytes), ("grpc.max_send_message_length", -1),
                  ("grpc.so_reuseport", 0)],
@@ -341,7 +359,7 @@ def _grpc_server(model, host, port, limits, workers, counts):
     return server, bound
 
 
-def _listen(host, port):
+def _listen(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -361,8 +379,14 @@ class Server:
     main thread; :meth:`stats` counts what the bounds refused.
     """
 
-    def __init__(self, model, *, host, http_port, grpc_port, predict_route, health_route, limits=DEFAULTS,
-                 grpc_workers=None, access_log=False, log_level="warning", give_back_when_idle=False):
+    _thread: threading.Thread  # the HTTP server's, set when it starts
+    _guard: Guard
+    _sock: socket.socket
+
+    def __init__(self, model: Model, *, host: str, http_port: int | None, grpc_port: int | None,
+                 predict_route: str | None, health_route: str | None, limits: Limits = DEFAULTS,
+                 grpc_workers: int | None = None, access_log: bool = False, log_level: str = "warning",
+                 give_back_when_idle: bool = False) -> None:
         self.model = model
         self.limits = limits
         # The Vertex contract's defaults, read in this one place.
@@ -371,16 +395,16 @@ class Server:
         if http_port is None:
             http_port = int(os.environ.get("AIP_HTTP_PORT", "8080"))
         self._state = _HttpState(limits, give_back_when_idle)
-        self._grpc = None
-        self._grpc_workers = None
+        self._grpc: grpc.Server | None = None
+        self._grpc_workers: DaemonPool | None = None
         self._grpc_counts = {"abandoned": 0}
-        self._uvicorn = None
-        self._loop = None
+        self._uvicorn: uvicorn.Server | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._stopped = False
-        self.grpc_port = None
-        self.grpc_target = None
+        self.grpc_port: int | None = None
+        self.grpc_target: str | None = None
         sock = _listen(host, http_port)
-        self.http_port = sock.getsockname()[1]
+        self.http_port: int = sock.getsockname()[1]
         shown = f"[{host}]" if ":" in host else host
         self.http_url = f"http://{shown}:{self.http_port}{self.predict_route}"
         self.health_url = f"http://{shown}:{self.http_port}{self.health_route}"
@@ -394,13 +418,13 @@ class Server:
             raise
         self._sock = sock
 
-    def _start_grpc(self, host, port, workers):
+    def _start_grpc(self, host: str, port: int, workers: int | None) -> None:
         self._grpc_workers = DaemonPool(workers or self.limits.max_pending or _UNBOUNDED_WORKERS, "tensorwire-grpc",
                                         _IDLE_SECONDS * 2)
         self._grpc, self.grpc_port = _grpc_server(self.model, host, port, self.limits, self._grpc_workers,
                                                   self._grpc_counts)
 
-    def _start_http(self, sock, access_log, log_level):
+    def _start_http(self, sock: socket.socket, access_log: bool, log_level: str) -> None:
         import uvicorn
 
         from ._http_guard import Guard, protocol_class
@@ -408,27 +432,36 @@ class Server:
         app = make_app(self.model, predict_route=self.predict_route, health_route=self.health_route,
                        limits=self.limits, state=self._state)
         self._guard = Guard(header_timeout=self.limits.header_timeout, max_connections=self.limits.max_connections)
+        # uvicorn's annotations say int seconds; it uses them as any number of seconds
         config = uvicorn.Config(app, lifespan="off", access_log=access_log, log_level=log_level,
-                                http=protocol_class(self._guard), timeout_keep_alive=self.limits.keep_alive_timeout,
-                                timeout_graceful_shutdown=self.limits.shutdown_grace + 5)
-        self._uvicorn = uvicorn.Server(config)
+                                http=protocol_class(self._guard),
+                                timeout_keep_alive=self.limits.keep_alive_timeout,  # type: ignore[arg-type]
+                                timeout_graceful_shutdown=self.limits.shutdown_grace + 5)  # type: ignore[arg-type]
+        self._uvicorn = server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._run_http, args=(sock,), name="tensorwire-http", daemon=True)
         self._thread.start()
         deadline = time.monotonic() + 30
-        while not self._uvicorn.started:
+        while not server.started:
             if not self._thread.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError("the HTTP server did not start (see uvicorn's log above)")
             time.sleep(0.01)
 
-    def _run_http(self, sock):
-        async def run():
+    def _run_http(self, sock: socket.socket) -> None:
+        async def run() -> None:
             self._loop = asyncio.get_running_loop()
             self._state.stop_event()  # made on this loop, before any request
-            await self._uvicorn.serve(sockets=[sock])
+            await self._http.serve(sockets=[sock])
 
         asyncio.run(run())
 
-    def _abort(self, sock):
+    @property
+    def _http(self) -> uvicorn.Server:
+        """The uvicorn server (there is one once ``__init__`` has returned)."""
+        if self._uvicorn is None:
+            raise RuntimeError("the HTTP server was not started")
+        return self._uvicorn
+
+    def _abort(self, sock: socket.socket) -> None:
         """Undo a start that failed half-way."""
         if self._uvicorn is not None:
             self._uvicorn.should_exit = True
@@ -440,7 +473,7 @@ class Server:
         if self._grpc_workers is not None:
             self._grpc_workers.shutdown()
 
-    def stats(self):
+    def stats(self) -> dict[str, int]:
         """Counts since the start: ``abandoned`` (HTTP requests whose client left before the
         answer), ``grpc_abandoned`` (gRPC calls cancelled or past their deadline before
         it), ``cut_at_shutdown`` (answered 503 when the grace ran out), ``body_timeouts``,
@@ -451,11 +484,11 @@ class Server:
         return {"abandoned": state.abandoned, "grpc_abandoned": self._grpc_counts["abandoned"],
                 "cut_at_shutdown": state.cut_at_shutdown,
                 "body_timeouts": state.timed_out, "head_timeouts": self._guard.closed_for_head,
-                "evicted": self._guard.evicted, "connections": len(self._uvicorn.server_state.connections),
+                "evicted": self._guard.evicted, "connections": len(self._http.server_state.connections),
                 "pending": state.pending, "buffered_bytes": state.budget.held,
                 "busy_workers": state.workers.busy + (self._grpc_workers.busy if self._grpc_workers else 0)}
 
-    def stop(self, grace=None):
+    def stop(self, grace: float | None = None) -> None:
         """Stop both servers.  Requests in flight get up to ``grace`` seconds (None:
         ``limits.shutdown_grace``; 0: none) to finish; past it each is answered 503
         (HTTP, with ``{"error": ...}``) or UNAVAILABLE (gRPC), which :class:`tensorwire.Client`
@@ -471,8 +504,8 @@ class Server:
             # At the grace's end each request in flight answers 503 itself; uvicorn's own cut
             # (a plain-text 500 per request) comes later and finds none left.
             self._loop.call_soon_threadsafe(self._loop.call_later, grace, stopping.set)
-        self._uvicorn.config.timeout_graceful_shutdown = grace + 5
-        self._uvicorn.should_exit = True
+        self._http.config.timeout_graceful_shutdown = grace + 5  # type: ignore[assignment]  # (as in Config)
+        self._http.should_exit = True
         grpc_done = self._grpc.stop(grace) if self._grpc is not None else None
         self._thread.join(grace + 3)
         if grpc_done is not None:
@@ -482,7 +515,7 @@ class Server:
                 pool.shutdown()
         self._sock.close()
 
-    def wait(self):
+    def wait(self) -> None:
         """Block until the server stops; Ctrl-C or SIGTERM stop it (from the main thread)."""
         import signal
 
@@ -500,21 +533,62 @@ class Server:
                 signal.signal(signal.SIGTERM, restore)
             self.stop()
 
-    def __enter__(self):
+    def __enter__(self) -> Server:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
         self.stop()
 
 
-def serve(predict_fn, *, formats=None, host=DEFAULT_HOST, http_port=None, grpc_port=DEFAULT_GRPC_PORT,
-          predict_route=None, health_route=None, max_body_bytes=DEFAULTS.max_body_bytes, max_decoded_bytes=None,
-          dtype=None, input_name=None, example_shape=None, pass_serialized=False, max_concurrency=None,
-          max_pending=DEFAULTS.max_pending, max_buffered_bytes=DEFAULTS.max_buffered_bytes,
-          max_connections=DEFAULTS.max_connections, header_timeout=DEFAULTS.header_timeout,
-          body_timeout=DEFAULTS.body_timeout, keep_alive_timeout=DEFAULTS.keep_alive_timeout,
-          shutdown_grace=DEFAULTS.shutdown_grace, grpc_workers=None, access_log=False, log_level="warning",
-          give_back_when_idle=False, block=True):
+# serve() with block=True returns None once stopped; with block=False, the running Server.
+@overload
+def serve(predict_fn: PredictFn, *, formats: Formats = ..., host: str = ..., http_port: int | None = ...,
+          grpc_port: int | None = ..., predict_route: str | None = ..., health_route: str | None = ...,
+          max_body_bytes: int = ..., max_decoded_bytes: int | None = ..., dtype: DecodeDType = ...,
+          input_name: str | None = ..., example_shape: Iterable[int] | None = ..., pass_serialized: bool = ...,
+          max_concurrency: int | None = ..., max_pending: int | None = ..., max_buffered_bytes: int = ...,
+          max_connections: int = ..., header_timeout: float = ..., body_timeout: float = ...,
+          keep_alive_timeout: float = ..., shutdown_grace: float = ..., grpc_workers: int | None = ...,
+          access_log: bool = ..., log_level: str = ..., give_back_when_idle: bool = ...,
+          block: Literal[True] = ...) -> None: ...
+
+
+@overload
+def serve(predict_fn: PredictFn, *, formats: Formats = ..., host: str = ..., http_port: int | None = ...,
+          grpc_port: int | None = ..., predict_route: str | None = ..., health_route: str | None = ...,
+          max_body_bytes: int = ..., max_decoded_bytes: int | None = ..., dtype: DecodeDType = ...,
+          input_name: str | None = ..., example_shape: Iterable[int] | None = ..., pass_serialized: bool = ...,
+          max_concurrency: int | None = ..., max_pending: int | None = ..., max_buffered_bytes: int = ...,
+          max_connections: int = ..., header_timeout: float = ..., body_timeout: float = ...,
+          keep_alive_timeout: float = ..., shutdown_grace: float = ..., grpc_workers: int | None = ...,
+          access_log: bool = ..., log_level: str = ..., give_back_when_idle: bool = ...,
+          block: Literal[False]) -> Server: ...
+
+
+@overload
+def serve(predict_fn: PredictFn, *, formats: Formats = ..., host: str = ..., http_port: int | None = ...,
+          grpc_port: int | None = ..., predict_route: str | None = ..., health_route: str | None = ...,
+          max_body_bytes: int = ..., max_decoded_bytes: int | None = ..., dtype: DecodeDType = ...,
+          input_name: str | None = ..., example_shape: Iterable[int] | None = ..., pass_serialized: bool = ...,
+          max_concurrency: int | None = ..., max_pending: int | None = ..., max_buffered_bytes: int = ...,
+          max_connections: int = ..., header_timeout: float = ..., body_timeout: float = ...,
+          keep_alive_timeout: float = ..., shutdown_grace: float = ..., grpc_workers: int | None = ...,
+          access_log: bool = ..., log_level: str = ..., give_back_when_idle: bool = ...,
+          block: bool = ...) -> Server | None: ...
+
+
+def serve(predict_fn: PredictFn, *, formats: Formats = None, host: str = DEFAULT_HOST, http_port: int | None = None,
+          grpc_port: int | None = DEFAULT_GRPC_PORT, predict_route: str | None = None,
+          health_route: str | None = None, max_body_bytes: int = DEFAULTS.max_body_bytes,
+          max_decoded_bytes: int | None = None, dtype: DecodeDType = None, input_name: str | None = None,
+          example_shape: Iterable[int] | None = None, pass_serialized: bool = False,
+          max_concurrency: int | None = None, max_pending: int | None = DEFAULTS.max_pending,
+          max_buffered_bytes: int = DEFAULTS.max_buffered_bytes, max_connections: int = DEFAULTS.max_connections,
+          header_timeout: float = DEFAULTS.header_timeout, body_timeout: float = DEFAULTS.body_timeout,
+          keep_alive_timeout: float = DEFAULTS.keep_alive_timeout, shutdown_grace: float = DEFAULTS.shutdown_grace,
+          grpc_workers: int | None = None, access_log: bool = False, log_level: str = "warning",
+          give_back_when_idle: bool = False, block: bool = True) -> Server | None:
     """Serve ``predict_fn(inputs: dict[str, ndarray]) -> ndarray | dict[str, ndarray]``.
 
     ``inputs`` are batch first, as :func:`tensorwire.decode_request` gives them (bare ND_ARRAYS
