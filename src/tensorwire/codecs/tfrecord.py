@@ -43,8 +43,14 @@ shorter) and inflates it into pieces of at most ``PIECE_BYTES``: both twins do t
 corrupt stream fails at the same record in both.
 """
 
+from __future__ import annotations
+
+import os
 import struct
 import zlib
+from collections.abc import Iterable, Iterator
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import google_crc32c
 
@@ -62,11 +68,18 @@ from .rules.tfrecord import (
     WHAT,
     ZLIB_LEVEL,
     ZLIB_MEM_LEVEL,
+    CompressionName,
+    ReadCompressionName,
     RecordSink,
     check_max_record_bytes,
     normalize_compression,
     resolve_target,
 )
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+    from .._types import BytesLike, Compression, ReadCompression, ReadTarget, WriteTarget
 
 _U64 = struct.Struct("<Q")
 _U32 = struct.Struct("<I")
@@ -76,7 +89,7 @@ _U32 = struct.Struct("<I")
 # CRC and argument checks
 
 
-def _bytes_of(data):
+def _bytes_of(data: Any) -> bytes:
     """``data`` (any C-contiguous bytes-like object) as bytes; TypeError otherwise."""
     if isinstance(data, bytes):
         return data
@@ -91,17 +104,18 @@ def _bytes_of(data):
     return view.tobytes()
 
 
-def crc32c(data):
+def crc32c(data: BytesLike) -> int:
     """CRC-32C (Castagnoli) of a bytes-like object, as an int."""
-    return google_crc32c.value(_bytes_of(data))
+    crc: int = google_crc32c.value(_bytes_of(data))
+    return crc
 
 
-def _mask(crc):
+def _mask(crc: int) -> int:
     rotated = ((crc >> 15) | (crc << 17)) & 0xFFFFFFFF
     return (rotated + MASK_DELTA) & 0xFFFFFFFF
 
 
-def masked_crc32c(data):
+def masked_crc32c(data: BytesLike) -> int:
     """The masked CRC-32C TFRecord stores: ``((crc >> 15) | (crc << 17)) + 0xa282ead8``."""
     return _mask(crc32c(data))
 
@@ -118,14 +132,14 @@ class TFRecordWriter:
     ``""``, ``"gzip"`` or ``"zlib"`` (any case).
     """
 
-    def __init__(self, path_or_file, *, compression=None):
+    def __init__(self, path_or_file: WriteTarget, *, compression: Compression = None) -> None:
         self._sink = RecordSink(path_or_file, compression)
 
     @property
-    def closed(self):
+    def closed(self) -> bool:
         return self._sink.closed
 
-    def write(self, record):
+    def write(self, record: BytesLike) -> None:
         """Append one record (any C-contiguous bytes-like object)."""
         sink = self._sink
         sink.check_open()
@@ -135,24 +149,26 @@ class TFRecordWriter:
         sink.emit(data)
         sink.emit(_U32.pack(masked_crc32c(data)))
 
-    def flush(self):
+    def flush(self) -> None:
         """Make every record written so far reach the file (a Z_SYNC_FLUSH when compressed)."""
         self._sink.flush()
 
-    def close(self):
+    def close(self) -> None:
         """Finish the compressed stream, flush, and close the file if we opened it.  Idempotent."""
         self._sink.close()
 
-    def __enter__(self):
+    def __enter__(self) -> Self:
         self._sink.check_open()
         return self
 
-    def __exit__(self, exc_type, exc, tb):
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> Literal[False]:
         self.close()
         return False
 
 
-def write_tfrecord(path_or_file, records, *, compression=None):
+def write_tfrecord(path_or_file: WriteTarget, records: Iterable[BytesLike], *,
+                   compression: Compression = None) -> int:
     """Write every record of the iterable ``records`` as one TFRecord file; return their count."""
     count = 0
     with TFRecordWriter(path_or_file, compression=compression) as writer:
@@ -170,7 +186,7 @@ class _StreamError(Exception):
     """A compressed-stream problem; the reader adds the record index and offset."""
 
 
-def _read(f, n):
+def _read(f: Any, n: int) -> bytes:
     """One ``f.read(n)``, checked: bytes of at most n (b"" at the end)."""
     data = f.read(n)
     if not isinstance(data, bytes):
@@ -185,7 +201,7 @@ def _read(f, n):
     return data
 
 
-def _read_full(f, n):
+def _read_full(f: Any, n: int) -> bytes:
     """Up to n bytes, fewer only at the end of the file."""
     data = _read(f, n)
     if len(data) == n or not data:
@@ -201,21 +217,28 @@ def _read_full(f, n):
     return b"".join(parts)
 
 
-def _valid_header(head):
+def _valid_header(head: bytes) -> bool:
     """Whether the first 12 bytes are a record header whose length CRC matches."""
     if len(head) < HEADER_BYTES:
         return False
-    return _U32.unpack_from(head, 8)[0] == masked_crc32c(head[:8])
+    stored: int = _U32.unpack_from(head, 8)[0]
+    return stored == masked_crc32c(head[:8])
+
+
+class _Source(Protocol):
+    """Where the uncompressed stream's bytes come from."""
+
+    def more(self, want: int) -> bytes: ...
 
 
 class _PlainSource:
     """The file's bytes, as they come (``initial`` first)."""
 
-    def __init__(self, f, initial):
+    def __init__(self, f: Any, initial: bytes) -> None:
         self._file = f
         self._initial = initial
 
-    def more(self, want):
+    def more(self, want: int) -> bytes:
         """Some more bytes (about ``want``, a read of at least READ_CHUNK), or b"" at the end."""
         if self._initial:
             data, self._initial = self._initial, b""
@@ -226,7 +249,7 @@ class _PlainSource:
 class _InflateSource:
     """The inflated bytes of a gzip (members concatenated) or zlib stream, in pieces."""
 
-    def __init__(self, f, compression, initial):
+    def __init__(self, f: Any, compression: CompressionName, initial: bytes) -> None:
         self._file = f
         self._compression = compression
         self._inflater = zlib.decompressobj(WBITS[compression])
@@ -235,7 +258,7 @@ class _InflateSource:
         self._raw_end = False
         self._done = False
 
-    def _raw(self):
+    def _raw(self) -> bytes:
         if self._raw_end:
             return b""
         data = _read_full(self._file, READ_CHUNK)
@@ -245,13 +268,13 @@ class _InflateSource:
             self._seen_input = True
         return data
 
-    def _inflate(self, data):
+    def _inflate(self, data: bytes) -> bytes:
         try:
             return self._inflater.decompress(data, PIECE_BYTES)
         except zlib.error as exc:
             raise _StreamError(f"corrupt {self._compression} stream ({exc})") from None
 
-    def more(self, want):
+    def more(self, want: int) -> bytes:
         """The next non-empty piece of inflated bytes, or b"" after a complete stream."""
         while not self._done:
             d = self._inflater
@@ -290,12 +313,12 @@ class _InflateSource:
 class _Buffer:
     """Unread bytes of the uncompressed stream: ``data[pos:]``."""
 
-    def __init__(self, source):
+    def __init__(self, source: _Source) -> None:
         self.source = source
         self.data = b""
         self.pos = 0
 
-    def ensure(self, n):
+    def ensure(self, n: int) -> int:
         """Read until at least n bytes are unread or the stream ends; return how many are."""
         avail = len(self.data) - self.pos
         if avail >= n:
@@ -312,7 +335,7 @@ class _Buffer:
         return avail
 
 
-def _open_source(f, compression):
+def _open_source(f: Any, compression: ReadCompressionName | None) -> tuple[_Source, CompressionName | None]:
     initial = _read_full(f, READ_CHUNK)
     if compression == "auto":
         gzipped = initial[:2] == GZIP_MAGIC and not _valid_header(initial)
@@ -322,14 +345,15 @@ def _open_source(f, compression):
     return _InflateSource(f, compression, initial), compression
 
 
-def _records(path, f, compression, verify, max_record_bytes):
+def _records(path: str | os.PathLike[str] | os.PathLike[bytes] | None, f: Any,
+             compression: ReadCompressionName | None, verify: bool, max_record_bytes: int) -> Iterator[bytes]:
     owned = path is not None
-    if owned:
+    if path is not None:
         f = open(path, "rb")
     index = 0
     offset = 0
 
-    def fail(what):
+    def fail(what: object) -> DecodeError:
         return DecodeError(f"{WHAT}: record {index} at offset {offset}: {what}")
 
     try:
@@ -381,7 +405,8 @@ def _records(path, f, compression, verify, max_record_bytes):
             f.close()
 
 
-def read_tfrecord(path_or_file, *, compression="auto", verify=True, max_record_bytes=DEFAULT_MAX_RECORD_BYTES):
+def read_tfrecord(path_or_file: ReadTarget, *, compression: ReadCompression = "auto", verify: bool = True,
+                  max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES) -> Iterator[bytes]:
     """Iterate over the records (as bytes) of a TFRecord file.
 
     Arguments are checked now; a path is opened at the first ``next()`` and closed when the

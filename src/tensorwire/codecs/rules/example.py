@@ -43,7 +43,7 @@ def spec_entries(spec: object) -> list[SpecEntry]:
         if not isinstance(entry, (tuple, list)) or len(entry) != 2:
             raise TypeError(f"spec entry {name!r} must be a (shape, dtype) pair")
         shape, dtype = entry
-        if isinstance(shape, Integral) and not isinstance(shape, bool):
+        if not isinstance(shape, bool) and isinstance(shape, Integral):
             shape = (shape,)
         try:
             given = tuple(shape)

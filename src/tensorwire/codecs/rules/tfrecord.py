@@ -32,9 +32,9 @@ ZLIB_MEM_LEVEL = 9  # TensorFlow's default (Python's is 8, which changes the byt
 WBITS = {"gzip": zlib.MAX_WBITS + 16, "zlib": zlib.MAX_WBITS}
 
 #: A compressed stream's format, once the ``compression`` argument is normalized.
-Compression = Literal["gzip", "zlib"]
-#: What ``read_tfrecord`` may be asked for: a format, or ``"auto"`` (gzip or plain, detected).
-ReadCompression = Literal["gzip", "zlib", "auto"]
+CompressionName = Literal["gzip", "zlib"]
+#: What ``read_tfrecord`` may be asked for, normalized: a format, or ``"auto"`` (gzip or plain).
+ReadCompressionName = Literal["gzip", "zlib", "auto"]
 
 
 class Writable(Protocol):
@@ -42,12 +42,12 @@ class Writable(Protocol):
 
 
 @overload
-def normalize_compression(value: object, reading: Literal[False]) -> Compression | None: ...
+def normalize_compression(value: object, reading: Literal[False]) -> CompressionName | None: ...
 @overload
-def normalize_compression(value: object, reading: Literal[True]) -> ReadCompression | None: ...
+def normalize_compression(value: object, reading: Literal[True]) -> ReadCompressionName | None: ...
 @overload
-def normalize_compression(value: object, reading: bool) -> ReadCompression | None: ...
-def normalize_compression(value: object, reading: bool) -> ReadCompression | None:
+def normalize_compression(value: object, reading: bool) -> ReadCompressionName | None: ...
+def normalize_compression(value: object, reading: bool) -> ReadCompressionName | None:
     """The ``compression`` argument normalized: None (no compression), ``"gzip"``, ``"zlib"``,
     or (``reading`` only) ``"auto"``.  Any letter case is accepted; ``""`` means None.  Raises
     ``TypeError`` for a value that is not a str or None, ``ValueError`` for another name."""
