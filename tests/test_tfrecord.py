@@ -86,10 +86,10 @@ def truncation_outcome(records, cut):
     return "ok", list(records)
 
 
-def compress(data, kind):
-    if kind is None:
+def compress(data, compression):
+    if compression is None:
         return data
-    c = zlib.compressobj(-1, zlib.DEFLATED, 31 if kind == "gzip" else 15, 9)
+    c = zlib.compressobj(-1, zlib.DEFLATED, 31 if compression == "gzip" else 15, 9)
     return c.compress(data) + c.flush()
 
 
@@ -147,11 +147,11 @@ def test_golden_json_lists_the_files():
     assert len(GOLDEN) == 4 and b"" in GOLDEN
 
 
-@pytest.mark.parametrize("kind", [None, "gzip", "zlib"], ids=["plain", "gzip", "zlib"])
-def test_golden_files_read(codecs, kind):
+@pytest.mark.parametrize("compression", [None, "gzip", "zlib"], ids=["plain", "gzip", "zlib"])
+def test_golden_files_read(codecs, compression):
     tfr = codecs.tfrecord
-    path = DATA / GOLDEN_FILES[kind]
-    for name in {None: [None, "", "auto"], "gzip": ["gzip", "GZIP", "Gzip", "auto"], "zlib": ["zlib", "ZLIB"]}[kind]:
+    path = DATA / GOLDEN_FILES[compression]
+    for name in {None: [None, "", "auto"], "gzip": ["gzip", "GZIP", "Gzip", "auto"], "zlib": ["zlib", "ZLIB"]}[compression]:
         assert list(tfr.read_tfrecord(path, compression=name)) == GOLDEN
         assert list(tfr.read_tfrecord(str(path), compression=name)) == GOLDEN
         with open(path, "rb") as f:
@@ -185,15 +185,15 @@ def test_plain_write_is_the_golden_file(codecs):
     assert written(codecs.tfrecord, GOLDEN) == (DATA / GOLDEN_FILES[None]).read_bytes()
 
 
-@pytest.mark.parametrize("kind", [None, "gzip", "zlib"], ids=["plain", "gzip", "zlib"])
-def test_writes_are_byte_identical_between_backends(both, kind):
+@pytest.mark.parametrize("compression", [None, "gzip", "zlib"], ids=["plain", "gzip", "zlib"])
+def test_writes_are_byte_identical_between_backends(both, compression):
     ref, nat = (b.tfrecord for b in both)
     records = GOLDEN + [seeded(BIG, 1), b"x" * 70_000, bytearray(b"abc"), np.arange(10, dtype=np.float32)]
-    out = written(ref, records, kind)
-    assert written(nat, records, kind) == out
+    out = written(ref, records, compression)
+    assert written(nat, records, compression) == out
     plain = written(ref, records)
-    if kind is not None:
-        assert zlib.decompress(out, 31 if kind == "gzip" else 15) == plain
+    if compression is not None:
+        assert zlib.decompress(out, 31 if compression == "gzip" else 15) == plain
         assert out != plain
 
 
@@ -212,26 +212,26 @@ ORACLE_RECORDS = [b"", b"a", seeded(BIG, 2), bytes(range(256)) * 3, b"\x00" * 10
 
 
 @pytest.mark.oracle
-@pytest.mark.parametrize("kind", [None, "gzip", "zlib"], ids=["plain", "gzip", "zlib"])
-def test_tensorflow_reads_our_files(codecs, tmp_path, kind):
+@pytest.mark.parametrize("compression", [None, "gzip", "zlib"], ids=["plain", "gzip", "zlib"])
+def test_tensorflow_reads_our_files(codecs, tmp_path, compression):
     path = tmp_path / "ours.tfrecord"
-    assert codecs.tfrecord.write_tfrecord(path, ORACLE_RECORDS, compression=kind) == len(ORACLE_RECORDS)
-    got = [t.numpy() for t in tf.data.TFRecordDataset(str(path), compression_type=TF_NAMES[kind])]
+    assert codecs.tfrecord.write_tfrecord(path, ORACLE_RECORDS, compression=compression) == len(ORACLE_RECORDS)
+    got = [t.numpy() for t in tf.data.TFRecordDataset(str(path), compression_type=TF_NAMES[compression])]
     assert got == ORACLE_RECORDS
 
 
 @pytest.mark.oracle
-@pytest.mark.parametrize("kind", [None, "gzip", "zlib"], ids=["plain", "gzip", "zlib"])
-def test_we_read_tensorflow_files(codecs, tmp_path, kind):
+@pytest.mark.parametrize("compression", [None, "gzip", "zlib"], ids=["plain", "gzip", "zlib"])
+def test_we_read_tensorflow_files(codecs, tmp_path, compression):
     path = tmp_path / "theirs.tfrecord"
-    with tf.io.TFRecordWriter(str(path), options=tf.io.TFRecordOptions(compression_type=TF_NAMES[kind])) as w:
+    with tf.io.TFRecordWriter(str(path), options=tf.io.TFRecordOptions(compression_type=TF_NAMES[compression])) as w:
         for r in ORACLE_RECORDS:
             w.write(r)
     tfr = codecs.tfrecord
-    assert list(tfr.read_tfrecord(path, compression=TF_NAMES[kind])) == ORACLE_RECORDS
-    if kind != "zlib":
+    assert list(tfr.read_tfrecord(path, compression=TF_NAMES[compression])) == ORACLE_RECORDS
+    if compression != "zlib":
         assert list(tfr.read_tfrecord(path)) == ORACLE_RECORDS  # "auto"
-    if kind is None:  # and TensorFlow's plain bytes are ours
+    if compression is None:  # and TensorFlow's plain bytes are ours
         assert path.read_bytes() == written(tfr, ORACLE_RECORDS)
 
 
@@ -298,40 +298,40 @@ def test_trailing_bytes_too_few_for_a_header(codecs):
         DecodeError, f"TFRecord: record 4 at offset {len(data) - 5}: truncated header (5 of 12 bytes)")
 
 
-def _inflated_prefix(stream, kind):
-    return zlib.decompressobj(31 if kind == "gzip" else 15).decompress(stream)
+def _inflated_prefix(stream, compression):
+    return zlib.decompressobj(31 if compression == "gzip" else 15).decompress(stream)
 
 
-@pytest.mark.parametrize("kind", ["gzip", "zlib"])
-def test_compressed_truncated_at_every_offset(codecs, kind):
+@pytest.mark.parametrize("compression", ["gzip", "zlib"])
+def test_compressed_truncated_at_every_offset(codecs, compression):
     tfr = codecs.tfrecord
-    stream = (DATA / GOLDEN_FILES[kind]).read_bytes()
+    stream = (DATA / GOLDEN_FILES[compression]).read_bytes()
     for cut in range(len(stream) + 1):
-        got = read_all(tfr, io.BytesIO(stream[:cut]), compression=kind)
+        got = read_all(tfr, io.BytesIO(stream[:cut]), compression=compression)
         if cut in (0, len(stream)):
             assert got == ("ok", GOLDEN if cut else [])
             continue
         # the first record not complete in what the cut stream inflates to
-        have = len(_inflated_prefix(stream[:cut], kind))
+        have = len(_inflated_prefix(stream[:cut], compression))
         end = sum(16 + len(r) for r in GOLDEN)
         i, pos = next(((i, p) for i, (p, n) in enumerate(positions(GOLDEN)) if p + 16 + n > have), (len(GOLDEN), end))
-        assert got == (DecodeError, f"TFRecord: record {i} at offset {pos}: truncated {kind} stream "
+        assert got == (DecodeError, f"TFRecord: record {i} at offset {pos}: truncated {compression} stream "
                        "(it ends before its end-of-stream marker)"), cut
 
 
-@pytest.mark.parametrize("kind", ["gzip", "zlib"])
-def test_corrupt_compressed_stream(both, kind):
+@pytest.mark.parametrize("compression", ["gzip", "zlib"])
+def test_corrupt_compressed_stream(both, compression):
     ref, nat = (b.tfrecord for b in both)
     # 2 MB of 2-bit symbols: Huffman-coded blocks, inflated in several 1 MiB pieces
     records = [np.random.default_rng(s).integers(97, 101, 50_000, dtype=np.uint8).tobytes() for s in range(40)]
-    stream = written(ref, records, kind)
+    stream = written(ref, records, compression)
     assert len(stream) < 700_000
     errors = 0
     for at in list(range(0, 40)) + list(range(40, len(stream), 9973)) + [len(stream) - 5, len(stream) - 1]:
         bad = bytearray(stream)
         bad[at] ^= 0x55
-        got = read_all(ref, io.BytesIO(bytes(bad)), compression=kind)
-        assert read_all(nat, io.BytesIO(bytes(bad)), compression=kind) == got, at
+        got = read_all(ref, io.BytesIO(bytes(bad)), compression=compression)
+        assert read_all(nat, io.BytesIO(bytes(bad)), compression=compression) == got, at
         if got[0] is DecodeError:
             errors += 1
             assert got[1].startswith("TFRecord: record "), got
@@ -359,8 +359,8 @@ def test_big_record_truncations(codecs, tmp_path):
             assert read_all(tfr, f) == expected, cut
         assert read_all(tfr, io.BytesIO(data[:cut])) == expected, cut
         assert read_all(tfr, ShortReader(data[:cut], [7, 70_000, 1])) == expected, cut
-        for kind in ("gzip", "zlib"):  # a plain cut inside a complete stream: the record's message
-            assert read_all(tfr, io.BytesIO(compress(data[:cut], kind)), compression=kind) == expected, cut
+        for compression in ("gzip", "zlib"):  # a plain cut inside a complete stream: the record's message
+            assert read_all(tfr, io.BytesIO(compress(data[:cut], compression)), compression=compression) == expected, cut
 
 
 def test_big_record_damage(codecs, tmp_path):
@@ -629,16 +629,16 @@ def test_record_types(both):
 # the streaming writer
 
 
-@pytest.mark.parametrize("kind", [None, "gzip", "zlib"], ids=["plain", "gzip", "zlib"])
-def test_writer_context_manager(codecs, tmp_path, kind):
+@pytest.mark.parametrize("compression", [None, "gzip", "zlib"], ids=["plain", "gzip", "zlib"])
+def test_writer_context_manager(codecs, tmp_path, compression):
     tfr = codecs.tfrecord
     path = tmp_path / "w.tfrecord"
-    with tfr.TFRecordWriter(path, compression=kind) as w:
+    with tfr.TFRecordWriter(path, compression=compression) as w:
         assert not w.closed
         for r in GOLDEN:
             w.write(r)
     assert w.closed
-    assert path.read_bytes() == compress(_golden_plain(), kind)
+    assert path.read_bytes() == compress(_golden_plain(), compression)
     assert outcome(w.write, b"x") == (ValueError, "TFRecord: the writer is closed")
     assert outcome(w.flush) == (ValueError, "TFRecord: the writer is closed")
     w.close()  # idempotent
@@ -646,28 +646,28 @@ def test_writer_context_manager(codecs, tmp_path, kind):
         with w:
             pass
     with pytest.raises(RuntimeError):  # an error in the body still finishes the stream
-        with tfr.TFRecordWriter(path, compression=kind) as w:
+        with tfr.TFRecordWriter(path, compression=compression) as w:
             w.write(b"kept")
             raise RuntimeError
-    assert list(tfr.read_tfrecord(path, compression=kind)) == [b"kept"]
+    assert list(tfr.read_tfrecord(path, compression=compression)) == [b"kept"]
 
 
-@pytest.mark.parametrize("kind", [None, "gzip", "zlib"], ids=["plain", "gzip", "zlib"])
-def test_writer_flush_makes_records_readable(codecs, kind):
+@pytest.mark.parametrize("compression", [None, "gzip", "zlib"], ids=["plain", "gzip", "zlib"])
+def test_writer_flush_makes_records_readable(codecs, compression):
     tfr = codecs.tfrecord
     sink = io.BytesIO()
-    w = tfr.TFRecordWriter(sink, compression=kind)
+    w = tfr.TFRecordWriter(sink, compression=compression)
     for r in GOLDEN:
         w.write(r)
     w.flush()
     so_far = sink.getvalue()
-    if kind is not None:
-        so_far = _inflated_prefix(so_far, kind)
+    if compression is not None:
+        so_far = _inflated_prefix(so_far, compression)
     assert so_far == _golden_plain()
     w.write(b"after")
     w.close()
     assert not sink.closed
-    assert list(tfr.read_tfrecord(io.BytesIO(sink.getvalue()), compression=kind)) == GOLDEN + [b"after"]
+    assert list(tfr.read_tfrecord(io.BytesIO(sink.getvalue()), compression=compression)) == GOLDEN + [b"after"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -675,33 +675,33 @@ def test_writer_flush_makes_records_readable(codecs, kind):
 
 
 @settings(max_examples=40)
-@given(records=S.tfrecord_record_lists(), kind=st.sampled_from(S.TFRECORD_COMPRESSIONS))
-def test_round_trip_crossed(both, records, kind):
+@given(records=S.tfrecord_record_lists(), compression=st.sampled_from(S.TFRECORD_COMPRESSIONS))
+def test_round_trip_crossed(both, records, compression):
     ref, nat = (b.tfrecord for b in both)
-    out = written(ref, records, kind)
-    assert written(nat, records, kind) == out
+    out = written(ref, records, compression)
+    assert written(nat, records, compression) == out
     for tfr in (ref, nat):
-        assert list(tfr.read_tfrecord(io.BytesIO(out), compression=kind)) == records
-        if kind != "zlib":
+        assert list(tfr.read_tfrecord(io.BytesIO(out), compression=compression)) == records
+        if compression != "zlib":
             assert list(tfr.read_tfrecord(io.BytesIO(out))) == records
 
 
 @settings(max_examples=40)
-@given(records=S.tfrecord_record_lists(), kind=st.sampled_from(S.TFRECORD_COMPRESSIONS),
+@given(records=S.tfrecord_record_lists(), compression=st.sampled_from(S.TFRECORD_COMPRESSIONS),
        sizes=S.tfrecord_read_sizes())
-def test_short_reads(both, records, kind, sizes):
+def test_short_reads(both, records, compression, sizes):
     ref, nat = (b.tfrecord for b in both)
-    out = written(ref, records, kind)
+    out = written(ref, records, compression)
     for tfr in (ref, nat):
-        assert list(tfr.read_tfrecord(ShortReader(out, sizes), compression=kind)) == records
+        assert list(tfr.read_tfrecord(ShortReader(out, sizes), compression=compression)) == records
 
 
 @settings(max_examples=60)
-@given(records=S.tfrecord_record_lists(max_records=6, big=False), kind=st.sampled_from(S.TFRECORD_COMPRESSIONS),
+@given(records=S.tfrecord_record_lists(max_records=6, big=False), compression=st.sampled_from(S.TFRECORD_COMPRESSIONS),
        data=st.data())
-def test_damaged_files_same_outcome(both, records, kind, data):
+def test_damaged_files_same_outcome(both, records, compression, data):
     ref, nat = (b.tfrecord for b in both)
-    out = bytearray(written(ref, records, kind))
+    out = bytearray(written(ref, records, compression))
     for _ in range(data.draw(st.integers(1, 3))):
         action = data.draw(st.sampled_from(["flip", "truncate", "insert", "delete"]))
         at = data.draw(st.integers(0, len(out)))
@@ -714,8 +714,8 @@ def test_damaged_files_same_outcome(both, records, kind, data):
         elif at < len(out):
             del out[at:at + data.draw(st.integers(1, 16))]
     for verify in (True, False):
-        got = read_all(ref, io.BytesIO(bytes(out)), compression=kind, verify=verify)
-        assert read_all(nat, io.BytesIO(bytes(out)), compression=kind, verify=verify) == got
+        got = read_all(ref, io.BytesIO(bytes(out)), compression=compression, verify=verify)
+        assert read_all(nat, io.BytesIO(bytes(out)), compression=compression, verify=verify) == got
         assert got[0] in ("ok", DecodeError)
         if got[0] is DecodeError:
             assert got[1].startswith("TFRecord: record ")

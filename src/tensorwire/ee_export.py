@@ -34,20 +34,34 @@ Every function here raises :class:`~tensorwire.DecodeError` for a bad export (wi
 index, its file and record, and the band) and for a bad mixer.
 """
 
+from __future__ import annotations
+
 import json
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from numbers import Integral
+from typing import TYPE_CHECKING, Any, Union, cast
 
 import numpy as np
+from numpy.typing import NDArray
 
 # The codecs used, through their public API only.  This is the one line to switch to the
 # backend-chosen public names once tensorwire exposes them (for now: the reference modules).
 from . import example as _example
 from . import tfrecord as _tfrecord
 from .errors import DecodeError
+
+if TYPE_CHECKING:
+    from typing_extensions import TypeAlias
+
+    from ._types import DecodedFeature, ReadCompression, ReadTarget
+
+#: A mixer: the loaded ``*mixer.json`` dict, or the path of the file.
+Mixer: TypeAlias = Union[Mapping[str, Any], str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
+#: One TFRecord file of the export, or the export's files in order.
+ExportFiles: TypeAlias = Union["ReadTarget", Iterable["ReadTarget"]]
 
 __all__ = ["read_ee_image_export", "iter_ee_image_export", "load_mixer"]
 
@@ -62,11 +76,11 @@ class _Grid:
     total: int
 
     @property
-    def rows(self):
+    def rows(self) -> int:
         return self.total // self.per_row
 
 
-def load_mixer(mixer):
+def load_mixer(mixer: Mixer) -> dict[str, Any]:
     """The mixer as a dict: ``mixer`` is a dict already, or the path of a ``*mixer.json`` file."""
     if isinstance(mixer, Mapping):
         return dict(mixer)
@@ -83,13 +97,13 @@ def load_mixer(mixer):
     raise TypeError(f"mixer must be a dict or a path to a mixer.json file, not {type(mixer).__name__}")
 
 
-def _positive_int(value, what):
+def _positive_int(value: object, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, Integral) or value <= 0:
         raise DecodeError(f"mixer: {what} must be a positive integer, got {value!r}")
     return int(value)
 
 
-def _grid(mixer):
+def _grid(mixer: Mixer) -> _Grid:
     m = load_mixer(mixer)
     missing = [k for k in _MIXER_KEYS if k not in m]
     if missing:
@@ -106,13 +120,15 @@ def _grid(mixer):
     return _Grid(width, height, per_row, total)
 
 
-def _margins(kernel_size):
+def _margins(kernel_size: Any) -> tuple[int, int]:
     """``kernel_size`` -> (pixels dropped above/below, pixels dropped left/right)."""
-    if isinstance(kernel_size, Integral) and not isinstance(kernel_size, bool):
+    kx: Any
+    ky: Any
+    if not isinstance(kernel_size, bool) and isinstance(kernel_size, Integral):
         kx = ky = kernel_size
     else:
         try:
-            kx, ky = kernel_size
+            kx, ky = cast(Any, kernel_size)  # a bool is unpacked too: it raises the TypeError below
         except (TypeError, ValueError):
             raise TypeError(f"kernel_size must be an int or [kx, ky], got {kernel_size!r}") from None
     for k in (kx, ky):
@@ -121,7 +137,7 @@ def _margins(kernel_size):
     return int(ky) // 2, int(kx) // 2
 
 
-def _infer_margin(count, grid):
+def _infer_margin(count: int, grid: _Grid) -> int | None:
     """The margin m >= 0 with (height + 2m) * (width + 2m) == count, or None."""
     # 4m^2 + 2(h + w)m + hw - count = 0  =>  m = (sqrt((h - w)^2 + 4 count) - (h + w)) / 4
     h, w = grid.height, grid.width
@@ -131,7 +147,7 @@ def _infer_margin(count, grid):
     return None
 
 
-def _band_names(bands):
+def _band_names(bands: Iterable[str] | None) -> list[str] | None:
     if bands is None:
         return None
     if isinstance(bands, (str, bytes)):
@@ -144,22 +160,22 @@ def _band_names(bands):
     return names
 
 
-def _as_files(files):
+def _as_files(files: ExportFiles) -> list[ReadTarget]:
     if isinstance(files, (str, bytes, os.PathLike)) or hasattr(files, "read"):
-        return [files]
+        return [cast("ReadTarget", files)]
     files = list(files)
     if not files:
         raise ValueError("files: no TFRecord files given")
     return files
 
 
-def _file_name(f):
+def _file_name(f: ReadTarget) -> str:
     if isinstance(f, (str, bytes, os.PathLike)):
         return os.fsdecode(f)
     return getattr(f, "name", repr(f))
 
 
-def _records(files, compression, verify):
+def _records(files: list[ReadTarget], compression: ReadCompression, verify: bool) -> Iterator[tuple[str, int, bytes]]:
     """(file name, record number in the file, record bytes) for every record of every file."""
     for f in files:
         name = _file_name(f)
@@ -176,7 +192,7 @@ def _records(files, compression, verify):
             number += 1
 
 
-def _kind(value):
+def _feature_description(value: DecodedFeature) -> str:
     if value is None:
         return "a feature with no list set"
     if isinstance(value, np.ndarray):
@@ -184,7 +200,10 @@ def _kind(value):
     return "a bytes_list"
 
 
-def iter_ee_image_export(files, mixer, *, bands=None, kernel_size=None, compression="auto", verify=True):
+def iter_ee_image_export(
+    files: ExportFiles, mixer: Mixer, *, bands: Iterable[str] | None = None,
+    kernel_size: int | Sequence[int] | None = None, compression: ReadCompression = "auto", verify: bool = True,
+) -> Iterator[tuple[int, int, dict[str, NDArray[np.float32]]]]:
     """Yield the patches of an Earth Engine TFRecord image export one at a time.
 
     Args:
@@ -245,17 +264,18 @@ def iter_ee_image_export(files, mixer, *, bands=None, kernel_size=None, compress
         raise DecodeError(f"the export has {index} patches, the mixer's totalPatches is {grid.total}")
 
 
-def _band_values(features, band, where):
+def _band_values(features: Mapping[str, DecodedFeature], band: str, where: str) -> NDArray[np.float32]:
     try:
         values = features[band]
     except KeyError:
         raise DecodeError(f"{where}: band {band!r} is missing") from None
     if not (isinstance(values, np.ndarray) and values.dtype == np.float32):
-        raise DecodeError(f"{where}: band {band!r} is {_kind(values)}, expected a float_list")
-    return values
+        raise DecodeError(f"{where}: band {band!r} is {_feature_description(values)}, expected a float_list")
+    return cast("NDArray[np.float32]", values)
 
 
-def _crop(features, band, grid, margin, where):
+def _crop(features: Mapping[str, DecodedFeature], band: str, grid: _Grid, margin: tuple[int, int],
+          where: str) -> NDArray[np.float32]:
     values = _band_values(features, band, where)
     my, mx = margin
     rows, cols = grid.height + 2 * my, grid.width + 2 * mx
@@ -266,7 +286,10 @@ def _crop(features, band, grid, margin, where):
     return values.reshape(rows, cols)[my : my + grid.height, mx : mx + grid.width]
 
 
-def read_ee_image_export(files, mixer, *, bands=None, kernel_size=None, compression="auto", verify=True):
+def read_ee_image_export(
+    files: ExportFiles, mixer: Mixer, *, bands: Iterable[str] | None = None,
+    kernel_size: int | Sequence[int] | None = None, compression: ReadCompression = "auto", verify: bool = True,
+) -> NDArray[np.float32]:
     """Read a whole Earth Engine TFRecord image export into one ``(H, W, n_bands)`` float32 array.
 
     ``H = (totalPatches / patchesPerRow) * height`` and ``W = patchesPerRow * width`` for the
@@ -288,4 +311,5 @@ def read_ee_image_export(files, mixer, *, bands=None, kernel_size=None, compress
         tile = out[row * h : (row + 1) * h, col * w : (col + 1) * w]
         for i, values in enumerate(patch.values()):
             tile[:, :, i] = values
+    assert out is not None  # an export without patches raised in iter_ee_image_export
     return out

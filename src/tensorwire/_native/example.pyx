@@ -38,7 +38,7 @@ from ._wire cimport (
     wire_write_varint,
 )
 
-cdef object sys, np, D, DecodeError, Mapping, Integral
+cdef object sys, np, D, DecodeError, Mapping, Integral, spec_entries, message_view
 import sys
 from collections.abc import Mapping
 from numbers import Integral
@@ -46,7 +46,9 @@ from numbers import Integral
 import numpy as np
 
 from ..codecs.rules import dtypes as D
-from ..codecs.example import _spec_entries  # checks the spec argument, once per call: one definition
+from ..codecs.rules import example as example_rules  # checked against the enums below at import
+from ..codecs.rules.example import spec_entries  # checks the spec argument, once per call: one definition
+from ..codecs.rules.wire import message_view  # checks the data argument, once per call: one definition
 from ..errors import DecodeError
 
 cdef str WHAT = "Example"
@@ -58,7 +60,10 @@ cdef enum:
     FLOAT_LIST = 2
     INT64_LIST = 3
 
-cdef tuple KIND_NAMES = (None, "bytes_list", "float_list", "int64_list")
+cdef tuple LIST_NAMES = (None, "bytes_list", "float_list", "int64_list")
+assert (example_rules.BYTES_LIST, example_rules.FLOAT_LIST, example_rules.INT64_LIST) == (
+    BYTES_LIST, FLOAT_LIST, INT64_LIST)
+assert example_rules.LIST_NAMES == dict(enumerate(LIST_NAMES[1:], 1))
 cdef tuple _TEXT = (bytes, bytearray, str)
 cdef object INT64_MAX_OBJ = (1 << 63) - 1
 cdef object INT64_MIN_OBJ = -(1 << 63)
@@ -81,7 +86,7 @@ cdef enum:
 
 cdef class _Plan:
     """One feature value, classified and sized: what the writer needs."""
-    cdef int kind
+    cdef int list_kind
     cdef int mode
     cdef object src          # the array or list of bytes (keeps ``data`` alive)
     cdef const unsigned char* data
@@ -90,7 +95,7 @@ cdef class _Plan:
     cdef Py_ssize_t list_len  # bytes of the BytesList/FloatList/Int64List message
 
     cdef Py_ssize_t feature_len(self):
-        return wire_len_field_size(self.kind, self.list_len)
+        return wire_len_field_size(self.list_kind, self.list_len)
 
 
 cdef inline bytes _utf8(item):
@@ -140,7 +145,7 @@ cdef Py_ssize_t _varints_size(const unsigned char* data, Py_ssize_t n) noexcept 
 cdef _Plan _bytes_plan(list items):
     cdef _Plan plan = _Plan()
     cdef bytes b
-    plan.kind = BYTES_LIST
+    plan.list_kind = BYTES_LIST
     plan.mode = MODE_BYTES
     plan.src = items
     plan.n = len(items)
@@ -152,7 +157,7 @@ cdef _Plan _bytes_plan(list items):
 cdef _Plan _float_plan(arr):
     cdef _Plan plan = _Plan()
     cdef object dtype = arr.dtype
-    plan.kind = FLOAT_LIST
+    plan.list_kind = FLOAT_LIST
     plan.n = arr.size
     if (not _BIG_ENDIAN_HOST and arr.flags.c_contiguous and arr.flags.aligned
             and (dtype.type is np.float32 or dtype.type is np.float64) and dtype.isnative):
@@ -172,7 +177,7 @@ cdef _Plan _float_plan(arr):
 cdef _Plan _int_plan(arr):
     """``arr``: an int64 array (any layout, already range-checked)."""
     cdef _Plan plan = _Plan()
-    plan.kind = INT64_LIST
+    plan.list_kind = INT64_LIST
     plan.mode = MODE_VARINT
     if not (arr.flags.c_contiguous and arr.flags.aligned and arr.dtype.isnative):
         arr = np.ascontiguousarray(arr, dtype=np.int64)
@@ -266,7 +271,7 @@ cdef unsigned char* _write_feature(unsigned char* p, _Plan plan) except NULL:
     cdef bytes b
     cdef Py_ssize_t nbytes = plan.payload
     cdef unsigned char* q
-    p = wire_write_len_prefix(p, plan.kind, plan.list_len)
+    p = wire_write_len_prefix(p, plan.list_kind, plan.list_len)
     if plan.mode == MODE_BYTES:
         for b in plan.src:
             p = wire_write_len_prefix(p, 1, len(b))
@@ -438,22 +443,22 @@ def encode_sequence_example(context, feature_lists, *, sort_keys=True):
 cdef enum:
     SCAN_OK = 0
     SCAN_WIRE = 1        # wire error, in ``wire``
-    SCAN_TWO_KINDS = 2   # offset = the second kind's tag, kind_a = first kind, kind_b = second
+    SCAN_TWO_KINDS = 2   # offset = the second list's tag, list_kind_a = the first list, list_kind_b = the second
     SCAN_FLOAT_SIZE = 3  # offset = packed payload start, nbytes = its length
 
 
 cdef struct FeatScan:
-    int kind               # 0 until a kind is met
+    int list_kind          # 0 until a value list is met
     Py_ssize_t count       # values (merged over occurrences)
     int code
     Py_ssize_t offset
     Py_ssize_t nbytes
-    int kind_a
-    int kind_b
+    int list_kind_a
+    int list_kind_b
     WireError wire
 
 
-cdef Py_ssize_t _scan_list(const unsigned char* buf, Py_ssize_t pos, Py_ssize_t end, int kind,
+cdef Py_ssize_t _scan_list(const unsigned char* buf, Py_ssize_t pos, Py_ssize_t end, int list_kind,
                            FeatScan* s) noexcept nogil:
     """Validate one BytesList/FloatList/Int64List message, counting its values; 0 or -1."""
     cdef uint32_t field = 0
@@ -465,7 +470,7 @@ cdef Py_ssize_t _scan_list(const unsigned char* buf, Py_ssize_t pos, Py_ssize_t 
             break
         if field != 1:
             pos = wire_skip_field(buf, pos, end, field, wt, 0, &s.wire)
-        elif kind == FLOAT_LIST and wt == WT_LEN:
+        elif list_kind == FLOAT_LIST and wt == WT_LEN:
             stop = wire_read_length(buf, pos, end, &start, &s.wire)
             if stop >= 0 and (stop - start) % 4:
                 s.code = SCAN_FLOAT_SIZE
@@ -475,18 +480,18 @@ cdef Py_ssize_t _scan_list(const unsigned char* buf, Py_ssize_t pos, Py_ssize_t 
             if stop >= 0:
                 s.count += (stop - start) // 4
             pos = stop
-        elif kind == FLOAT_LIST and wt == WT_FIXED32:
+        elif list_kind == FLOAT_LIST and wt == WT_FIXED32:
             pos = wire_skip_field(buf, pos, end, field, wt, 0, &s.wire)
             s.count += 1
-        elif kind == INT64_LIST and wt == WT_LEN:
+        elif list_kind == INT64_LIST and wt == WT_LEN:
             stop = wire_read_length(buf, pos, end, &start, &s.wire)
             if stop >= 0 and wire_count_varints(buf, start, stop, &s.count, &s.wire) < 0:
                 stop = -1
             pos = stop
-        elif kind == INT64_LIST and wt == WT_VARINT:
+        elif list_kind == INT64_LIST and wt == WT_VARINT:
             pos = wire_skip_varint(buf, pos, end, &s.wire)
             s.count += 1
-        elif kind == BYTES_LIST and wt == WT_LEN:
+        elif list_kind == BYTES_LIST and wt == WT_LEN:
             pos = wire_read_length(buf, pos, end, &start, &s.wire)
             s.count += 1
         else:
@@ -500,7 +505,7 @@ cdef Py_ssize_t _scan_list(const unsigned char* buf, Py_ssize_t pos, Py_ssize_t 
 
 
 cdef int _scan_feature(const unsigned char* buf, Py_ssize_t pos, Py_ssize_t end, FeatScan* s) noexcept nogil:
-    """Validate one Feature occurrence, merging its kind and count into ``s``; 0 or -1."""
+    """Validate one Feature occurrence, merging its list_kind and count into ``s``; 0 or -1."""
     cdef uint32_t field = 0
     cdef int wt = 0
     cdef Py_ssize_t start = 0, stop, tag_pos
@@ -514,13 +519,13 @@ cdef int _scan_feature(const unsigned char* buf, Py_ssize_t pos, Py_ssize_t end,
             if pos < 0:
                 break
             stop = pos
-            if s.kind != 0 and s.kind != <int>field:
+            if s.list_kind != 0 and s.list_kind != <int>field:
                 s.code = SCAN_TWO_KINDS
                 s.offset = tag_pos
-                s.kind_a = s.kind
-                s.kind_b = field
+                s.list_kind_a = s.list_kind
+                s.list_kind_b = field
                 return -1
-            s.kind = field
+            s.list_kind = field
             if _scan_list(buf, start, stop, field, s) < 0:
                 return -1
             pos = stop
@@ -553,7 +558,7 @@ cdef int _scan_values(const unsigned char* buf, Py_ssize_t pos, Py_ssize_t end, 
 
 cdef int _scan_fail(const FeatScan* s, str what, str label) except -1:
     if s.code == SCAN_TWO_KINDS:
-        raise DecodeError(f"{what}: {label} has both {KIND_NAMES[s.kind_a]} and {KIND_NAMES[s.kind_b]} set", s.offset)
+        raise DecodeError(f"{what}: {label} has both {LIST_NAMES[s.list_kind_a]} and {LIST_NAMES[s.list_kind_b]} set", s.offset)
     if s.code == SCAN_FLOAT_SIZE:
         raise DecodeError(
             f"{what}: {label}: packed float_list of {s.nbytes} bytes", s.offset, " is not a multiple of 4"
@@ -600,7 +605,7 @@ cdef str _read_entry(const unsigned char* buf, Py_ssize_t pos, Py_ssize_t end, s
 
 cdef int _index_features(const unsigned char* buf, Py_ssize_t pos, Py_ssize_t end, dict index,
                          str what, str prefix) except -1:
-    """Validate one Features message; ``index[name] = (kind, count, entry start, entry end)``."""
+    """Validate one Features message; ``index[name] = (list_kind, count, entry start, entry end)``."""
     cdef WireError err
     cdef FeatScan s
     cdef uint32_t field = 0
@@ -617,7 +622,7 @@ cdef int _index_features(const unsigned char* buf, Py_ssize_t pos, Py_ssize_t en
             if pos < 0:
                 _wire_fail(&err, what)
             name = _read_entry(buf, start, pos, what, &plain)
-            s.kind = 0
+            s.list_kind = 0
             s.count = 0
             if pos - start >= NOGIL_BYTES:
                 with nogil:
@@ -627,7 +632,7 @@ cdef int _index_features(const unsigned char* buf, Py_ssize_t pos, Py_ssize_t en
             if r < 0:
                 _scan_fail(&s, what, f"{prefix}{name!r}")
             if plain:
-                index[name] = (s.kind, s.count, start, pos)
+                index[name] = (s.list_kind, s.count, start, pos)
         else:
             pos = wire_skip_field(buf, pos, end, field, wt, 0, &err)
             if pos < 0:
@@ -637,7 +642,7 @@ cdef int _index_features(const unsigned char* buf, Py_ssize_t pos, Py_ssize_t en
 
 cdef int _index_feature_lists(const unsigned char* buf, Py_ssize_t pos, Py_ssize_t end, dict index,
                               str what) except -1:
-    """Validate one FeatureLists message; ``index[name] = [(kind, count, start, end) a step]``."""
+    """Validate one FeatureLists message; ``index[name] = [(list_kind, count, start, end) a step]``."""
     cdef WireError err
     cdef FeatScan s
     cdef uint32_t field = 0, vfield = 0, sfield = 0
@@ -675,7 +680,7 @@ cdef int _index_feature_lists(const unsigned char* buf, Py_ssize_t pos, Py_ssize
                         send = wire_read_length(buf, q, vend, &sstart, &err)
                         if send < 0:
                             _wire_fail(&err, what)
-                        s.kind = 0
+                        s.list_kind = 0
                         s.count = 0
                         if send - sstart >= NOGIL_BYTES:
                             with nogil:
@@ -684,7 +689,7 @@ cdef int _index_feature_lists(const unsigned char* buf, Py_ssize_t pos, Py_ssize
                             r = _scan_feature(buf, sstart, send, &s)
                         if r < 0:
                             _scan_fail(&s, what, f"feature list {name!r} step {len(steps)}")
-                        steps.append((s.kind, s.count, sstart, send))
+                        steps.append((s.list_kind, s.count, sstart, send))
                         q = send
                     else:
                         q = wire_skip_field(buf, q, vend, sfield, swt, 0, &err)
@@ -718,7 +723,7 @@ cdef inline Py_ssize_t _next(const unsigned char* buf, Py_ssize_t pos, Py_ssize_
 # (a bytearray, with the GIL released) gives wrong values, never a stray read or write.
 
 
-cdef unsigned char* _fill_list(const unsigned char* buf, Py_ssize_t pos, Py_ssize_t end, int kind,
+cdef unsigned char* _fill_list(const unsigned char* buf, Py_ssize_t pos, Py_ssize_t end, int list_kind,
                                unsigned char* out, const unsigned char* out_end) noexcept nogil:
     """Copy a FloatList's payloads (little-endian bytes) or decode an Int64List's varints
     (native int64) into ``out``; return the pointer past what was written."""
@@ -732,12 +737,12 @@ cdef unsigned char* _fill_list(const unsigned char* buf, Py_ssize_t pos, Py_ssiz
         if stop < 0:
             break
         if field == 1:
-            if kind == FLOAT_LIST and (wt == WT_LEN or wt == WT_FIXED32):
+            if list_kind == FLOAT_LIST and (wt == WT_LEN or wt == WT_FIXED32):
                 if stop - start > out_end - out:
                     break
                 memcpy(out, buf + start, <size_t>(stop - start))
                 out += stop - start
-            elif kind == INT64_LIST and (wt == WT_LEN or wt == WT_VARINT):
+            elif list_kind == INT64_LIST and (wt == WT_LEN or wt == WT_VARINT):
                 while start < stop and out_end - out >= 8:
                     start = wire_read_varint(buf, start, stop, &v, &err)
                     if start < 0:
@@ -748,9 +753,9 @@ cdef unsigned char* _fill_list(const unsigned char* buf, Py_ssize_t pos, Py_ssiz
     return out
 
 
-cdef unsigned char* _fill_feature(const unsigned char* buf, Py_ssize_t pos, Py_ssize_t end, int kind,
+cdef unsigned char* _fill_feature(const unsigned char* buf, Py_ssize_t pos, Py_ssize_t end, int list_kind,
                                   unsigned char* out, const unsigned char* out_end) noexcept nogil:
-    """The numeric values of one Feature occurrence (whose kind is ``kind``) into ``out``."""
+    """The numeric values of one Feature occurrence (whose value list is ``list_kind``) into ``out``."""
     cdef uint32_t field = 0
     cdef int wt = 0
     cdef Py_ssize_t start = 0, stop
@@ -758,13 +763,13 @@ cdef unsigned char* _fill_feature(const unsigned char* buf, Py_ssize_t pos, Py_s
         stop = _next(buf, pos, end, &field, &wt, &start)
         if stop < 0:
             break
-        if <int>field == kind and wt == WT_LEN:
-            out = _fill_list(buf, start, stop, kind, out, out_end)
+        if <int>field == list_kind and wt == WT_LEN:
+            out = _fill_list(buf, start, stop, list_kind, out, out_end)
         pos = stop
     return out
 
 
-cdef void _fill_entry(const unsigned char* buf, Py_ssize_t pos, Py_ssize_t end, int kind,
+cdef void _fill_entry(const unsigned char* buf, Py_ssize_t pos, Py_ssize_t end, int list_kind,
                       unsigned char* out, const unsigned char* out_end) noexcept nogil:
     """The numeric values of a map entry's Feature (all its value occurrences) into ``out``."""
     cdef uint32_t field = 0
@@ -775,7 +780,7 @@ cdef void _fill_entry(const unsigned char* buf, Py_ssize_t pos, Py_ssize_t end, 
         if stop < 0:
             break
         if field == 2 and wt == WT_LEN:
-            out = _fill_feature(buf, start, stop, kind, out, out_end)
+            out = _fill_feature(buf, start, stop, list_kind, out, out_end)
         pos = stop
 
 
@@ -799,7 +804,7 @@ cdef void _bytes_of_feature(const unsigned char* buf, Py_ssize_t pos, Py_ssize_t
         pos = stop
 
 
-cdef object _materialize(const unsigned char* buf, int kind, Py_ssize_t count, Py_ssize_t start,
+cdef object _materialize(const unsigned char* buf, int list_kind, Py_ssize_t count, Py_ssize_t start,
                          Py_ssize_t end, bint entry):
     """Decode a validated feature: a map entry's (``entry``) or one Feature occurrence's."""
     cdef object out
@@ -810,9 +815,9 @@ cdef object _materialize(const unsigned char* buf, int kind, Py_ssize_t count, P
     cdef uint32_t field = 0
     cdef int wt = 0
     cdef Py_ssize_t vstart = 0, stop
-    if kind == 0:
+    if list_kind == 0:
         return None
-    if kind == BYTES_LIST:
+    if list_kind == BYTES_LIST:
         values = []
         if not entry:
             _bytes_of_feature(buf, start, end, values)
@@ -825,7 +830,7 @@ cdef object _materialize(const unsigned char* buf, int kind, Py_ssize_t count, P
                 _bytes_of_feature(buf, vstart, stop, values)
             start = stop
         return values
-    out = np.empty(count, dtype=np.float32 if kind == FLOAT_LIST else np.int64)
+    out = np.empty(count, dtype=np.float32 if list_kind == FLOAT_LIST else np.int64)
     if count == 0:
         return out
     dst = out.view(np.uint8)
@@ -834,14 +839,14 @@ cdef object _materialize(const unsigned char* buf, int kind, Py_ssize_t count, P
     if end - start >= NOGIL_BYTES:
         with nogil:
             if entry:
-                _fill_entry(buf, start, end, kind, p, p_end)
+                _fill_entry(buf, start, end, list_kind, p, p_end)
             else:
-                _fill_feature(buf, start, end, kind, p, p_end)
+                _fill_feature(buf, start, end, list_kind, p, p_end)
     elif entry:
-        _fill_entry(buf, start, end, kind, p, p_end)
+        _fill_entry(buf, start, end, list_kind, p, p_end)
     else:
-        _fill_feature(buf, start, end, kind, p, p_end)
-    if _BIG_ENDIAN_HOST and kind == FLOAT_LIST:
+        _fill_feature(buf, start, end, list_kind, p, p_end)
+    if _BIG_ENDIAN_HOST and list_kind == FLOAT_LIST:
         out.byteswap(inplace=True)
     return out
 
@@ -853,19 +858,19 @@ cdef dict _apply_spec(const unsigned char* buf, dict index, list entries, str wh
     """The spec's features, checked against the index before anything is allocated."""
     cdef dict out = {}
     cdef tuple found, spec_entry
-    cdef int kind, have
+    cdef int list_kind, have
     cdef Py_ssize_t count
     cdef object need, dims, value, arr, name, d
     cdef str state
     for spec_entry in entries:
-        name, dims, kind = spec_entry
+        name, dims, list_kind = spec_entry
         found = index.get(name)
         if found is None or found[0] == 0:
             state = "missing" if found is None else "missing (present with no kind set)"
             raise DecodeError(f"{what}: feature {name!r} is {state}")
         have = found[0]
-        if have != kind:
-            raise DecodeError(f"{what}: feature {name!r} is {KIND_NAMES[have]}, the spec wants {KIND_NAMES[kind]}")
+        if have != list_kind:
+            raise DecodeError(f"{what}: feature {name!r} is {LIST_NAMES[have]}, the spec wants {LIST_NAMES[list_kind]}")
         count = found[1]
         need = 1
         for d in dims:
@@ -874,8 +879,8 @@ cdef dict _apply_spec(const unsigned char* buf, dict index, list entries, str wh
             raise DecodeError(
                 f"{what}: feature {name!r} has {count} values, the spec's shape {list(dims)} needs {need}"
             )
-        value = _materialize(buf, kind, count, found[2], found[3], True)
-        if kind == BYTES_LIST:
+        value = _materialize(buf, list_kind, count, found[2], found[3], True)
+        if list_kind == BYTES_LIST:
             arr = np.empty(count, dtype=object)
             arr[:] = value
             value = arr
@@ -886,16 +891,6 @@ cdef dict _apply_spec(const unsigned char* buf, dict index, list entries, str wh
 # --- entry points ------------------------------------------------------------------------------
 
 
-cdef object _buffer(data, str func):
-    cdef object mv
-    if isinstance(data, str):
-        raise TypeError(f"{func} takes bytes or a buffer, not str")
-    mv = memoryview(data)
-    if not mv.c_contiguous:
-        raise TypeError(f"{func} needs a C-contiguous buffer")
-    return mv.cast("B") if mv.format != "B" or mv.ndim != 1 else mv
-
-
 def decode_example(data, *, spec=None):
     """Parse a serialized ``tf.train.Example`` into ``{name: value}``.
 
@@ -904,8 +899,8 @@ def decode_example(data, *, spec=None):
     selects, checks and reshapes features like ``tf.io.FixedLenFeature``.  Every invalid input
     raises :class:`tensorwire.DecodeError`; see the module docstring.
     """
-    cdef list entries = None if spec is None else _spec_entries(spec)
-    cdef object mv = _buffer(data, "decode_example")
+    cdef list entries = None if spec is None else spec_entries(spec)
+    cdef object mv = message_view(data, "decode_example")
     cdef const unsigned char[::1] view = mv
     cdef const unsigned char* buf = NULL
     cdef Py_ssize_t end = view.shape[0], pos = 0, start = 0
@@ -944,7 +939,7 @@ def decode_sequence_example(data):
     ``context`` is decoded like :func:`decode_example`'s result; ``feature_lists`` maps each
     name to the list of its steps, each decoded like a feature value.
     """
-    cdef object mv = _buffer(data, "decode_sequence_example")
+    cdef object mv = message_view(data, "decode_sequence_example")
     cdef const unsigned char[::1] view = mv
     cdef const unsigned char* buf = NULL
     cdef Py_ssize_t end = view.shape[0], pos = 0, start = 0

@@ -67,12 +67,12 @@ cdef enum:
     DT_HALF = 19
     DT_UINT64 = 23
 
-# How a typed field's values are laid out and converted.
+# How a typed field's values are laid out on the wire.
 cdef enum:
-    KIND_NONE = 0
-    KIND_FIXED32 = 1
-    KIND_FIXED64 = 2
-    KIND_VARINT = 3
+    LAYOUT_NONE = 0
+    LAYOUT_FIXED32 = 1
+    LAYOUT_FIXED64 = 2
+    LAYOUT_VARINT = 3
 
 # Sizes above which loops and copies run without the GIL.
 cdef enum:
@@ -88,16 +88,16 @@ assert (D.DT_STRING, D.DT_BOOL, D.DT_BFLOAT16, D.DT_HALF, D.DT_UINT64) == (
     DT_STRING, DT_BOOL, DT_BFLOAT16, DT_HALF, DT_UINT64)
 
 
-cdef inline int _field_kind(uint32_t field) noexcept nogil:
-    """Layout of a typed value field other than string_val (KIND_NONE for any other field)."""
+cdef inline int _field_layout(uint32_t field) noexcept nogil:
+    """Layout of a typed value field other than string_val (LAYOUT_NONE for any other field)."""
     if field == F_FLOAT or field == F_SCOMPLEX:
-        return KIND_FIXED32
+        return LAYOUT_FIXED32
     if field == F_DOUBLE or field == F_DCOMPLEX:
-        return KIND_FIXED64
+        return LAYOUT_FIXED64
     if (field == F_INT or field == F_INT64 or field == F_BOOL or field == F_HALF
             or field == F_UINT32 or field == F_UINT64):
-        return KIND_VARINT
-    return KIND_NONE
+        return LAYOUT_VARINT
+    return LAYOUT_NONE
 
 
 # ============================================================================================
@@ -189,7 +189,7 @@ def encode_tensor(array, *, form="content"):
     converted; ``str`` elements are encoded as UTF-8.  Raises ``TypeError`` for a dtype with no
     TensorFlow counterpart and ``ValueError`` for an unknown ``form``.
     """
-    cdef int dt, field = 0, kind = KIND_NONE, ndim, k
+    cdef int dt, field = 0, layout = LAYOUT_NONE, ndim, k
     cdef Py_ssize_t dims[MAX_RANK]
     cdef Py_ssize_t header, body = 0, payload = 0, nvals = 0
     cdef const unsigned char[::1] src
@@ -227,10 +227,10 @@ def encode_tensor(array, *, form="content"):
             body = wire_len_field_size(F_CONTENT, payload)
     else:
         field = D.VALUE_FIELD[dt]
-        kind = _field_kind(field)
+        layout = _field_layout(field)
         flat = arr.reshape(-1)
         if flat.size:
-            if kind != KIND_VARINT:
+            if layout != LAYOUT_VARINT:
                 data = np.ascontiguousarray(flat, dtype=flat.dtype.newbyteorder("<"))
                 src = _bytes_of(data)
                 srcp = &src[0]
@@ -264,7 +264,7 @@ def encode_tensor(array, *, form="content"):
             p += len(s)
     elif field:
         p = wire_write_len_prefix(p, field, payload)
-        if kind == KIND_VARINT:
+        if layout == LAYOUT_VARINT:
             if nvals >= NOGIL_BYTES // 8:
                 with nogil:
                     _write_varints(p, vals, nvals)
@@ -273,7 +273,7 @@ def encode_tensor(array, *, form="content"):
         else:
             payload_start = p
             _copy(p, srcp, payload)
-            if kind == KIND_FIXED32:
+            if layout == LAYOUT_FIXED32:
                 _quiet_snans(payload_start, payload)
     return out
 
@@ -294,6 +294,7 @@ cdef struct Parsed:
 
 
 cdef object _buffer(data):
+    """``rules.wire.message_view(data, "decode_tensor")``, in C: the first check of the hot path."""
     cdef object mv
     if isinstance(data, str):
         raise TypeError("decode_tensor takes bytes or a buffer, not str")
@@ -370,7 +371,7 @@ cdef int _parse_fields(const unsigned char* buf, Py_ssize_t end, Parsed* f) exce
     """One pass over the message, recording what was found; raises on wire errors."""
     cdef WireError err
     cdef uint32_t field = 0
-    cdef int wt = 0, kind, width
+    cdef int wt = 0, layout, width
     cdef Py_ssize_t pos = 0, start = 0, stop, r
     cdef uint64_t raw = 0
     while pos < end:
@@ -396,14 +397,14 @@ cdef int _parse_fields(const unsigned char* buf, Py_ssize_t end, Parsed* f) exce
             pos = wire_read_length(buf, pos, end, &start, &err)
             f.counts[F_STRING] += 1
         else:
-            kind = _field_kind(field)
-            if kind == KIND_NONE:
+            layout = _field_layout(field)
+            if layout == LAYOUT_NONE:
                 pos = wire_skip_field(buf, pos, end, field, wt, 0, &err)
             elif wt == WT_LEN:
                 stop = wire_read_length(buf, pos, end, &start, &err)
                 if stop < 0:
                     return _wire_fail(&err)
-                if kind == KIND_VARINT:
+                if layout == LAYOUT_VARINT:
                     if stop - start >= NOGIL_BYTES:
                         with nogil:
                             r = wire_count_varints(buf, start, stop, &f.counts[field], &err)
@@ -412,7 +413,7 @@ cdef int _parse_fields(const unsigned char* buf, Py_ssize_t end, Parsed* f) exce
                     if r < 0:
                         return _wire_fail(&err)
                 else:
-                    width = 4 if kind == KIND_FIXED32 else 8
+                    width = 4 if layout == LAYOUT_FIXED32 else 8
                     if (stop - start) % width:
                         raise DecodeError(
                             f"{WHAT}: packed {D.FIELD_NAMES[field]} of {stop - start} bytes", start,
@@ -420,8 +421,8 @@ cdef int _parse_fields(const unsigned char* buf, Py_ssize_t end, Parsed* f) exce
                         )
                     f.counts[field] += (stop - start) // width
                 pos = stop
-            elif ((wt == WT_VARINT and kind == KIND_VARINT) or (wt == WT_FIXED32 and kind == KIND_FIXED32)
-                    or (wt == WT_FIXED64 and kind == KIND_FIXED64)):
+            elif ((wt == WT_VARINT and layout == LAYOUT_VARINT) or (wt == WT_FIXED32 and layout == LAYOUT_FIXED32)
+                    or (wt == WT_FIXED64 and layout == LAYOUT_FIXED64)):
                 pos = wire_skip_field(buf, pos, end, field, wt, 0, &err)
                 f.counts[field] += 1
             else:
@@ -467,15 +468,15 @@ cdef inline Py_ssize_t _next_field(const unsigned char* buf, Py_ssize_t pos, Py_
     return wire_skip_field(buf, pos, end, field[0], wt[0], 0, &err)
 
 
-cdef inline bint _takes(uint32_t field, int wt, uint32_t target, int kind) noexcept nogil:
+cdef inline bint _takes(uint32_t field, int wt, uint32_t target, int layout) noexcept nogil:
     """Whether a top-level field holds values of ``target`` (as _parse_fields counted them)."""
     if field != target:
         return False
-    return (wt == WT_LEN or (wt == WT_VARINT and kind == KIND_VARINT)
-            or (wt == WT_FIXED32 and kind == KIND_FIXED32) or (wt == WT_FIXED64 and kind == KIND_FIXED64))
+    return (wt == WT_LEN or (wt == WT_VARINT and layout == LAYOUT_VARINT)
+            or (wt == WT_FIXED32 and layout == LAYOUT_FIXED32) or (wt == WT_FIXED64 and layout == LAYOUT_FIXED64))
 
 
-cdef void _fill_fixed(const unsigned char* buf, Py_ssize_t end, uint32_t target, int kind,
+cdef void _fill_fixed(const unsigned char* buf, Py_ssize_t end, uint32_t target, int layout,
                       unsigned char* out) noexcept nogil:
     """Copy the little-endian payloads of a fixed-width typed field into ``out``, in order."""
     cdef Py_ssize_t pos = 0, start = 0, stop
@@ -485,7 +486,7 @@ cdef void _fill_fixed(const unsigned char* buf, Py_ssize_t end, uint32_t target,
         stop = _next_field(buf, pos, end, &field, &wt, &start)
         if stop < 0:
             return
-        if _takes(field, wt, target, kind):
+        if _takes(field, wt, target, layout):
             memcpy(out, buf + start, <size_t>(stop - start))
             out += stop - start
         pos = stop
@@ -523,7 +524,7 @@ cdef Py_ssize_t _fill_varints(const unsigned char* buf, Py_ssize_t end, uint32_t
         stop = _next_field(buf, pos, end, &field, &wt, &start)
         if stop < 0:
             return -1
-        if _takes(field, wt, target, KIND_VARINT):
+        if _takes(field, wt, target, LAYOUT_VARINT):
             while start < stop:
                 start = wire_read_varint(buf, start, stop, &v, &err)
                 if start < 0:
@@ -581,93 +582,86 @@ cdef bint _find_bad_bool(const unsigned char* p, Py_ssize_t n, Py_ssize_t* where
     return False
 
 
-def decode_tensor(data, *, dtype=None, copy=True, max_bytes=D.DEFAULT_MAX_BYTES):
-    """Parse a serialized ``TensorProto`` into a numpy array.
-
-    ``data`` is bytes, bytearray, memoryview or any C-contiguous buffer.  ``dtype`` (numpy dtype,
-    DataType number, or ``"string"``/``bytes``/``object`` for strings), when given, must equal the
-    encoded dtype, like ``tf.io.parse_tensor``.  ``copy=False`` returns a read-only view into
-    ``data`` when the values come from a ``tensor_content`` aligned for the dtype (a copy
-    otherwise).  ``max_bytes`` bounds the decoded array's size and is checked before anything is
-    allocated.  String tensors come back as object arrays of ``bytes``.  Every invalid input
-    raises :class:`tensorwire.DecodeError`.
-    """
-    cdef Parsed f
-    cdef const unsigned char[::1] view
-    cdef const unsigned char* buf = NULL
-    cdef unsigned char[::1] dst
-    cdef unsigned char* outp
-    cdef Py_ssize_t end, i, start, clen, where = 0, m, bad_index
-    cdef int64_t n = 1, d, span, lo = 0, hi = 0, bad_value = 0
-    cdef int dt, itemsize, kind, conv
-    cdef uint32_t field
-    cdef bint found = False
-    cdef object expected, mv, np_dtype, nbytes, shape, view_arr, out, name, values, out_dtype
-
-    expected = None if dtype is None else D.expected_datatype(dtype)
-    mv = _buffer(data)
-    view = mv
-    end = view.shape[0]
-    if end:
-        buf = &view[0]
-    memset(&f, 0, sizeof(Parsed))
-    _parse_fields(buf, end, &f)
-    dt = f.dtype
+cdef tuple _check_header(const Parsed* f, object expected, object max_bytes, int64_t* count):
+    """Step 2: what the header says, checked in the reference's order before anything is
+    allocated (the dtype, ``unknown_rank``, the element count, ``max_bytes``, numpy's size
+    limit).  Returns ``(numpy dtype, shape)``; the element count goes to ``count[0]``."""
+    cdef int i, itemsize, dt = f.dtype
+    cdef int64_t n = 1, d, span
+    cdef object np_dtype, nbytes
     np_dtype = _check_dtype(dt, expected)
     if f.unknown_rank:
         raise DecodeError(f"{WHAT}: tensor_shape has unknown_rank set")
     for i in range(f.rank):
         d = f.dims[i]
         if d != 0 and n > INT64_MAX // d:
-            raise DecodeError(f"{WHAT}: shape {_dims_list(&f)} has more than 2**63-1 elements")
+            raise DecodeError(f"{WHAT}: shape {_dims_list(f)} has more than 2**63-1 elements")
         n *= d
     itemsize = np_dtype.itemsize  # 8 for object arrays: a pointer an element
     nbytes = <object>n * itemsize
     if nbytes > max_bytes:
         raise DecodeError(
-            f"{WHAT}: shape {_dims_list(&f)} of {D.dt_name(dt)} needs {nbytes} bytes, over max_bytes={max_bytes}"
+            f"{WHAT}: shape {_dims_list(f)} of {D.dt_name(dt)} needs {nbytes} bytes, over max_bytes={max_bytes}"
         )
     span = itemsize  # numpy's own size check skips zero dims
     for i in range(f.rank):
         d = f.dims[i]
         if d != 0:
             if span > INT64_MAX // d:
-                raise DecodeError(f"{WHAT}: shape {_dims_list(&f)} of {D.dt_name(dt)} is too large for a numpy array")
+                raise DecodeError(f"{WHAT}: shape {_dims_list(f)} of {D.dt_name(dt)} is too large for a numpy array")
             span *= d
-    shape = tuple(_dims_list(&f))
+    count[0] = n
+    return np_dtype, tuple(_dims_list(f))
 
-    if f.has_content and f.content_stop > f.content_start:
-        start = f.content_start
-        clen = f.content_stop - start
-        if dt == DT_STRING:
-            raise DecodeError(f"{WHAT}: tensor_content", start, " is not supported for DT_STRING")
-        if clen != nbytes:
-            raise DecodeError(
-                f"{WHAT}: tensor_content of {clen} bytes", start,
-                f" does not match shape {_dims_list(&f)} of {D.dt_name(dt)} ({nbytes} bytes)"
-            )
-        if dt == DT_BOOL:
-            with nogil:
-                found = _find_bad_bool(buf + start, clen, &where)
-            if found:
-                raise DecodeError(f"{WHAT}: bool byte {buf[start + where]}", start + where, " is not 0 or 1")
-        if _BIG_ENDIAN_HOST and itemsize > 1:
-            view_arr = np.frombuffer(mv, dtype=np_dtype, count=n, offset=start)
-            return view_arr.byteswap().view(np_dtype.newbyteorder("=")).reshape(shape)
-        if copy:
-            out = np.empty(shape, dtype=np_dtype)
-            dst = _bytes_of(out)
-            _copy(&dst[0], buf + start, clen)
-            return out
+
+cdef object _from_content(object mv, const unsigned char* buf, const Parsed* f, object np_dtype, int64_t n,
+                          object shape, object copy):
+    """Step 3, from a non-empty ``tensor_content``: its size and (DT_BOOL) bytes checked, then
+    copied in one ``memcpy``, or viewed (``copy=False``, aligned)."""
+    cdef Py_ssize_t start = f.content_start, clen = f.content_stop - f.content_start, where = 0
+    cdef int dt = f.dtype
+    cdef int64_t nbytes = n * <int64_t>np_dtype.itemsize  # fits: step 2 checked numpy's limit
+    cdef bint found = False
+    cdef unsigned char[::1] dst
+    cdef object out, view_arr
+    if dt == DT_STRING:
+        raise DecodeError(f"{WHAT}: tensor_content", start, " is not supported for DT_STRING")
+    if clen != nbytes:
+        raise DecodeError(
+            f"{WHAT}: tensor_content of {clen} bytes", start,
+            f" does not match shape {_dims_list(f)} of {D.dt_name(dt)} ({nbytes} bytes)"
+        )
+    if dt == DT_BOOL:
+        with nogil:
+            found = _find_bad_bool(buf + start, clen, &where)
+        if found:
+            raise DecodeError(f"{WHAT}: bool byte {buf[start + where]}", start + where, " is not 0 or 1")
+    if _BIG_ENDIAN_HOST and np_dtype.itemsize > 1:
         view_arr = np.frombuffer(mv, dtype=np_dtype, count=n, offset=start)
-        if not view_arr.flags.aligned:
-            return view_arr.reshape(shape).copy()
-        view_arr.flags.writeable = False
-        return view_arr.reshape(shape)
+        return view_arr.byteswap().view(np_dtype.newbyteorder("=")).reshape(shape)
+    if copy:
+        out = np.empty(shape, dtype=np_dtype)
+        dst = _bytes_of(out)
+        _copy(&dst[0], buf + start, clen)
+        return out
+    view_arr = np.frombuffer(mv, dtype=np_dtype, count=n, offset=start)
+    if not view_arr.flags.aligned:
+        return view_arr.reshape(shape).copy()
+    view_arr.flags.writeable = False
+    return view_arr.reshape(shape)
 
-    field = D.VALUE_FIELD[dt]
-    name = D.FIELD_NAMES[field]
-    m = f.counts[field]
+
+cdef object _from_typed_values(const unsigned char* buf, Py_ssize_t end, const Parsed* f, object np_dtype,
+                               int64_t n, object shape):
+    """Step 3, from the dtype's typed ``*_val`` field: counted, decoded in C straight into the
+    output, the last value repeated over the elements it leaves (zeros when it has none)."""
+    cdef int dt = f.dtype, layout, conv, itemsize = np_dtype.itemsize
+    cdef uint32_t field = D.VALUE_FIELD[dt]
+    cdef object name = D.FIELD_NAMES[field], values, out, out_dtype
+    cdef Py_ssize_t m = f.counts[field], bad_index
+    cdef int64_t lo = 0, hi = 0, bad_value = 0
+    cdef unsigned char[::1] dst
+    cdef unsigned char* outp
     if field == F_STRING:
         if m > n:
             raise DecodeError(f"{WHAT}: {m} {name} values for {n} elements")
@@ -677,8 +671,8 @@ def decode_tensor(data, *, dtype=None, copy=True, max_bytes=D.DEFAULT_MAX_BYTES)
         out[m:] = values[-1] if m else b""
         return out.reshape(shape)
 
-    kind = _field_kind(field)
-    if kind != KIND_VARINT and np_dtype.kind == "c":
+    layout = _field_layout(field)
+    if layout != LAYOUT_VARINT and np_dtype.kind == "c":
         if m % 2:
             raise DecodeError(f"{WHAT}: {name} holds {m} numbers, not (real, imaginary) pairs")
         m //= 2
@@ -690,12 +684,12 @@ def decode_tensor(data, *, dtype=None, copy=True, max_bytes=D.DEFAULT_MAX_BYTES)
     out = np.empty(n, dtype=out_dtype)
     dst = _bytes_of(out)
     outp = &dst[0]
-    if kind != KIND_VARINT:
+    if layout != LAYOUT_VARINT:
         if end >= NOGIL_BYTES:
             with nogil:
-                _fill_fixed(buf, end, field, kind, outp)
+                _fill_fixed(buf, end, field, layout, outp)
         else:
-            _fill_fixed(buf, end, field, kind, outp)
+            _fill_fixed(buf, end, field, layout, outp)
         if _BIG_ENDIAN_HOST:
             out[:m].byteswap(inplace=True)
     else:
@@ -722,3 +716,35 @@ def decode_tensor(data, *, dtype=None, copy=True, max_bytes=D.DEFAULT_MAX_BYTES)
         else:
             _broadcast(outp, m, n, itemsize)
     return out.reshape(shape)
+
+
+def decode_tensor(data, *, dtype=None, copy=True, max_bytes=D.DEFAULT_MAX_BYTES):
+    """Parse a serialized ``TensorProto`` into a numpy array.
+
+    ``data`` is bytes, bytearray, memoryview or any C-contiguous buffer.  ``dtype`` (numpy dtype,
+    DataType number, or ``"string"``/``bytes``/``object`` for strings), when given, must equal the
+    encoded dtype, like ``tf.io.parse_tensor``.  ``copy=False`` returns a read-only view into
+    ``data`` when the values come from a ``tensor_content`` aligned for the dtype (a copy
+    otherwise).  ``max_bytes`` bounds the decoded array's size and is checked before anything is
+    allocated.  String tensors come back as object arrays of ``bytes``.  Every invalid input
+    raises :class:`tensorwire.DecodeError`.
+    """
+    cdef Parsed f
+    cdef const unsigned char[::1] view
+    cdef const unsigned char* buf = NULL
+    cdef Py_ssize_t end
+    cdef int64_t n = 0
+    cdef object expected, mv, np_dtype, shape
+
+    expected = None if dtype is None else D.expected_datatype(dtype)
+    mv = _buffer(data)
+    view = mv
+    end = view.shape[0]
+    if end:
+        buf = &view[0]
+    memset(&f, 0, sizeof(Parsed))
+    _parse_fields(buf, end, &f)  # step 1: the wire
+    np_dtype, shape = _check_header(&f, expected, max_bytes, &n)  # step 2: dtype and shape
+    if f.has_content and f.content_stop > f.content_start:  # step 3: the values
+        return _from_content(mv, buf, &f, np_dtype, n, shape, copy)
+    return _from_typed_values(buf, end, &f, np_dtype, n, shape)

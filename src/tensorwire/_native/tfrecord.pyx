@@ -40,7 +40,7 @@ from libc.stdint cimport uint32_t, uint64_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memmove
 
-cdef object io, os, stat, zlib, DecodeError, _crc_value, _ReferenceWriter
+cdef object io, os, stat, zlib, DecodeError, _crc_value, RecordSink, write_all
 import io
 import os
 import stat
@@ -49,21 +49,26 @@ import zlib
 # google-crc32c's C extension itself, never its pure-Python fallback.
 from google_crc32c._crc32c import value as _crc_value
 
-from ..codecs.tfrecord import TFRecordWriter as _ReferenceWriter  # write() is overridden below
-from ..codecs.tfrecord import _compression, _max_record_bytes, _target, _write_all  # argument handling, not hot: one definition
+from ..codecs.rules.tfrecord import (  # the constants and the argument checks: one definition
+    DEFAULT_MAX_RECORD_BYTES,
+    FOOTER_BYTES,
+    GZIP_MAGIC,
+    HEADER_BYTES,
+    MASK_DELTA,
+    MAX_READ,
+    PIECE_BYTES,
+    READ_CHUNK,
+    WBITS,
+    WHAT,
+    ZLIB_LEVEL,
+    ZLIB_MEM_LEVEL,
+    RecordSink,
+    check_max_record_bytes,
+    normalize_compression,
+    resolve_target,
+    write_all,
+)
 from ..errors import DecodeError
-
-WHAT = "TFRecord"
-HEADER_BYTES = 12
-FOOTER_BYTES = 4
-MASK_DELTA = 0xA282EAD8
-DEFAULT_MAX_RECORD_BYTES = 1 << 31
-READ_CHUNK = 1 << 18
-PIECE_BYTES = 1 << 20
-MAX_READ = 1 << 24
-GZIP_MAGIC = b"\x1f\x8b"
-ZLIB_LEVEL = zlib.Z_DEFAULT_COMPRESSION
-ZLIB_MEM_LEVEL = 9
 
 cdef enum:
     HEADER = 12
@@ -74,12 +79,9 @@ cdef enum:
     GROW_FIRST = 1 << 24     # first allocation for a big record of a stream of unknown size
     NOGIL_BYTES = 1 << 16
 
-cdef enum:
-    SRC_READINTO = 0         # a plain file we can readinto (FileIO / BufferedReader)
-    SRC_READ = 1             # a plain file object with read() only
-    SRC_INFLATE = 2          # a gzip or zlib stream
-
 assert READ_CHUNK == BUF_BYTES
+assert (HEADER_BYTES, FOOTER_BYTES, MASK_DELTA) == (HEADER, FOOTER, 0xA282EAD8)
+assert WBITS == {"gzip": 15 + 16, "zlib": 15}
 
 
 # ============================================================================================
@@ -195,25 +197,20 @@ def masked_crc32c(data):
     return _mask(<uint32_t>_crc_any(data))
 
 
-cdef int _wbits(str kind) noexcept:
-    """zlib's window bits for a compression kind: 15, plus 16 for the gzip wrapper."""
-    return 15 + 16 if kind == "gzip" else 15
-
-
 # ============================================================================================
 # writing
 
 
-cdef int _write_record(object writer, object record) except -1:
+cdef int _write_record(object sink, object record) except -1:
     """The twin of the reference writer's ``write`` body: the frame in C, the same pieces in the
-    same order when compressed (``writer._emit``), one or three plain writes otherwise."""
+    same order when compressed (``sink.emit``), one or three plain writes otherwise."""
     cdef Py_buffer view
     cdef unsigned char head[HEADER]
     cdef unsigned char foot[FOOTER]
     cdef Py_ssize_t n
     cdef bytes frame
     cdef unsigned char* out
-    cdef object f = writer._file
+    cdef object f = sink.file
     _get_buffer(record, &view)
     try:
         n = view.len
@@ -223,45 +220,69 @@ cdef int _write_record(object writer, object record) except -1:
             _put_le32(foot, _mask(<uint32_t>_crc_bytes(<bytes>record)))
         else:
             _put_le32(foot, _mask(<uint32_t>_crc_mem(view.buf, n)))
-        if writer._compressor is not None:  # the reference's three pieces, in its order
-            writer._emit(PyBytes_FromStringAndSize(<char*>head, HEADER))
-            writer._emit(_view(view.buf, n))
-            writer._emit(PyBytes_FromStringAndSize(<char*>foot, FOOTER))
+        if sink.compressor is not None:  # the reference's three pieces, in its order
+            sink.emit(PyBytes_FromStringAndSize(<char*>head, HEADER))
+            sink.emit(_view(view.buf, n))
+            sink.emit(PyBytes_FromStringAndSize(<char*>foot, FOOTER))
         elif n <= SMALL_WRITE:
             frame = PyBytes_FromStringAndSize(NULL, FRAME + n)
             out = <unsigned char*>PyBytes_AS_STRING(frame)
             memcpy(out, head, HEADER)
             memcpy(out + HEADER, view.buf, <size_t>n)
             memcpy(out + HEADER + n, foot, FOOTER)
-            _write_all(f, frame)
+            write_all(f, frame)
         else:
-            _write_all(f, PyBytes_FromStringAndSize(<char*>head, HEADER))
+            write_all(f, PyBytes_FromStringAndSize(<char*>head, HEADER))
             # the caller's file gets bytes, never a view of the caller's (mutable) buffer
             if isinstance(record, bytes):
-                _write_all(f, record)
+                write_all(f, record)
             else:
-                _write_all(f, PyBytes_FromStringAndSize(<char*>view.buf, n))
-            _write_all(f, PyBytes_FromStringAndSize(<char*>foot, FOOTER))
+                write_all(f, PyBytes_FromStringAndSize(<char*>view.buf, n))
+            write_all(f, PyBytes_FromStringAndSize(<char*>foot, FOOTER))
     finally:
         PyBuffer_Release(&view)
     return 0
 
 
-class TFRecordWriter(_ReferenceWriter):
+class TFRecordWriter:
     """Streaming TFRecord writer: ``write(record)``, ``flush()``, ``close()``; a context manager.
 
     ``path_or_file`` is a path (created or truncated now, closed by ``close()``) or a binary
     file object with ``write()`` (flushed, not closed, by ``close()``).  ``compression``: None,
     ``""``, ``"gzip"`` or ``"zlib"`` (any case).
 
-    The reference's writer with ``write`` framed in C: opening, compression, ``flush``, ``close``
-    and the context manager are the reference's own code.
+    The reference's writer with ``write`` framed in C: opening, compression, ``flush`` and
+    ``close`` are the shared :class:`tensorwire.codecs.rules.tfrecord.RecordSink`.
     """
+
+    def __init__(self, path_or_file, *, compression=None):
+        self._sink = RecordSink(path_or_file, compression)
+
+    @property
+    def closed(self):
+        return self._sink.closed
 
     def write(self, record):
         """Append one record (any C-contiguous bytes-like object)."""
-        self._check_open()
-        _write_record(self, record)
+        sink = self._sink
+        sink.check_open()
+        _write_record(sink, record)
+
+    def flush(self):
+        """Make every record written so far reach the file (a Z_SYNC_FLUSH when compressed)."""
+        self._sink.flush()
+
+    def close(self):
+        """Finish the compressed stream, flush, and close the file if we opened it.  Idempotent."""
+        self._sink.close()
+
+    def __enter__(self):
+        self._sink.check_open()
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        self.close()
+        return False
 
 
 def write_tfrecord(path_or_file, records, *, compression=None):
@@ -323,26 +344,113 @@ cdef bytes _read_full(object f, Py_ssize_t n):
     return b"".join(parts)
 
 
-cdef class _Inflater:
-    """The inflated bytes of a gzip (members concatenated) or zlib stream, in pieces: the
-    reference's ``_InflateSource``, step for step."""
+cdef bint _valid_header(bytes head) except -1:
+    """Whether the first 12 bytes are a record header whose length CRC matches."""
+    cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(head)
+    if PyBytes_GET_SIZE(head) < HEADER:
+        return False
+    return _le32(p + 8) == _mask(<uint32_t>_crc_mem(p, 8))
+
+
+# --- byte sources: the stream's bytes after the first READ_CHUNK (the reference's _PlainSource
+# and _InflateSource); the framing below asks them for bytes and knows nothing of files --------
+
+
+cdef class _Source:
+    """Where the uncompressed stream's bytes come from, after the ``initial`` READ_CHUNK the
+    reader detects the compression on (and holds already)."""
+
+    cdef bint lean_reads  # reading just the bytes missing is worth it (they land in our memory)
+
+    cdef Py_ssize_t read_into(self, unsigned char* dst, Py_ssize_t room) except -1:
+        """Up to ``room`` more bytes of the stream at ``dst``; 0 at the end.  A compressed
+        stream's problems raise ``_StreamError``."""
+        return 0
+
+    cdef Py_ssize_t remaining(self) except -2:
+        """Bytes of the stream not read yet, or -1 when unknown."""
+        return -1
+
+
+cdef class _PlainReadintoSource(_Source):
+    """A plain file we can ``readinto`` (``FileIO`` / ``BufferedReader``): its bytes land in our
+    memory, the read buffer or a big record's own ``bytes`` object.  ``sized``: we opened it, so
+    its size on disk bounds what is left (see ``remaining``)."""
+
+    cdef object file
+    cdef bint sized
+    cdef Py_ssize_t raw_pos  # bytes read from the file so far
+
+    def __cinit__(self, f, bint sized, Py_ssize_t raw_pos):
+        self.file = f
+        self.sized = sized
+        self.raw_pos = raw_pos
+        self.lean_reads = True
+
+    cdef Py_ssize_t read_into(self, unsigned char* dst, Py_ssize_t room) except -1:
+        cdef Py_ssize_t got
+        mv = PyMemoryView_FromMemory(<char*>dst, room, PyBUF_WRITE)
+        try:
+            result = self.file.readinto(mv)
+        finally:
+            mv.release()
+        if result is None:
+            raise TypeError(
+                f"{WHAT}: file.read() returned NoneType, not bytes (open the file in binary mode, and blocking)"
+            )
+        got = result
+        if got < 0 or got > room:
+            raise ValueError(f"{WHAT}: file.readinto() returned {got} for {room} bytes")
+        self.raw_pos += got
+        return got
+
+    cdef Py_ssize_t remaining(self) except -2:
+        if not self.sized:
+            return -1
+        st = os.fstat(self.file.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            return -1
+        return max(0, st.st_size - self.raw_pos)
+
+
+cdef class _PlainReadSource(_Source):
+    """A plain file object with ``read()`` only: reads of at most MAX_READ, checked."""
+
+    cdef object file
+
+    def __cinit__(self, f):
+        self.file = f
+
+    cdef Py_ssize_t read_into(self, unsigned char* dst, Py_ssize_t room) except -1:
+        cdef bytes data = _read(self.file, room if room < MAX_READ else MAX_READ)
+        cdef Py_ssize_t got = PyBytes_GET_SIZE(data)
+        memcpy(dst, PyBytes_AS_STRING(data), <size_t>got)
+        return got
+
+
+cdef class _InflateSource(_Source):
+    """The inflated bytes of a gzip (members concatenated) or zlib stream: the reference's
+    ``_InflateSource``, step for step (``more``), handed out from its current piece."""
 
     cdef object _file
-    cdef str _kind
+    cdef str _compression
     cdef object _inflater
     cdef bytes _pending
     cdef bint _seen_input
     cdef bint _raw_end
     cdef bint _done
+    cdef bytes _piece  # the current inflated piece, handed out from _piece_pos
+    cdef Py_ssize_t _piece_pos
 
-    def __cinit__(self, f, str kind, bytes initial):
+    def __cinit__(self, f, str compression, bytes initial):
         self._file = f
-        self._kind = kind
-        self._inflater = zlib.decompressobj(_wbits(kind))
-        self._pending = initial
+        self._compression = compression
+        self._inflater = zlib.decompressobj(WBITS[compression])
+        self._pending = initial  # compressed bytes not yet given to the inflater
         self._seen_input = len(initial) > 0
         self._raw_end = False
         self._done = False
+        self._piece = b""
 
     cdef bytes _raw(self):
         if self._raw_end:
@@ -358,7 +466,7 @@ cdef class _Inflater:
         try:
             return self._inflater.decompress(data, PIECE_BYTES)
         except zlib.error as exc:
-            raise _StreamError(f"corrupt {self._kind} stream ({exc})") from None
+            raise _StreamError(f"corrupt {self._compression} stream ({exc})") from None
 
     cdef bytes more(self):
         """The next non-empty piece of inflated bytes, or b"" after a complete stream."""
@@ -370,9 +478,9 @@ cdef class _Inflater:
                 if not rest:
                     self._done = True
                     break
-                if self._kind == "zlib":
+                if self._compression == "zlib":
                     raise _StreamError("trailing data after the end of the zlib stream")
-                self._inflater = zlib.decompressobj(_wbits("gzip"))  # the next gzip member
+                self._inflater = zlib.decompressobj(WBITS["gzip"])  # the next gzip member
                 self._pending = rest
                 continue
             if d.unconsumed_tail:
@@ -391,28 +499,41 @@ cdef class _Inflater:
                         return out
                     if self._inflater.eof:
                         continue
-                    raise _StreamError(f"truncated {self._kind} stream (it ends before its end-of-stream marker)")
+                    raise _StreamError(
+                        f"truncated {self._compression} stream (it ends before its end-of-stream marker)"
+                    )
             out = self._inflate(data)
             if out:
                 return out
         return b""
 
+    cdef Py_ssize_t read_into(self, unsigned char* dst, Py_ssize_t room) except -1:
+        cdef Py_ssize_t got
+        if self._piece_pos == PyBytes_GET_SIZE(self._piece):
+            self._piece = self.more()
+            self._piece_pos = 0
+        got = PyBytes_GET_SIZE(self._piece) - self._piece_pos
+        if got > room:
+            got = room
+        _copy(dst, <const unsigned char*>PyBytes_AS_STRING(self._piece) + self._piece_pos, got)
+        self._piece_pos += got
+        return got
+
+
+# --- the framing: records out of the stream's bytes (the reference's _Buffer and _records) ----
+
 
 cdef class _Reader:
-    """The record parser over one file: ``buf[start:end]`` holds unread bytes of the stream."""
+    """The record parser over one stream: ``buf[start:end]`` holds its unread bytes, which come
+    from ``source``."""
 
     cdef unsigned char* buf
     cdef Py_ssize_t start
     cdef Py_ssize_t end
     cdef bint at_end
-    cdef int source
+    cdef _Source source
     cdef object file
     cdef bint owned
-    cdef bint sized             # we opened it: its size on disk bounds what is left
-    cdef Py_ssize_t raw_pos     # bytes read from the file so far (when sized)
-    cdef _Inflater inflater
-    cdef bytes piece            # the inflater's current piece, consumed from piece_pos
-    cdef Py_ssize_t piece_pos
     cdef bint verify
     cdef object limit           # max_record_bytes as given
     cdef uint64_t max_len
@@ -424,12 +545,13 @@ cdef class _Reader:
         self.buf = <unsigned char*>malloc(BUF_BYTES)
         if self.buf == NULL:
             raise MemoryError()
-        self.piece = b""
 
     def __dealloc__(self):
         free(self.buf)
 
-    cdef int begin(self, object path, object f, object kind, bint verify, object limit) except -1:
+    cdef int begin(self, object path, object f, object compression, bint verify, object limit) except -1:
+        """Open ``path`` (or take ``f``), read the first READ_CHUNK, resolve ``"auto"`` and
+        pick the byte source (the reference's ``_open_source``)."""
         cdef bytes initial
         cdef bint gzipped
         self.verify = verify
@@ -440,31 +562,24 @@ cdef class _Reader:
             self.owned = True
         self.file = f
         initial = _read_full(f, READ_CHUNK)
-        if kind == "auto":
-            gzipped = initial[:2] == GZIP_MAGIC and not self._valid_header(initial)
-            kind = "gzip" if gzipped else None
-        self.plain = kind is None
-        if kind is not None:
-            self.source = SRC_INFLATE
-            self.inflater = _Inflater(f, kind, initial)
+        if compression == "auto":
+            gzipped = initial[:2] == GZIP_MAGIC and not _valid_header(initial)
+            compression = "gzip" if gzipped else None
+        self.plain = compression is None
+        if compression is not None:
+            self.source = _InflateSource(f, compression, initial)
             return 0
-        self.source = SRC_READINTO if type(f) is io.FileIO or type(f) is io.BufferedReader else SRC_READ
-        self.sized = self.owned
-        self.raw_pos = PyBytes_GET_SIZE(initial)
+        if type(f) is io.FileIO or type(f) is io.BufferedReader:
+            self.source = _PlainReadintoSource(f, self.owned, PyBytes_GET_SIZE(initial))
+        else:
+            self.source = _PlainReadSource(f)
         memcpy(self.buf, PyBytes_AS_STRING(initial), <size_t>PyBytes_GET_SIZE(initial))
         self.end = PyBytes_GET_SIZE(initial)
         self.at_end = self.end < READ_CHUNK
         return 0
 
-    cdef bint _valid_header(self, bytes head) except -1:
-        cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(head)
-        if PyBytes_GET_SIZE(head) < HEADER:
-            return False
-        return _le32(p + 8) == _mask(<uint32_t>_crc_mem(p, 8))
-
     cdef int close(self) except -1:
-        self.piece = b""
-        self.inflater = None
+        self.source = None
         if self.owned and self.file is not None:
             f = self.file
             self.file = None
@@ -472,45 +587,18 @@ cdef class _Reader:
         return 0
 
     cdef Py_ssize_t _read_into(self, unsigned char* dst, Py_ssize_t room) except -1:
-        """Up to ``room`` more bytes of the stream (not the buffer) at ``dst``; 0 at the end."""
-        cdef Py_ssize_t got
-        cdef bytes data
-        if self.source == SRC_READINTO:
-            mv = PyMemoryView_FromMemory(<char*>dst, room, PyBUF_WRITE)
-            try:
-                result = self.file.readinto(mv)
-            finally:
-                mv.release()
-            if result is None:
-                raise TypeError(
-                    f"{WHAT}: file.read() returned NoneType, not bytes (open the file in binary mode, and blocking)"
-                )
-            got = result
-            if got < 0 or got > room:
-                raise ValueError(f"{WHAT}: file.readinto() returned {got} for {room} bytes")
-            self.raw_pos += got
-            return got
-        if self.source == SRC_READ:
-            data = _read(self.file, room if room < MAX_READ else MAX_READ)
-            got = PyBytes_GET_SIZE(data)
-            memcpy(dst, PyBytes_AS_STRING(data), <size_t>got)
-            return got
-        if self.piece_pos == PyBytes_GET_SIZE(self.piece):
-            self.piece = self.inflater.more()
-            self.piece_pos = 0
-        got = PyBytes_GET_SIZE(self.piece) - self.piece_pos
-        if got > room:
-            got = room
-        _copy(dst, <const unsigned char*>PyBytes_AS_STRING(self.piece) + self.piece_pos, got)
-        self.piece_pos += got
-        return got
+        """The source's ``read_into``, its stream errors named by the record being read."""
+        try:
+            return self.source.read_into(dst, room)
+        except _StreamError as exc:
+            raise self._fail(str(exc)) from None
 
     cdef Py_ssize_t _fill(self, Py_ssize_t n, bint lean=False) except -1:
         """Read until ``n`` (<= BUF_BYTES) bytes are unread or the stream ends; how many are.
 
-        ``lean``: a readinto file reads just the bytes missing (after a big record, whose
-        successor is likely big too and then read straight into its own bytes object, rather
-        than a buffer's worth of it that would be copied twice).
+        ``lean``: a source whose reads land in our memory reads just the bytes missing (after a
+        big record, whose successor is likely big too and then read straight into its own bytes
+        object, rather than a buffer's worth of it that would be copied twice).
         """
         cdef Py_ssize_t got, room, left = self.end - self.start
         if left >= n or self.at_end:
@@ -520,13 +608,10 @@ cdef class _Reader:
                 memmove(self.buf, self.buf + self.start, <size_t>left)
             self.start = 0
             self.end = left
-        lean = lean and self.source == SRC_READINTO
+        lean = lean and self.source.lean_reads
         while self.end < n:
             room = n - self.end if lean else BUF_BYTES - self.end
-            try:
-                got = self._read_into(self.buf + self.end, room)
-            except _StreamError as exc:
-                raise self._fail(str(exc)) from None
+            got = self._read_into(self.buf + self.end, room)
             if got == 0:
                 self.at_end = True
                 break
@@ -536,15 +621,6 @@ cdef class _Reader:
     cdef object _fail(self, str what):
         return DecodeError(f"{WHAT}: record {self.index} at offset {self.offset}: {what}")
 
-    cdef Py_ssize_t _remaining(self) except -2:
-        """Bytes of the file not read yet, or -1 when unknown."""
-        if not self.sized:
-            return -1
-        st = os.fstat(self.file.fileno())
-        if not stat.S_ISREG(st.st_mode):
-            return -1
-        return max(0, st.st_size - self.raw_pos)
-
     cdef bytes _big(self, uint64_t length):
         """The data of a record larger than the buffer; the header is consumed."""
         cdef Py_ssize_t have = self.end - self.start
@@ -552,7 +628,7 @@ cdef class _Reader:
         cdef bytes rec, grown
         if <uint64_t>have > length:  # a record a few bytes smaller than the buffer
             have = <Py_ssize_t>length
-        remaining = self._remaining()
+        remaining = self.source.remaining()
         if remaining >= 0 and <uint64_t>have + <uint64_t>remaining < length:
             # what reading to the end would find, and nothing allocated for it
             self.start = self.end
@@ -578,10 +654,7 @@ cdef class _Reader:
             if self.at_end:
                 got = 0
             else:
-                try:
-                    got = self._read_into(<unsigned char*>PyBytes_AS_STRING(rec) + filled, alloc - filled)
-                except _StreamError as exc:
-                    raise self._fail(str(exc)) from None
+                got = self._read_into(<unsigned char*>PyBytes_AS_STRING(rec) + filled, alloc - filled)
             if got == 0:
                 self.at_end = True
                 raise self._fail(f"truncated data ({filled} of {length} bytes)")
@@ -647,11 +720,11 @@ cdef inline void _copy(unsigned char* dst, const unsigned char* src, Py_ssize_t 
         memcpy(dst, src, <size_t>n)
 
 
-def _records(path, f, kind, verify, limit):
+def _records(path, f, compression, verify, limit):
     cdef _Reader reader = _Reader.__new__(_Reader)
     cdef object rec
     try:
-        reader.begin(path, f, kind, verify, limit)
+        reader.begin(path, f, compression, verify, limit)
         while True:
             rec = reader.next_record()
             if rec is None:
@@ -672,7 +745,7 @@ def read_tfrecord(path_or_file, *, compression="auto", verify=True, max_record_b
     compressed-stream error raises :class:`tensorwire.DecodeError` naming the record index and
     its offset in the uncompressed stream.
     """
-    kind = _compression(compression, True)
-    path, f = _target(path_or_file, "read")
-    limit = _max_record_bytes(max_record_bytes)
-    return _records(path, f, kind, bool(verify), limit)
+    compression = normalize_compression(compression, True)
+    path, f = resolve_target(path_or_file, "read")
+    limit = check_max_record_bytes(max_record_bytes)
+    return _records(path, f, compression, bool(verify), limit)

@@ -96,19 +96,25 @@ every key's UTF-8 checked as it is met) are checked before the value's contents.
 bytes present.
 """
 
-from collections.abc import Mapping
+from __future__ import annotations
+
+from collections.abc import ItemsView, Iterable, Mapping
 from numbers import Integral
+from typing import TYPE_CHECKING, Any, Union, overload
 
 import numpy as np
+from numpy.typing import NDArray
 
 from ..errors import DecodeError
 from .rules import dtypes as D
+from .rules.example import BYTES_LIST, FLOAT_LIST, INT64_LIST, LIST_NAMES, ListKind, SpecEntry, spec_entries
 from .rules.wire import (
     WT_FIXED32,
     WT_LEN,
     WT_VARINT,
     encode_len_field,
     encode_varint,
+    message_view,
     read_length,
     read_tag,
     read_varint,
@@ -118,11 +124,11 @@ from .rules.wire import (
 WHAT = "Example"
 WHAT_SEQ = "SequenceExample"
 
-# Feature.kind oneof field numbers.
-BYTES_LIST = 1
-FLOAT_LIST = 2
-INT64_LIST = 3
-KIND_NAMES = {BYTES_LIST: "bytes_list", FLOAT_LIST: "float_list", INT64_LIST: "int64_list"}
+if TYPE_CHECKING:
+    from .._types import BytesLike, DecodedFeature, ExampleSpec, FeatureValue
+
+#: A classified feature value's values: bytes (bytes_list), float32 or int64 array.
+_Values = Union[list[bytes], NDArray[np.float32], NDArray[np.int64]]
 
 INT64_MAX = (1 << 63) - 1
 INT64_MIN = -(1 << 63)
@@ -133,11 +139,11 @@ _TEXT = (bytes, bytearray, str)
 # encoding
 
 
-def _utf8(item):
+def _utf8(item: bytes | bytearray | str) -> bytes:
     return item.encode("utf-8") if isinstance(item, str) else bytes(item)
 
 
-def _text_items(items, name):
+def _text_items(items: Iterable[object], name: object) -> list[bytes]:
     """A bytes_list's values from items that must all be bytes, bytearray or str."""
     out = []
     for item in items:
@@ -150,7 +156,7 @@ def _text_items(items, name):
     return out
 
 
-def _int64_values(ints, name):
+def _int64_values(ints: list[int], name: object) -> NDArray[np.int64]:
     """Python ints -> int64 array, checking the range first."""
     for v in ints:
         if not INT64_MIN <= v <= INT64_MAX:
@@ -158,8 +164,8 @@ def _int64_values(ints, name):
     return np.array(ints, dtype=np.int64)
 
 
-def _feature_value(value, name):
-    """Classify one feature value: ``(kind, values)``.
+def _feature_value(value: object, name: object) -> tuple[ListKind, Any]:
+    """Classify one feature value: ``(list_kind, values)``.
 
     ``values`` is a list of bytes (bytes_list), a C-contiguous little-endian float32 array
     (float_list) or a 1-D int64 array (int64_list).
@@ -203,24 +209,24 @@ def _feature_value(value, name):
     )
 
 
-def _encode_feature(kind, values):
+def _encode_feature(list_kind: ListKind, values: Any) -> bytes:
     """The serialized Feature message for a classified value."""
-    if kind == FLOAT_LIST:
+    if list_kind == FLOAT_LIST:
         payload = encode_len_field(1, values.tobytes()) if values.size else b""
-    elif kind == INT64_LIST:
+    elif list_kind == INT64_LIST:
         payload = encode_len_field(1, b"".join(encode_varint(v) for v in values.tolist())) if values.size else b""
     else:
         payload = b"".join(encode_len_field(1, v) for v in values)
-    return encode_len_field(kind, payload)
+    return encode_len_field(list_kind, payload)
 
 
-def _name(name):
+def _name(name: object) -> bytes:
     if not isinstance(name, str):
         raise TypeError(f"feature names must be str, not {type(name).__name__}")
     return name.encode("utf-8")
 
 
-def _map_order(entry):
+def _map_order(entry: tuple[bytes, bytes]) -> bytes:
     """Sort key of a ``(key bytes, ...)`` map entry in protobuf's deterministic order.
 
     upb (protobuf's Python runtime) compares the common prefix of two keys byte by byte and,
@@ -231,25 +237,25 @@ def _map_order(entry):
     return entry[0] + b"\xff"
 
 
-def _map(entries, sort_keys):
+def _map(entries: list[tuple[bytes, bytes]], sort_keys: bool) -> bytes:
     """A protobuf map<string, message> field 1 from ``(key bytes, value message)`` pairs."""
     if sort_keys:
         entries = sorted(entries, key=_map_order)
     return b"".join(encode_len_field(1, encode_len_field(1, k) + encode_len_field(2, v)) for k, v in entries)
 
 
-def _mapping(obj, what):
+def _mapping(obj: object, what: str) -> ItemsView[Any, Any]:
     if not isinstance(obj, Mapping):
         raise TypeError(f"{what} must be a mapping of names to values, not {type(obj).__name__}")
     return obj.items()
 
 
-def _features_message(features, sort_keys, what="features"):
+def _features_message(features: object, sort_keys: bool, what: str = "features") -> bytes:
     entries = [(_name(name), _encode_feature(*_feature_value(value, name))) for name, value in _mapping(features, what)]
     return _map(entries, sort_keys)
 
 
-def encode_example(features, *, sort_keys=True):
+def encode_example(features: Mapping[str, FeatureValue], *, sort_keys: bool = True) -> bytes:
     """Serialize ``features`` (``{name: value}``) as a ``tf.train.Example``.
 
     Floats become a float32 ``float_list``, integers and bools an ``int64_list``, bytes and str
@@ -260,7 +266,7 @@ def encode_example(features, *, sort_keys=True):
     return encode_len_field(1, _features_message(features, sort_keys))
 
 
-def _steps(steps, name):
+def _steps(steps: object, name: object) -> Any:
     if not isinstance(steps, (list, tuple, np.ndarray)) or (isinstance(steps, np.ndarray) and steps.ndim == 0):
         raise TypeError(
             f"feature list {name!r} must be a list, tuple or array of steps, not {type(steps).__name__}"
@@ -268,7 +274,9 @@ def _steps(steps, name):
     return steps
 
 
-def encode_sequence_example(context, feature_lists, *, sort_keys=True):
+def encode_sequence_example(context: Mapping[str, FeatureValue],
+                            feature_lists: Mapping[str, Iterable[FeatureValue] | NDArray[Any]], *,
+                            sort_keys: bool = True) -> bytes:
     """Serialize a ``tf.train.SequenceExample``: ``context`` as in :func:`encode_example`,
     ``feature_lists`` mapping names to sequences of steps (each step a feature value).
 
@@ -290,16 +298,12 @@ def encode_sequence_example(context, feature_lists, *, sort_keys=True):
 # decoding
 
 
-def _buffer(data, func):
-    if isinstance(data, str):
-        raise TypeError(f"{func} takes bytes or a buffer, not str")
-    mv = memoryview(data)
-    if not mv.c_contiguous:
-        raise TypeError(f"{func} needs a C-contiguous buffer")
-    return mv.cast("B") if mv.format != "B" or mv.ndim != 1 else mv
+# The decoders' argument check, under the name codecs.grpc imports (until it imports
+# rules.wire.message_view itself).
+_buffer = message_view
 
 
-def _read_entry(buf, start, end, what):
+def _read_entry(buf: memoryview, start: int, end: int, what: str) -> tuple[str, list[tuple[int, int]], bool]:
     """The fields of one map entry: ``(name, [value ranges], plain)``; each key is checked as
     met.  ``plain`` is false when the entry holds any other field (see the module docstring)."""
     key = ""
@@ -324,75 +328,77 @@ def _read_entry(buf, start, end, what):
 
 
 class _Feature:
-    """A Feature being parsed: its kind so far and its values (merged over occurrences)."""
+    """A Feature being parsed: its list_kind so far and its values (merged over occurrences)."""
 
-    def __init__(self):
-        self.kind = None
-        self.values = []  # float32 payload chunks (bytes), ints or bytes, by kind
+    def __init__(self) -> None:
+        self.list_kind: int | None = None
+        self.values: list[Any] = []  # float32 payload chunks (bytes), ints or bytes, by list kind
 
 
-def _parse_list(buf, start, end, kind, label, what, values):
+def _parse_list(buf: memoryview, start: int, end: int, list_kind: int, label: str, what: str,
+                values: list[Any]) -> None:
     """One BytesList/FloatList/Int64List message; values are appended to ``values``."""
     pos = start
     while pos < end:
         field, wt, pos = read_tag(buf, pos, end, what)
         if field != 1:
             pos = skip_field(buf, pos, end, field, wt, what)
-        elif kind == FLOAT_LIST and wt == WT_LEN:
+        elif list_kind == FLOAT_LIST and wt == WT_LEN:
             a, pos = read_length(buf, pos, end, what)
             if (pos - a) % 4:
                 raise DecodeError(
                     f"{what}: {label}: packed float_list of {pos - a} bytes", a, " is not a multiple of 4"
                 )
             values.append(bytes(buf[a:pos]))
-        elif kind == FLOAT_LIST and wt == WT_FIXED32:
+        elif list_kind == FLOAT_LIST and wt == WT_FIXED32:
             a = pos
             pos = skip_field(buf, pos, end, field, wt, what)
             values.append(bytes(buf[a:pos]))
-        elif kind == INT64_LIST and wt == WT_LEN:
+        elif list_kind == INT64_LIST and wt == WT_LEN:
             a, stop = read_length(buf, pos, end, what)
             while a < stop:
                 v, a = read_varint(buf, a, stop, what)
                 values.append(v)
             pos = stop
-        elif kind == INT64_LIST and wt == WT_VARINT:
+        elif list_kind == INT64_LIST and wt == WT_VARINT:
             v, pos = read_varint(buf, pos, end, what)
             values.append(v)
-        elif kind == BYTES_LIST and wt == WT_LEN:
+        elif list_kind == BYTES_LIST and wt == WT_LEN:
             a, pos = read_length(buf, pos, end, what)
             values.append(bytes(buf[a:pos]))
         else:
             pos = skip_field(buf, pos, end, field, wt, what)
 
 
-def _parse_feature(buf, start, end, feature, label, what):
+def _parse_feature(buf: memoryview, start: int, end: int, feature: _Feature, label: str, what: str) -> None:
     """Merge one Feature message occurrence into ``feature``."""
     pos = start
     while pos < end:
         tag_pos = pos
         field, wt, pos = read_tag(buf, pos, end, what)
-        if field in KIND_NAMES and wt == WT_LEN:
+        if field in LIST_NAMES and wt == WT_LEN:
             a, pos = read_length(buf, pos, end, what)
-            if feature.kind is not None and feature.kind != field:
-                raise DecodeError(f"{what}: {label} has both {KIND_NAMES[feature.kind]} and {KIND_NAMES[field]} set", tag_pos)
-            feature.kind = field
+            if feature.list_kind is not None and feature.list_kind != field:
+                raise DecodeError(f"{what}: {label} has both {LIST_NAMES[feature.list_kind]} and {LIST_NAMES[field]} set", tag_pos)
+            feature.list_kind = field
             _parse_list(buf, a, pos, field, label, what, feature.values)
         else:
             pos = skip_field(buf, pos, end, field, wt, what)
 
 
-def _finish(feature):
+def _finish(feature: _Feature) -> DecodedFeature:
     """A parsed feature's decoded value."""
-    if feature.kind == FLOAT_LIST:
+    if feature.list_kind == FLOAT_LIST:
         return np.frombuffer(b"".join(feature.values), dtype="<f4").astype(np.float32)
-    if feature.kind == INT64_LIST:
+    if feature.list_kind == INT64_LIST:
         return np.array([v - (1 << 64) if v > INT64_MAX else v for v in feature.values], dtype=np.int64)
-    if feature.kind == BYTES_LIST:
+    if feature.list_kind == BYTES_LIST:
         return feature.values
     return None
 
 
-def _parse_features(buf, start, end, out, what, prefix):
+def _parse_features(buf: memoryview, start: int, end: int, out: dict[str, DecodedFeature], what: str,
+                    prefix: str) -> None:
     """One Features message: its map entries are decoded into ``out`` (last wins)."""
     pos = start
     while pos < end:
@@ -409,7 +415,8 @@ def _parse_features(buf, start, end, out, what, prefix):
             pos = skip_field(buf, pos, end, field, wt, what)
 
 
-def _parse_feature_lists(buf, start, end, out, what):
+def _parse_feature_lists(buf: memoryview, start: int, end: int, out: dict[str, list[DecodedFeature]],
+                         what: str) -> None:
     """One FeatureLists message: name -> list of decoded steps, into ``out`` (last wins)."""
     pos = start
     while pos < end:
@@ -417,7 +424,7 @@ def _parse_feature_lists(buf, start, end, out, what):
         if field == 1 and wt == WT_LEN:
             a, pos = read_length(buf, pos, end, what)
             name, values, plain = _read_entry(buf, a, pos, what)
-            steps = []
+            steps: list[DecodedFeature] = []
             for vstart, vend in values:  # FeatureList occurrences: their steps concatenate
                 p = vstart
                 while p < vend:
@@ -435,66 +442,22 @@ def _parse_feature_lists(buf, start, end, out, what):
             pos = skip_field(buf, pos, end, field, wt, what)
 
 
-def _spec_entries(spec):
-    """Validate a spec: ``[(name, shape tuple, kind)]``, raising TypeError/ValueError."""
-    if not isinstance(spec, Mapping):
-        raise TypeError(f"spec must be a mapping of names to (shape, dtype), not {type(spec).__name__}")
-    out = []
-    for name, entry in spec.items():
-        if not isinstance(name, str):
-            raise TypeError(f"spec names must be str, not {type(name).__name__}")
-        if not isinstance(entry, (tuple, list)) or len(entry) != 2:
-            raise TypeError(f"spec entry {name!r} must be a (shape, dtype) pair")
-        shape, dtype = entry
-        if isinstance(shape, Integral) and not isinstance(shape, bool):
-            shape = (shape,)
-        try:
-            dims = tuple(shape)
-        except TypeError:
-            raise TypeError(f"spec entry {name!r}: shape must be an int or a sequence of ints") from None
-        if not all(isinstance(d, Integral) and not isinstance(d, bool) for d in dims):
-            raise TypeError(f"spec entry {name!r}: shape must be an int or a sequence of ints")
-        dims = tuple(int(d) for d in dims)
-        if any(d < 0 for d in dims):
-            raise ValueError(f"spec entry {name!r}: shape {list(dims)} has a negative dimension")
-        dtype = getattr(dtype, "as_numpy_dtype", dtype)  # a TensorFlow DType
-        if dtype is bytes or dtype is str or dtype is object or (isinstance(dtype, str) and dtype == "string"):
-            kind = BYTES_LIST
-        else:
-            try:
-                np_dtype = np.dtype(dtype)
-            except TypeError:
-                np_dtype = None
-            if np_dtype == np.float32:
-                kind = FLOAT_LIST
-            elif np_dtype == np.int64:
-                kind = INT64_LIST
-            elif np_dtype is not None and np_dtype.kind in "OSU":
-                kind = BYTES_LIST
-            else:
-                raise TypeError(
-                    f"spec entry {name!r}: dtype {dtype!r} is not float32, int64 or a string type"
-                )
-        out.append((name, dims, kind))
-    return out
-
-
-def _kind_of(value):
+def _list_kind_of(value: _Values) -> ListKind:
     if isinstance(value, list):
         return BYTES_LIST
     return FLOAT_LIST if value.dtype == np.float32 else INT64_LIST
 
 
-def _apply_spec(features, entries, what):
+def _apply_spec(features: dict[str, DecodedFeature], entries: list[SpecEntry], what: str) -> dict[str, NDArray[Any]]:
     out = {}
-    for name, dims, kind in entries:
+    for name, dims, list_kind in entries:
         value = features.get(name)
         if value is None:
             state = "missing" if name not in features else "missing (present with no kind set)"
             raise DecodeError(f"{what}: feature {name!r} is {state}")
-        have = _kind_of(value)
-        if have != kind:
-            raise DecodeError(f"{what}: feature {name!r} is {KIND_NAMES[have]}, the spec wants {KIND_NAMES[kind]}")
+        have = _list_kind_of(value)
+        if have != list_kind:
+            raise DecodeError(f"{what}: feature {name!r} is {LIST_NAMES[have]}, the spec wants {LIST_NAMES[list_kind]}")
         need = 1
         for d in dims:
             need *= d
@@ -502,15 +465,20 @@ def _apply_spec(features, entries, what):
             raise DecodeError(
                 f"{what}: feature {name!r} has {len(value)} values, the spec's shape {list(dims)} needs {need}"
             )
-        if kind == BYTES_LIST:
+        if isinstance(value, list):  # a bytes_list (the spec wants one: checked above)
             arr = np.empty(need, dtype=object)
             arr[:] = value
-            value = arr
-        out[name] = value.reshape(dims)
+            out[name] = arr.reshape(dims)
+        else:
+            out[name] = value.reshape(dims)
     return out
 
 
-def decode_example(data, *, spec=None):
+@overload
+def decode_example(data: BytesLike, *, spec: None = None) -> dict[str, DecodedFeature]: ...
+@overload
+def decode_example(data: BytesLike, *, spec: ExampleSpec) -> dict[str, NDArray[Any]]: ...
+def decode_example(data: BytesLike, *, spec: ExampleSpec | None = None) -> dict[str, DecodedFeature] | dict[str, NDArray[Any]]:
     """Parse a serialized ``tf.train.Example`` into ``{name: value}``.
 
     ``float_list`` -> float32 array, ``int64_list`` -> int64 array, ``bytes_list`` -> list of
@@ -518,9 +486,9 @@ def decode_example(data, *, spec=None):
     selects, checks and reshapes features like ``tf.io.FixedLenFeature``.  Every invalid input
     raises :class:`tensorwire.DecodeError`; see the module docstring.
     """
-    entries = None if spec is None else _spec_entries(spec)
-    buf = _buffer(data, "decode_example")
-    out = {}
+    entries = None if spec is None else spec_entries(spec)
+    buf = message_view(data, "decode_example")
+    out: dict[str, DecodedFeature] = {}
     end = len(buf)
     pos = 0
     while pos < end:
@@ -533,15 +501,15 @@ def decode_example(data, *, spec=None):
     return out if entries is None else _apply_spec(out, entries, WHAT)
 
 
-def decode_sequence_example(data):
+def decode_sequence_example(data: BytesLike) -> tuple[dict[str, DecodedFeature], dict[str, list[DecodedFeature]]]:
     """Parse a serialized ``tf.train.SequenceExample`` into ``(context, feature_lists)``.
 
     ``context`` is decoded like :func:`decode_example`'s result; ``feature_lists`` maps each
     name to the list of its steps, each decoded like a feature value.
     """
-    buf = _buffer(data, "decode_sequence_example")
-    context = {}
-    lists = {}
+    buf = message_view(data, "decode_sequence_example")
+    context: dict[str, DecodedFeature] = {}
+    lists: dict[str, list[DecodedFeature]] = {}
     end = len(buf)
     pos = 0
     while pos < end:

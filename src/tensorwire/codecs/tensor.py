@@ -34,9 +34,13 @@ The order of checks is part of the contract: the Cython twin raises the same mes
 same input.
 """
 
+from __future__ import annotations
+
 import sys
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from ..errors import DecodeError
 from .rules import dtypes as D
@@ -48,11 +52,15 @@ from .rules.wire import (
     encode_len_field,
     encode_tag,
     encode_varint,
+    message_view,
     read_length,
     read_tag,
     read_varint,
     skip_field,
 )
+
+if TYPE_CHECKING:
+    from .._types import BytesLike, TensorDType
 
 WHAT = "TensorProto"
 _BIG_ENDIAN_HOST = sys.byteorder == "big"
@@ -62,7 +70,7 @@ _BIG_ENDIAN_HOST = sys.byteorder == "big"
 # encoding
 
 
-def _as_array(array):
+def _as_array(array: ArrayLike) -> tuple[NDArray[Any], int]:
     """Return (ndarray, DataType) for anything numpy can turn into an array."""
     arr = np.asarray(array)
     dt = D.datatype_of(arr.dtype)
@@ -71,7 +79,7 @@ def _as_array(array):
     return arr, dt
 
 
-def _string_values(arr):
+def _string_values(arr: NDArray[Any]) -> list[bytes]:
     """The elements of a string tensor, row-major, as bytes (str is encoded as UTF-8)."""
     out = []
     for item in arr.reshape(-1).tolist():  # tolist() follows numpy: 'S' items lose trailing NULs
@@ -84,7 +92,7 @@ def _string_values(arr):
     return out
 
 
-def _little_endian_bytes(arr, dt):
+def _little_endian_bytes(arr: NDArray[Any], dt: int) -> bytes:
     """The tensor's raw little-endian C-order bytes."""
     if dt == D.DT_BFLOAT16:
         data = np.ascontiguousarray(arr)
@@ -92,14 +100,14 @@ def _little_endian_bytes(arr, dt):
     return np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder("<")).tobytes()
 
 
-def _shape_field(shape):
+def _shape_field(shape: tuple[int, ...]) -> bytes:
     dims = b"".join(
         encode_len_field(2, encode_tag(1, WT_VARINT) + encode_varint(d) if d else b"") for d in shape
     )
     return encode_len_field(D.F_SHAPE, dims)
 
 
-def _typed_values_field(arr, dt):
+def _typed_values_field(arr: NDArray[Any], dt: int) -> bytes:
     """The packed ``*_val`` field make_tensor_proto writes for ``arr`` (empty when no values)."""
     field = D.VALUE_FIELD[dt]
     flat = arr.reshape(-1)
@@ -126,7 +134,7 @@ def _typed_values_field(arr, dt):
     return encode_len_field(field, payload)
 
 
-def encode_tensor(array, *, form="content"):
+def encode_tensor(array: ArrayLike, *, form: Literal["content", "proto"] = "content") -> bytes:
     """Serialize ``array`` as a TensorFlow ``TensorProto``.
 
     ``form="content"`` gives the bytes of ``tf.io.serialize_tensor``; ``form="proto"`` those of
@@ -152,16 +160,17 @@ def encode_tensor(array, *, form="content"):
 # decoding
 
 
-def _buffer(data):
-    if isinstance(data, str):
-        raise TypeError("decode_tensor takes bytes or a buffer, not str")
-    mv = memoryview(data)
-    if not mv.c_contiguous:
-        raise TypeError("decode_tensor needs a C-contiguous buffer")
-    return mv.cast("B") if mv.format != "B" or mv.ndim != 1 else mv
+class _Fields(TypedDict):
+    """What one pass over a TensorProto found (``_parse_fields``)."""
+
+    dtype: int  # the DataType number, as the int32 enum it is on the wire
+    dims: list[int]
+    unknown_rank: bool
+    content: tuple[int, int] | None  # tensor_content's byte range (the last one)
+    values: dict[int, list[tuple[int, int]]]  # typed field -> byte ranges of its values
 
 
-def _parse_shape(buf, pos, end, dims):
+def _parse_shape(buf: memoryview, pos: int, end: int, dims: list[int]) -> bool | None:
     """Parse one TensorShapeProto occurrence, appending to ``dims``; return unknown_rank or None."""
     unknown_rank = None
     while pos < end:
@@ -191,7 +200,7 @@ def _parse_shape(buf, pos, end, dims):
     return unknown_rank
 
 
-def _check_packed(buf, start, end, field):
+def _check_packed(buf: memoryview, start: int, end: int, field: int) -> int:
     """Validate a packed payload of a typed field; return its number of values."""
     name = D.FIELD_NAMES[field]
     n = end - start
@@ -208,11 +217,11 @@ def _check_packed(buf, start, end, field):
     return count
 
 
-def _parse_fields(buf):
+def _parse_fields(buf: memoryview) -> _Fields:
     """One pass over the message.  Returns a dict of what was found; raises on wire errors."""
     end = len(buf)
     pos = 0
-    found = {"dtype": 0, "dims": [], "unknown_rank": False, "content": None, "values": {}}
+    found: _Fields = {"dtype": 0, "dims": [], "unknown_rank": False, "content": None, "values": {}}
     values = found["values"]  # field -> list of (start, end) ranges of packed payload
     while pos < end:
         field, wt, pos = read_tag(buf, pos, end, WHAT)
@@ -228,8 +237,9 @@ def _parse_fields(buf):
                 found["unknown_rank"] = unknown
             pos = stop
         elif field == D.F_CONTENT and wt == WT_LEN:
-            found["content"] = read_length(buf, pos, end, WHAT)
-            pos = found["content"][1]
+            content = read_length(buf, pos, end, WHAT)
+            found["content"] = content
+            pos = content[1]
         elif field == D.F_STRING and wt == WT_LEN:
             start, stop = read_length(buf, pos, end, WHAT)
             values.setdefault(field, []).append((start, stop))
@@ -256,7 +266,7 @@ def _parse_fields(buf):
     return found
 
 
-def _element_count(dims):
+def _element_count(dims: list[int]) -> int:
     n = 1
     for d in dims:
         n *= d
@@ -265,7 +275,7 @@ def _element_count(dims):
     return n
 
 
-def _varints(buf, ranges):
+def _varints(buf: memoryview, ranges: list[tuple[int, int]]) -> list[int]:
     out = []
     for start, stop in ranges:
         pos = start
@@ -275,11 +285,11 @@ def _varints(buf, ranges):
     return out
 
 
-def _typed_values(buf, dt, ranges, n):
+def _typed_values(buf: memoryview, dt: int, np_dtype: np.dtype[Any], ranges: list[tuple[int, int]],
+                  n: int) -> NDArray[Any]:
     """Decode the dtype's *_val field into a flat numpy array of ``m <= n`` values."""
     field = D.VALUE_FIELD[dt]
     name = D.FIELD_NAMES[field]
-    np_dtype = D.numpy_dtype(dt)
     if field == D.F_STRING:
         if len(ranges) > n:
             raise DecodeError(f"{WHAT}: {len(ranges)} {name} values for {n} elements")
@@ -323,7 +333,7 @@ def _typed_values(buf, dt, ranges, n):
     return np.array(vals, dtype=np_dtype)
 
 
-def _check_dtype(dt, expected):
+def _check_dtype(dt: int, expected: int | None) -> np.dtype[Any]:
     if dt == 0:
         raise DecodeError(f"{WHAT}: missing or invalid dtype (DT_INVALID)")
     np_dtype = D.numpy_dtype(dt)
@@ -342,20 +352,10 @@ def _check_dtype(dt, expected):
     return np_dtype
 
 
-def decode_tensor(data, *, dtype=None, copy=True, max_bytes=D.DEFAULT_MAX_BYTES):
-    """Parse a serialized ``TensorProto`` into a numpy array.
-
-    ``data`` is bytes, bytearray, memoryview or any C-contiguous buffer.  ``dtype`` (numpy dtype,
-    DataType number, or ``"string"``/``bytes``/``object`` for strings), when given, must equal the
-    encoded dtype, like ``tf.io.parse_tensor``.  ``copy=False`` returns a read-only view into
-    ``data`` when the values come from a ``tensor_content`` aligned for the dtype (a copy
-    otherwise).  ``max_bytes`` bounds the decoded array's size and is checked before anything is
-    allocated.  String tensors come back as object arrays of ``bytes``.  Every invalid input
-    raises :class:`tensorwire.DecodeError`.
-    """
-    expected = None if dtype is None else D.expected_datatype(dtype)
-    buf = _buffer(data)
-    found = _parse_fields(buf)
+def _check_header(found: _Fields, expected: int | None, max_bytes: int) -> tuple[np.dtype[Any], int, tuple[int, ...]]:
+    """Step 2: what the header says, checked before anything is allocated (the dtype,
+    ``unknown_rank``, the element count, ``max_bytes``, numpy's size limit).  Returns
+    ``(numpy dtype, element count, shape)``."""
     dt = found["dtype"]
     np_dtype = _check_dtype(dt, expected)
     if found["unknown_rank"]:
@@ -372,30 +372,47 @@ def decode_tensor(data, *, dtype=None, copy=True, max_bytes=D.DEFAULT_MAX_BYTES)
         span *= d or 1
     if span > (1 << 63) - 1:
         raise DecodeError(f"{WHAT}: shape {dims} of {D.dt_name(dt)} is too large for a numpy array")
-    shape = tuple(dims)
-    content = found["content"]
-    if content is not None and content[1] > content[0]:
-        start, stop = content
-        if dt == D.DT_STRING:
-            raise DecodeError(f"{WHAT}: tensor_content", start, " is not supported for DT_STRING")
-        if stop - start != n * itemsize:
-            raise DecodeError(
-                f"{WHAT}: tensor_content of {stop - start} bytes", start,
-                f" does not match shape {dims} of {D.dt_name(dt)} ({n * itemsize} bytes)"
-            )
-        if dt == D.DT_BOOL:
-            raw = bytes(buf[start:stop])
-            if raw.strip(b"\x00\x01"):
-                bad = next(i for i, b in enumerate(raw) if b > 1)
-                raise DecodeError(f"{WHAT}: bool byte {raw[bad]}", start + bad, " is not 0 or 1")
-        view = np.frombuffer(buf, dtype=np_dtype, count=n, offset=start)
-        if _BIG_ENDIAN_HOST and itemsize > 1:
-            return view.byteswap().view(np_dtype.newbyteorder("=")).reshape(shape)
-        if copy or not view.flags.aligned:
-            return view.reshape(shape).copy()
-        view.flags.writeable = False
-        return view.reshape(shape)
-    values = _typed_values(buf, dt, found["values"].get(D.VALUE_FIELD[dt], []), n)
+    return np_dtype, n, tuple(dims)
+
+
+def _from_content(buf: memoryview, found: _Fields, content: tuple[int, int], np_dtype: np.dtype[Any], n: int,
+                  shape: tuple[int, ...], copy: bool) -> NDArray[Any]:
+    """Step 3, from a non-empty ``tensor_content``: its size and (DT_BOOL) bytes checked, then
+    copied, or viewed (``copy=False``, aligned)."""
+    dt = found["dtype"]
+    dims = found["dims"]
+    itemsize = np_dtype.itemsize
+    start, stop = content
+    if dt == D.DT_STRING:
+        raise DecodeError(f"{WHAT}: tensor_content", start, " is not supported for DT_STRING")
+    if stop - start != n * itemsize:
+        raise DecodeError(
+            f"{WHAT}: tensor_content of {stop - start} bytes", start,
+            f" does not match shape {dims} of {D.dt_name(dt)} ({n * itemsize} bytes)"
+        )
+    if dt == D.DT_BOOL:
+        raw = bytes(buf[start:stop])
+        if raw.strip(b"\x00\x01"):
+            bad = next(i for i, b in enumerate(raw) if b > 1)
+            raise DecodeError(f"{WHAT}: bool byte {raw[bad]}", start + bad, " is not 0 or 1")
+    view: NDArray[Any] = np.frombuffer(buf, dtype=np_dtype, count=n, offset=start)
+    out: NDArray[Any]
+    if _BIG_ENDIAN_HOST and itemsize > 1:
+        out = view.byteswap().view(np_dtype.newbyteorder("=")).reshape(shape)
+        return out
+    if copy or not view.flags.aligned:
+        out = view.reshape(shape).copy()
+        return out
+    view.flags.writeable = False
+    return view.reshape(shape)
+
+
+def _from_typed_values(buf: memoryview, found: _Fields, np_dtype: np.dtype[Any], n: int,
+                       shape: tuple[int, ...]) -> NDArray[Any]:
+    """Step 3, from the dtype's typed ``*_val`` field: the last value repeated over the
+    elements it leaves (zeros when it has none)."""
+    dt = found["dtype"]
+    values = _typed_values(buf, dt, np_dtype, found["values"].get(D.VALUE_FIELD[dt], []), n)
     if dt == D.DT_STRING:
         out = np.empty(n, dtype=object)
         out[: len(values)] = values
@@ -406,3 +423,25 @@ def decode_tensor(data, *, dtype=None, copy=True, max_bytes=D.DEFAULT_MAX_BYTES)
         out[: len(values)] = values
         out[len(values):] = values[-1]
     return out.reshape(shape)
+
+
+def decode_tensor(data: BytesLike, *, dtype: TensorDType = None, copy: bool = True,
+                  max_bytes: int = D.DEFAULT_MAX_BYTES) -> NDArray[Any]:
+    """Parse a serialized ``TensorProto`` into a numpy array.
+
+    ``data`` is bytes, bytearray, memoryview or any C-contiguous buffer.  ``dtype`` (numpy dtype,
+    DataType number, or ``"string"``/``bytes``/``object`` for strings), when given, must equal the
+    encoded dtype, like ``tf.io.parse_tensor``.  ``copy=False`` returns a read-only view into
+    ``data`` when the values come from a ``tensor_content`` aligned for the dtype (a copy
+    otherwise).  ``max_bytes`` bounds the decoded array's size and is checked before anything is
+    allocated.  String tensors come back as object arrays of ``bytes``.  Every invalid input
+    raises :class:`tensorwire.DecodeError`.
+    """
+    expected = None if dtype is None else D.expected_datatype(dtype)
+    buf = message_view(data, "decode_tensor")
+    found = _parse_fields(buf)  # step 1: the wire
+    np_dtype, n, shape = _check_header(found, expected, max_bytes)  # step 2: dtype and shape
+    content = found["content"]
+    if content is not None and content[1] > content[0]:  # step 3: the values
+        return _from_content(buf, found, content, np_dtype, n, shape, copy)
+    return _from_typed_values(buf, found, np_dtype, n, shape)

@@ -43,26 +43,43 @@ shorter) and inflates it into pieces of at most ``PIECE_BYTES``: both twins do t
 corrupt stream fails at the same record in both.
 """
 
+from __future__ import annotations
+
 import os
 import struct
 import zlib
+from collections.abc import Iterable, Iterator
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import google_crc32c
 
 from ..errors import DecodeError
+from .rules.tfrecord import (
+    DEFAULT_MAX_RECORD_BYTES,
+    FOOTER_BYTES,
+    GZIP_MAGIC,
+    HEADER_BYTES,
+    MASK_DELTA,
+    MAX_READ,
+    PIECE_BYTES,
+    READ_CHUNK,
+    WBITS,
+    WHAT,
+    ZLIB_LEVEL,
+    ZLIB_MEM_LEVEL,
+    CompressionName,
+    ReadCompressionName,
+    RecordSink,
+    check_max_record_bytes,
+    normalize_compression,
+    resolve_target,
+)
 
-WHAT = "TFRecord"
-HEADER_BYTES = 12
-FOOTER_BYTES = 4
-MASK_DELTA = 0xA282EAD8
-DEFAULT_MAX_RECORD_BYTES = 1 << 31
-READ_CHUNK = 1 << 18  # bytes per read of the underlying file
-PIECE_BYTES = 1 << 20  # most bytes one inflate step produces
-MAX_READ = 1 << 24  # most bytes one read asks for while a big record comes in
-GZIP_MAGIC = b"\x1f\x8b"
-ZLIB_LEVEL = zlib.Z_DEFAULT_COMPRESSION
-ZLIB_MEM_LEVEL = 9  # TensorFlow's default (Python's is 8, which changes the bytes)
-WBITS = {"gzip": zlib.MAX_WBITS + 16, "zlib": zlib.MAX_WBITS}
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+    from .._types import BytesLike, Compression, ReadCompression, ReadTarget, WriteTarget
 
 _U64 = struct.Struct("<Q")
 _U32 = struct.Struct("<I")
@@ -72,7 +89,7 @@ _U32 = struct.Struct("<I")
 # CRC and argument checks
 
 
-def _bytes_of(data):
+def _bytes_of(data: Any) -> bytes:
     """``data`` (any C-contiguous bytes-like object) as bytes; TypeError otherwise."""
     if isinstance(data, bytes):
         return data
@@ -87,73 +104,24 @@ def _bytes_of(data):
     return view.tobytes()
 
 
-def crc32c(data):
+def crc32c(data: BytesLike) -> int:
     """CRC-32C (Castagnoli) of a bytes-like object, as an int."""
-    return google_crc32c.value(_bytes_of(data))
+    crc: int = google_crc32c.value(_bytes_of(data))
+    return crc
 
 
-def _mask(crc):
+def _mask(crc: int) -> int:
     rotated = ((crc >> 15) | (crc << 17)) & 0xFFFFFFFF
     return (rotated + MASK_DELTA) & 0xFFFFFFFF
 
 
-def masked_crc32c(data):
+def masked_crc32c(data: BytesLike) -> int:
     """The masked CRC-32C TFRecord stores: ``((crc >> 15) | (crc << 17)) + 0xa282ead8``."""
     return _mask(crc32c(data))
 
 
-def _compression(value, reading):
-    """Normalized compression: None, "gzip", "zlib" (or "auto" when reading)."""
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise TypeError(f"{WHAT}: compression must be a str or None, not {type(value).__name__}")
-    name = value.lower()
-    if name == "":
-        return None
-    if name in ("gzip", "zlib") or (reading and name == "auto"):
-        return name
-    allowed = "None, '', 'gzip', 'zlib' or 'auto'" if reading else "None, '', 'gzip' or 'zlib'"
-    raise ValueError(f"{WHAT}: compression must be {allowed} (any case), not {value!r}")
-
-
-def _target(path_or_file, method):
-    """(path, None) or (None, file object), checked."""
-    if isinstance(path_or_file, (str, os.PathLike)):
-        return path_or_file, None
-    if not callable(getattr(path_or_file, method, None)):
-        raise TypeError(
-            f"{WHAT}: expected a path (str or os.PathLike) or a binary file object with {method}(), "
-            f"not {type(path_or_file).__name__}"
-        )
-    return None, path_or_file
-
-
-def _max_record_bytes(value):
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{WHAT}: max_record_bytes must be an int, not {type(value).__name__}")
-    if value < 0:
-        raise ValueError(f"{WHAT}: max_record_bytes must be >= 0, not {value}")
-    return value
-
-
 # --------------------------------------------------------------------------------------------
 # writing
-
-
-def _write_all(f, data):
-    """Write all of ``data``; a raw file may take less than it is given."""
-    view = memoryview(data)
-    total = view.nbytes
-    done = f.write(view)
-    # None: the file reports nothing (many file-likes); taken as everything written.
-    while done is not None and done < total:
-        more = f.write(view[done:])
-        if more is None:
-            break
-        if more <= 0:
-            raise OSError(f"{WHAT}: the file object wrote no bytes")
-        done += more
 
 
 class TFRecordWriter:
@@ -164,76 +132,43 @@ class TFRecordWriter:
     ``""``, ``"gzip"`` or ``"zlib"`` (any case).
     """
 
-    def __init__(self, path_or_file, *, compression=None):
-        kind = _compression(compression, False)
-        path, f = _target(path_or_file, "write")
-        self._compressor = None
-        if kind is not None:
-            self._compressor = zlib.compressobj(ZLIB_LEVEL, zlib.DEFLATED, WBITS[kind], ZLIB_MEM_LEVEL)
-        self._owned = path is not None
-        self._file = open(path, "wb") if self._owned else f
-        self._closed = False
+    def __init__(self, path_or_file: WriteTarget, *, compression: Compression = None) -> None:
+        self._sink = RecordSink(path_or_file, compression)
 
     @property
-    def closed(self):
-        return self._closed
+    def closed(self) -> bool:
+        return self._sink.closed
 
-    def _emit(self, data):
-        if self._compressor is not None:
-            data = self._compressor.compress(data)
-            if not data:
-                return
-        _write_all(self._file, data)
-
-    def _check_open(self):
-        if self._closed:
-            raise ValueError(f"{WHAT}: the writer is closed")
-
-    def write(self, record):
+    def write(self, record: BytesLike) -> None:
         """Append one record (any C-contiguous bytes-like object)."""
-        self._check_open()
+        sink = self._sink
+        sink.check_open()
         data = _bytes_of(record)
         length = _U64.pack(len(data))
-        self._emit(length + _U32.pack(masked_crc32c(length)))
-        self._emit(data)
-        self._emit(_U32.pack(masked_crc32c(data)))
+        sink.emit(length + _U32.pack(masked_crc32c(length)))
+        sink.emit(data)
+        sink.emit(_U32.pack(masked_crc32c(data)))
 
-    def flush(self):
+    def flush(self) -> None:
         """Make every record written so far reach the file (a Z_SYNC_FLUSH when compressed)."""
-        self._check_open()
-        if self._compressor is not None:
-            tail = self._compressor.flush(zlib.Z_SYNC_FLUSH)
-            if tail:
-                _write_all(self._file, tail)
-        if callable(getattr(self._file, "flush", None)):
-            self._file.flush()
+        self._sink.flush()
 
-    def close(self):
+    def close(self) -> None:
         """Finish the compressed stream, flush, and close the file if we opened it.  Idempotent."""
-        if self._closed:
-            return
-        self._closed = True
-        try:
-            if self._compressor is not None:
-                tail = self._compressor.flush(zlib.Z_FINISH)
-                if tail:
-                    _write_all(self._file, tail)
-            if callable(getattr(self._file, "flush", None)):
-                self._file.flush()
-        finally:
-            if self._owned:
-                self._file.close()
+        self._sink.close()
 
-    def __enter__(self):
-        self._check_open()
+    def __enter__(self) -> Self:
+        self._sink.check_open()
         return self
 
-    def __exit__(self, exc_type, exc, tb):
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> Literal[False]:
         self.close()
         return False
 
 
-def write_tfrecord(path_or_file, records, *, compression=None):
+def write_tfrecord(path_or_file: WriteTarget, records: Iterable[BytesLike], *,
+                   compression: Compression = None) -> int:
     """Write every record of the iterable ``records`` as one TFRecord file; return their count."""
     count = 0
     with TFRecordWriter(path_or_file, compression=compression) as writer:
@@ -251,7 +186,7 @@ class _StreamError(Exception):
     """A compressed-stream problem; the reader adds the record index and offset."""
 
 
-def _read(f, n):
+def _read(f: Any, n: int) -> bytes:
     """One ``f.read(n)``, checked: bytes of at most n (b"" at the end)."""
     data = f.read(n)
     if not isinstance(data, bytes):
@@ -266,7 +201,7 @@ def _read(f, n):
     return data
 
 
-def _read_full(f, n):
+def _read_full(f: Any, n: int) -> bytes:
     """Up to n bytes, fewer only at the end of the file."""
     data = _read(f, n)
     if len(data) == n or not data:
@@ -282,21 +217,28 @@ def _read_full(f, n):
     return b"".join(parts)
 
 
-def _valid_header(head):
+def _valid_header(head: bytes) -> bool:
     """Whether the first 12 bytes are a record header whose length CRC matches."""
     if len(head) < HEADER_BYTES:
         return False
-    return _U32.unpack_from(head, 8)[0] == masked_crc32c(head[:8])
+    stored: int = _U32.unpack_from(head, 8)[0]
+    return stored == masked_crc32c(head[:8])
+
+
+class _Source(Protocol):
+    """Where the uncompressed stream's bytes come from."""
+
+    def more(self, want: int) -> bytes: ...
 
 
 class _PlainSource:
     """The file's bytes, as they come (``initial`` first)."""
 
-    def __init__(self, f, initial):
+    def __init__(self, f: Any, initial: bytes) -> None:
         self._file = f
         self._initial = initial
 
-    def more(self, want):
+    def more(self, want: int) -> bytes:
         """Some more bytes (about ``want``, a read of at least READ_CHUNK), or b"" at the end."""
         if self._initial:
             data, self._initial = self._initial, b""
@@ -307,16 +249,16 @@ class _PlainSource:
 class _InflateSource:
     """The inflated bytes of a gzip (members concatenated) or zlib stream, in pieces."""
 
-    def __init__(self, f, kind, initial):
+    def __init__(self, f: Any, compression: CompressionName, initial: bytes) -> None:
         self._file = f
-        self._kind = kind
-        self._inflater = zlib.decompressobj(WBITS[kind])
+        self._compression = compression
+        self._inflater = zlib.decompressobj(WBITS[compression])
         self._pending = initial  # compressed bytes not yet given to the inflater
         self._seen_input = bool(initial)
         self._raw_end = False
         self._done = False
 
-    def _raw(self):
+    def _raw(self) -> bytes:
         if self._raw_end:
             return b""
         data = _read_full(self._file, READ_CHUNK)
@@ -326,13 +268,13 @@ class _InflateSource:
             self._seen_input = True
         return data
 
-    def _inflate(self, data):
+    def _inflate(self, data: bytes) -> bytes:
         try:
             return self._inflater.decompress(data, PIECE_BYTES)
         except zlib.error as exc:
-            raise _StreamError(f"corrupt {self._kind} stream ({exc})") from None
+            raise _StreamError(f"corrupt {self._compression} stream ({exc})") from None
 
-    def more(self, want):
+    def more(self, want: int) -> bytes:
         """The next non-empty piece of inflated bytes, or b"" after a complete stream."""
         while not self._done:
             d = self._inflater
@@ -341,7 +283,7 @@ class _InflateSource:
                 if not rest:
                     self._done = True
                     break
-                if self._kind == "zlib":
+                if self._compression == "zlib":
                     raise _StreamError("trailing data after the end of the zlib stream")
                 self._inflater = zlib.decompressobj(WBITS["gzip"])  # the next gzip member
                 self._pending = rest
@@ -361,7 +303,7 @@ class _InflateSource:
                         return out
                     if self._inflater.eof:
                         continue
-                    raise _StreamError(f"truncated {self._kind} stream (it ends before its end-of-stream marker)")
+                    raise _StreamError(f"truncated {self._compression} stream (it ends before its end-of-stream marker)")
             out = self._inflate(data)
             if out:
                 return out
@@ -371,12 +313,12 @@ class _InflateSource:
 class _Buffer:
     """Unread bytes of the uncompressed stream: ``data[pos:]``."""
 
-    def __init__(self, source):
+    def __init__(self, source: _Source) -> None:
         self.source = source
         self.data = b""
         self.pos = 0
 
-    def ensure(self, n):
+    def ensure(self, n: int) -> int:
         """Read until at least n bytes are unread or the stream ends; return how many are."""
         avail = len(self.data) - self.pos
         if avail >= n:
@@ -393,29 +335,29 @@ class _Buffer:
         return avail
 
 
-def _open_source(f, compression):
+def _open_source(f: Any, compression: ReadCompressionName | None) -> tuple[_Source, CompressionName | None]:
     initial = _read_full(f, READ_CHUNK)
-    kind = compression
-    if kind == "auto":
+    if compression == "auto":
         gzipped = initial[:2] == GZIP_MAGIC and not _valid_header(initial)
-        kind = "gzip" if gzipped else None
-    if kind is None:
-        return _PlainSource(f, initial), kind
-    return _InflateSource(f, kind, initial), kind
+        compression = "gzip" if gzipped else None
+    if compression is None:
+        return _PlainSource(f, initial), compression
+    return _InflateSource(f, compression, initial), compression
 
 
-def _records(path, f, compression, verify, max_record_bytes):
+def _records(path: str | os.PathLike[str] | os.PathLike[bytes] | None, f: Any,
+             compression: ReadCompressionName | None, verify: bool, max_record_bytes: int) -> Iterator[bytes]:
     owned = path is not None
-    if owned:
+    if path is not None:
         f = open(path, "rb")
     index = 0
     offset = 0
 
-    def fail(what):
+    def fail(what: object) -> DecodeError:
         return DecodeError(f"{WHAT}: record {index} at offset {offset}: {what}")
 
     try:
-        source, kind = _open_source(f, compression)
+        source, compression = _open_source(f, compression)
         buf = _Buffer(source)
         while True:
             try:
@@ -433,7 +375,7 @@ def _records(path, f, compression, verify, max_record_bytes):
             expected = masked_crc32c(length_bytes)
             if stored != expected:
                 hint = ""
-                if index == 0 and kind is None:
+                if index == 0 and compression is None:
                     hint = " (not a TFRecord file, or a compressed one: name its compression)"
                 raise fail(f"length CRC mismatch (stored 0x{stored:08x}, computed 0x{expected:08x}){hint}")
             if length > max_record_bytes:
@@ -463,7 +405,8 @@ def _records(path, f, compression, verify, max_record_bytes):
             f.close()
 
 
-def read_tfrecord(path_or_file, *, compression="auto", verify=True, max_record_bytes=DEFAULT_MAX_RECORD_BYTES):
+def read_tfrecord(path_or_file: ReadTarget, *, compression: ReadCompression = "auto", verify: bool = True,
+                  max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES) -> Iterator[bytes]:
     """Iterate over the records (as bytes) of a TFRecord file.
 
     Arguments are checked now; a path is opened at the first ``next()`` and closed when the
@@ -474,7 +417,7 @@ def read_tfrecord(path_or_file, *, compression="auto", verify=True, max_record_b
     compressed-stream error raises :class:`tensorwire.DecodeError` naming the record index and
     its offset in the uncompressed stream.
     """
-    kind = _compression(compression, True)
-    path, f = _target(path_or_file, "read")
-    limit = _max_record_bytes(max_record_bytes)
-    return _records(path, f, kind, bool(verify), limit)
+    compression = normalize_compression(compression, True)
+    path, f = resolve_target(path_or_file, "read")
+    limit = check_max_record_bytes(max_record_bytes)
+    return _records(path, f, compression, bool(verify), limit)

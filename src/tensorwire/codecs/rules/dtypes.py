@@ -3,7 +3,12 @@
 Shared by both backends: these are tables consulted once per call, never per element.
 """
 
+from __future__ import annotations
+
+from typing import Any
+
 import numpy as np
+from numpy.typing import DTypeLike
 
 DT_FLOAT = 1
 DT_DOUBLE = 2
@@ -36,7 +41,7 @@ DT_NAMES = {
 }
 
 # DataType -> little-endian numpy dtype, for the dtypes numpy and TensorFlow share.
-_NUMERIC = {
+_NUMERIC: dict[int, np.dtype[Any]] = {
     DT_FLOAT: np.dtype("<f4"),
     DT_DOUBLE: np.dtype("<f8"),
     DT_INT32: np.dtype("<i4"),
@@ -107,23 +112,24 @@ MAX_RANK = 64
 DEFAULT_MAX_BYTES = 1 << 31  # 2 GiB: protobuf's own message size limit.
 
 
-def dt_name(dt):
+def dt_name(dt: int) -> str:
     if dt > 100:
         base = DT_NAMES.get(dt - 100)
         return f"{base}_REF" if base else f"DataType {dt}"
     return DT_NAMES.get(dt, f"DataType {dt}")
 
 
-def bfloat16_dtype():
+def bfloat16_dtype() -> np.dtype[Any] | None:
     """ml_dtypes.bfloat16 as a numpy dtype, or None when ml_dtypes is not installed."""
     try:
         import ml_dtypes
     except ImportError:
         return None
-    return np.dtype(ml_dtypes.bfloat16)
+    dtype: np.dtype[Any] = np.dtype(ml_dtypes.bfloat16)
+    return dtype
 
 
-def numpy_dtype(dt):
+def numpy_dtype(dt: int) -> np.dtype[Any] | None:
     """numpy dtype for a supported DataType (object for DT_STRING), or None if unsupported."""
     if dt in _NUMERIC:
         return _NUMERIC[dt]
@@ -134,7 +140,7 @@ def numpy_dtype(dt):
     return None
 
 
-def datatype_of(np_dtype):
+def datatype_of(np_dtype: DTypeLike) -> int | None:
     """DataType number for a numpy dtype, or None if it has no TensorFlow counterpart."""
     np_dtype = np.dtype(np_dtype)
     if np_dtype.kind in "OSU":
@@ -151,7 +157,7 @@ def datatype_of(np_dtype):
     return None
 
 
-def expected_datatype(dtype):
+def expected_datatype(dtype: Any) -> int:
     """Normalise the ``dtype=`` argument of decode_tensor to a DataType number."""
     if isinstance(dtype, int) and not isinstance(dtype, bool):
         return dtype

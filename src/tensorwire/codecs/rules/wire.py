@@ -5,7 +5,14 @@ never read past ``end`` and raise :class:`DecodeError` naming the byte offset in
 messages are always relative to the start of the outermost buffer.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from ...errors import DecodeError
+
+if TYPE_CHECKING:
+    from typing_extensions import Buffer
 
 U64 = (1 << 64) - 1
 MAX_GROUP_DEPTH = 64
@@ -18,7 +25,7 @@ WT_END_GROUP = 4
 WT_FIXED32 = 5
 
 
-def message_view(data, func):
+def message_view(data: Buffer | str, func: str) -> memoryview:
     """The bytes of a serialized message (``bytes``, ``bytearray``, ``memoryview`` or any
     C-contiguous buffer) as a flat memoryview of unsigned bytes; ``func`` names the decoder in
     the ``TypeError`` for a ``str`` or a non-contiguous buffer.  The argument check every
@@ -31,7 +38,7 @@ def message_view(data, func):
     return mv.cast("B") if mv.format != "B" or mv.ndim != 1 else mv
 
 
-def read_varint(buf, pos, end, what):
+def read_varint(buf: memoryview, pos: int, end: int, what: str) -> tuple[int, int]:
     """Decode a base-128 varint at ``pos``; return ``(value as uint64, new pos)``."""
     start = pos
     result = 0
@@ -49,7 +56,7 @@ def read_varint(buf, pos, end, what):
             raise DecodeError(f"{what}: varint longer than 10 bytes", start)
 
 
-def read_tag(buf, pos, end, what):
+def read_tag(buf: memoryview, pos: int, end: int, what: str) -> tuple[int, int, int]:
     """Read a field tag; return ``(field_number, wire_type, new pos)``."""
     start = pos
     tag, pos = read_varint(buf, pos, end, what)
@@ -58,7 +65,7 @@ def read_tag(buf, pos, end, what):
     return tag >> 3, tag & 7, pos
 
 
-def read_length(buf, pos, end, what):
+def read_length(buf: memoryview, pos: int, end: int, what: str) -> tuple[int, int]:
     """Read a length prefix and check the bytes it claims are present; return ``(start, stop)``."""
     start = pos
     n, pos = read_varint(buf, pos, end, what)
@@ -69,7 +76,7 @@ def read_length(buf, pos, end, what):
     return pos, pos + n
 
 
-def skip_field(buf, pos, end, field, wire_type, what, depth=0):
+def skip_field(buf: memoryview, pos: int, end: int, field: int, wire_type: int, what: str, depth: int = 0) -> int:
     """Skip one field's payload (any wire type, groups included); return the new pos."""
     if wire_type == WT_VARINT:
         return read_varint(buf, pos, end, what)[1]
@@ -96,7 +103,7 @@ def skip_field(buf, pos, end, field, wire_type, what, depth=0):
     raise DecodeError(f"{what}: invalid wire type {wire_type} for field {field}", pos)
 
 
-def encode_varint(value):
+def encode_varint(value: int) -> bytes:
     """Encode an integer as a varint; negative values are sign-extended to 64 bits (10 bytes)."""
     value &= U64
     out = bytearray()
@@ -107,9 +114,9 @@ def encode_varint(value):
     return bytes(out)
 
 
-def encode_tag(field, wire_type):
+def encode_tag(field: int, wire_type: int) -> bytes:
     return encode_varint((field << 3) | wire_type)
 
 
-def encode_len_field(field, payload):
+def encode_len_field(field: int, payload: bytes) -> bytes:
     return encode_tag(field, WT_LEN) + encode_varint(len(payload)) + payload
