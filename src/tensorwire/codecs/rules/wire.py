@@ -7,11 +7,14 @@ messages are always relative to the start of the outermost buffer.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from ...errors import DecodeError
 
 if TYPE_CHECKING:
+    from typing import Any
+
+    from numpy.typing import NDArray
     from typing_extensions import Buffer
 
 U64 = (1 << 64) - 1
@@ -25,14 +28,14 @@ WT_END_GROUP = 4
 WT_FIXED32 = 5
 
 
-def message_view(data: Buffer | str, func: str) -> memoryview:
+def message_view(data: Buffer | NDArray[Any] | str, func: str) -> memoryview:
     """The bytes of a serialized message (``bytes``, ``bytearray``, ``memoryview`` or any
     C-contiguous buffer) as a flat memoryview of unsigned bytes; ``func`` names the decoder in
     the ``TypeError`` for a ``str`` or a non-contiguous buffer.  The argument check every
     protobuf decoder makes first."""
     if isinstance(data, str):
         raise TypeError(f"{func} takes bytes or a buffer, not str")
-    mv = memoryview(data)
+    mv = memoryview(cast("Buffer", data))  # an ndarray has the buffer protocol; numpy's stubs do not say so
     if not mv.c_contiguous:
         raise TypeError(f"{func} needs a C-contiguous buffer")
     return mv.cast("B") if mv.format != "B" or mv.ndim != 1 else mv
