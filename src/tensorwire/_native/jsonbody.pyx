@@ -78,12 +78,15 @@ _LITTLE_ENDIAN_HOST = sys.byteorder == "little"
 
 cdef const char* _EMPTY = b""
 cdef int MAX_RANK = _dtypes.MAX_RANK
-global KEYS, VALUE_FORMS, NONFINITE_POLICIES, DEFAULT_MAX_DEPTH, DEFAULT_MAX_BYTES  # Python-level names, as the reference's
+# Python-level names, as the reference's
+global KEYS, VALUE_FORMS, NONFINITE_POLICIES, DEFAULT_MAX_DEPTH, DEFAULT_MAX_BYTES, MAX_DEPTH_LIMIT, WHAT
 KEYS = rules.KEYS
 VALUE_FORMS = rules.VALUE_FORMS
 NONFINITE_POLICIES = rules.NONFINITE_POLICIES
 DEFAULT_MAX_DEPTH = rules.DEFAULT_MAX_DEPTH
 DEFAULT_MAX_BYTES = rules.DEFAULT_MAX_BYTES
+MAX_DEPTH_LIMIT = rules.MAX_DEPTH_LIMIT
+WHAT = rules.WHAT
 
 cdef enum Code:
     C_F16 = 1
@@ -1510,7 +1513,7 @@ cdef class _Reader:
 
 def decode_body(body, key, *, value_form, dtype=None, nonfinite="token", max_depth=DEFAULT_MAX_DEPTH,
                 max_bytes=DEFAULT_MAX_BYTES, bare_name="output"):
-    """``{name: batch-first array}`` from a body (see the reference's module docstring).
+    """``{name: batch-first array}`` from a body (see the module docstring).
 
     ``value_form`` is ``"tensor"`` (strings are base64 TensorProtos) or ``"number"`` (strings are
     numbers).  ``dtype``: None (float32 for numbers, the encoded dtype for tensors), one dtype

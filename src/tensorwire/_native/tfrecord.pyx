@@ -244,15 +244,14 @@ cdef int _write_record(object sink, object record) except -1:
     return 0
 
 
+# The reference's writer with ``write`` framed in C: opening, compression, ``flush`` and ``close``
+# are the shared tensorwire.codecs.rules.tfrecord.RecordSink.  (The docstring is the reference's.)
 class TFRecordWriter:
     """Streaming TFRecord writer: ``write(record)``, ``flush()``, ``close()``; a context manager.
 
     ``path_or_file`` is a path (created or truncated now, closed by ``close()``) or a binary
     file object with ``write()`` (flushed, not closed, by ``close()``).  ``compression``: None,
     ``""``, ``"gzip"`` or ``"zlib"`` (any case).
-
-    The reference's writer with ``write`` framed in C: opening, compression, ``flush`` and
-    ``close`` are the shared :class:`tensorwire.codecs.rules.tfrecord.RecordSink`.
     """
 
     def __init__(self, path_or_file, *, compression=None):

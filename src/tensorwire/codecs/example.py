@@ -523,3 +523,6 @@ def decode_sequence_example(data: BytesLike) -> tuple[dict[str, DecodedFeature],
         else:
             pos = skip_field(buf, pos, end, field, wt, WHAT_SEQ)
     return context, lists
+
+# The codec's public names, which its Cython twin has too (tests/test_twin_seam.py checks it).
+__all__ = ["decode_example", "decode_sequence_example", "encode_example", "encode_sequence_example"]

@@ -341,3 +341,8 @@ def decode_predict_response(data: Buffer, *, layout: ResponseLayout = "tensors",
     buf = message_view(data, "decode_predict_response")
     _, entries = _parse_envelope(buf, False)
     return decode_entries(buf, entries, layout, dtype, max_bytes, "", False, _CODECS)
+
+# The codec's public names, which its Cython twin has too (tests/test_twin_seam.py checks it).
+__all__ = [
+    "DEFAULT_MAX_BYTES", "FORMS", "LAYOUTS", "RESPONSE_LAYOUTS", "decode_predict_request", "decode_predict_response", "encode_predict_request", "encode_predict_response",
+]

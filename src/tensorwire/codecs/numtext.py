@@ -158,3 +158,8 @@ def parse_number(text: BytesLike | str, dtype: DTypeLike = np.float32) -> np.gen
         double: np.float64 = np.float64(d)
         return double
     return _round_narrow(raw, d, dt)
+
+# The codec's public names, which its Cython twin has too (tests/test_twin_seam.py checks it).
+__all__ = [
+    "FLOAT_FORMATS", "MAX_NUMBER_CHARS", "NUMBER_DTYPES", "format_number", "number_dtype", "parse_number",
+]

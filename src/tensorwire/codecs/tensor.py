@@ -445,3 +445,6 @@ def decode_tensor(data: BytesLike, *, dtype: TensorDType = None, copy: bool = Tr
     if content is not None and content[1] > content[0]:  # step 3: the values
         return _from_content(buf, found, content, np_dtype, n, shape, copy)
     return _from_typed_values(buf, found, np_dtype, n, shape)
+
+# The codec's public names, which its Cython twin has too (tests/test_twin_seam.py checks it).
+__all__ = ["decode_tensor", "encode_tensor"]

@@ -421,3 +421,8 @@ def read_tfrecord(path_or_file: ReadTarget, *, compression: ReadCompression = "a
     path, f = resolve_target(path_or_file, "read")
     limit = check_max_record_bytes(max_record_bytes)
     return _records(path, f, compression, bool(verify), limit)
+
+# The codec's public names, which its Cython twin has too (tests/test_twin_seam.py checks it).
+__all__ = [
+    "DEFAULT_MAX_RECORD_BYTES", "TFRecordWriter", "crc32c", "masked_crc32c", "read_tfrecord", "write_tfrecord",
+]
