@@ -6,7 +6,11 @@ message) as the pure-Python reference, whose docstring defines the behaviour and
 the checks.  The wire is parsed in C over the input buffer with explicit bounds; sizes are
 checked before anything is allocated; values are copied with one ``memcpy`` (``tensor_content``)
 or decoded in C loops straight into the output (typed ``*_val`` fields).  The dtype tables are
-the reference's (``tensorwire.codecs._dtypes``), consulted once per call.
+the shared ``tensorwire.codecs.rules.dtypes``, consulted once per call.
+
+``decode_tensor`` takes the reference's three steps, in its order: ``_parse_fields`` (the wire,
+into a ``Parsed`` struct), ``_check_header`` (dtype and shape, before anything is allocated),
+then ``_from_content`` or ``_from_typed_values`` (the values).
 """
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize

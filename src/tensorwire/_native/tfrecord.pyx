@@ -21,6 +21,12 @@ How it is fast:
     * Other file objects (``read()``) and compressed streams feed the buffer through the same
       steps as the reference (reads of ``READ_CHUNK``, inflated pieces of ``PIECE_BYTES``), so
       a corrupt stream fails at the same record in both twins.
+
+Layout, as the reference's: byte sources (``_PlainReadintoSource``, ``_PlainReadSource``,
+``_InflateSource``; the reference's ``_PlainSource`` and ``_InflateSource``) hand out the
+uncompressed stream's bytes through one ``read_into``; ``_Reader`` is the framing over them (the
+reference's ``_Buffer`` and ``_records``).  The constants, the argument checks and the writer's
+file and compressor (``RecordSink``) are the shared ``tensorwire.codecs.rules.tfrecord``.
 """
 
 from cpython.buffer cimport (
