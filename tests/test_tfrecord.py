@@ -14,7 +14,6 @@ import array  # noqa: E402
 import io  # noqa: E402
 import json  # noqa: E402
 import random  # noqa: E402
-import re  # noqa: E402
 import struct  # noqa: E402
 import tracemalloc  # noqa: E402
 import zlib  # noqa: E402
@@ -724,30 +723,7 @@ def test_damaged_files_same_outcome(both, records, compression, data):
 
 
 # --------------------------------------------------------------------------------------------
-# the seam between the twins: shared rules, no private names (codecs/rules/__init__.py)
-
-SRC = Path(__file__).parent.parent / "src" / "tensorwire"
-TWIN_SOURCES = [SRC / "codecs" / f"{m}.py" for m in ("tensor", "example", "tfrecord")] + [
-    SRC / "_native" / f"{m}.pyx" for m in ("tensor", "example", "tfrecord")]
-
-
-def _imports(path):
-    """``(module, names)`` of every ``from module import names`` statement (cimports aside)."""
-    text = path.read_text()
-    for m in re.finditer(r"^from\s+(\S+)\s+import\s+(\([^)]*\)|[^\n]+)", text, flags=re.MULTILINE):
-        names = [n.split(" as ")[0].strip() for n in m.group(2).strip("()").split("#")[0].split(",")]
-        yield m.group(1), [n for n in (n.split("#")[0].strip() for n in names) if n]
-
-
-def test_twins_share_rules_not_private_names():
-    for path in TWIN_SOURCES:
-        for module, names in _imports(path):
-            if module.startswith(".") or module.startswith("tensorwire"):
-                private = [n for n in names if n.startswith("_") and n != "__future__"]
-                assert not private, f"{path.name} imports {private} from {module}"
-            if path.suffix == ".pyx":  # a twin reaches the reference only through its rules
-                assert not module.startswith("..codecs") or module.startswith("..codecs.rules"), (path.name, module)
-
+# the seam between the twins (the private-name check for every module: test_twin_seam.py)
 
 def test_native_writer_is_its_own_class(both):
     ref, nat = (b.tfrecord for b in both)
