@@ -146,7 +146,7 @@ def encode_predict_request(columns, layout, *, model_name="", signature_name="",
                            input_name="input"):
     """A serialized ``tensorflow.serving.PredictRequest`` carrying ``columns`` (``[(name,
     batch-first array)]``) as ``layout`` (``"tensors"``, ``"serialized_tensors"`` or
-    ``"examples"``); see the module docstring."""
+    ``"examples"``); see the docstring of ``tensorwire.codecs.grpc``."""
     cdef bytes name, signature, f, out
     cdef list inputs, filters
     cdef Py_ssize_t spec, total
@@ -173,7 +173,7 @@ def encode_predict_response(columns, *, layout="tensors", model_name="", form="c
     """A serialized ``tensorflow.serving.PredictResponse`` whose outputs are ``columns``
     (``[(name, array)]``) written as ``layout`` (``"tensors"``: each by ``encode_tensor(array,
     form=form)``, TF Serving itself writes ``form="proto"``; ``"serialized_tensors"``: batch-first
-    columns, as the request layout); see the module docstring."""
+    columns, as the request layout); see the docstring of ``tensorwire.codecs.grpc``."""
     cdef bytes name, out
     cdef list outputs
     cdef Py_ssize_t spec, total
@@ -331,7 +331,7 @@ cdef tuple _parse(data, str func, bint request):
 
 def decode_predict_request(data, layout, *, dtype=None, max_bytes=DEFAULT_MAX_BYTES, input_name="input"):
     """``(spec, {name: array})`` from a serialized ``PredictRequest`` sent as ``layout``; see the
-    module docstring.  Every invalid input raises :class:`tensorwire.DecodeError`."""
+    docstring of ``tensorwire.codecs.grpc``.  Every invalid input raises :class:`tensorwire.DecodeError`."""
     cdef object mv, spec, entries
     rules.check_decode_options(layout, dtype, max_bytes, input_name)
     mv, spec, entries = _parse(data, "decode_predict_request", True)
@@ -340,7 +340,7 @@ def decode_predict_request(data, layout, *, dtype=None, max_bytes=DEFAULT_MAX_BY
 
 def decode_predict_response(data, *, layout="tensors", dtype=None, max_bytes=DEFAULT_MAX_BYTES):
     """``{name: array}`` from a serialized ``PredictResponse`` sent as ``layout`` (``"tensors"`` or
-    ``"serialized_tensors"``); see the module docstring.  Every invalid input raises
+    ``"serialized_tensors"``); see the docstring of ``tensorwire.codecs.grpc``.  Every invalid input raises
     :class:`tensorwire.DecodeError`."""
     cdef object mv, _, entries
     rules.check_decode_options(layout, dtype, max_bytes, layouts=RESPONSE_LAYOUTS)

@@ -182,6 +182,19 @@ from .tensor import decode_tensor, encode_tensor
 if TYPE_CHECKING:
     from typing_extensions import Buffer
 
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "FORMS",
+    "LAYOUTS",
+    "REQUEST",
+    "RESPONSE",
+    "RESPONSE_LAYOUTS",
+    "decode_predict_request",
+    "decode_predict_response",
+    "encode_predict_request",
+    "encode_predict_response",
+]
+
 # --------------------------------------------------------------------------------------------
 # writing
 
@@ -210,7 +223,7 @@ def encode_predict_request(columns: Columns, layout: Layout, *, model_name: str 
                            input_name: str = "input") -> bytes:
     """A serialized ``tensorflow.serving.PredictRequest`` carrying ``columns`` (``[(name,
     batch-first array)]``) as ``layout`` (``"tensors"``, ``"serialized_tensors"`` or
-    ``"examples"``); see the module docstring."""
+    ``"examples"``); see the docstring of ``tensorwire.codecs.grpc``."""
     name, checked, signature, inputs, filters = request_fields(
         columns, layout, model_name, signature_name, version, output_filter, input_name, _ENCODERS
     )
@@ -227,7 +240,7 @@ def encode_predict_response(columns: Columns, *, layout: ResponseLayout = "tenso
     """A serialized ``tensorflow.serving.PredictResponse`` whose outputs are ``columns``
     (``[(name, array)]``) written as ``layout`` (``"tensors"``: each by ``encode_tensor(array,
     form=form)``, TF Serving itself writes ``form="proto"``; ``"serialized_tensors"``: batch-first
-    columns, as the request layout); see the module docstring."""
+    columns, as the request layout); see the docstring of ``tensorwire.codecs.grpc``."""
     name, outputs = response_fields(columns, layout, model_name, form, _ENCODERS)
     spec = _model_spec(name, None, b"")
     return _map(1, outputs) + (encode_len_field(2, spec) if spec else b"")
@@ -325,7 +338,7 @@ _CODECS: DecodeCodecs = (decode_tensor, b64decode, decode_example)
 def decode_predict_request(data: Buffer, layout: Layout, *, dtype: DTypeSpec = None, max_bytes: int = DEFAULT_MAX_BYTES,
                            input_name: str = "input") -> tuple[PredictSpec, dict[str, NDArray[Any]]]:
     """``(spec, {name: array})`` from a serialized ``PredictRequest`` sent as ``layout``; see the
-    module docstring.  Every invalid input raises :class:`tensorwire.DecodeError`."""
+    docstring of ``tensorwire.codecs.grpc``.  Every invalid input raises :class:`tensorwire.DecodeError`."""
     check_decode_options(layout, dtype, max_bytes, input_name)
     buf = message_view(data, "decode_predict_request")
     spec, entries = _parse_envelope(buf, True)
@@ -335,14 +348,9 @@ def decode_predict_request(data: Buffer, layout: Layout, *, dtype: DTypeSpec = N
 def decode_predict_response(data: Buffer, *, layout: ResponseLayout = "tensors", dtype: DTypeSpec = None,
                             max_bytes: int = DEFAULT_MAX_BYTES) -> dict[str, NDArray[Any]]:
     """``{name: array}`` from a serialized ``PredictResponse`` sent as ``layout`` (``"tensors"`` or
-    ``"serialized_tensors"``); see the module docstring.  Every invalid input raises
+    ``"serialized_tensors"``); see the docstring of ``tensorwire.codecs.grpc``.  Every invalid input raises
     :class:`tensorwire.DecodeError`."""
     check_decode_options(layout, dtype, max_bytes, layouts=RESPONSE_LAYOUTS)
     buf = message_view(data, "decode_predict_response")
     _, entries = _parse_envelope(buf, False)
     return decode_entries(buf, entries, layout, dtype, max_bytes, "", False, _CODECS)
-
-# The codec's public names, which its Cython twin has too (tests/test_twin_seam.py checks it).
-__all__ = [
-    "DEFAULT_MAX_BYTES", "FORMS", "LAYOUTS", "RESPONSE_LAYOUTS", "decode_predict_request", "decode_predict_response", "encode_predict_request", "encode_predict_response",
-]
