@@ -370,7 +370,7 @@ def b64encode(data, *, urlsafe=False, pad=True):
 
 
 def b64decode(text, *, alphabet="any"):
-    """Decode base64 ``text`` (bytes-like or ASCII ``str``) strictly; see the module docstring.
+    """Decode base64 ``text`` (bytes-like or ASCII ``str``) strictly; see ``tensorwire.codecs.base64``.
 
     ``alphabet`` is ``"standard"``, ``"urlsafe"`` or ``"any"`` (either, not mixed in one text).
     """

@@ -26,7 +26,7 @@ number_dtype = ref.number_dtype
 
 
 def format_number(value, dtype=None, *, float_format="shortest"):
-    """The text of one number (see the module docstring); ``dtype`` defaults to ``value``'s."""
+    """The text of one number (see ``tensorwire.codecs.numtext``); ``dtype`` defaults to ``value``'s."""
     cdef char buf[NUMFMT_MAX_CHARS]
     cdef Py_ssize_t n
     cdef object dt, x
@@ -50,7 +50,7 @@ def format_number(value, dtype=None, *, float_format="shortest"):
 
 
 def parse_number(text, dtype=np.float32):
-    """The value of one number's text in ``dtype`` (see the module docstring); DecodeError if not a number."""
+    """The value of one number's text in ``dtype`` (see ``tensorwire.codecs.numtext``); DecodeError if not a number."""
     cdef bytes raw
     cdef const char* s
     cdef Py_ssize_t n

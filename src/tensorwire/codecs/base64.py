@@ -39,6 +39,8 @@ _TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
 ALPHABETS: tuple[Alphabet, ...] = ("standard", "urlsafe", "any")
 WHAT = "base64"
 
+__all__ = ["b64encode", "b64decode"]  # the API both twins have
+
 
 def b64encode(data: BytesLike, *, urlsafe: bool = False, pad: bool = True) -> bytes:
     """Base64 of ``data`` (any bytes-like object) as ASCII bytes."""
@@ -92,7 +94,7 @@ def _check_characters(raw: bytes, stop: int, alphabet: str) -> bool:
 
 
 def b64decode(text: BytesLike | str, *, alphabet: Alphabet = "any") -> bytes:
-    """Decode base64 ``text`` (bytes-like or ASCII ``str``) strictly; see the module docstring.
+    """Decode base64 ``text`` (bytes-like or ASCII ``str``) strictly; see ``tensorwire.codecs.base64``.
 
     ``alphabet`` is ``"standard"``, ``"urlsafe"`` or ``"any"`` (either, not mixed in one text).
     """
@@ -115,6 +117,3 @@ def b64decode(text: BytesLike | str, *, alphabet: Alphabet = "any") -> bytes:
     if urlsafe:
         body = body.translate(_TO_STANDARD)
     return binascii.a2b_base64(body + b"=" * (-stop % 4))
-
-# The codec's public names, which its Cython twin has too (tests/test_twin_seam.py checks it).
-__all__ = ["b64decode", "b64encode"]

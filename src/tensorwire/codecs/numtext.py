@@ -60,6 +60,9 @@ NUMBER_RE = re.compile(rb"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
 INTEGER_RE = re.compile(rb"-?(?:0|[1-9][0-9]*)")
 NONFINITE = {b"NaN": math.nan, b"Infinity": math.inf, b"-Infinity": -math.inf}
 
+# The API both twins have (the twin re-exports the constants and number_dtype, the reference's own objects).
+__all__ = ["MAX_NUMBER_CHARS", "FLOAT_FORMATS", "NUMBER_DTYPES", "format_number", "parse_number"]
+
 
 def number_dtype(dtype: DTypeLike) -> np.dtype[Any]:
     """The numpy dtype (native byte order) for ``dtype``, if it is one this module reads and writes."""
@@ -70,7 +73,7 @@ def number_dtype(dtype: DTypeLike) -> np.dtype[Any]:
 
 
 def format_number(value: ArrayLike, dtype: DTypeLike | None = None, *, float_format: FloatFormat = "shortest") -> str:
-    """The text of one number (see the module docstring); ``dtype`` defaults to ``value``'s."""
+    """The text of one number (see ``tensorwire.codecs.numtext``); ``dtype`` defaults to ``value``'s."""
     if float_format not in FLOAT_FORMATS:
         raise ValueError(f"float_format must be one of {FLOAT_FORMATS}, not {float_format!r}")
     dt = number_dtype(np.asarray(value).dtype if dtype is None else dtype)
@@ -130,7 +133,7 @@ def _round_narrow(text: bytes, d: float, dt: np.dtype[np.floating[Any]]) -> np.f
 
 
 def parse_number(text: BytesLike | str, dtype: DTypeLike = np.float32) -> np.generic:
-    """The value of one number's text in ``dtype`` (see the module docstring); DecodeError if not a number."""
+    """The value of one number's text in ``dtype`` (see ``tensorwire.codecs.numtext``); DecodeError if not a number."""
     dt = number_dtype(dtype)
     raw = _text_bytes(text)
     if len(raw) > MAX_NUMBER_CHARS:
@@ -158,8 +161,3 @@ def parse_number(text: BytesLike | str, dtype: DTypeLike = np.float32) -> np.gen
         double: np.float64 = np.float64(d)
         return double
     return _round_narrow(raw, d, dt)
-
-# The codec's public names, which its Cython twin has too (tests/test_twin_seam.py checks it).
-__all__ = [
-    "FLOAT_FORMATS", "MAX_NUMBER_CHARS", "NUMBER_DTYPES", "format_number", "number_dtype", "parse_number",
-]
