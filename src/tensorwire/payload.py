@@ -176,7 +176,10 @@ def _grpc_options(fmt: PayloadFormat, options: dict[str, Any], allowed: Sequence
     return options
 
 
-def _stack_instances(instances: list[Any], what: str) -> dict[str, NDArray[Any]]:
+def _columns_of_instances(instances: list[Any], what: str) -> dict[str, NDArray[Any]]:
+    """``{name: batch-first array}`` from a list of per-instance ``{name: array}`` dicts (each
+    with the same names); not to be confused with ``rules.tensor.stack_tensors``, which stacks
+    one input's decoded TensorProtos."""
     if not instances:
         raise ValueError(f"{what}: an empty list of instances has no names")
     names = list(instances[0])
@@ -195,7 +198,7 @@ def batch_columns(values: Batch, what: str, bare_ok: bool) -> tuple[list[tuple[s
     that differ.  The encoders and the client check their arguments with it, the server its
     decoded inputs."""
     if isinstance(values, list) and values and all(isinstance(v, Mapping) for v in values):
-        values = _stack_instances(values, what)
+        values = _columns_of_instances(values, what)
     columns: list[tuple[str | None, NDArray[Any]]]
     if isinstance(values, Mapping):
         if not values:

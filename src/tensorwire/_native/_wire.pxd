@@ -1,7 +1,7 @@
 # cython: language_level=3
 """Protocol-buffer wire primitives shared by the Cython codecs (docs/protobuf-wire.md).
 
-The C-level twin of ``tensorwire.codecs._wire``.  Readers take a raw pointer plus explicit
+The C-level twin of ``tensorwire.codecs.rules.wire``.  Readers take a raw pointer plus explicit
 ``pos``/``end`` offsets, never read at or past ``end``, and return the new position, or -1
 after filling a :c:type:`WireError`; :func:`wire_error_message` turns that record into the
 exact message the pure-Python reader raises.  Offsets are relative to the start of the outermost
