@@ -5,6 +5,9 @@ the PredictRequest / PredictResponse envelope each in their own way; everything 
 envelope and the payloads is written once, here, and called by both with their own payload
 codecs (the module docstring of ``tensorwire.codecs.grpc`` defines the behaviour):
 
+* the types of the public signatures (``Layout``, ``ResponseLayout``, ``TensorForm``,
+  ``Columns``, ``DTypeSpec``, ``PredictSpec``; ``_native/grpc.pyi`` uses them too) and of the
+  payload codecs the twins pass in (``EncodeCodecs``, ``DecodeCodecs``);
 * the constants: ``LAYOUTS``, ``RESPONSE_LAYOUTS``, ``FORMS``, ``DEFAULT_MAX_BYTES``, the message
   names ``REQUEST`` and ``RESPONSE``;
 * writing: :func:`request_fields` and :func:`response_fields` check the encoders' arguments and
