@@ -73,13 +73,6 @@ __all__ = [
 
 _NONFINITE_TEXT = {"NaN", "Infinity", "-Infinity"}
 
-# Typed views of what this module calls in modules not annotated yet (mypy --strict refuses a
-# call to an unannotated function from annotated code): the same objects.  An entry can go once
-# its module is annotated.
-_format_number: Callable[..., str] = numtext.format_number
-_b64encode: Callable[..., bytes] = b64encode
-_encode_tensor: Callable[[NDArray[Any]], bytes] = encode_tensor
-
 Writer = Callable[[NDArray[Any], int], bytes]  # (a column's array, instance) -> the value's JSON text
 
 # ------------------------------------------------------------------------------------- writing
@@ -88,7 +81,7 @@ Writer = Callable[[NDArray[Any], int], bytes]  # (a column's array, instance) ->
 def _leaf_writer(dt: np.dtype[Any], quote: bool, nonfinite: Nonfinite, float_format: FloatFormat
                  ) -> Callable[[Any], bytes]:
     def write(x: Any) -> bytes:
-        text = _format_number(x, dt, float_format=float_format)
+        text = numtext.format_number(x, dt, float_format=float_format)
         if text in _NONFINITE_TEXT and nonfinite == "null":
             return b"null"
         return (f'"{text}"' if quote else text).encode("ascii")
@@ -104,7 +97,7 @@ def _nested(a: NDArray[Any], leaf: Callable[[Any], bytes]) -> bytes:
 
 def _tensor_writer(urlsafe: bool, pad: bool) -> Writer:
     def write(a: NDArray[Any], i: int) -> bytes:
-        return b'"' + _b64encode(_encode_tensor(a[i, ...]), urlsafe=urlsafe, pad=pad) + b'"'
+        return b'"' + b64encode(encode_tensor(a[i, ...]), urlsafe=urlsafe, pad=pad) + b'"'
 
     return write
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any, Literal, NoReturn, Protocol, Union, cast
 
 import numpy as np
@@ -83,17 +83,6 @@ class DecodeTensor(Protocol):
 Codecs = tuple[DecodeBase64, DecodeTensor]
 """``(b64decode, decode_tensor)``: how a :class:`Reader` decodes TensorProto values."""
 
-# Typed views of what this module calls in modules not annotated yet (mypy --strict refuses a
-# call to an unannotated function from annotated code): the same objects, under the signatures
-# relied on here.  An entry can go once its module is annotated.
-_number_dtype: Callable[[DTypeLike], np.dtype[Any]] = numtext.number_dtype
-_parse_number: Callable[[bytes, np.dtype[Any]], np.generic] = numtext.parse_number
-_decode_error: Callable[[str], DecodeError] = DecodeError
-_prediction_error: Callable[[object], PredictionError] = PredictionError
-_within: Callable[[DecodeError, str, int, Union[Callable[[int], int], None]], DecodeError] = DecodeError.within
-_stack_tensors: Callable[[list[NDArray[Any]]], NDArray[Any]] = stack_tensors
-
-
 def name_text(name: object) -> bytes:
     """An input or output name as JSON string text (UTF-8; lone surrogates refused)."""
     if not isinstance(name, str):
@@ -116,7 +105,7 @@ def check_encode_options(value_form: object, nonfinite: object, float_format: ob
 
 def check_numbers(name: str | None, array: NDArray[Any], nonfinite: Nonfinite) -> np.dtype[Any]:
     """The dtype the array is written in; ValueError for a non-finite value under ``"error"``."""
-    dt = _number_dtype(array.dtype)
+    dt = numtext.number_dtype(array.dtype)
     if nonfinite == "error" and dt.kind == "f":
         bad = np.argwhere(~np.isfinite(array))
         if len(bad):
@@ -131,12 +120,12 @@ def body_bytes(body: Body) -> bytes:
         try:
             return body.encode("utf-8")
         except UnicodeEncodeError as exc:
-            raise _decode_error(f"{WHAT}: lone surrogate at character {exc.start}") from None
+            raise DecodeError(f"{WHAT}: lone surrogate at character {exc.start}") from None
     raw = bytes(memoryview(body).cast("B")) if not isinstance(body, bytes) else body
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise _decode_error(f"{WHAT}: invalid UTF-8 at offset {exc.start}") from None
+        raise DecodeError(f"{WHAT}: invalid UTF-8 at offset {exc.start}") from None
     return raw
 
 
@@ -155,7 +144,7 @@ def resolve_dtype(dtype: DTypeOption, name: str, value_form: ReadValueForm) -> n
     chosen: DTypeLike | None = names.get(name) if isinstance(dtype, dict) else dtype
     if chosen is None:
         return None if value_form == "tensor" else np.dtype(np.float32)
-    return np.dtype(chosen) if value_form == "tensor" else _number_dtype(chosen)
+    return np.dtype(chosen) if value_form == "tensor" else numtext.number_dtype(chosen)
 
 
 def check_decode_options(key: object, value_form: object, nonfinite: object, max_depth: object) -> None:
@@ -203,7 +192,7 @@ class Reader:
     # -- lexing
 
     def fail(self, message: str, pos: int) -> NoReturn:
-        raise _decode_error(f"{WHAT}: {message} at offset {pos}")
+        raise DecodeError(f"{WHAT}: {message} at offset {pos}")
 
     def ws(self, pos: int) -> int:
         return _ws_match(self.buf, pos).end()
@@ -377,9 +366,9 @@ class Reader:
         if pos != len(self.buf):
             self.fail("trailing data after the JSON object", pos)
         if error is not None:
-            raise _prediction_error(error)
+            raise PredictionError(error)
         if not found:
-            raise _decode_error(f"{WHAT}: no {self.key!r} member")
+            raise DecodeError(f"{WHAT}: no {self.key!r} member")
 
     def batch(self, pos: int) -> tuple[Columns, int]:
         pos = self.expect(pos, b"[", f"an array for {self.key!r}")
@@ -466,11 +455,11 @@ class Reader:
         try:
             raw = self.b64decode(text)
         except DecodeError as exc:  # its offset is a character of the string: where it is in the body
-            raise _within(exc, prefix, text_pos, lambda i: self.text_offset(text_pos, text_end, text, i)) from None
+            raise exc.within(prefix, text_pos, lambda i: self.text_offset(text_pos, text_end, text, i)) from None
         try:
             array = self.decode_tensor(raw, dtype=col.dtype, max_bytes=self.max_bytes)
         except DecodeError as exc:  # offsets in the decoded bytes: the position is the string's
-            raise _within(exc, prefix, text_pos, None) from None
+            raise exc.within(prefix, text_pos, None) from None
         if array.ndim + 1 > MAX_RANK:
             self.fail(f"{col.name!r}: more than {MAX_RANK} dimensions with the instance axis", text_pos)
         if col.values:
@@ -548,12 +537,12 @@ class Reader:
         if self.nonfinite == "error" and token in numtext.NONFINITE:
             self.fail(f"{col.name!r}: non-finite {token.decode()} refused (nonfinite='error')", pos)
         try:
-            return _parse_number(token, dt), end
+            return numtext.parse_number(token, dt), end
         except DecodeError as exc:
-            raise _within(exc, f"{WHAT}: {col.name!r}: ", pos, None) from None
+            raise exc.within(f"{WHAT}: {col.name!r}: ", pos, None) from None
 
     def finish(self, col: Column, count: int) -> NDArray[Any]:
         if self.value_form == "tensor":
-            return _stack_tensors(col.values)
+            return stack_tensors(col.values)
         shape = (count, *col.dims[: col.ndim])
         return np.array(col.values, dtype=col.dtype).reshape(shape)
