@@ -285,9 +285,10 @@ def encode_request(inputs: Batch, format: AnyFormat, *, nonfinite: Nonfinite = "
         if len(columns) != 1:
             raise ValueError(f"ND_ARRAYS sends one array per instance; got {len(columns)} inputs")
         bare = True
+    extra: dict[str, Any] = {} if parameters is None else {"parameters": parameters}
     return _impl.encode_body(
         key, columns, bare=bare, value_form=JSON_VALUE_FORMS[fmt][0], nonfinite=nonfinite,
-        urlsafe=urlsafe, pad=pad, float_format=float_format, parameters=parameters,
+        urlsafe=urlsafe, pad=pad, float_format=float_format, **extra,
     )
 
 
@@ -365,9 +366,10 @@ def _decode(body: Any, format: AnyFormat, key: str, bare_name: str, dtype: Decod
         if key == "predictions":
             return _grpc.decode_predict_response(body, layout=GRPC_LAYOUTS[fmt][1], dtype=dtype, max_bytes=max_bytes)
         return decode_grpc_request(body, fmt, dtype=dtype, max_bytes=max_bytes, input_name=input_name)[1]
+    options: dict[str, Any] = {} if envelope is None else {"envelope": envelope}
     return _impl.decode_body(
         body, key, value_form=JSON_VALUE_FORMS[fmt][1], dtype=dtype, nonfinite=nonfinite, max_depth=max_depth,
-        max_bytes=max_bytes, bare_name=bare_name, envelope=envelope,
+        max_bytes=max_bytes, bare_name=bare_name, **options,
     )
 
 
