@@ -64,12 +64,12 @@ def detect(data: bytes) -> tuple[str, dict[str, NDArray[Any]]]:
         if "instances" in doc or "inputs" in doc:
             fmt = _json_format(data, "instances")
             kw = {} if fmt in (F.SERIALIZED_TF_TENSORS, F.JSON) else {"dtype": np.float64}
-            request = payload.read_request(data, fmt, **kw)
-            what = f"HTTP JSON request, {_name(fmt, request.columnar)}"
-            if request.parameters is not None:
-                text = json.dumps(request.parameters, ensure_ascii=False)
+            read = payload.read_request(data, fmt, **kw)
+            what = f"HTTP JSON request, {_name(fmt, read.columnar)}"
+            if read.parameters is not None:
+                text = json.dumps(read.parameters, ensure_ascii=False)
                 what += f"; parameters: {text if len(text) <= 200 else text[:200] + '...'}"
-            return what, request.inputs
+            return what, read.inputs
         raise DecodeError("a JSON object with none of 'instances', 'inputs', 'predictions', 'outputs', 'error'")
     errors: list[str] = []
     request = _grpc_request(data, errors)
@@ -92,7 +92,7 @@ def detect(data: bytes) -> tuple[str, dict[str, NDArray[Any]]]:
 
 def _name(fmt: PayloadFormat, columnar: bool) -> str:
     if fmt is not F.JSON:
-        return fmt.value
+        return str(fmt.value)
     return f"JSON (the general predict body; {'columnar' if columnar else 'row'} form)"
 
 

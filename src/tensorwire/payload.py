@@ -292,8 +292,7 @@ def encode_request(inputs: Batch, format: AnyFormat, *, nonfinite: Nonfinite = "
     )
 
 
-def whole_columns(values: Mapping[str, ArrayLike] | ArrayLike, what: str
-                  ) -> tuple[list[tuple[str | None, NDArray[Any]]], bool]:
+def whole_columns(values: Batch, what: str) -> tuple[list[tuple[str | None, NDArray[Any]]], bool]:
     """``(columns, bare)`` for the columnar form: each array whole, given a leading axis of one
     (the one instance the codec writes without its list); a single array is bare."""
     if isinstance(values, Mapping):

@@ -204,7 +204,7 @@ REQUEST_MEMBERS = ("parameters", "signature_name")  # a request's members read i
 KIND_WORDS = {"int": "integers", "float": "numbers", "number": "numbers", "bool": "booleans", "str": "strings",
               "bytes": '{"b64"} values'}
 """How a refusal names what an input holds (``"number"``: numbers into a given dtype)."""
-KIND_DTYPES = {"int": np.dtype(np.int64), "float": np.dtype(np.float32), "bool": np.dtype(np.bool_),
+KIND_DTYPES: dict[str | None, np.dtype[Any]] = {"int": np.dtype(np.int64), "float": np.dtype(np.float32), "bool": np.dtype(np.bool_),
                "str": np.dtype(object), "bytes": np.dtype(object), None: np.dtype(np.float32)}
 """The dtype an input of each inferred kind decodes into (None: no leaf, only empty lists)."""
 
@@ -722,7 +722,7 @@ class Reader:
             array = np.empty(len(col.values), dtype=object)
             array[:] = col.values
         else:  # bool, or no leaf at all (the given dtype, else float32)
-            dt = col.dtype if col.kind is None and col.dtype is not None else KIND_DTYPES[col.kind]
+            dt: np.dtype[Any] = col.dtype if col.kind is None and col.dtype is not None else KIND_DTYPES[col.kind]
             array = np.array(col.values, dtype=dt)
         return array.reshape(shape)
 
