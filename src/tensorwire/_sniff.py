@@ -15,7 +15,7 @@
     holding one;
   - any other string, a ``{"b64": ...}`` object holding anything else, and ``true``/``false``
     are JSON (the general body);
-  - a number: named, RAW_JSON; bare, ND_ARRAYS.  A body of numbers in the JSON format is named
+  - a number (or only empty lists): named, RAW_JSON; bare, ND_ARRAYS.  A body of numbers in the JSON format is named
     so too: the two read numbers alike but for their default dtype (float32 in the Earth Engine
     formats, int64 for integers in JSON); a server that should read it as JSON takes JSON alone
     or without those formats (``tensorwire._model`` then reads it as JSON).
@@ -123,7 +123,10 @@ def sniff_json_format(body: bytes | bytearray | memoryview,
     if member is not None and member.group(1) != b"b64":
         named = True
         pos = member.end()
-    return _leaf_format(window, _ws_end(window, pos, lists=True), named)
+    leaf = _ws_end(window, pos, lists=True)
+    if window[leaf : leaf + 1] == b"]" and window[pos : pos + 1] == b"[":  # empty lists, no leaf: as numbers
+        return F.RAW_JSON if named else F.ND_ARRAYS
+    return _leaf_format(window, leaf, named)
 
 
 def _ws_end(window: bytes, pos: int, lists: bool = False) -> int:
