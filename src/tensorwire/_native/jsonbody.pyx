@@ -183,6 +183,7 @@ cdef extern from "Python.h":
     char* _bytes_data "PyBytes_AS_STRING"(PyObject* o)
     Py_ssize_t _bytes_size "PyBytes_GET_SIZE"(PyObject* o)
     void _prefetch "__builtin_prefetch"(const void* p) noexcept nogil
+    void _xdecref "Py_XDECREF"(PyObject* o)
 
 
 # Bytes a character < 0x80 takes in a JSON string as json.dumps(ensure_ascii=False) writes it:
@@ -745,46 +746,45 @@ cdef int _object_kind(object name, object array, object a) except -1:
     return found if found else C_OSTR
 
 
-cdef inline char* _reserve(char** buf, Py_ssize_t* cap, char* p, Py_ssize_t need) except NULL:
-    """``p`` in ``buf`` with room for ``need`` more bytes (the buffer grown, doubling, if not)."""
-    cdef Py_ssize_t off = p - buf[0], size = cap[0]
-    cdef char* grown
+cdef char* _reserve(PyObject** out, Py_ssize_t* cap, char* p, Py_ssize_t need) except NULL:
+    """``p`` in the bytes ``out[0]`` (its only reference) with room for ``need`` more bytes: the
+    bytes grown in place (doubling) if not."""
+    cdef Py_ssize_t off = p - _bytes_data(out[0]), size = cap[0]
     if off + need <= size:
         return p
     while off + need > size:
         size *= 2
-    grown = <char*>realloc(buf[0], size)
-    if grown == NULL:
-        raise MemoryError()
-    buf[0] = grown
+    _PyBytes_Resize(out, size)  # on failure it released the object (out[0] NULL) and raised
     cap[0] = size
-    return grown + off
+    return _bytes_data(out[0]) + off
 
 
 cdef object _encode_str_objects(bytes head, object names, object name, object array, bint columnar,
                                 object parameters):
     """One column, an object array of str with one string per instance: each string's UTF-8
-    escaped straight into a growing buffer as it is met (one visit per string), the checks the
-    reference makes first (every element a str: ``rules.text_kind``) and its error (a lone
-    surrogate: ``rules.string_text``) worded by the rules."""
-    cdef object a = np.ascontiguousarray(array), conv, tail
+    escaped straight into the body (a bytes grown in place) as it is met, one visit per string.
+    The checks the reference makes first (every element a str: ``rules.text_kind``) and its
+    error (a lone surrogate: ``rules.string_text``) are worded by the rules."""
+    cdef object a = np.ascontiguousarray(array), conv, tail, out
     cdef PyObject** items = <PyObject**><size_t>a.ctypes.data
     cdef Py_ssize_t j, n = len(a), size, bad = -1, cap, name_len = 0
     cdef const char* name_text = NULL
     cdef const char* u8
     cdef PyObject* x
+    cdef PyObject* raw
     cdef list keep = []
-    cdef char* buf
+    cdef bytes result
     cdef char* p
     if names is not None:
         name_text = PyBytes_AS_STRING(names[0])
         name_len = len(names[0])
     cap = len(head) + n * (24 + name_len) + 64
-    buf = <char*>malloc(cap)
-    if buf == NULL:
-        raise MemoryError()
+    out = PyBytes_FromStringAndSize(NULL, cap)
+    raw = <PyObject*>out
+    Py_INCREF(out)
+    out = None  # ``raw`` holds the only reference (grown and shrunk in place), released on error
     try:
-        p = _put(buf, PyBytes_AS_STRING(head), len(head))
+        p = _put(_bytes_data(raw), PyBytes_AS_STRING(head), len(head))
         for j in range(n):
             x = items[j]
             if j + 8 < n:  # the objects are scattered: ask for a later one's header and text now
@@ -808,7 +808,7 @@ cdef object _encode_str_objects(bytes head, object names, object name, object ar
                     _err_clear()
                     bad = j
                     continue
-            p = _reserve(&buf, &cap, p, 6 * size + name_len + 8)
+            p = _reserve(&raw, &cap, p, 6 * size + name_len + 8)
             if j:
                 p[0] = b','
                 p += 1
@@ -825,11 +825,15 @@ cdef object _encode_str_objects(bytes head, object names, object name, object ar
             rules.string_text(name, str(a[bad]))
             raise AssertionError(f"tensorwire: input {name!r}: string {bad} found no fault (a bug)")
         tail = _tail(columnar, parameters)
-        p = _reserve(&buf, &cap, p, len(tail))
+        p = _reserve(&raw, &cap, p, len(tail))
         p = _put(p, PyBytes_AS_STRING(tail), len(tail))
-        return PyBytes_FromStringAndSize(buf, p - buf)
-    finally:
-        free(buf)
+        _PyBytes_Resize(&raw, p - _bytes_data(raw))
+    except BaseException:
+        _xdecref(raw)
+        raise
+    result = <bytes>raw
+    Py_DECREF(result)  # raw's reference (``result`` holds its own)
+    return result
 
 
 cdef object _encode_values(bytes head, names, list columns, str value_form, str nonfinite, str float_format,
