@@ -87,6 +87,8 @@ DEFAULT_MAX_DEPTH = rules.DEFAULT_MAX_DEPTH
 DEFAULT_MAX_BYTES = rules.DEFAULT_MAX_BYTES
 MAX_DEPTH_LIMIT = rules.MAX_DEPTH_LIMIT
 WHAT = rules.WHAT
+global WRITE_KEYS
+WRITE_KEYS = rules.WRITE_KEYS
 
 cdef enum Code:
     C_F16 = 1
@@ -150,6 +152,223 @@ cdef struct Leaf:
     int code
     bint quote
     bint null_nonfinite
+    Py_ssize_t itemsize  # C_USTR, C_SBYTES: the array's item size
+
+
+# The general body's ("json") text leaves, beside the number codes (Code).
+cdef enum:
+    C_OSTR = 32  # object array of str: a Piece per element (its UTF-8)
+    C_USTR  # numpy U: the item's UCS4, trailing NULs stripped
+    C_OBYTES  # object array of bytes: a Piece per element
+    C_SBYTES  # numpy S: the item's bytes, trailing NULs stripped
+
+
+cdef struct Piece:
+    const char* ptr
+    Py_ssize_t len
+
+
+cdef extern from "Python.h":
+    # NULL with the exception set (a lone surrogate): the caller clears it and lets the rule word it
+    const char* _utf8_and_size "PyUnicode_AsUTF8AndSize"(PyObject* s, Py_ssize_t* size)
+    # a compact ASCII str's text is its UTF-8: read in place (no call, no reference taken)
+    bint _is_compact_ascii "PyUnicode_IS_COMPACT_ASCII"(PyObject* o) noexcept nogil
+    const char* _str_data "PyUnicode_DATA"(PyObject* o) noexcept nogil
+    Py_ssize_t _str_length "PyUnicode_GET_LENGTH"(PyObject* o) noexcept nogil
+    void _err_clear "PyErr_Clear"()
+    bint _is_str "PyUnicode_Check"(PyObject* o)
+    bint _is_exact_str "PyUnicode_CheckExact"(PyObject* o)
+    bint _is_bytes "PyBytes_Check"(PyObject* o)
+    bint _is_exact_bytes "PyBytes_CheckExact"(PyObject* o)
+    char* _bytes_data "PyBytes_AS_STRING"(PyObject* o)
+    Py_ssize_t _bytes_size "PyBytes_GET_SIZE"(PyObject* o)
+    void _prefetch "__builtin_prefetch"(const void* p) noexcept nogil
+    void _xdecref "Py_XDECREF"(PyObject* o)
+
+
+# Bytes a character < 0x80 takes in a JSON string as json.dumps(ensure_ascii=False) writes it:
+# 1, 2 for \" \\ \b \f \n \r \t, 6 for the other control characters (\u00xx); filled at import.
+cdef unsigned char _ESC_LEN[128]
+cdef char _ESC_CHAR[128]  # the letter after the backslash for the 2-byte escapes
+cdef const char* _HEX = b"0123456789abcdef"
+for _ek in range(128):
+    _ESC_LEN[_ek] = 6 if _ek < 0x20 else 1
+    _ESC_CHAR[_ek] = 0
+for _ek, _ev in ((0x22, b'"'), (0x5C, b"\\"), (0x08, b"b"), (0x0C, b"f"), (0x0A, b"n"), (0x0D, b"r"), (0x09, b"t")):
+    _ESC_LEN[_ek] = 2
+    _ESC_CHAR[_ek] = _ev[0]
+
+
+cdef inline char* _escape(char* p, unsigned int c) noexcept nogil:
+    """The escape of ASCII ``c`` (one with ``_ESC_LEN[c] > 1``)."""
+    if _ESC_CHAR[c]:
+        p[0] = b'\\'
+        p[1] = _ESC_CHAR[c]
+        return p + 2
+    p[0] = b'\\'
+    p[1] = b'u'
+    p[2] = b'0'
+    p[3] = b'0'
+    p[4] = _HEX[c >> 4]
+    p[5] = _HEX[c & 15]
+    return p + 6
+
+
+cdef inline bint _plain_word(const unsigned char* s) noexcept nogil:
+    """Whether none of the 8 bytes at ``s`` is one a JSON string escapes (< 0x20, ``"``, ``\\``):
+    the bytewise "has a byte less than" / "has a zero byte" tests, 8 bytes at a time."""
+    cdef uint64_t w, q, b
+    cdef uint64_t ones = 0x0101010101010101ULL
+    memcpy(&w, s, 8)
+    q = w ^ 0x2222222222222222ULL
+    b = w ^ 0x5C5C5C5C5C5C5C5CULL
+    return ((((w - ones * 0x20) & ~w) | ((q - ones) & ~q) | ((b - ones) & ~b)) & 0x8080808080808080ULL) == 0
+
+
+cdef Py_ssize_t _utf8_text_size(const unsigned char* s, Py_ssize_t n) noexcept nogil:
+    """The JSON string text of UTF-8 ``s[:n]``, quotes included: its size."""
+    cdef Py_ssize_t i = 0, k, size = n + 2
+    cdef unsigned char c
+    while i < n:
+        if i + 8 <= n:
+            if _plain_word(s + i):
+                i += 8
+                continue
+            k = i + 8
+        else:
+            k = n
+        while i < k:
+            c = s[i]
+            if c < 0x80:
+                size += _ESC_LEN[c] - 1
+            i += 1
+    return size
+
+
+cdef char* _put_utf8_text(char* p, const unsigned char* s, Py_ssize_t n) noexcept nogil:
+    """UTF-8 ``s[:n]`` as a JSON string: copied 8 bytes at a time while no byte needs escaping."""
+    cdef Py_ssize_t i = 0, k
+    cdef unsigned char c
+    p[0] = b'"'
+    p += 1
+    while i < n:
+        if i + 8 <= n:
+            if _plain_word(s + i):
+                memcpy(p, s + i, 8)
+                p += 8
+                i += 8
+                continue
+            k = i + 8
+        elif n >= 8 and _plain_word(s + n - 8):
+            # the last 8 bytes, plain: those before ``i`` were written as they are, just before ``p``
+            memcpy(p - (i - (n - 8)), s + n - 8, 8)
+            p += n - i
+            break
+        else:
+            k = n
+        while i < k:
+            c = s[i]
+            if c < 0x80 and _ESC_LEN[c] != 1:
+                p = _escape(p, c)
+            else:
+                p[0] = <char>c
+                p += 1
+            i += 1
+    p[0] = b'"'
+    return p + 1
+
+
+cdef inline Py_ssize_t _ucs4_len(const uint32_t* s, Py_ssize_t n) noexcept nogil:
+    """The characters of a U item as numpy returns it (trailing NULs stripped)."""
+    while n > 0 and s[n - 1] == 0:
+        n -= 1
+    return n
+
+
+cdef Py_ssize_t _ucs4_text_size(const uint32_t* s, Py_ssize_t n) noexcept nogil:
+    """The JSON string text (UTF-8, quotes included) of ``s[:n]``: its size, or -1 for a
+    character UTF-8 cannot hold (a surrogate, or beyond U+10FFFF)."""
+    cdef Py_ssize_t i, size = 2
+    cdef uint32_t c
+    for i in range(n):
+        c = s[i]
+        if c < 0x80:
+            size += _ESC_LEN[c]
+        elif c < 0x800:
+            size += 2
+        elif c < 0x10000:
+            if 0xD800 <= c <= 0xDFFF:
+                return -1
+            size += 3
+        elif c <= 0x10FFFF:
+            size += 4
+        else:
+            return -1
+    return size
+
+
+cdef char* _put_ucs4_text(char* p, const uint32_t* s, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t i
+    cdef uint32_t c
+    p[0] = b'"'
+    p += 1
+    for i in range(n):
+        c = s[i]
+        if c < 0x80:
+            if _ESC_LEN[c] == 1:
+                p[0] = <char>c
+                p += 1
+            else:
+                p = _escape(p, c)
+        elif c < 0x800:
+            p[0] = <char>(0xC0 | (c >> 6))
+            p[1] = <char>(0x80 | (c & 0x3F))
+            p += 2
+        elif c < 0x10000:
+            p[0] = <char>(0xE0 | (c >> 12))
+            p[1] = <char>(0x80 | ((c >> 6) & 0x3F))
+            p[2] = <char>(0x80 | (c & 0x3F))
+            p += 3
+        else:
+            p[0] = <char>(0xF0 | (c >> 18))
+            p[1] = <char>(0x80 | ((c >> 12) & 0x3F))
+            p[2] = <char>(0x80 | ((c >> 6) & 0x3F))
+            p[3] = <char>(0x80 | (c & 0x3F))
+            p += 4
+    p[0] = b'"'
+    return p + 1
+
+
+cdef inline Py_ssize_t _bytes_len(const char* s, Py_ssize_t n) noexcept nogil:
+    """The bytes of an S item as numpy returns it (trailing NULs stripped)."""
+    while n > 0 and s[n - 1] == 0:
+        n -= 1
+    return n
+
+
+cdef inline Py_ssize_t _b64_value_size(Py_ssize_t n) noexcept nogil:
+    return b64_encoded_size(n, True) + 10  # {"b64":"..."}
+
+
+cdef inline char* _put_b64_value(char* p, const char* s, Py_ssize_t n) noexcept nogil:
+    p = _put(p, '{"b64":"', 8)
+    p += b64_encode_into(<const unsigned char*>s, n, p, False, True)
+    p[0] = b'"'
+    p[1] = b'}'
+    return p + 2
+
+
+cdef char* _text_leaf(char* p, const char* src, Leaf* leaf) noexcept nogil:
+    """A str leaf as its JSON string, a bytes leaf as ``{"b64":"<standard, padded>"}``."""
+    cdef const Piece* piece = <const Piece*>src
+    cdef int code = leaf.code
+    if code == C_OSTR:
+        return _put_utf8_text(p, <const unsigned char*>piece.ptr, piece.len)
+    if code == C_OBYTES:
+        return _put_b64_value(p, piece.ptr, piece.len)
+    if code == C_SBYTES:
+        return _put_b64_value(p, src, _bytes_len(src, leaf.itemsize))
+    return _put_ucs4_text(p, <const uint32_t*>src, _ucs4_len(<const uint32_t*>src, leaf.itemsize // 4))
 
 
 cdef inline char* _put(char* p, const char* s, Py_ssize_t n) noexcept nogil:
@@ -180,6 +399,8 @@ cdef char* _leaf(char* p, const char* src, Leaf* leaf) noexcept nogil:
     cdef float f = 0
     cdef uint16_t h = 0
     cdef int code = leaf.code
+    if code >= C_OSTR:
+        return _text_leaf(p, src, leaf)
     if code == C_F32:
         f = (<const float*>src)[0]
         if not isfinite(f):
@@ -321,40 +542,34 @@ cdef Py_ssize_t _list_count(tuple dims):
     return total
 
 
-def _number_columns(list columns, bint quote, str nonfinite, str float_format):
-    """(prepared arrays, codes, upper bound of the text per instance) for the number value forms."""
-    cdef list arrays = []
-    cdef list codes = []
-    cdef object name, array, dt, a
-    cdef Py_ssize_t bound = 0, per
-    for name, array in columns:
-        dt = rules.check_numbers(name, array, nonfinite)
-        if float_format == "tolist" and dt.kind == "f":
-            dt = np.dtype(np.float64)
-        a = np.ascontiguousarray(array, dtype=dt)
-        arrays.append(a)
-        codes.append(_code(dt))
-        per = (NUMFMT_MAX_CHARS + 3) * (a.size // len(a) if len(a) else 0)
-        bound += per + 3 * _list_count(a.shape[1:]) + 8
-    return arrays, codes, bound
-
-
 def encode_body(key, columns, *, bare, value_form, nonfinite="token", urlsafe=True, pad=True,
-                float_format="shortest"):
+                float_format="shortest", parameters=None):
     """The body ``{"<key>": [...]}`` for ``columns``, a list of ``(name, array)`` whose arrays share
-    their first (instance) axis; ``bare`` writes each instance as the value of the one column."""
+    their first (instance) axis; ``bare`` writes each instance as the value of the one column.
+    The columnar keys ``"inputs"``/``"outputs"`` take one instance and write it without the list:
+    ``{"inputs": <instance>}``.  ``parameters`` (not None) is written after the values."""
     cdef object names, head, name, _
+    cdef bint columnar
     rules.check_encode_options(value_form, nonfinite, float_format)
+    columnar = rules.check_key(key, columns)
+    if type(columns) is not list:
+        columns = list(columns)
     if bare:
         names = None
     else:
         names = []
         for name, _ in columns:
             names.append(_name_json(name))
-    head = b'{"' + key.encode("ascii") + b'":['
+    head = b'{"' + key.encode("ascii") + (b'":' if columnar else b'":[')
     if value_form == "tensor":
-        return _encode_tensors(head, names, columns, urlsafe, pad)
-    return _encode_numbers(head, names, columns, value_form == "string", nonfinite, float_format)
+        return _encode_tensors(head, names, columns, urlsafe, pad, columnar, parameters)
+    return _encode_values(head, names, columns, value_form, nonfinite, float_format, columnar, parameters)
+
+
+cdef bytes _tail(bint columnar, object parameters):
+    """What follows the values: ``]`` (row form), the parameters member, ``}``."""
+    cdef bytes members = b"" if parameters is None else rules.parameters_text(parameters)
+    return (b"" if columnar else b"]") + members + b"}"
 
 
 cdef bytes _name_json(object name):
@@ -366,33 +581,38 @@ cdef bytes _name_json(object name):
     return rules.name_text(name)
 
 
-cdef object _encode_tensors(bytes head, names, list columns, bint urlsafe, bint pad):
+cdef object _encode_tensors(bytes head, names, list columns, bint urlsafe, bint pad, bint columnar, object parameters):
     """SERIALIZED_TF_TENSORS: straight from the arrays' buffers when every column allows it
     (:func:`_tensor_column`), else through ``encode_tensor`` and ``b64encode`` per value."""
     cdef Py_ssize_t c, ncol = len(columns), count = len(columns[0][1])
-    cdef _Layout layout = _Layout(names, ncol, 0)
+    cdef _Layout layout
+    if names is None and ncol != 1:  # bare: the reference encodes every column, writes the first
+        return _encode_tensors_generic(head, names, columns, urlsafe, pad, columnar, parameters)
+    layout = _Layout(names, ncol, 0)
     for c in range(ncol):
         if not _tensor_column(layout, c, columns[c][1], count):
-            return _encode_tensors_generic(head, names, columns, urlsafe, pad)
-    return _encode_tensors_direct(head, layout, count, urlsafe, pad)
+            return _encode_tensors_generic(head, names, columns, urlsafe, pad, columnar, parameters)
+    return _encode_tensors_direct(head, layout, count, urlsafe, pad, _tail(columnar, parameters))
 
 
-cdef object _encode_tensors_generic(bytes head, names, list columns, bint urlsafe, bint pad):
+cdef object _encode_tensors_generic(bytes head, names, list columns, bint urlsafe, bint pad, bint columnar,
+                                    object parameters):
     """Any dtype encode_tensor takes: one TensorProto, then its base64, per value; joined once."""
     cdef Py_ssize_t i, c, count = len(columns[0][1])
     cdef list parts = [head]
+    cdef list values
     cdef object _, array
     for i in range(count):
         if i:
             parts.append(b",")
+        values = [b64encode(encode_tensor(array[i, ...]), urlsafe=urlsafe, pad=pad) for _, array in columns]
         if names is None:
-            parts += [b'"', b64encode(encode_tensor(columns[0][1][i, ...]), urlsafe=urlsafe, pad=pad), b'"']
+            parts += [b'"', values[0], b'"']
             continue
-        for c, (_, array) in enumerate(columns):
-            parts += [b"{" if c == 0 else b",", names[c], b':"',
-                      b64encode(encode_tensor(array[i, ...]), urlsafe=urlsafe, pad=pad), b'"']
+        for c in range(len(values)):
+            parts += [b"{" if c == 0 else b",", names[c], b':"', values[c], b'"']
         parts.append(b"}")
-    parts.append(b"]}")
+    parts.append(_tail(columnar, parameters))
     return b"".join(parts)
 
 
@@ -482,14 +702,14 @@ cdef char* _put_b64_tensor(char* p, const unsigned char* header, Py_ssize_t hl, 
     return p + 1
 
 
-cdef object _encode_tensors_direct(bytes head, _Layout layout, Py_ssize_t count, bint urlsafe, bint pad):
+cdef object _encode_tensors_direct(bytes head, _Layout layout, Py_ssize_t count, bint urlsafe, bint pad, bytes tail):
     """One pass: each value's base64 written from the array's buffer into one exact-size bytes."""
     cdef Py_ssize_t c, total
     cdef Column* col
     cdef object out
     cdef char* start
     cdef char* p
-    total = len(head) + 2 + (count - 1 if count else 0) + (count if layout.named else 0)  # commas, braces
+    total = len(head) + len(tail) + (count - 1 if count else 0) + (count if layout.named else 0)  # commas, braces
     for c in range(layout.ncol):
         col = &layout.cols[c]
         total += count * (b64_encoded_size(col.header_len + col.stride, pad) + 2 + col.name_len + (2 if layout.named else 0))
@@ -499,44 +719,284 @@ cdef object _encode_tensors_direct(bytes head, _Layout layout, Py_ssize_t count,
     p = _put(start, PyBytes_AS_STRING(head), len(head))
     with nogil:
         p = _write_instances(p, layout, count, urlsafe, pad)
+    p = _put(p, PyBytes_AS_STRING(tail), len(tail))
     if p - start != total:
         raise AssertionError(f"tensorwire: SERIALIZED_TF_TENSORS body sized {total}, written {p - start} (a bug)")
     return out
 
 
-def _encode_numbers(bytes head, names, list columns, bint quote, str nonfinite, str float_format):
-    cdef object arrays, codes, per_instance, out, a
-    arrays, codes, per_instance = _number_columns(columns, quote, nonfinite, float_format)
-    cdef Py_ssize_t ncol = len(arrays), count = len(arrays[0]), c, k, maxdim = 1, total
+cdef int _object_kind(object name, object array, object a) except -1:
+    """C_OSTR or C_OBYTES: the kind of object array ``array`` (``a``: it, C-contiguous) when it
+    holds str only or bytes only (str when empty); otherwise ``rules.text_kind`` raises the
+    reference's TypeError."""
+    cdef PyObject** items = <PyObject**><size_t>a.ctypes.data
+    cdef Py_ssize_t j, n = a.size
+    cdef int found = 0, this
+    for j in range(n):
+        if _is_str(items[j]):
+            this = C_OSTR
+        elif _is_bytes(items[j]):
+            this = C_OBYTES
+        else:
+            this = 0
+        if this == 0 or (found != 0 and this != found):
+            rules.text_kind(name, array)
+            raise AssertionError(f"tensorwire: input {name!r}: text_kind found no fault at {j} (a bug)")
+        found = this
+    return found if found else C_OSTR
+
+
+cdef char* _reserve(PyObject** out, Py_ssize_t* cap, char* p, Py_ssize_t need) except NULL:
+    """``p`` in the bytes ``out[0]`` (its only reference) with room for ``need`` more bytes: the
+    bytes grown in place (doubling) if not."""
+    cdef Py_ssize_t off = p - _bytes_data(out[0]), size = cap[0]
+    if off + need <= size:
+        return p
+    while off + need > size:
+        size *= 2
+    _PyBytes_Resize(out, size)  # on failure it released the object (out[0] NULL) and raised
+    cap[0] = size
+    return _bytes_data(out[0]) + off
+
+
+cdef object _encode_str_objects(bytes head, object names, object name, object array, bint columnar,
+                                object parameters):
+    """One column, an object array of str with one string per instance: each string's UTF-8
+    escaped straight into the body (a bytes grown in place) as it is met, one visit per string.
+    The checks the reference makes first (every element a str: ``rules.text_kind``) and its
+    error (a lone surrogate: ``rules.string_text``) are worded by the rules."""
+    cdef object a = np.ascontiguousarray(array), conv, tail, out
+    cdef PyObject** items = <PyObject**><size_t>a.ctypes.data
+    cdef Py_ssize_t j, n = len(a), size, bad = -1, cap, name_len = 0
+    cdef const char* name_text = NULL
+    cdef const char* u8
+    cdef PyObject* x
+    cdef PyObject* raw
+    cdef list keep = []
+    cdef bytes result
+    cdef char* p
+    if names is not None:
+        name_text = PyBytes_AS_STRING(names[0])
+        name_len = len(names[0])
+    cap = len(head) + n * (24 + name_len) + 64
+    out = PyBytes_FromStringAndSize(NULL, cap)
+    raw = <PyObject*>out
+    Py_INCREF(out)
+    out = None  # ``raw`` holds the only reference (grown and shrunk in place), released on error
+    try:
+        p = _put(_bytes_data(raw), PyBytes_AS_STRING(head), len(head))
+        for j in range(n):
+            x = items[j]
+            if j + 8 < n:  # the objects are scattered: ask for a later one's header and text now
+                _prefetch(items[j + 8])
+                _prefetch(<const char*>items[j + 8] + 64)
+            if not _is_str(x):
+                rules.text_kind(name, array)
+                raise AssertionError(f"tensorwire: input {name!r}: text_kind found no fault at {j} (a bug)")
+            if bad >= 0:
+                continue  # past a lone surrogate: only the kinds are still checked (the reference's order)
+            if not _is_exact_str(x):  # the reference writes str(x)
+                conv = str(<object>x)
+                keep.append(conv)
+                x = <PyObject*>conv
+            if _is_compact_ascii(x):
+                u8 = _str_data(x)
+                size = _str_length(x)
+            else:
+                u8 = _utf8_and_size(x, &size)
+                if u8 == NULL:
+                    _err_clear()
+                    bad = j
+                    continue
+            p = _reserve(&raw, &cap, p, 6 * size + name_len + 8)
+            if j:
+                p[0] = b','
+                p += 1
+            if name_len:
+                p[0] = b'{'
+                p = _put(p + 1, name_text, name_len)
+                p[0] = b':'
+                p += 1
+            p = _put_utf8_text(p, <const unsigned char*>u8, size)
+            if name_len:
+                p[0] = b'}'
+                p += 1
+        if bad >= 0:
+            rules.string_text(name, str(a[bad]))
+            raise AssertionError(f"tensorwire: input {name!r}: string {bad} found no fault (a bug)")
+        tail = _tail(columnar, parameters)
+        p = _reserve(&raw, &cap, p, len(tail))
+        p = _put(p, PyBytes_AS_STRING(tail), len(tail))
+        _PyBytes_Resize(&raw, p - _bytes_data(raw))
+    except BaseException:
+        _xdecref(raw)
+        raise
+    result = <bytes>raw
+    Py_DECREF(result)  # raw's reference (``result`` holds its own)
+    return result
+
+
+cdef object _encode_values(bytes head, names, list columns, str value_form, str nonfinite, str float_format,
+                           bint columnar, object parameters):
+    """The number value forms and the general body ("json"): every value written from the
+    arrays' buffers into one bytes sized for the longest text (numbers) or the exact text (str
+    and bytes: their UTF-8 and base64 are measured first), shrunk in place at the end.
+
+    Errors come in the reference's order: per column its kind and numbers; then, by instance
+    and column, a str UTF-8 cannot hold or an instance a column lacks; then the parameters."""
+    cdef bint json_form = value_form == "json", quote = value_form == "string"
+    cdef Py_ssize_t ncol = len(columns), nwrite, c, j, n, k, count, maxdim = 1, total, size, per, limit
+    cdef Py_ssize_t err_i, err_c, err_j = -1, bad, leaves, itemsize
+    cdef list codes = [], dts = [], arrays = [], keep = []
+    cdef object name, array, dt, a, kind, piece_buf, out, conv, _
+    cdef bytes tail
+    cdef int code
+    cdef Piece* pieces
+    cdef PyObject** items
+    cdef PyObject* x
+    cdef const char* u8
+    cdef const char* data
     cdef _Layout layout
     cdef Column* col
     cdef char* start
     cdef char* p
+    if json_form and ncol == 1:  # one column of str, one per instance: the one-visit writer
+        name, array = columns[0]
+        if (array.dtype.kind == "O" and array.ndim == 1 and len(array) and _is_str(<PyObject*>array[0])):
+            return _encode_str_objects(head, names, name, array, columnar, parameters)
+    # the reference's checks, in its order: per column, the kind of its leaves ("json"), then its numbers
+    for name, array in columns:
+        code = 0
+        dt = None
+        a = None
+        if json_form:
+            kind = array.dtype.kind
+            if kind == "U":
+                code = C_USTR
+            elif kind == "S":
+                code = C_SBYTES
+            elif kind == "O":
+                a = np.ascontiguousarray(array)
+                code = _object_kind(name, array, a)
+        if code == 0:
+            dt = rules.check_numbers(name, array, nonfinite)
+            if float_format == "tolist" and dt.kind == "f":
+                dt = np.dtype(np.float64)
+            code = _code(dt)
+        codes.append(code)
+        dts.append(dt)
+        arrays.append(a)
+    count = len(columns[0][1])
+    nwrite = 1 if names is None else ncol  # bare: the first column's values (every column is checked)
+    for c in range(nwrite):
+        maxdim = max(maxdim, columns[c][1].ndim)
+    layout = _Layout(names, nwrite, maxdim)
+    layout.keep.append(keep)
+    total = len(head) + (count - 1 if count else 0) + (2 * count if names is not None else 0)
+    err_i, err_c = count, ncol  # the first failing (instance, column), if any
     for c in range(ncol):
-        maxdim = max(maxdim, arrays[c].ndim)
-    layout = _Layout(names, ncol, maxdim)
-    total = len(head) + 2 + count * (per_instance + 3)
-    for c in range(ncol):
-        a = arrays[c]
+        name, array = columns[c]
+        code = codes[c]
+        # instance ``limit`` is the first the column lacks (the reference's array[i, ...] fails)
+        limit = 0 if array.ndim == 0 else min(len(array), count)
+        if limit < count and (limit, c) < (err_i, err_c):
+            err_i, err_c, err_j = limit, c, -1
+        a = arrays[c] if arrays[c] is not None else array
+        a = a[:limit] if a.ndim else a.reshape(1)[:0]
+        if code == C_USTR:
+            a = np.ascontiguousarray(a, dtype=a.dtype.newbyteorder("="))
+        elif code == C_SBYTES or code == C_OSTR or code == C_OBYTES:
+            a = np.ascontiguousarray(a)
+        else:
+            a = np.ascontiguousarray(a, dtype=dts[c])
+        arrays[c] = a
+        keep.append(a)
+        n = a.size
+        per = n // limit if limit else 0
+        itemsize = a.itemsize
+        data = <const char*><size_t>a.ctypes.data
+        bad = -1
+        leaves = 0  # the leaves' text: exact for str and bytes, an upper bound for numbers
+        if code == C_OSTR or code == C_OBYTES:
+            piece_buf = PyBytes_FromStringAndSize(NULL, (n if n else 1) * sizeof(Piece))
+            keep.append(piece_buf)
+            pieces = <Piece*>PyBytes_AS_STRING(piece_buf)
+            items = <PyObject**>data
+            for j in range(n):
+                x = items[j]
+                if code == C_OSTR:
+                    if not _is_exact_str(x):  # the reference writes str(x)
+                        conv = str(<object>x)
+                        keep.append(conv)
+                        x = <PyObject*>conv
+                    u8 = _utf8_and_size(x, &size)
+                    if u8 == NULL:  # a lone surrogate: the rule words it below
+                        _err_clear()
+                        bad = j
+                        break
+                    pieces[j].ptr = u8
+                    pieces[j].len = size
+                    # a short string's bound (every byte a \u00xx) costs less than measuring it
+                    leaves += 6 * size + 2 if size <= 64 else _utf8_text_size(<const unsigned char*>u8, size)
+                else:
+                    if not _is_exact_bytes(x):  # the reference writes bytes(x)
+                        conv = bytes(<object>x)
+                        keep.append(conv)
+                        x = <PyObject*>conv
+                    pieces[j].ptr = _bytes_data(x)
+                    pieces[j].len = _bytes_size(x)
+                    leaves += _b64_value_size(pieces[j].len)
+            data = <const char*>pieces
+            itemsize = sizeof(Piece)
+        elif code == C_USTR:
+            for j in range(n):
+                size = _ucs4_text_size(<const uint32_t*>(data + j * itemsize),
+                                       _ucs4_len(<const uint32_t*>(data + j * itemsize), itemsize // 4))
+                if size < 0:
+                    bad = j
+                    break
+                leaves += size
+        elif code == C_SBYTES:
+            for j in range(n):
+                leaves += _b64_value_size(_bytes_len(data + j * itemsize, itemsize))
+        else:
+            leaves = (NUMFMT_MAX_CHARS + 3) * n
+        if bad >= 0 and (bad // per, c) < (err_i, err_c):
+            err_i, err_c, err_j = bad // per, c, bad
+        if c >= nwrite:
+            continue
         col = &layout.cols[c]
-        col.leaf.code = codes[c]
+        col.leaf.code = code
         col.leaf.quote = quote
         col.leaf.null_nonfinite = nonfinite == "null"
-        col.data = <const unsigned char*>(<size_t>a.ctypes.data)
-        col.itemsize = a.itemsize
-        col.per = a.size // count if count else 0
-        col.stride = col.per * col.itemsize
+        col.leaf.itemsize = a.itemsize
+        col.data = <const unsigned char*>data
+        col.itemsize = itemsize
+        col.per = per
+        col.stride = per * itemsize
         col.ndim = a.ndim - 1
         col.dims = layout.dims + c * maxdim
         for k in range(a.ndim - 1):
             layout.dims[c * maxdim + k] = a.shape[k + 1]
-        total += count * (col.name_len + 2)
+        total += leaves + n + limit * (3 * _list_count(a.shape[1:]) + 8 + col.name_len + 3)
+    if err_c < ncol:
+        name, array = columns[err_c]
+        if err_j >= 0:
+            rules.string_text(name, str(arrays[err_c].reshape(-1)[err_j]))
+        else:
+            _ = array[err_i, ...]
+        raise AssertionError(f"tensorwire: input {name!r}: instance {err_i} found no fault (a bug)")
+    tail = _tail(columnar, parameters)
+    total += len(tail)
     out = PyBytes_FromStringAndSize(NULL, total)
     start = PyBytes_AS_STRING(out)
     _huge_pages(start, total)
     p = _put(start, PyBytes_AS_STRING(head), len(head))
     with nogil:
         p = _write_instances(p, layout, count, False, False)
+    p = _put(p, PyBytes_AS_STRING(tail), len(tail))
+    if p - start > total:
+        raise AssertionError(f"tensorwire: JSON body sized {total}, written {p - start} (a bug)")
     # Shrink in place: _PyBytes_Resize needs the only reference, so ``raw`` takes it over.
     cdef PyObject* raw = <PyObject*>out
     cdef bytes result
@@ -614,7 +1074,7 @@ cdef class _Layout:
 
 
 cdef char* _write_instances(char* p, _Layout layout, Py_ssize_t count, bint urlsafe, bint pad) noexcept nogil:
-    """Every instance (``{"name":value,...}``, or the bare value), comma-separated, then ``]}``."""
+    """Every instance (``{"name":value,...}``, or the bare value), comma-separated."""
     cdef Py_ssize_t i, c
     cdef Column* col
     for i in range(count):
@@ -628,7 +1088,10 @@ cdef char* _write_instances(char* p, _Layout layout, Py_ssize_t count, bint urls
                 p = _put(p + 1, col.name, col.name_len)
                 p[0] = b':'
                 p += 1
-            if col.tensor:
+            if col.leaf.code == C_OSTR and col.ndim == 0:  # a str value: without the nested dispatch
+                p = _put_utf8_text(p, <const unsigned char*>(<const Piece*>(col.data + i * col.stride)).ptr,
+                                   (<const Piece*>(col.data + i * col.stride)).len)
+            elif col.tensor:
                 p = _put_b64_tensor(p, col.header, col.header_len, col.data + i * col.stride, col.stride, urlsafe, pad)
             else:
                 p = _nested(p, <const char*>(col.data + i * col.stride), col.itemsize, col.dims, col.ndim, col.per,
@@ -636,9 +1099,7 @@ cdef char* _write_instances(char* p, _Layout layout, Py_ssize_t count, bint urls
         if layout.named:
             p[0] = b'}'
             p += 1
-    p[0] = b']'
-    p[1] = b'}'
-    return p + 2
+    return p
 
 
 # ------------------------------------------------------------------------------------- reading
