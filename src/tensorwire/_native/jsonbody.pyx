@@ -42,7 +42,7 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, _PyByte
 from cpython.object cimport PyObject
 from cpython.ref cimport Py_DECREF, Py_INCREF
 from cpython.unicode cimport PyUnicode_DecodeUTF8
-from libc.math cimport INFINITY, NAN, isfinite, isnan
+from libc.math cimport INFINITY, NAN, copysign, isfinite, isnan
 from libc.stdint cimport (
     INT8_MAX, INT8_MIN, INT16_MAX, INT16_MIN, INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN, UINT8_MAX, UINT16_MAX,
     UINT32_MAX, UINT64_MAX, int8_t, int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t,
@@ -129,6 +129,8 @@ _UINT_MAX[<int>C_U8] = UINT8_MAX
 _UINT_MAX[<int>C_U16] = UINT16_MAX
 _UINT_MAX[<int>C_U32] = UINT32_MAX
 _UINT_MAX[<int>C_U64] = UINT64_MAX
+cdef Py_ssize_t _ITEMSIZE[C_BOOL + 1]
+_ITEMSIZE[:] = [0, 2, 4, 8, 1, 2, 4, 8, 1, 2, 4, 8, 1]
 
 
 cdef inline void _put_int(char* dst, uint64_t v, Py_ssize_t size) noexcept nogil:
@@ -754,6 +756,20 @@ cdef Py_ssize_t _utf8_error(const unsigned char* s, Py_ssize_t n) noexcept nogil
     return -1
 
 
+cdef enum Kind:
+    # A "json" column's leaves so far (the shared ``rules.Column.kind``).
+    K_NONE = 0
+    K_INT       # int64 in the buffer
+    K_FLOAT     # float32 in the buffer
+    K_NUMBER    # numbers into the given dtype
+    K_BOOL
+    K_STR       # str in ``objs``
+    K_BYTES     # bytes in ``objs``
+
+
+cdef tuple _KIND_NAMES = (None, "int", "float", "number", "bool", "str", "bytes")
+
+
 @cython.final  # cdef methods called directly (and inlined), not through a vtable
 @cython.auto_pickle(False)  # never pickled; spares the "non-trivial __cinit__" stubs
 cdef class _Col:
@@ -761,18 +777,26 @@ cdef class _Col:
 
     cdef object name
     cdef object dtype
-    cdef int code  # 0: TensorProto values
+    cdef int code  # 0: TensorProto values (or a "json" column before its first number or bool)
     cdef Py_ssize_t* dims  # per level, -1 until the first list there closes
     cdef int ndim  # -1 until known
     cdef char* data  # the values so far (number value forms), a C buffer grown by doubling
     cdef Py_ssize_t itemsize, used, cap
     cdef list tensors
+    cdef bint json  # value form "json": the kind is inferred from the leaves
+    cdef Kind kind
+    cdef int given_code  # "json": the given dtype's code (0: none given)
+    cdef list objs  # "json": str or bytes leaves
+    cdef list negzero  # "json": where an integer -0 was read while the kind was int (-0.0 as float)
 
-    def __cinit__(self, name, dtype, int levels, bint tensors):
+    def __cinit__(self, name, dtype, int levels, bint tensors, bint json=False):
         cdef int i
         self.name = name
         self.dtype = dtype
-        self.code = 0 if tensors else _code(dtype)
+        self.json = json
+        self.kind = K_NONE
+        self.given_code = 0 if dtype is None or not json else _code(dtype)
+        self.code = 0 if tensors or json else _code(dtype)
         self.dims = <Py_ssize_t*>malloc((levels + 1) * sizeof(Py_ssize_t))
         if not self.dims:
             raise MemoryError()
@@ -780,9 +804,11 @@ cdef class _Col:
             self.dims[i] = -1
         self.ndim = -1
         self.tensors = []
+        self.objs = []
+        self.negzero = []
         self.used = 0
         self.cap = 0
-        self.itemsize = 0 if tensors else dtype.itemsize
+        self.itemsize = 0 if tensors or json else dtype.itemsize
         self.data = NULL
 
     def __dealloc__(self):
@@ -801,18 +827,66 @@ cdef class _Col:
         self.used += 1
         return self.data + (self.used - 1) * self.itemsize
 
+    cdef void set_kind(self, Kind kind) noexcept nogil:
+        """A "json" column's first leaf (no value stored yet): its kind and buffer layout."""
+        self.kind = kind
+        if kind == K_INT:
+            self.code, self.itemsize = C_I64, 8
+        elif kind == K_FLOAT:
+            self.code, self.itemsize = C_F32, 4
+        elif kind == K_BOOL:
+            self.code, self.itemsize = C_BOOL, 1
+        elif kind == K_NUMBER:
+            self.code = self.given_code
+            self.itemsize = _ITEMSIZE[self.given_code]
+        else:
+            self.code, self.itemsize = 0, 0
+
+    cdef int to_float(self) noexcept nogil:
+        """The first non-integer number of an int column: the int64 values so far become
+        float32 (the C conversion is correctly rounded, as reading their text as float32 is)."""
+        cdef float* f = NULL
+        cdef const int64_t* src = <const int64_t*>self.data
+        cdef Py_ssize_t i
+        if self.cap:
+            f = <float*>malloc(self.cap * sizeof(float))
+            if f == NULL:
+                return -1
+            for i in range(self.used):
+                f[i] = <float>src[i]
+        free(self.data)
+        self.data = <char*>f
+        self.kind = K_FLOAT
+        self.code, self.itemsize = C_F32, 4
+        return 0
+
     def finish(self, Py_ssize_t count):
         cdef list shape
-        cdef object out
+        cdef object out, dt
         cdef int k
-        if self.code == 0:
+        cdef Py_ssize_t i
+        if self.code == 0 and not self.json:
             return stack_tensors(self.tensors)
         shape = [count]
         for k in range(self.ndim):
             shape.append(self.dims[k])
-        out = np.empty(tuple(shape), dtype=self.dtype)
+        if self.json:
+            if self.kind == K_STR or self.kind == K_BYTES:
+                out = np.empty(len(self.objs), dtype=object)
+                out[:] = self.objs
+                return out.reshape(tuple(shape))
+            if self.kind == K_NONE:
+                dt = np.dtype(np.float32) if self.dtype is None else self.dtype
+                return np.empty(tuple(shape), dtype=dt)
+            dt = rules.KIND_DTYPES[_KIND_NAMES[self.kind]] if self.kind != K_NUMBER else self.dtype
+        else:
+            dt = self.dtype
+        out = np.empty(tuple(shape), dtype=dt)
         if self.used:
             memcpy(<char*>(<size_t>out.ctypes.data), self.data, self.used * self.itemsize)
+        if self.json and self.kind == K_FLOAT:
+            for i in self.negzero:
+                (<float*>(<size_t>out.ctypes.data))[i] = copysign(0.0, -1.0)
         return out
 
 
@@ -830,6 +904,17 @@ cdef enum Problem:
     E_LEAF_LEVEL    # err_pos, err_level: a number where err_col has a list
     E_LEAF          # err_pos: a number of err_col that is not one, or not followed by ',' or err_close
     E_MEMORY
+
+
+cdef inline bint _integer(const unsigned char* s, Py_ssize_t pos, Py_ssize_t end) noexcept nogil:
+    """Whether the number text ``s[pos:end]`` has neither a fraction nor an exponent."""
+    cdef int c
+    while pos < end:
+        c = s[pos]
+        if c == 0x2E or c == 0x65 or c == 0x45:
+            return False
+        pos += 1
+    return True
 
 
 cdef inline bint _digits(const unsigned char* s, Py_ssize_t* p, Py_ssize_t n) noexcept nogil:
@@ -996,6 +1081,31 @@ cdef Py_ssize_t lx_b64_object(const Lexer* lx, Py_ssize_t pos, Py_ssize_t* text_
     return pos + 1 if lx_at(lx, pos) == 0x7D else -1
 
 
+cdef bint lx_b64_first(const Lexer* lx, Py_ssize_t pos) noexcept nogil:
+    """Whether an object whose first member is ``b64`` starts at ``pos`` (``_B64_FIRST``)."""
+    if lx_at(lx, pos) != 0x7B:
+        return False
+    pos = lx_ws(lx, pos + 1)
+    if lx.n - pos < 5 or memcmp(lx.s + pos, b'"b64"', 5) != 0:
+        return False
+    return lx_at(lx, lx_ws(lx, pos + 5)) == 0x3A
+
+
+cdef Py_ssize_t lx_b64_value(const Lexer* lx, Py_ssize_t pos, Py_ssize_t* text_start, Py_ssize_t* text_end,
+                             bint* escaped) noexcept nogil:
+    """End of a ``{"b64": <valid string>}`` object at ``pos``, or -1; the string's span."""
+    if not lx_b64_first(lx, pos):
+        return -1
+    pos = lx_ws(lx, lx_ws(lx, lx_ws(lx, pos + 1) + 5) + 1)
+    text_start[0] = pos
+    pos = lx_string(lx, pos, escaped)
+    if pos < 0:
+        return -1
+    text_end[0] = pos
+    pos = lx_ws(lx, pos)
+    return pos + 1 if lx_at(lx, pos) == 0x7D else -1
+
+
 @cython.final
 @cython.auto_pickle(False)  # never pickled (its Lexer holds a pointer into the body)
 cdef class _Reader:
@@ -1004,8 +1114,9 @@ cdef class _Reader:
 
     cdef Lexer lx  # the body
     cdef object mv, body_obj, checker
-    cdef bytes key
-    cdef bint tensor_form
+    cdef bytes key, columnar_key  # columnar_key: b"" but in the "json" form
+    cdef bint tensor_form, json_form
+    cdef object columnar_bare_name, envelope
     cdef object dtype, bare_name, max_bytes, nonfinite_name
     cdef int nonfinite, max_depth
     cdef dict columns
@@ -1023,6 +1134,10 @@ cdef class _Reader:
     cdef inline Py_ssize_t fail_close(self, Problem code, Py_ssize_t pos, int close) noexcept nogil:
         self.err_close = close
         return self.fail(code, pos)
+
+    cdef inline Py_ssize_t fail_leaf(self, Py_ssize_t pos, int close, int depth) noexcept nogil:
+        self.err_depth = depth
+        return self.fail_close(E_LEAF, pos, close)
 
     cdef inline Py_ssize_t fail_depth(self, Py_ssize_t pos, int depth) noexcept nogil:
         self.err_depth = depth
@@ -1075,8 +1190,10 @@ cdef class _Reader:
 
     cdef Py_ssize_t body(self) except -2:
         cdef Py_ssize_t pos = lx_ws(&self.lx, 0), start, end
-        cdef bint escaped = False, seen_key = False
-        cdef object name, error = None
+        cdef bint escaped = False
+        cdef object name, error = None, found = None
+        cdef dict members = {}
+        cdef bint request = self.key == b"instances"
         if lx_at(&self.lx, pos) != 0x7B:
             self.check().body()  # raises: not an object
             return -1
@@ -1095,11 +1212,18 @@ cdef class _Reader:
                 if lx_at(&self.lx, pos) != 0x3A:
                     return self.fail(E_COLON, pos)
                 pos = lx_ws(&self.lx, pos + 1)
-                if name == self.key:
-                    if seen_key:
-                        self.check().duplicate(self.key.decode(), start)
-                    seen_key = True
-                    pos = self.batch(pos)
+                if name == self.key or (self.json_form and name == self.columnar_key):
+                    if found is not None:
+                        self.check().two_keys(found, name.decode(), start)
+                    found = name.decode()
+                    pos = self.batch(pos) if name == self.key else self.columnar(pos)
+                elif request and (name == b"parameters" or name == b"signature_name"):
+                    if name in members:
+                        self.check().duplicate(name.decode(), start)
+                    end = self.skip_value(pos, 2, 0x7D)
+                    if end >= 0:
+                        members[name] = self.check().member(name.decode(), pos, end)
+                    pos = end
                 elif name == b"error" and self.key == b"predictions":
                     if error is not None:
                         self.check().duplicate("error", start)
@@ -1118,9 +1242,40 @@ cdef class _Reader:
                     return self.fail_close(E_SEPARATOR, pos, 0x7D)
                 pos = lx_ws(&self.lx, pos + 1)
         pos = lx_ws(&self.lx, pos + 1)
-        if pos != self.lx.n or error is not None or not seen_key:
-            self.check().end(pos, error, seen_key)  # raises: trailing data, the error member, no key
+        if pos != self.lx.n or error is not None or found is None:
+            self.check().end(pos, error, found is not None)  # raises: trailing data, the error member, no key
+        if self.envelope is not None:
+            self.envelope.key = found
+            self.envelope.parameters = members.get(b"parameters")
+            self.envelope.signature_name = members.get(b"signature_name")
         return pos
+
+    cdef Py_ssize_t columnar(self, Py_ssize_t pos) except -2:
+        """The columnar form's value at ``pos`` ("json" only): one instance at depth 2, each
+        value a whole array (no instance axis)."""
+        cdef object name, col
+        cdef dict finished
+        if self.named_at(pos) and lx_at(&self.lx, lx_ws(&self.lx, pos + 1)) == 0x7D:
+            self.check().columnar(pos)  # raises: no inputs
+        self.columns = {}
+        pos = self.instance(pos, 0, 2, self.columnar_bare_name)
+        if pos < 0:
+            return -1
+        finished = {}
+        for name, col in self.columns.items():
+            finished[(<_Col>col).name if name is None else name] = col.finish(1)[0, ...]
+        self.columns = finished
+        return pos
+
+    cdef bint named_at(self, Py_ssize_t pos) noexcept nogil:
+        """Whether the instance at ``pos`` is named: an object that is not a binary value (the
+        shared reader's ``named``)."""
+        cdef Py_ssize_t text_start = 0
+        if lx_at(&self.lx, pos) != 0x7B:
+            return False
+        if self.json_form:
+            return not lx_b64_first(&self.lx, pos)
+        return not (self.tensor_form and lx_b64_object(&self.lx, pos, &text_start) >= 0)
 
     cdef Py_ssize_t batch(self, Py_ssize_t pos) except -2:
         cdef Py_ssize_t count = 0
@@ -1134,7 +1289,7 @@ cdef class _Reader:
         if lx_at(&self.lx, pos) == 0x5D:
             return pos + 1
         while True:
-            pos = self.instance(pos, count)
+            pos = self.instance(pos, count, 3, self.bare_name)
             if pos < 0:
                 return -1
             count += 1
@@ -1151,26 +1306,29 @@ cdef class _Reader:
         return pos + 1
 
     cdef _Col new_column(self, name):
-        return _Col(name, rules.resolve_dtype(self.dtype, name, "tensor" if self.tensor_form else "number"),
-                    self.max_depth, self.tensor_form)
+        return _Col(name, rules.resolve_dtype(self.dtype, name, self.value_form()), self.max_depth,
+                    self.tensor_form, self.json_form)
 
-    cdef Py_ssize_t instance(self, Py_ssize_t pos, Py_ssize_t index) except -2:
-        cdef Py_ssize_t text_start = 0, start, end
+    cdef str value_form(self):
+        return "tensor" if self.tensor_form else "json" if self.json_form else "number"
+
+    cdef Py_ssize_t instance(self, Py_ssize_t pos, Py_ssize_t index, int depth, object bare_name) except -2:
+        cdef Py_ssize_t start, end
         cdef bint named, escaped = False
         cdef _Col col
         cdef set seen
         cdef object name
-        named = lx_at(&self.lx, pos) == 0x7B and not (self.tensor_form and lx_b64_object(&self.lx, pos, &text_start) >= 0)
+        named = self.named_at(pos)
         if index == 0:
             self.named = named
             if not named:
-                self.columns[None] = self.new_column(self.bare_name)
+                self.columns[None] = self.new_column(bare_name)
         elif named != self.named:
             self.check().form_differs(pos, index, named)
         if not named:
-            return self.value(pos, self.columns[None], 3, 0x5D)
-        if 3 > self.max_depth:
-            return self.fail_depth(pos, 3)
+            return self.value(pos, self.columns[None], depth, 0x5D if depth == 3 else 0x7D)
+        if depth > self.max_depth:
+            return self.fail_depth(pos, depth)
         seen = set()
         pos = lx_ws(&self.lx, pos + 1)
         if lx_at(&self.lx, pos) == 0x7D:
@@ -1181,7 +1339,7 @@ cdef class _Reader:
             if end < 0:
                 return self.fail(E_STRING, pos)
             name = self.text(start, end, escaped)
-            if name in seen or (index and name not in self.columns):
+            if name in seen or (index and name not in self.columns) or (self.json_form and name == "b64"):
                 self.check().check_name(start, index, name, seen, self.columns)
             seen.add(name)
             if index == 0:
@@ -1191,7 +1349,7 @@ cdef class _Reader:
             pos = lx_ws(&self.lx, end)
             if lx_at(&self.lx, pos) != 0x3A:
                 return self.fail(E_COLON, pos)
-            pos = self.value(lx_ws(&self.lx, pos + 1), col, 4, 0x7D)
+            pos = self.value(lx_ws(&self.lx, pos + 1), col, depth + 1, 0x7D)
             if pos < 0:
                 return -1
             pos = lx_ws(&self.lx, pos)
@@ -1211,6 +1369,11 @@ cdef class _Reader:
         cdef Py_ssize_t end
         if self.tensor_form:
             return self.tensor(pos, col)
+        if self.json_form:
+            end = self.jnested(pos, col, depth, 0, close)
+            if end == -1:
+                self.err_col = col
+            return end
         with nogil:
             end = self.nested(pos, col, depth, 0, close)
         if end == -1:
@@ -1253,11 +1416,11 @@ cdef class _Reader:
                 return self.fail(E_LEAF_LEVEL, pos)
             end = self.leaf(pos, col)
             if end == -1:
-                return self.fail_close(E_LEAF, pos, close)
+                return self.fail_leaf(pos, close, depth)
             if end >= 0 and level == 0:  # where the reference's number ends is checked here
                 elem = lx_ws(&self.lx, end)
                 if lx_at(&self.lx, elem) != 0x2C and lx_at(&self.lx, elem) != close:
-                    return self.fail_close(E_LEAF, pos, close)
+                    return self.fail_leaf(pos, close, depth)
             return end
         if (col.ndim >= 0 and level >= col.ndim) or level + 2 > MAX_RANK or depth > self.max_depth:
             self.err_depth = depth
@@ -1287,17 +1450,17 @@ cdef class _Reader:
                         k = parse_f32_prefix(<const char*>(self.lx.s + pos), self.lx.n - pos,
                                              (<float*>col.data) + col.used)
                         if k <= 0:
-                            return self.fail_close(E_LEAF, elem, 0x5D)
+                            return self.fail_leaf(elem, 0x5D, depth + 1)
                         col.used += 1
                         pos += k
                     elif col.code <= C_F64 and (_digit(c) or (c == 0x2D and _digit(lx_at(&self.lx, pos + 1)))):
                         pos = self.float_leaf(pos, col)  # without leaf's dispatch
                         if pos == -1:
-                            return self.fail_close(E_LEAF, elem, 0x5D)
+                            return self.fail_leaf(elem, 0x5D, depth + 1)
                     else:
                         pos = self.leaf(pos, col)
                         if pos == -1:
-                            return self.fail_close(E_LEAF, elem, 0x5D)
+                            return self.fail_leaf(elem, 0x5D, depth + 1)
                 if pos < 0:
                     return pos
                 length += 1
@@ -1312,7 +1475,7 @@ cdef class _Reader:
                     break
                 if lx_at(&self.lx, pos) != 0x2C:
                     if lx_at(&self.lx, elem) != 0x5B:  # after a number: where the reference ends it decides
-                        return self.fail_close(E_LEAF, elem, 0x5D)
+                        return self.fail_leaf(elem, 0x5D, depth + 1)
                     return self.fail_close(E_SEPARATOR, pos, 0x5D)
                 pos = lx_ws(&self.lx, pos + 1)
         if col.dims[level] < 0:
@@ -1325,6 +1488,168 @@ cdef class _Reader:
             return self.fail(E_CLOSE_LIST, pos)
         return pos + 1
 
+    # -- the general body ("json"): a walk holding the GIL (str and bytes leaves are objects);
+    # a column whose kind is a number or bool kind goes through ``nested`` (C, no object).
+
+    cdef Py_ssize_t jnested(self, Py_ssize_t pos, _Col col, int depth, int level, int close) except -2:
+        """``nested`` for a "json" column: the value at ``pos``, which ``close`` or ',' follows."""
+        cdef Py_ssize_t length = 0, elem, end
+        cdef int c
+        if col.kind != K_NONE and col.kind != K_STR and col.kind != K_BYTES:
+            end = self.nested(pos, col, depth, level, close)
+            if end == -3:
+                raise MemoryError()
+            return end
+        if lx_at(&self.lx, pos) != 0x5B:
+            if col.ndim < 0:
+                col.ndim = level
+            elif level != col.ndim:
+                self.err_level = level
+                return self.fail(E_LEAF_LEVEL, pos)
+            end = self.jleaf(pos, col, depth)
+            if end < 0:
+                return self.fail_leaf(pos, close, depth)
+            if level == 0:
+                elem = lx_ws(&self.lx, end)
+                if lx_at(&self.lx, elem) != 0x2C and lx_at(&self.lx, elem) != close:
+                    return self.fail_leaf(pos, close, depth)
+            return end
+        if (col.ndim >= 0 and level >= col.ndim) or level + 2 > MAX_RANK or depth > self.max_depth:
+            self.err_depth = depth
+            self.err_level = level
+            return self.fail(E_OPEN_LIST, pos)
+        pos = lx_ws(&self.lx, pos + 1)
+        if lx_at(&self.lx, pos) != 0x5D:
+            while True:
+                elem = pos
+                pos = self.jnested(pos, col, depth + 1, level + 1, 0x5D)
+                if pos < 0:
+                    return pos
+                length += 1
+                pos = lx_ws(&self.lx, pos)
+                c = lx_at(&self.lx, pos)
+                if c == 0x5D:
+                    break
+                if c != 0x2C:
+                    if lx_at(&self.lx, elem) != 0x5B:  # after a leaf: the shared reader re-reads it
+                        return self.fail_leaf(elem, 0x5D, depth + 1)
+                    return self.fail_close(E_SEPARATOR, pos, 0x5D)
+                pos = lx_ws(&self.lx, pos + 1)
+        if col.dims[level] < 0:
+            col.dims[level] = length
+            if length == 0 and col.ndim < 0:
+                col.ndim = level + 1
+        elif col.dims[level] != length:
+            self.err_level = level
+            self.err_length = length
+            return self.fail(E_CLOSE_LIST, pos)
+        return pos + 1
+
+    cdef Py_ssize_t jleaf(self, Py_ssize_t pos, _Col col, int depth) except -2:
+        """A leaf of a "json" column whose kind is none yet, str or bytes (``depth`` in the body);
+        -1 where the shared reader's ``json_leaf`` refuses it."""
+        cdef int c = lx_at(&self.lx, pos), token_type = T_NONE
+        cdef Py_ssize_t end, text_start = 0, text_end = 0
+        cdef bint escaped = False
+        cdef object text
+        cdef Kind kind = col.kind
+        if c == 0x22:
+            if kind != K_NONE and kind != K_STR:
+                return -1
+            end = lx_string(&self.lx, pos, &escaped)
+            if end < 0:
+                return -1
+            col.objs.append(self.text(pos, end, escaped))
+            col.kind = K_STR
+            return end
+        if c == 0x7B:
+            if (kind != K_NONE and kind != K_BYTES) or depth > self.max_depth:
+                return -1
+            end = lx_b64_value(&self.lx, pos, &text_start, &text_end, &escaped)
+            if end < 0:
+                return -1
+            text = self.text(text_start, text_end, True) if escaped else self.mv[text_start + 1:text_end - 1]
+            try:
+                text = b64decode(text)
+            except DecodeError:
+                return -1
+            col.objs.append(text)
+            col.kind = K_BYTES
+            return end
+        if kind != K_NONE:
+            return -1
+        end = lx_token(&self.lx, pos, &token_type)
+        if end < 0:
+            return -1
+        if token_type == T_TRUE or token_type == T_FALSE:
+            col.set_kind(K_BOOL)
+        elif col.given_code:
+            col.set_kind(K_NUMBER)
+        elif token_type == T_NUMBER and _integer(self.lx.s, pos, end):
+            col.set_kind(K_INT)
+        else:
+            col.set_kind(K_FLOAT)
+        end = self.jnum(pos, col)
+        if end == -3:
+            raise MemoryError()
+        if end < 0:
+            col.set_kind(K_NONE)
+            col.used = 0
+        return end
+
+    cdef Py_ssize_t jnum(self, Py_ssize_t pos, _Col col) noexcept nogil:
+        """A number or bool leaf of a "json" column of such a kind; -1 where the shared reader
+        refuses it, -3 when out of memory.  An int column meeting its first non-integer number
+        becomes float32."""
+        cdef int c = lx_at(&self.lx, pos), token_type = T_NONE, status
+        cdef Kind kind = col.kind
+        cdef Py_ssize_t end
+        cdef int64_t i64 = 0
+        cdef float f = 0
+        cdef char* dst
+        if c == 0x22 or c == 0x7B:
+            return -1
+        if (kind == K_FLOAT or (kind == K_NUMBER and col.code <= C_F64)) and (
+                _digit(c) or (c == 0x2D and _digit(lx_at(&self.lx, pos + 1)))):
+            return self.float_leaf(pos, col)
+        end = lx_token(&self.lx, pos, &token_type)
+        if end < 0:
+            return -1
+        if token_type == T_TRUE or token_type == T_FALSE:
+            if kind != K_BOOL:
+                return -1
+        elif kind == K_BOOL:
+            return -1
+        if token_type == T_NULL:
+            if self.nonfinite != NF_NULL or col.code > C_F64 and kind != K_INT:
+                return -1
+            if kind == K_INT and col.to_float() < 0:
+                return -3
+            status = self.store(<const unsigned char*>"NaN", 3, col)
+            return end if status == 0 else status
+        if kind == K_INT:
+            if token_type == T_NUMBER and _integer(self.lx.s, pos, end):
+                if parse_i64(<const char*>(self.lx.s + pos), end - pos, &i64) != 0:
+                    return -1
+                dst = col.slot()
+                if dst == NULL:
+                    return -3
+                (<int64_t*>dst)[0] = i64
+                if i64 == 0 and c == 0x2D:
+                    with gil:
+                        col.negzero.append(col.used - 1)
+                return end
+            # the first non-integer number: checked, then the column becomes float32
+            if token_type == T_NUMBER:
+                if parse_f32(<const char*>(self.lx.s + pos), end - pos, &f) != 0:
+                    return -1
+            elif self.nonfinite == NF_ERROR:
+                return -1
+            if col.to_float() < 0:
+                return -3
+        status = self.store(self.lx.s + pos, end - pos, col)
+        return end if status == 0 else status
+
     # -- errors: the shared reader's checks, at the one place this pass stopped
 
     cdef object check(self):
@@ -1333,7 +1658,7 @@ cdef class _Reader:
         if self.checker is None:
             self.checker = rules.Reader(
                 self.body_obj if isinstance(self.body_obj, bytes) else bytes(self.mv), self.key.decode(),
-                "tensor" if self.tensor_form else "number", self.dtype, self.nonfinite_name, self.max_depth,
+                self.value_form(), self.dtype, self.nonfinite_name, self.max_depth,
                 self.max_bytes, self.bare_name, codecs=(b64decode, decode_tensor))
         return self.checker
 
@@ -1347,6 +1672,7 @@ cdef class _Reader:
             dims.append(None if col.dims[k] < 0 else col.dims[k])
         c.dims = dims
         c.values = col.tensors[:1]
+        c.kind = _KIND_NAMES[col.kind] if col.json else None
         return c
 
     cdef word(self):
@@ -1372,6 +1698,8 @@ cdef class _Reader:
                 r.close_list(pos, col, self.err_level, self.err_length)
             elif self.err == E_LEAF_LEVEL:
                 r.leaf_level(pos, col, self.err_level)
+            elif self.err == E_LEAF and self.json_form:
+                r.after(r.json_leaf(pos, col, self.err_depth)[1], close)
             elif self.err == E_LEAF:
                 r.after(r.leaf(pos, col)[1], close)
         raise AssertionError(f"tensorwire: the Cython JSON reader refused the body at offset {pos} "
@@ -1381,6 +1709,8 @@ cdef class _Reader:
         cdef Py_ssize_t end
         cdef bint escaped = False
         cdef int token_type = T_NONE, status, c
+        if col.json:
+            return self.jnum(pos, col)
         if lx_at(&self.lx, pos) == 0x22:
             c = lx_at(&self.lx, pos + 1)
             if col.code <= C_F64 and (_digit(c) or (c == 0x2D and _digit(lx_at(&self.lx, pos + 2)))):
@@ -1512,12 +1842,16 @@ cdef class _Reader:
 
 
 def decode_body(body, key, *, value_form, dtype=None, nonfinite="token", max_depth=DEFAULT_MAX_DEPTH,
-                max_bytes=DEFAULT_MAX_BYTES, bare_name="output"):
+                max_bytes=DEFAULT_MAX_BYTES, bare_name="output", envelope=None):
     """``{name: batch-first array}`` from a body (see the module docstring).
 
-    ``value_form`` is ``"tensor"`` (strings are base64 TensorProtos) or ``"number"`` (strings are
-    numbers).  ``dtype``: None (float32 for numbers, the encoded dtype for tensors), one dtype
-    for every name, or a dict ``{name: dtype}``.  A bare instance's values go under ``bare_name``.
+    ``value_form`` is ``"tensor"`` (strings are base64 TensorProtos), ``"number"`` (strings are
+    numbers) or ``"json"`` (the general body: each name's kind from its leaves; the columnar
+    form too, whose arrays have no instance axis).  ``dtype``: None (float32 for numbers, the
+    encoded dtype for tensors, the kind's for ``"json"``), one dtype for every name, or a dict
+    ``{name: dtype}``.  A bare instance's values go under ``bare_name`` (a bare columnar request
+    value under ``"inputs"``).  ``envelope``, a ``rules.jsonbody.Envelope``, is filled in with
+    the key met and a request's ``parameters`` and ``signature_name``.
     """
     rules.check_decode_options(key, value_form, nonfinite, max_depth)
     cdef const unsigned char[::1] view
@@ -1544,6 +1878,10 @@ def decode_body(body, key, *, value_form, dtype=None, nonfinite="token", max_dep
     r.nonfinite_name = nonfinite
     r.key = key.encode("ascii")
     r.tensor_form = value_form == "tensor"
+    r.json_form = value_form == "json"
+    r.columnar_key = rules.COLUMNAR_KEYS[key].encode("ascii") if r.json_form else b""
+    r.columnar_bare_name = "inputs" if key == "instances" else bare_name
+    r.envelope = envelope
     r.dtype = dtype
     r.bare_name = bare_name
     r.max_bytes = max_bytes
