@@ -1566,8 +1566,10 @@ cdef class _Reader:
             if (kind != K_NONE and kind != K_BYTES) or depth > self.max_depth:
                 return -1
             end = lx_b64_value(&self.lx, pos, &text_start, &text_end, &escaped)
-            if end < 0:
-                return -1
+            if end < 0:  # perhaps a name written with escapes ("\\u0062\\u00364")
+                end = self.b64_escaped(pos, &text_start, &text_end, &escaped)
+                if end < 0:
+                    return -1
             text = self.text(text_start, text_end, True) if escaped else self.mv[text_start + 1:text_end - 1]
             try:
                 text = b64decode(text)
@@ -1596,6 +1598,26 @@ cdef class _Reader:
             col.set_kind(K_NONE)
             col.used = 0
         return end
+
+    cdef Py_ssize_t b64_escaped(self, Py_ssize_t pos, Py_ssize_t* text_start, Py_ssize_t* text_end,
+                                bint* escaped) except -2:
+        """``lx_b64_value`` for an object whose first name is ``b64`` however written."""
+        cdef Py_ssize_t start = lx_ws(&self.lx, pos + 1), end
+        cdef bint esc = False
+        end = lx_string(&self.lx, start, &esc)
+        if end < 0 or self.text(start, end, esc) != "b64":
+            return -1
+        pos = lx_ws(&self.lx, end)
+        if lx_at(&self.lx, pos) != 0x3A:
+            return -1
+        pos = lx_ws(&self.lx, pos + 1)
+        text_start[0] = pos
+        end = lx_string(&self.lx, pos, escaped)
+        if end < 0:
+            return -1
+        text_end[0] = end
+        pos = lx_ws(&self.lx, end)
+        return pos + 1 if lx_at(&self.lx, pos) == 0x7D else -1
 
     cdef Py_ssize_t jnum(self, Py_ssize_t pos, _Col col) noexcept nogil:
         """A number or bool leaf of a "json" column of such a kind; -1 where the shared reader
