@@ -757,6 +757,41 @@ cdef Py_ssize_t _utf8_error(const unsigned char* s, Py_ssize_t n) noexcept nogil
     return -1
 
 
+cdef extern from "Python.h":
+    void Py_IncRef(PyObject*)
+    void Py_DecRef(PyObject*)
+    object PyUnicode_New(Py_ssize_t size, Py_UCS4 maxchar)
+    void* PyUnicode_DATA(object)
+
+
+cdef void _move_objects(object out, PyObject** items, Py_ssize_t n):
+    """Move ``n`` owned references into a fresh 1-d object array of ``n`` (its Nones dropped)."""
+    cdef PyObject** slots = <PyObject**>(<size_t>out.ctypes.data)
+    cdef Py_ssize_t i
+    for i in range(n):
+        Py_DecRef(slots[i])
+        slots[i] = items[i]
+
+
+cdef inline object _utf8_str(const unsigned char* s, Py_ssize_t n):
+    """The str of ``n`` bytes of valid UTF-8: ASCII copied straight into a new str."""
+    cdef Py_ssize_t i = 0
+    cdef uint64_t w = 0, bits = 0
+    cdef object text
+    while i + 8 <= n:
+        memcpy(&w, s + i, 8)
+        bits |= w
+        i += 8
+    while i < n:
+        bits |= s[i]
+        i += 1
+    if bits & 0x8080808080808080ULL:
+        return PyUnicode_DecodeUTF8(<const char*>s, n, NULL)
+    text = PyUnicode_New(n, 127)
+    memcpy(PyUnicode_DATA(text), s, n)
+    return text
+
+
 cdef enum Kind:
     # A "json" column's leaves so far (the shared ``rules.Column.kind``).
     K_NONE = 0
@@ -764,8 +799,8 @@ cdef enum Kind:
     K_FLOAT     # float32 in the buffer
     K_NUMBER    # numbers into the given dtype
     K_BOOL
-    K_STR       # str in ``objs``
-    K_BYTES     # bytes in ``objs``
+    K_STR       # str: owned references in the buffer
+    K_BYTES     # bytes: owned references in the buffer
 
 
 cdef tuple _KIND_NAMES = (None, "int", "float", "number", "bool", "str", "bytes")
@@ -787,7 +822,6 @@ cdef class _Col:
     cdef bint json  # value form "json": the kind is inferred from the leaves
     cdef Kind kind
     cdef int given_code  # "json": the given dtype's code (0: none given)
-    cdef list objs  # "json": str or bytes leaves
     cdef list negzero  # "json": where an integer -0 was read while the kind was int (-0.0 as float)
 
     def __cinit__(self, name, dtype, int levels, bint tensors, bint json=False):
@@ -805,7 +839,6 @@ cdef class _Col:
             self.dims[i] = -1
         self.ndim = -1
         self.tensors = []
-        self.objs = []
         self.negzero = []
         self.used = 0
         self.cap = 0
@@ -813,8 +846,21 @@ cdef class _Col:
         self.data = NULL
 
     def __dealloc__(self):
+        cdef Py_ssize_t i
+        if self.kind == K_STR or self.kind == K_BYTES:
+            for i in range(self.used):
+                Py_DecRef((<PyObject**>self.data)[i])
         free(self.dims)
         free(self.data)
+
+    cdef int append(self, object item) except -1:
+        """A str or bytes leaf (its reference kept in the buffer)."""
+        cdef char* dst = self.slot()
+        if dst == NULL:
+            raise MemoryError()
+        Py_IncRef(<PyObject*>item)
+        (<PyObject**>dst)[0] = <PyObject*>item
+        return 0
 
     cdef char* slot(self) noexcept nogil:
         """Where the next value goes; NULL when out of memory."""
@@ -840,6 +886,8 @@ cdef class _Col:
         elif kind == K_NUMBER:
             self.code = self.given_code
             self.itemsize = _ITEMSIZE[self.given_code]
+        elif kind == K_STR or kind == K_BYTES:
+            self.code, self.itemsize = 0, sizeof(PyObject*)
         else:
             self.code, self.itemsize = 0, 0
 
@@ -873,8 +921,9 @@ cdef class _Col:
             shape.append(self.dims[k])
         if self.json:
             if self.kind == K_STR or self.kind == K_BYTES:
-                out = np.empty(len(self.objs), dtype=object)
-                out[:] = self.objs
+                out = np.empty(self.used, dtype=object)
+                _move_objects(out, <PyObject**>self.data, self.used)
+                self.used = 0  # the references are the array's now
                 return out.reshape(tuple(shape))
             if self.kind == K_NONE:
                 dt = np.dtype(np.float32) if self.dtype is None else self.dtype
@@ -1289,8 +1338,19 @@ cdef class _Reader:
         pos = lx_ws(&self.lx, pos + 1)
         if lx_at(&self.lx, pos) == 0x5D:
             return pos + 1
+        cdef _Col bare = None
+        cdef int c
         while True:
-            pos = self.instance(pos, count, 3, self.bare_name)
+            c = lx_at(&self.lx, pos)
+            if bare is not None and c != 0x7B:  # a bare "json" instance after the first: no lookup
+                if c == 0x22 and bare.kind == K_STR:
+                    pos = self.str_leaf(pos, bare, 3, 0x5D)
+                else:
+                    pos = self.value(pos, bare, 3, 0x5D)
+            else:
+                pos = self.instance(pos, count, 3, self.bare_name)
+                if count == 0 and self.json_form and not self.named:
+                    bare = self.columns[None]
             if pos < 0:
                 return -1
             count += 1
@@ -1507,6 +1567,8 @@ cdef class _Reader:
             elif level != col.ndim:
                 self.err_level = level
                 return self.fail(E_LEAF_LEVEL, pos)
+            if col.kind == K_STR and lx_at(&self.lx, pos) == 0x22:
+                return self.str_leaf(pos, col, depth, close if level == 0 else 0)
             end = self.jleaf(pos, col, depth)
             if end < 0:
                 return self.fail_leaf(pos, close, depth)
@@ -1546,6 +1608,51 @@ cdef class _Reader:
             return self.fail(E_CLOSE_LIST, pos)
         return pos + 1
 
+    cdef Py_ssize_t str_leaf(self, Py_ssize_t pos, _Col col, int depth, int close) except -2:
+        """A string leaf of a str column at its leaf level (the hot case of text inputs); at level
+        0 (``close`` not 0) what follows is checked as ``jnested`` checks it."""
+        cdef bint escaped = False
+        cdef Py_ssize_t end, elem, p = pos + 1, n = self.lx.n
+        cdef const unsigned char* s = self.lx.s
+        cdef uint64_t bits = 0, w = 0, q, bs, ctl
+        cdef uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL
+        cdef object text
+        if col.ndim != 0 and close:
+            return self.value(pos, col, depth, close)  # the bare value is a list: the long way
+        # the plain run, its bytes OR-ed (is it ASCII?), eight bytes at a time as in _plain_run
+        while p + 8 <= n:
+            memcpy(&w, s + p, 8)
+            q = w ^ (0x22 * ones)
+            bs = w ^ (0x5C * ones)
+            ctl = (w - 0x20 * ones) & ~w
+            if (((q - ones) & ~q) | ((bs - ones) & ~bs) | ctl) & highs:
+                break
+            bits |= w
+            p += 8
+        while p < n and s[p] != 0x22 and s[p] != 0x5C and s[p] >= 0x20:
+            bits |= s[p]
+            p += 1
+        if p < n and s[p] == 0x22:  # no escape
+            end = p + 1
+            if bits & highs:
+                text = PyUnicode_DecodeUTF8(<const char*>(s + pos + 1), end - pos - 2, NULL)
+            else:
+                text = PyUnicode_New(end - pos - 2, 127)
+                memcpy(PyUnicode_DATA(text), s + pos + 1, end - pos - 2)
+        else:
+            end = lx_string(&self.lx, pos, &escaped)
+            if end < 0:
+                self.err_col = col
+                return self.fail_leaf(pos, close if close else 0x5D, depth)
+            text = self.text(pos, end, escaped)
+        col.append(text)
+        if close:
+            elem = lx_ws(&self.lx, end)
+            if lx_at(&self.lx, elem) != 0x2C and lx_at(&self.lx, elem) != close:
+                self.err_col = col
+                return self.fail_leaf(pos, close, depth)
+        return end
+
     cdef Py_ssize_t jleaf(self, Py_ssize_t pos, _Col col, int depth) except -2:
         """A leaf of a "json" column whose kind is none yet, str or bytes (``depth`` in the body);
         -1 where the shared reader's ``json_leaf`` refuses it."""
@@ -1560,8 +1667,10 @@ cdef class _Reader:
             end = lx_string(&self.lx, pos, &escaped)
             if end < 0:
                 return -1
-            col.objs.append(self.text(pos, end, escaped))
-            col.kind = K_STR
+            text = self.text(pos, end, escaped)
+            if kind == K_NONE:
+                col.set_kind(K_STR)
+            col.append(text)
             return end
         if c == 0x7B:
             if (kind != K_NONE and kind != K_BYTES) or depth > self.max_depth:
@@ -1576,8 +1685,9 @@ cdef class _Reader:
                 text = b64decode(text)
             except DecodeError:
                 return -1
-            col.objs.append(text)
-            col.kind = K_BYTES
+            if kind == K_NONE:
+                col.set_kind(K_BYTES)
+            col.append(text)
             return end
         if kind != K_NONE:
             return -1
