@@ -20,6 +20,16 @@ The bytes are scanned by a lexer without the GIL (``Lexer`` and the ``lx_*`` fun
 whitespace, strings, numbers and literals, ``{"b64": ...}`` objects); ``_Reader`` walks the
 envelope and the instances over it.
 
+The general body (value form ``"json"``, docs/json-general.md): each name's kind is read from its
+first leaf (``_Col.kind``, the shared ``Column.kind``).  Numbers and booleans go through the same
+C walk as ND_ARRAYS (``nested``), so a float32 input costs what ND_ARRAYS does; integers are kept
+as int64 while the kind is int, and the first non-integer number converts them to float32 in C
+(the int64 -> float conversion is correctly rounded, as reading the text as float32 is; an
+integer ``-0`` is remembered to come back as ``-0.0``).  String and ``{"b64"}`` leaves are read
+by a walk holding the GIL (``jnested``): an unescaped ASCII string is copied straight into a new
+``str``, base64 goes through this module's ``b64decode``, and the references are kept in the
+column's buffer and moved into the object array at the end.
+
 Refusing a body costs what accepting it does.  The pass stops at the first problem in the text,
 which is the one the reference reports, and records what it met there (``Problem``: a string,
 a separator, a list of the wrong length, a number that is not one, ...) with the little state
