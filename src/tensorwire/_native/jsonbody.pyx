@@ -51,7 +51,6 @@ from cpython.buffer cimport PyBUF_C_CONTIGUOUS, PyBUF_SIMPLE, PyBuffer_Release, 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, _PyBytes_Resize
 from cpython.object cimport PyObject
 from cpython.ref cimport Py_DECREF, Py_INCREF
-from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.math cimport INFINITY, NAN, copysign, isfinite, isnan
 from libc.stdint cimport (
     INT8_MAX, INT8_MIN, INT16_MAX, INT16_MIN, INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN, UINT8_MAX, UINT16_MAX,
@@ -768,6 +767,7 @@ cdef Py_ssize_t _utf8_error(const unsigned char* s, Py_ssize_t n) noexcept nogil
 
 
 cdef extern from "Python.h":
+    ctypedef unsigned char Py_UCS1
     void Py_IncRef(PyObject*)
     void Py_DecRef(PyObject*)
     object PyUnicode_New(Py_ssize_t size, Py_UCS4 maxchar)
@@ -783,22 +783,53 @@ cdef void _move_objects(object out, PyObject** items, Py_ssize_t n):
         slots[i] = items[i]
 
 
-cdef inline object _utf8_str(const unsigned char* s, Py_ssize_t n):
-    """The str of ``n`` bytes of valid UTF-8: ASCII copied straight into a new str."""
-    cdef Py_ssize_t i = 0
-    cdef uint64_t w = 0, bits = 0
+cdef object _utf8_str(const unsigned char* s, Py_ssize_t n):
+    """The str of ``n`` bytes of valid UTF-8 (the body was checked whole) holding a non-ASCII
+    character: one pass for the length and the widest character (its lead byte says which
+    storage CPython's canonical form takes), one pass decoding into the new str."""
+    cdef Py_ssize_t i, count = 0
+    cdef int c, lead = 0
+    cdef Py_UCS4 cp
     cdef object text
-    while i + 8 <= n:
-        memcpy(&w, s + i, 8)
-        bits |= w
-        i += 8
+    cdef Py_UCS1* d1
+    cdef uint16_t* d2
+    cdef Py_UCS4* d4
+    for i in range(n):
+        c = s[i]
+        if (c & 0xC0) != 0x80:
+            count += 1
+            if c > lead:
+                lead = c
+    text = PyUnicode_New(count, 0x7F if lead < 0x80 else 0xFF if lead < 0xC4 else 0xFFFF if lead < 0xF0 else 0x10FFFF)
+    if lead < 0x80:
+        memcpy(PyUnicode_DATA(text), s, n)
+        return text
+    d1 = <Py_UCS1*>PyUnicode_DATA(text)
+    d2 = <uint16_t*>d1
+    d4 = <Py_UCS4*>d1
+    i = 0
+    count = 0
     while i < n:
-        bits |= s[i]
-        i += 1
-    if bits & 0x8080808080808080ULL:
-        return PyUnicode_DecodeUTF8(<const char*>s, n, NULL)
-    text = PyUnicode_New(n, 127)
-    memcpy(PyUnicode_DATA(text), s, n)
+        c = s[i]
+        if c < 0x80:
+            cp = c
+            i += 1
+        elif c < 0xE0:
+            cp = ((c & 0x1F) << 6) | (s[i + 1] & 0x3F)
+            i += 2
+        elif c < 0xF0:
+            cp = ((c & 0x0F) << 12) | ((s[i + 1] & 0x3F) << 6) | (s[i + 2] & 0x3F)
+            i += 3
+        else:
+            cp = ((c & 0x07) << 18) | ((s[i + 1] & 0x3F) << 12) | ((s[i + 2] & 0x3F) << 6) | (s[i + 3] & 0x3F)
+            i += 4
+        if lead < 0xC4:
+            d1[count] = <Py_UCS1>cp
+        elif lead < 0xF0:
+            d2[count] = <uint16_t>cp
+        else:
+            d4[count] = cp
+        count += 1
     return text
 
 
@@ -1244,7 +1275,7 @@ cdef class _Reader:
         """The str of the (valid) string from ``start`` to ``end`` (quotes included)."""
         if escaped:
             return json.loads(bytes(self.mv[start:end]))
-        return PyUnicode_DecodeUTF8(<const char*>(self.lx.s + start + 1), end - start - 2, NULL)
+        return _utf8_str(self.lx.s + start + 1, end - start - 2)
 
     # -- the envelope
 
@@ -1645,7 +1676,7 @@ cdef class _Reader:
         if p < n and s[p] == 0x22:  # no escape
             end = p + 1
             if bits & highs:
-                text = PyUnicode_DecodeUTF8(<const char*>(s + pos + 1), end - pos - 2, NULL)
+                text = _utf8_str(s + pos + 1, end - pos - 2)
             else:
                 text = PyUnicode_New(end - pos - 2, 127)
                 memcpy(PyUnicode_DATA(text), s + pos + 1, end - pos - 2)
