@@ -725,18 +725,18 @@ cdef Py_ssize_t _utf8_error(const unsigned char* s, Py_ssize_t n) noexcept nogil
     cdef int c, need, lo, hi, k
     cdef uint64_t w[4]
     while i < n:
-        if i + 32 <= n:  # 32 ASCII bytes at a time: the common case by far
-            memcpy(w, s + i, 32)
-            if ((w[0] | w[1] | w[2] | w[3]) & 0x8080808080808080ULL) == 0:
-                i += 32
-                continue
-        if i + 8 <= n:
-            memcpy(&word, s + i, 8)
-            if (word & 0x8080808080808080ULL) == 0:
-                i += 8
-                continue
         c = s[i]
-        if c < 0x80:
+        if c < 0x80:  # ASCII: tried in blocks (not at a multi-byte character: text is often all such)
+            if i + 32 <= n:  # 32 ASCII bytes at a time: the common case by far
+                memcpy(w, s + i, 32)
+                if ((w[0] | w[1] | w[2] | w[3]) & 0x8080808080808080ULL) == 0:
+                    i += 32
+                    continue
+            if i + 8 <= n:
+                memcpy(&word, s + i, 8)
+                if (word & 0x8080808080808080ULL) == 0:
+                    i += 8
+                    continue
             i += 1
             continue
         lo = 0x80
@@ -784,52 +784,66 @@ cdef void _move_objects(object out, PyObject** items, Py_ssize_t n):
 
 
 cdef object _utf8_str(const unsigned char* s, Py_ssize_t n):
-    """The str of ``n`` bytes of valid UTF-8 (the body was checked whole) holding a non-ASCII
-    character: one pass for the length and the widest character (its lead byte says which
-    storage CPython's canonical form takes), one pass decoding into the new str."""
-    cdef Py_ssize_t i, count = 0
-    cdef int c, lead = 0
-    cdef Py_UCS4 cp
+    """The str of ``n`` bytes of valid UTF-8 (the body was checked whole): one pass for the
+    length (bytes that are not continuation bytes) and the widest byte (which says the storage
+    CPython's canonical form takes: < 0xC4 one byte, < 0xF0 two, else four), one pass decoding
+    straight into the new str."""
+    cdef Py_ssize_t i, k = 0, cont = 0
+    cdef unsigned char top = 0, c
     cdef object text
     cdef Py_UCS1* d1
     cdef uint16_t* d2
     cdef Py_UCS4* d4
-    for i in range(n):
+    for i in range(n):  # simple reductions: the compiler vectorizes them
         c = s[i]
-        if (c & 0xC0) != 0x80:
-            count += 1
-            if c > lead:
-                lead = c
-    text = PyUnicode_New(count, 0x7F if lead < 0x80 else 0xFF if lead < 0xC4 else 0xFFFF if lead < 0xF0 else 0x10FFFF)
-    if lead < 0x80:
-        memcpy(PyUnicode_DATA(text), s, n)
-        return text
-    d1 = <Py_UCS1*>PyUnicode_DATA(text)
-    d2 = <uint16_t*>d1
-    d4 = <Py_UCS4*>d1
+        top = c if c > top else top
+        cont += (c & 0xC0) == 0x80
+    text = PyUnicode_New(n - cont, 0x7F if top < 0x80 else 0xFF if top < 0xC4 else 0xFFFF if top < 0xF0 else 0x10FFFF)
     i = 0
-    count = 0
-    while i < n:
-        c = s[i]
-        if c < 0x80:
-            cp = c
-            i += 1
-        elif c < 0xE0:
-            cp = ((c & 0x1F) << 6) | (s[i + 1] & 0x3F)
-            i += 2
-        elif c < 0xF0:
-            cp = ((c & 0x0F) << 12) | ((s[i + 1] & 0x3F) << 6) | (s[i + 2] & 0x3F)
-            i += 3
-        else:
-            cp = ((c & 0x07) << 18) | ((s[i + 1] & 0x3F) << 12) | ((s[i + 2] & 0x3F) << 6) | (s[i + 3] & 0x3F)
-            i += 4
-        if lead < 0xC4:
-            d1[count] = <Py_UCS1>cp
-        elif lead < 0xF0:
-            d2[count] = <uint16_t>cp
-        else:
-            d4[count] = cp
-        count += 1
+    if top < 0x80:
+        memcpy(PyUnicode_DATA(text), s, n)
+    elif top < 0xC4:
+        d1 = <Py_UCS1*>PyUnicode_DATA(text)
+        while i < n:
+            c = s[i]
+            if c < 0x80:
+                d1[k] = c
+                i += 1
+            else:
+                d1[k] = <Py_UCS1>(((c & 0x1F) << 6) | (s[i + 1] & 0x3F))
+                i += 2
+            k += 1
+    elif top < 0xF0:
+        d2 = <uint16_t*>PyUnicode_DATA(text)
+        while i < n:
+            c = s[i]
+            if c < 0x80:
+                d2[k] = c
+                i += 1
+            elif c < 0xE0:
+                d2[k] = <uint16_t>(((c & 0x1F) << 6) | (s[i + 1] & 0x3F))
+                i += 2
+            else:
+                d2[k] = <uint16_t>(((c & 0x0F) << 12) | ((s[i + 1] & 0x3F) << 6) | (s[i + 2] & 0x3F))
+                i += 3
+            k += 1
+    else:
+        d4 = <Py_UCS4*>PyUnicode_DATA(text)
+        while i < n:
+            c = s[i]
+            if c < 0x80:
+                d4[k] = c
+                i += 1
+            elif c < 0xE0:
+                d4[k] = ((c & 0x1F) << 6) | (s[i + 1] & 0x3F)
+                i += 2
+            elif c < 0xF0:
+                d4[k] = ((c & 0x0F) << 12) | ((s[i + 1] & 0x3F) << 6) | (s[i + 2] & 0x3F)
+                i += 3
+            else:
+                d4[k] = ((c & 0x07) << 18) | ((s[i + 1] & 0x3F) << 12) | ((s[i + 2] & 0x3F) << 6) | (s[i + 3] & 0x3F)
+                i += 4
+            k += 1
     return text
 
 
