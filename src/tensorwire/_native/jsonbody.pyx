@@ -739,6 +739,10 @@ cdef Py_ssize_t _utf8_error(const unsigned char* s, Py_ssize_t n) noexcept nogil
                     continue
             i += 1
             continue
+        if (0xE1 <= c <= 0xEF and c != 0xED and i + 2 < n and (s[i + 1] & 0xC0) == 0x80
+                and (s[i + 2] & 0xC0) == 0x80):  # a three-byte character with no special range (CJK)
+            i += 3
+            continue
         lo = 0x80
         hi = 0xBF
         if 0xC2 <= c <= 0xDF:
@@ -913,7 +917,7 @@ cdef class _Col:
         cdef char* dst = self.slot()
         if dst == NULL:
             raise MemoryError()
-        Py_IncRef(<PyObject*>item)
+        Py_INCREF(item)
         (<PyObject**>dst)[0] = <PyObject*>item
         return 0
 
