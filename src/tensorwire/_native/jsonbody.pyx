@@ -20,6 +20,16 @@ The bytes are scanned by a lexer without the GIL (``Lexer`` and the ``lx_*`` fun
 whitespace, strings, numbers and literals, ``{"b64": ...}`` objects); ``_Reader`` walks the
 envelope and the instances over it.
 
+The general body (value form ``"json"``, docs/json-general.md): each name's kind is read from its
+first leaf (``_Col.kind``, the shared ``Column.kind``).  Numbers and booleans go through the same
+C walk as ND_ARRAYS (``nested``), so a float32 input costs what ND_ARRAYS does; integers are kept
+as int64 while the kind is int, and the first non-integer number converts them to float32 in C
+(the int64 -> float conversion is correctly rounded, as reading the text as float32 is; an
+integer ``-0`` is remembered to come back as ``-0.0``).  String and ``{"b64"}`` leaves are read
+by a walk holding the GIL (``jnested``): an unescaped ASCII string is copied straight into a new
+``str``, base64 goes through this module's ``b64decode``, and the references are kept in the
+column's buffer and moved into the object array at the end.
+
 Refusing a body costs what accepting it does.  The pass stops at the first problem in the text,
 which is the one the reference reports, and records what it met there (``Problem``: a string,
 a separator, a list of the wrong length, a number that is not one, ...) with the little state
@@ -41,8 +51,7 @@ from cpython.buffer cimport PyBUF_C_CONTIGUOUS, PyBUF_SIMPLE, PyBuffer_Release, 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, _PyBytes_Resize
 from cpython.object cimport PyObject
 from cpython.ref cimport Py_DECREF, Py_INCREF
-from cpython.unicode cimport PyUnicode_DecodeUTF8
-from libc.math cimport INFINITY, NAN, isfinite, isnan
+from libc.math cimport INFINITY, NAN, copysign, isfinite, isnan
 from libc.stdint cimport (
     INT8_MAX, INT8_MIN, INT16_MAX, INT16_MIN, INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN, UINT8_MAX, UINT16_MAX,
     UINT32_MAX, UINT64_MAX, int8_t, int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t,
@@ -79,8 +88,9 @@ _LITTLE_ENDIAN_HOST = sys.byteorder == "little"
 cdef const char* _EMPTY = b""
 cdef int MAX_RANK = _dtypes.MAX_RANK
 # Python-level names, as the reference's
-global KEYS, VALUE_FORMS, NONFINITE_POLICIES, DEFAULT_MAX_DEPTH, DEFAULT_MAX_BYTES, MAX_DEPTH_LIMIT, WHAT
+global KEYS, VALUE_FORMS, NONFINITE_POLICIES, DEFAULT_MAX_DEPTH, DEFAULT_MAX_BYTES, MAX_DEPTH_LIMIT, WHAT, WRITE_KEYS
 KEYS = rules.KEYS
+WRITE_KEYS = rules.WRITE_KEYS
 VALUE_FORMS = rules.VALUE_FORMS
 NONFINITE_POLICIES = rules.NONFINITE_POLICIES
 DEFAULT_MAX_DEPTH = rules.DEFAULT_MAX_DEPTH
@@ -131,6 +141,8 @@ _UINT_MAX[<int>C_U8] = UINT8_MAX
 _UINT_MAX[<int>C_U16] = UINT16_MAX
 _UINT_MAX[<int>C_U32] = UINT32_MAX
 _UINT_MAX[<int>C_U64] = UINT64_MAX
+cdef Py_ssize_t _ITEMSIZE[C_BOOL + 1]
+_ITEMSIZE[:] = [0, 2, 4, 8, 1, 2, 4, 8, 1, 2, 4, 8, 1]
 
 
 cdef inline void _put_int(char* dst, uint64_t v, Py_ssize_t size) noexcept nogil:
@@ -1174,19 +1186,23 @@ cdef Py_ssize_t _utf8_error(const unsigned char* s, Py_ssize_t n) noexcept nogil
     cdef int c, need, lo, hi, k
     cdef uint64_t w[4]
     while i < n:
-        if i + 32 <= n:  # 32 ASCII bytes at a time: the common case by far
-            memcpy(w, s + i, 32)
-            if ((w[0] | w[1] | w[2] | w[3]) & 0x8080808080808080ULL) == 0:
-                i += 32
-                continue
-        if i + 8 <= n:
-            memcpy(&word, s + i, 8)
-            if (word & 0x8080808080808080ULL) == 0:
-                i += 8
-                continue
         c = s[i]
-        if c < 0x80:
+        if c < 0x80:  # ASCII: tried in blocks (not at a multi-byte character: text is often all such)
+            if i + 32 <= n:  # 32 ASCII bytes at a time: the common case by far
+                memcpy(w, s + i, 32)
+                if ((w[0] | w[1] | w[2] | w[3]) & 0x8080808080808080ULL) == 0:
+                    i += 32
+                    continue
+            if i + 8 <= n:
+                memcpy(&word, s + i, 8)
+                if (word & 0x8080808080808080ULL) == 0:
+                    i += 8
+                    continue
             i += 1
+            continue
+        if (0xE1 <= c <= 0xEF and c != 0xED and i + 2 < n and (s[i + 1] & 0xC0) == 0x80
+                and (s[i + 2] & 0xC0) == 0x80):  # a three-byte character with no special range (CJK)
+            i += 3
             continue
         lo = 0x80
         hi = 0xBF
@@ -1215,6 +1231,101 @@ cdef Py_ssize_t _utf8_error(const unsigned char* s, Py_ssize_t n) noexcept nogil
     return -1
 
 
+cdef extern from "Python.h":
+    ctypedef unsigned char Py_UCS1
+    void Py_IncRef(PyObject*)
+    void Py_DecRef(PyObject*)
+    object PyUnicode_New(Py_ssize_t size, Py_UCS4 maxchar)
+    void* PyUnicode_DATA(object)
+
+
+cdef void _move_objects(object out, PyObject** items, Py_ssize_t n):
+    """Move ``n`` owned references into a fresh 1-d object array of ``n`` (its Nones dropped)."""
+    cdef PyObject** slots = <PyObject**>(<size_t>out.ctypes.data)
+    cdef Py_ssize_t i
+    for i in range(n):
+        Py_DecRef(slots[i])
+        slots[i] = items[i]
+
+
+cdef object _utf8_str(const unsigned char* s, Py_ssize_t n):
+    """The str of ``n`` bytes of valid UTF-8 (the body was checked whole): one pass for the
+    length (bytes that are not continuation bytes) and the widest byte (which says the storage
+    CPython's canonical form takes: < 0xC4 one byte, < 0xF0 two, else four), one pass decoding
+    straight into the new str."""
+    cdef Py_ssize_t i, k = 0, cont = 0
+    cdef unsigned char top = 0, c
+    cdef object text
+    cdef Py_UCS1* d1
+    cdef uint16_t* d2
+    cdef Py_UCS4* d4
+    for i in range(n):  # simple reductions: the compiler vectorizes them
+        c = s[i]
+        top = c if c > top else top
+        cont += (c & 0xC0) == 0x80
+    text = PyUnicode_New(n - cont, 0x7F if top < 0x80 else 0xFF if top < 0xC4 else 0xFFFF if top < 0xF0 else 0x10FFFF)
+    i = 0
+    if top < 0x80:
+        memcpy(PyUnicode_DATA(text), s, n)
+    elif top < 0xC4:
+        d1 = <Py_UCS1*>PyUnicode_DATA(text)
+        while i < n:
+            c = s[i]
+            if c < 0x80:
+                d1[k] = c
+                i += 1
+            else:
+                d1[k] = <Py_UCS1>(((c & 0x1F) << 6) | (s[i + 1] & 0x3F))
+                i += 2
+            k += 1
+    elif top < 0xF0:
+        d2 = <uint16_t*>PyUnicode_DATA(text)
+        while i < n:
+            c = s[i]
+            if c < 0x80:
+                d2[k] = c
+                i += 1
+            elif c < 0xE0:
+                d2[k] = <uint16_t>(((c & 0x1F) << 6) | (s[i + 1] & 0x3F))
+                i += 2
+            else:
+                d2[k] = <uint16_t>(((c & 0x0F) << 12) | ((s[i + 1] & 0x3F) << 6) | (s[i + 2] & 0x3F))
+                i += 3
+            k += 1
+    else:
+        d4 = <Py_UCS4*>PyUnicode_DATA(text)
+        while i < n:
+            c = s[i]
+            if c < 0x80:
+                d4[k] = c
+                i += 1
+            elif c < 0xE0:
+                d4[k] = ((c & 0x1F) << 6) | (s[i + 1] & 0x3F)
+                i += 2
+            elif c < 0xF0:
+                d4[k] = ((c & 0x0F) << 12) | ((s[i + 1] & 0x3F) << 6) | (s[i + 2] & 0x3F)
+                i += 3
+            else:
+                d4[k] = ((c & 0x07) << 18) | ((s[i + 1] & 0x3F) << 12) | ((s[i + 2] & 0x3F) << 6) | (s[i + 3] & 0x3F)
+                i += 4
+            k += 1
+    return text
+
+
+cdef enum Kind:
+    # A "json" column's leaves so far (the shared ``rules.Column.kind``).
+    K_NONE = 0
+    K_INT       # int64 in the buffer
+    K_FLOAT     # float32 in the buffer
+    K_NUMBER    # numbers into the given dtype
+    K_BOOL
+    K_STR       # str: owned references in the buffer
+    K_BYTES     # bytes: owned references in the buffer
+
+
+cdef tuple _KIND_NAMES = (None, "int", "float", "number", "bool", "str", "bytes")
+
+
 @cython.final  # cdef methods called directly (and inlined), not through a vtable
 @cython.auto_pickle(False)  # never pickled; spares the "non-trivial __cinit__" stubs
 cdef class _Col:
@@ -1222,18 +1333,25 @@ cdef class _Col:
 
     cdef object name
     cdef object dtype
-    cdef int code  # 0: TensorProto values
+    cdef int code  # 0: TensorProto values (or a "json" column before its first number or bool)
     cdef Py_ssize_t* dims  # per level, -1 until the first list there closes
     cdef int ndim  # -1 until known
     cdef char* data  # the values so far (number value forms), a C buffer grown by doubling
     cdef Py_ssize_t itemsize, used, cap
     cdef list tensors
+    cdef bint json  # value form "json": the kind is inferred from the leaves
+    cdef Kind kind
+    cdef int given_code  # "json": the given dtype's code (0: none given)
+    cdef list negzero  # "json": where an integer -0 was read while the kind was int (-0.0 as float)
 
-    def __cinit__(self, name, dtype, int levels, bint tensors):
+    def __cinit__(self, name, dtype, int levels, bint tensors, bint json=False):
         cdef int i
         self.name = name
         self.dtype = dtype
-        self.code = 0 if tensors else _code(dtype)
+        self.json = json
+        self.kind = K_NONE
+        self.given_code = 0 if dtype is None or not json else _code(dtype)
+        self.code = 0 if tensors or json else _code(dtype)
         self.dims = <Py_ssize_t*>malloc((levels + 1) * sizeof(Py_ssize_t))
         if not self.dims:
             raise MemoryError()
@@ -1241,14 +1359,28 @@ cdef class _Col:
             self.dims[i] = -1
         self.ndim = -1
         self.tensors = []
+        self.negzero = []
         self.used = 0
         self.cap = 0
-        self.itemsize = 0 if tensors else dtype.itemsize
+        self.itemsize = 0 if tensors or json else dtype.itemsize
         self.data = NULL
 
     def __dealloc__(self):
+        cdef Py_ssize_t i
+        if self.kind == K_STR or self.kind == K_BYTES:
+            for i in range(self.used):
+                Py_DecRef((<PyObject**>self.data)[i])
         free(self.dims)
         free(self.data)
+
+    cdef int append(self, object item) except -1:
+        """A str or bytes leaf (its reference kept in the buffer)."""
+        cdef char* dst = self.slot()
+        if dst == NULL:
+            raise MemoryError()
+        Py_INCREF(item)
+        (<PyObject**>dst)[0] = <PyObject*>item
+        return 0
 
     cdef char* slot(self) noexcept nogil:
         """Where the next value goes; NULL when out of memory."""
@@ -1262,18 +1394,69 @@ cdef class _Col:
         self.used += 1
         return self.data + (self.used - 1) * self.itemsize
 
+    cdef void set_kind(self, Kind kind) noexcept nogil:
+        """A "json" column's first leaf (no value stored yet): its kind and buffer layout."""
+        self.kind = kind
+        if kind == K_INT:
+            self.code, self.itemsize = C_I64, 8
+        elif kind == K_FLOAT:
+            self.code, self.itemsize = C_F32, 4
+        elif kind == K_BOOL:
+            self.code, self.itemsize = C_BOOL, 1
+        elif kind == K_NUMBER:
+            self.code = self.given_code
+            self.itemsize = _ITEMSIZE[self.given_code]
+        elif kind == K_STR or kind == K_BYTES:
+            self.code, self.itemsize = 0, sizeof(PyObject*)
+        else:
+            self.code, self.itemsize = 0, 0
+
+    cdef int to_float(self) noexcept nogil:
+        """The first non-integer number of an int column: the int64 values so far become
+        float32 (the C conversion is correctly rounded, as reading their text as float32 is)."""
+        cdef float* f = NULL
+        cdef const int64_t* src = <const int64_t*>self.data
+        cdef Py_ssize_t i
+        if self.cap:
+            f = <float*>malloc(self.cap * sizeof(float))
+            if f == NULL:
+                return -1
+            for i in range(self.used):
+                f[i] = <float>src[i]
+        free(self.data)
+        self.data = <char*>f
+        self.kind = K_FLOAT
+        self.code, self.itemsize = C_F32, 4
+        return 0
+
     def finish(self, Py_ssize_t count):
         cdef list shape
-        cdef object out
+        cdef object out, dt
         cdef int k
-        if self.code == 0:
+        cdef Py_ssize_t i
+        if self.code == 0 and not self.json:
             return stack_tensors(self.tensors)
         shape = [count]
         for k in range(self.ndim):
             shape.append(self.dims[k])
-        out = np.empty(tuple(shape), dtype=self.dtype)
+        if self.json:
+            if self.kind == K_STR or self.kind == K_BYTES:
+                out = np.empty(self.used, dtype=object)
+                _move_objects(out, <PyObject**>self.data, self.used)
+                self.used = 0  # the references are the array's now
+                return out.reshape(tuple(shape))
+            if self.kind == K_NONE:
+                dt = np.dtype(np.float32) if self.dtype is None else self.dtype
+                return np.empty(tuple(shape), dtype=dt)
+            dt = rules.KIND_DTYPES[_KIND_NAMES[self.kind]] if self.kind != K_NUMBER else self.dtype
+        else:
+            dt = self.dtype
+        out = np.empty(tuple(shape), dtype=dt)
         if self.used:
             memcpy(<char*>(<size_t>out.ctypes.data), self.data, self.used * self.itemsize)
+        if self.json and self.kind == K_FLOAT:
+            for i in self.negzero:
+                (<float*>(<size_t>out.ctypes.data))[i] = copysign(0.0, -1.0)
         return out
 
 
@@ -1291,6 +1474,17 @@ cdef enum Problem:
     E_LEAF_LEVEL    # err_pos, err_level: a number where err_col has a list
     E_LEAF          # err_pos: a number of err_col that is not one, or not followed by ',' or err_close
     E_MEMORY
+
+
+cdef inline bint _integer(const unsigned char* s, Py_ssize_t pos, Py_ssize_t end) noexcept nogil:
+    """Whether the number text ``s[pos:end]`` has neither a fraction nor an exponent."""
+    cdef int c
+    while pos < end:
+        c = s[pos]
+        if c == 0x2E or c == 0x65 or c == 0x45:
+            return False
+        pos += 1
+    return True
 
 
 cdef inline bint _digits(const unsigned char* s, Py_ssize_t* p, Py_ssize_t n) noexcept nogil:
@@ -1457,6 +1651,31 @@ cdef Py_ssize_t lx_b64_object(const Lexer* lx, Py_ssize_t pos, Py_ssize_t* text_
     return pos + 1 if lx_at(lx, pos) == 0x7D else -1
 
 
+cdef bint lx_b64_first(const Lexer* lx, Py_ssize_t pos) noexcept nogil:
+    """Whether an object whose first member is ``b64`` starts at ``pos`` (``_B64_FIRST``)."""
+    if lx_at(lx, pos) != 0x7B:
+        return False
+    pos = lx_ws(lx, pos + 1)
+    if lx.n - pos < 5 or memcmp(lx.s + pos, b'"b64"', 5) != 0:
+        return False
+    return lx_at(lx, lx_ws(lx, pos + 5)) == 0x3A
+
+
+cdef Py_ssize_t lx_b64_value(const Lexer* lx, Py_ssize_t pos, Py_ssize_t* text_start, Py_ssize_t* text_end,
+                             bint* escaped) noexcept nogil:
+    """End of a ``{"b64": <valid string>}`` object at ``pos``, or -1; the string's span."""
+    if not lx_b64_first(lx, pos):
+        return -1
+    pos = lx_ws(lx, lx_ws(lx, lx_ws(lx, pos + 1) + 5) + 1)
+    text_start[0] = pos
+    pos = lx_string(lx, pos, escaped)
+    if pos < 0:
+        return -1
+    text_end[0] = pos
+    pos = lx_ws(lx, pos)
+    return pos + 1 if lx_at(lx, pos) == 0x7D else -1
+
+
 @cython.final
 @cython.auto_pickle(False)  # never pickled (its Lexer holds a pointer into the body)
 cdef class _Reader:
@@ -1465,8 +1684,9 @@ cdef class _Reader:
 
     cdef Lexer lx  # the body
     cdef object mv, body_obj, checker
-    cdef bytes key
-    cdef bint tensor_form
+    cdef bytes key, columnar_key  # columnar_key: b"" but in the "json" form
+    cdef bint tensor_form, json_form
+    cdef object columnar_bare_name, envelope
     cdef object dtype, bare_name, max_bytes, nonfinite_name
     cdef int nonfinite, max_depth
     cdef dict columns
@@ -1484,6 +1704,10 @@ cdef class _Reader:
     cdef inline Py_ssize_t fail_close(self, Problem code, Py_ssize_t pos, int close) noexcept nogil:
         self.err_close = close
         return self.fail(code, pos)
+
+    cdef inline Py_ssize_t fail_leaf(self, Py_ssize_t pos, int close, int depth) noexcept nogil:
+        self.err_depth = depth
+        return self.fail_close(E_LEAF, pos, close)
 
     cdef inline Py_ssize_t fail_depth(self, Py_ssize_t pos, int depth) noexcept nogil:
         self.err_depth = depth
@@ -1530,14 +1754,16 @@ cdef class _Reader:
         """The str of the (valid) string from ``start`` to ``end`` (quotes included)."""
         if escaped:
             return json.loads(bytes(self.mv[start:end]))
-        return PyUnicode_DecodeUTF8(<const char*>(self.lx.s + start + 1), end - start - 2, NULL)
+        return _utf8_str(self.lx.s + start + 1, end - start - 2)
 
     # -- the envelope
 
     cdef Py_ssize_t body(self) except -2:
         cdef Py_ssize_t pos = lx_ws(&self.lx, 0), start, end
-        cdef bint escaped = False, seen_key = False
-        cdef object name, error = None
+        cdef bint escaped = False
+        cdef object name, error = None, found = None
+        cdef dict members = {}
+        cdef bint request = self.key == b"instances"
         if lx_at(&self.lx, pos) != 0x7B:
             self.check().body()  # raises: not an object
             return -1
@@ -1556,11 +1782,18 @@ cdef class _Reader:
                 if lx_at(&self.lx, pos) != 0x3A:
                     return self.fail(E_COLON, pos)
                 pos = lx_ws(&self.lx, pos + 1)
-                if name == self.key:
-                    if seen_key:
-                        self.check().duplicate(self.key.decode(), start)
-                    seen_key = True
-                    pos = self.batch(pos)
+                if name == self.key or (self.json_form and name == self.columnar_key):
+                    if found is not None:
+                        self.check().two_keys(found, name.decode(), start)
+                    found = name.decode()
+                    pos = self.batch(pos) if name == self.key else self.columnar(pos)
+                elif request and (name == b"parameters" or name == b"signature_name"):
+                    if name in members:
+                        self.check().duplicate(name.decode(), start)
+                    end = self.skip_value(pos, 2, 0x7D)
+                    if end >= 0:
+                        members[name] = self.check().member(name.decode(), pos, end)
+                    pos = end
                 elif name == b"error" and self.key == b"predictions":
                     if error is not None:
                         self.check().duplicate("error", start)
@@ -1579,9 +1812,40 @@ cdef class _Reader:
                     return self.fail_close(E_SEPARATOR, pos, 0x7D)
                 pos = lx_ws(&self.lx, pos + 1)
         pos = lx_ws(&self.lx, pos + 1)
-        if pos != self.lx.n or error is not None or not seen_key:
-            self.check().end(pos, error, seen_key)  # raises: trailing data, the error member, no key
+        if pos != self.lx.n or error is not None or found is None:
+            self.check().end(pos, error, found is not None)  # raises: trailing data, the error member, no key
+        if self.envelope is not None:
+            self.envelope.key = found
+            self.envelope.parameters = members.get(b"parameters")
+            self.envelope.signature_name = members.get(b"signature_name")
         return pos
+
+    cdef Py_ssize_t columnar(self, Py_ssize_t pos) except -2:
+        """The columnar form's value at ``pos`` ("json" only): one instance at depth 2, each
+        value a whole array (no instance axis)."""
+        cdef object name, col
+        cdef dict finished
+        if self.named_at(pos) and lx_at(&self.lx, lx_ws(&self.lx, pos + 1)) == 0x7D:
+            self.check().columnar(pos)  # raises: no inputs
+        self.columns = {}
+        pos = self.instance(pos, 0, 2, self.columnar_bare_name)
+        if pos < 0:
+            return -1
+        finished = {}
+        for name, col in self.columns.items():
+            finished[(<_Col>col).name if name is None else name] = col.finish(1)[0, ...]
+        self.columns = finished
+        return pos
+
+    cdef bint named_at(self, Py_ssize_t pos) noexcept nogil:
+        """Whether the instance at ``pos`` is named: an object that is not a binary value (the
+        shared reader's ``named``)."""
+        cdef Py_ssize_t text_start = 0
+        if lx_at(&self.lx, pos) != 0x7B:
+            return False
+        if self.json_form:
+            return not lx_b64_first(&self.lx, pos)
+        return not (self.tensor_form and lx_b64_object(&self.lx, pos, &text_start) >= 0)
 
     cdef Py_ssize_t batch(self, Py_ssize_t pos) except -2:
         cdef Py_ssize_t count = 0
@@ -1594,8 +1858,19 @@ cdef class _Reader:
         pos = lx_ws(&self.lx, pos + 1)
         if lx_at(&self.lx, pos) == 0x5D:
             return pos + 1
+        cdef _Col bare = None
+        cdef int c
         while True:
-            pos = self.instance(pos, count)
+            c = lx_at(&self.lx, pos)
+            if bare is not None and c != 0x7B:  # a bare "json" instance after the first: no lookup
+                if c == 0x22 and bare.kind == K_STR:
+                    pos = self.str_leaf(pos, bare, 3, 0x5D)
+                else:
+                    pos = self.value(pos, bare, 3, 0x5D)
+            else:
+                pos = self.instance(pos, count, 3, self.bare_name)
+                if count == 0 and self.json_form and not self.named:
+                    bare = self.columns[None]
             if pos < 0:
                 return -1
             count += 1
@@ -1612,26 +1887,29 @@ cdef class _Reader:
         return pos + 1
 
     cdef _Col new_column(self, name):
-        return _Col(name, rules.resolve_dtype(self.dtype, name, "tensor" if self.tensor_form else "number"),
-                    self.max_depth, self.tensor_form)
+        return _Col(name, rules.resolve_dtype(self.dtype, name, self.value_form()), self.max_depth,
+                    self.tensor_form, self.json_form)
 
-    cdef Py_ssize_t instance(self, Py_ssize_t pos, Py_ssize_t index) except -2:
-        cdef Py_ssize_t text_start = 0, start, end
+    cdef str value_form(self):
+        return "tensor" if self.tensor_form else "json" if self.json_form else "number"
+
+    cdef Py_ssize_t instance(self, Py_ssize_t pos, Py_ssize_t index, int depth, object bare_name) except -2:
+        cdef Py_ssize_t start, end
         cdef bint named, escaped = False
         cdef _Col col
         cdef set seen
         cdef object name
-        named = lx_at(&self.lx, pos) == 0x7B and not (self.tensor_form and lx_b64_object(&self.lx, pos, &text_start) >= 0)
+        named = self.named_at(pos)
         if index == 0:
             self.named = named
             if not named:
-                self.columns[None] = self.new_column(self.bare_name)
+                self.columns[None] = self.new_column(bare_name)
         elif named != self.named:
             self.check().form_differs(pos, index, named)
         if not named:
-            return self.value(pos, self.columns[None], 3, 0x5D)
-        if 3 > self.max_depth:
-            return self.fail_depth(pos, 3)
+            return self.value(pos, self.columns[None], depth, 0x5D if depth == 3 else 0x7D)
+        if depth > self.max_depth:
+            return self.fail_depth(pos, depth)
         seen = set()
         pos = lx_ws(&self.lx, pos + 1)
         if lx_at(&self.lx, pos) == 0x7D:
@@ -1642,7 +1920,7 @@ cdef class _Reader:
             if end < 0:
                 return self.fail(E_STRING, pos)
             name = self.text(start, end, escaped)
-            if name in seen or (index and name not in self.columns):
+            if name in seen or (index and name not in self.columns) or (self.json_form and name == "b64"):
                 self.check().check_name(start, index, name, seen, self.columns)
             seen.add(name)
             if index == 0:
@@ -1652,7 +1930,7 @@ cdef class _Reader:
             pos = lx_ws(&self.lx, end)
             if lx_at(&self.lx, pos) != 0x3A:
                 return self.fail(E_COLON, pos)
-            pos = self.value(lx_ws(&self.lx, pos + 1), col, 4, 0x7D)
+            pos = self.value(lx_ws(&self.lx, pos + 1), col, depth + 1, 0x7D)
             if pos < 0:
                 return -1
             pos = lx_ws(&self.lx, pos)
@@ -1672,6 +1950,11 @@ cdef class _Reader:
         cdef Py_ssize_t end
         if self.tensor_form:
             return self.tensor(pos, col)
+        if self.json_form:
+            end = self.jnested(pos, col, depth, 0, close)
+            if end == -1:
+                self.err_col = col
+            return end
         with nogil:
             end = self.nested(pos, col, depth, 0, close)
         if end == -1:
@@ -1714,11 +1997,11 @@ cdef class _Reader:
                 return self.fail(E_LEAF_LEVEL, pos)
             end = self.leaf(pos, col)
             if end == -1:
-                return self.fail_close(E_LEAF, pos, close)
+                return self.fail_leaf(pos, close, depth)
             if end >= 0 and level == 0:  # where the reference's number ends is checked here
                 elem = lx_ws(&self.lx, end)
                 if lx_at(&self.lx, elem) != 0x2C and lx_at(&self.lx, elem) != close:
-                    return self.fail_close(E_LEAF, pos, close)
+                    return self.fail_leaf(pos, close, depth)
             return end
         if (col.ndim >= 0 and level >= col.ndim) or level + 2 > MAX_RANK or depth > self.max_depth:
             self.err_depth = depth
@@ -1748,17 +2031,17 @@ cdef class _Reader:
                         k = parse_f32_prefix(<const char*>(self.lx.s + pos), self.lx.n - pos,
                                              (<float*>col.data) + col.used)
                         if k <= 0:
-                            return self.fail_close(E_LEAF, elem, 0x5D)
+                            return self.fail_leaf(elem, 0x5D, depth + 1)
                         col.used += 1
                         pos += k
                     elif col.code <= C_F64 and (_digit(c) or (c == 0x2D and _digit(lx_at(&self.lx, pos + 1)))):
                         pos = self.float_leaf(pos, col)  # without leaf's dispatch
                         if pos == -1:
-                            return self.fail_close(E_LEAF, elem, 0x5D)
+                            return self.fail_leaf(elem, 0x5D, depth + 1)
                     else:
                         pos = self.leaf(pos, col)
                         if pos == -1:
-                            return self.fail_close(E_LEAF, elem, 0x5D)
+                            return self.fail_leaf(elem, 0x5D, depth + 1)
                 if pos < 0:
                     return pos
                 length += 1
@@ -1773,7 +2056,7 @@ cdef class _Reader:
                     break
                 if lx_at(&self.lx, pos) != 0x2C:
                     if lx_at(&self.lx, elem) != 0x5B:  # after a number: where the reference ends it decides
-                        return self.fail_close(E_LEAF, elem, 0x5D)
+                        return self.fail_leaf(elem, 0x5D, depth + 1)
                     return self.fail_close(E_SEPARATOR, pos, 0x5D)
                 pos = lx_ws(&self.lx, pos + 1)
         if col.dims[level] < 0:
@@ -1786,6 +2069,240 @@ cdef class _Reader:
             return self.fail(E_CLOSE_LIST, pos)
         return pos + 1
 
+    # -- the general body ("json"): a walk holding the GIL (str and bytes leaves are objects);
+    # a column whose kind is a number or bool kind goes through ``nested`` (C, no object).
+
+    cdef Py_ssize_t jnested(self, Py_ssize_t pos, _Col col, int depth, int level, int close) except -2:
+        """``nested`` for a "json" column: the value at ``pos``, which ``close`` or ',' follows."""
+        cdef Py_ssize_t length = 0, elem, end
+        cdef int c
+        if col.kind != K_NONE and col.kind != K_STR and col.kind != K_BYTES:
+            end = self.nested(pos, col, depth, level, close)
+            if end == -3:
+                raise MemoryError()
+            return end
+        if lx_at(&self.lx, pos) != 0x5B:
+            if col.ndim < 0:
+                col.ndim = level
+            elif level != col.ndim:
+                self.err_level = level
+                return self.fail(E_LEAF_LEVEL, pos)
+            if col.kind == K_STR and lx_at(&self.lx, pos) == 0x22:
+                return self.str_leaf(pos, col, depth, close if level == 0 else 0)
+            end = self.jleaf(pos, col, depth)
+            if end < 0:
+                return self.fail_leaf(pos, close, depth)
+            if level == 0:
+                elem = lx_ws(&self.lx, end)
+                if lx_at(&self.lx, elem) != 0x2C and lx_at(&self.lx, elem) != close:
+                    return self.fail_leaf(pos, close, depth)
+            return end
+        if (col.ndim >= 0 and level >= col.ndim) or level + 2 > MAX_RANK or depth > self.max_depth:
+            self.err_depth = depth
+            self.err_level = level
+            return self.fail(E_OPEN_LIST, pos)
+        pos = lx_ws(&self.lx, pos + 1)
+        if lx_at(&self.lx, pos) != 0x5D:
+            while True:
+                elem = pos
+                pos = self.jnested(pos, col, depth + 1, level + 1, 0x5D)
+                if pos < 0:
+                    return pos
+                length += 1
+                pos = lx_ws(&self.lx, pos)
+                c = lx_at(&self.lx, pos)
+                if c == 0x5D:
+                    break
+                if c != 0x2C:
+                    if lx_at(&self.lx, elem) != 0x5B:  # after a leaf: the shared reader re-reads it
+                        return self.fail_leaf(elem, 0x5D, depth + 1)
+                    return self.fail_close(E_SEPARATOR, pos, 0x5D)
+                pos = lx_ws(&self.lx, pos + 1)
+        if col.dims[level] < 0:
+            col.dims[level] = length
+            if length == 0 and col.ndim < 0:
+                col.ndim = level + 1
+        elif col.dims[level] != length:
+            self.err_level = level
+            self.err_length = length
+            return self.fail(E_CLOSE_LIST, pos)
+        return pos + 1
+
+    cdef Py_ssize_t str_leaf(self, Py_ssize_t pos, _Col col, int depth, int close) except -2:
+        """A string leaf of a str column at its leaf level (the hot case of text inputs); at level
+        0 (``close`` not 0) what follows is checked as ``jnested`` checks it."""
+        cdef bint escaped = False
+        cdef Py_ssize_t end, elem, p = pos + 1, n = self.lx.n
+        cdef const unsigned char* s = self.lx.s
+        cdef uint64_t bits = 0, w = 0, q, bs, ctl
+        cdef uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL
+        cdef object text
+        if col.ndim != 0 and close:
+            return self.value(pos, col, depth, close)  # the bare value is a list: the long way
+        # the plain run, its bytes OR-ed (is it ASCII?), eight bytes at a time as in _plain_run
+        while p + 8 <= n:
+            memcpy(&w, s + p, 8)
+            q = w ^ (0x22 * ones)
+            bs = w ^ (0x5C * ones)
+            ctl = (w - 0x20 * ones) & ~w
+            if (((q - ones) & ~q) | ((bs - ones) & ~bs) | ctl) & highs:
+                break
+            bits |= w
+            p += 8
+        while p < n and s[p] != 0x22 and s[p] != 0x5C and s[p] >= 0x20:
+            bits |= s[p]
+            p += 1
+        if p < n and s[p] == 0x22:  # no escape
+            end = p + 1
+            if bits & highs:
+                text = _utf8_str(s + pos + 1, end - pos - 2)
+            else:
+                text = PyUnicode_New(end - pos - 2, 127)
+                memcpy(PyUnicode_DATA(text), s + pos + 1, end - pos - 2)
+        else:
+            end = lx_string(&self.lx, pos, &escaped)
+            if end < 0:
+                self.err_col = col
+                return self.fail_leaf(pos, close if close else 0x5D, depth)
+            text = self.text(pos, end, escaped)
+        col.append(text)
+        if close:
+            elem = lx_ws(&self.lx, end)
+            if lx_at(&self.lx, elem) != 0x2C and lx_at(&self.lx, elem) != close:
+                self.err_col = col
+                return self.fail_leaf(pos, close, depth)
+        return end
+
+    cdef Py_ssize_t jleaf(self, Py_ssize_t pos, _Col col, int depth) except -2:
+        """A leaf of a "json" column whose kind is none yet, str or bytes (``depth`` in the body);
+        -1 where the shared reader's ``json_leaf`` refuses it."""
+        cdef int c = lx_at(&self.lx, pos), token_type = T_NONE
+        cdef Py_ssize_t end, text_start = 0, text_end = 0
+        cdef bint escaped = False
+        cdef object text
+        cdef Kind kind = col.kind
+        if c == 0x22:
+            if kind != K_NONE and kind != K_STR:
+                return -1
+            end = lx_string(&self.lx, pos, &escaped)
+            if end < 0:
+                return -1
+            text = self.text(pos, end, escaped)
+            if kind == K_NONE:
+                col.set_kind(K_STR)
+            col.append(text)
+            return end
+        if c == 0x7B:
+            if (kind != K_NONE and kind != K_BYTES) or depth > self.max_depth:
+                return -1
+            end = lx_b64_value(&self.lx, pos, &text_start, &text_end, &escaped)
+            if end < 0:  # perhaps a name written with escapes ("\\u0062\\u00364")
+                end = self.b64_escaped(pos, &text_start, &text_end, &escaped)
+                if end < 0:
+                    return -1
+            text = self.text(text_start, text_end, True) if escaped else self.mv[text_start + 1:text_end - 1]
+            try:
+                text = b64decode(text)
+            except DecodeError:
+                return -1
+            if kind == K_NONE:
+                col.set_kind(K_BYTES)
+            col.append(text)
+            return end
+        if kind != K_NONE:
+            return -1
+        end = lx_token(&self.lx, pos, &token_type)
+        if end < 0:
+            return -1
+        if token_type == T_TRUE or token_type == T_FALSE:
+            col.set_kind(K_BOOL)
+        elif col.given_code:
+            col.set_kind(K_NUMBER)
+        elif token_type == T_NUMBER and _integer(self.lx.s, pos, end):
+            col.set_kind(K_INT)
+        else:
+            col.set_kind(K_FLOAT)
+        end = self.jnum(pos, col)
+        if end == -3:
+            raise MemoryError()
+        if end < 0:
+            col.set_kind(K_NONE)
+            col.used = 0
+        return end
+
+    cdef Py_ssize_t b64_escaped(self, Py_ssize_t pos, Py_ssize_t* text_start, Py_ssize_t* text_end,
+                                bint* escaped) except -2:
+        """``lx_b64_value`` for an object whose first name is ``b64`` however written."""
+        cdef Py_ssize_t start = lx_ws(&self.lx, pos + 1), end
+        cdef bint esc = False
+        end = lx_string(&self.lx, start, &esc)
+        if end < 0 or self.text(start, end, esc) != "b64":
+            return -1
+        pos = lx_ws(&self.lx, end)
+        if lx_at(&self.lx, pos) != 0x3A:
+            return -1
+        pos = lx_ws(&self.lx, pos + 1)
+        text_start[0] = pos
+        end = lx_string(&self.lx, pos, escaped)
+        if end < 0:
+            return -1
+        text_end[0] = end
+        pos = lx_ws(&self.lx, end)
+        return pos + 1 if lx_at(&self.lx, pos) == 0x7D else -1
+
+    cdef Py_ssize_t jnum(self, Py_ssize_t pos, _Col col) noexcept nogil:
+        """A number or bool leaf of a "json" column of such a kind; -1 where the shared reader
+        refuses it, -3 when out of memory.  An int column meeting its first non-integer number
+        becomes float32."""
+        cdef int c = lx_at(&self.lx, pos), token_type = T_NONE, status
+        cdef Kind kind = col.kind
+        cdef Py_ssize_t end
+        cdef int64_t i64 = 0
+        cdef float f = 0
+        cdef char* dst
+        if c == 0x22 or c == 0x7B:
+            return -1
+        if (kind == K_FLOAT or (kind == K_NUMBER and col.code <= C_F64)) and (
+                _digit(c) or (c == 0x2D and _digit(lx_at(&self.lx, pos + 1)))):
+            return self.float_leaf(pos, col)
+        end = lx_token(&self.lx, pos, &token_type)
+        if end < 0:
+            return -1
+        if token_type == T_TRUE or token_type == T_FALSE:
+            if kind != K_BOOL:
+                return -1
+        elif kind == K_BOOL:
+            return -1
+        if token_type == T_NULL:
+            if self.nonfinite != NF_NULL or col.code > C_F64 and kind != K_INT:
+                return -1
+            if kind == K_INT and col.to_float() < 0:
+                return -3
+            status = self.store(<const unsigned char*>"NaN", 3, col)
+            return end if status == 0 else status
+        if kind == K_INT:
+            if token_type == T_NUMBER and _integer(self.lx.s, pos, end):
+                if parse_i64(<const char*>(self.lx.s + pos), end - pos, &i64) != 0:
+                    return -1
+                dst = col.slot()
+                if dst == NULL:
+                    return -3
+                (<int64_t*>dst)[0] = i64
+                if i64 == 0 and c == 0x2D:
+                    with gil:
+                        col.negzero.append(col.used - 1)
+                return end
+            # the first non-integer number: checked, then the column becomes float32
+            if token_type == T_NUMBER:
+                if parse_f32(<const char*>(self.lx.s + pos), end - pos, &f) != 0:
+                    return -1
+            elif self.nonfinite == NF_ERROR:
+                return -1
+            if col.to_float() < 0:
+                return -3
+        status = self.store(self.lx.s + pos, end - pos, col)
+        return end if status == 0 else status
+
     # -- errors: the shared reader's checks, at the one place this pass stopped
 
     cdef object check(self):
@@ -1794,7 +2311,7 @@ cdef class _Reader:
         if self.checker is None:
             self.checker = rules.Reader(
                 self.body_obj if isinstance(self.body_obj, bytes) else bytes(self.mv), self.key.decode(),
-                "tensor" if self.tensor_form else "number", self.dtype, self.nonfinite_name, self.max_depth,
+                self.value_form(), self.dtype, self.nonfinite_name, self.max_depth,
                 self.max_bytes, self.bare_name, codecs=(b64decode, decode_tensor))
         return self.checker
 
@@ -1808,6 +2325,7 @@ cdef class _Reader:
             dims.append(None if col.dims[k] < 0 else col.dims[k])
         c.dims = dims
         c.values = col.tensors[:1]
+        c.kind = _KIND_NAMES[col.kind] if col.json else None
         return c
 
     cdef word(self):
@@ -1833,6 +2351,8 @@ cdef class _Reader:
                 r.close_list(pos, col, self.err_level, self.err_length)
             elif self.err == E_LEAF_LEVEL:
                 r.leaf_level(pos, col, self.err_level)
+            elif self.err == E_LEAF and self.json_form:
+                r.after(r.json_leaf(pos, col, self.err_depth)[1], close)
             elif self.err == E_LEAF:
                 r.after(r.leaf(pos, col)[1], close)
         raise AssertionError(f"tensorwire: the Cython JSON reader refused the body at offset {pos} "
@@ -1842,6 +2362,8 @@ cdef class _Reader:
         cdef Py_ssize_t end
         cdef bint escaped = False
         cdef int token_type = T_NONE, status, c
+        if col.json:
+            return self.jnum(pos, col)
         if lx_at(&self.lx, pos) == 0x22:
             c = lx_at(&self.lx, pos + 1)
             if col.code <= C_F64 and (_digit(c) or (c == 0x2D and _digit(lx_at(&self.lx, pos + 2)))):
@@ -1973,12 +2495,16 @@ cdef class _Reader:
 
 
 def decode_body(body, key, *, value_form, dtype=None, nonfinite="token", max_depth=DEFAULT_MAX_DEPTH,
-                max_bytes=DEFAULT_MAX_BYTES, bare_name="output"):
+                max_bytes=DEFAULT_MAX_BYTES, bare_name="output", envelope=None):
     """``{name: batch-first array}`` from a body (see the module docstring).
 
-    ``value_form`` is ``"tensor"`` (strings are base64 TensorProtos) or ``"number"`` (strings are
-    numbers).  ``dtype``: None (float32 for numbers, the encoded dtype for tensors), one dtype
-    for every name, or a dict ``{name: dtype}``.  A bare instance's values go under ``bare_name``.
+    ``value_form`` is ``"tensor"`` (strings are base64 TensorProtos), ``"number"`` (strings are
+    numbers) or ``"json"`` (the general body: each name's kind from its leaves; the columnar
+    form too, whose arrays have no instance axis).  ``dtype``: None (float32 for numbers, the
+    encoded dtype for tensors, the kind's for ``"json"``), one dtype for every name, or a dict
+    ``{name: dtype}``.  A bare instance's values go under ``bare_name`` (a bare columnar request
+    value under ``"inputs"``).  ``envelope``, a ``rules.jsonbody.Envelope``, is filled in with
+    the key met and a request's ``parameters`` and ``signature_name``.
     """
     rules.check_decode_options(key, value_form, nonfinite, max_depth)
     cdef const unsigned char[::1] view
@@ -2005,6 +2531,10 @@ def decode_body(body, key, *, value_form, dtype=None, nonfinite="token", max_dep
     r.nonfinite_name = nonfinite
     r.key = key.encode("ascii")
     r.tensor_form = value_form == "tensor"
+    r.json_form = value_form == "json"
+    r.columnar_key = rules.COLUMNAR_KEYS[key].encode("ascii") if r.json_form else b""
+    r.columnar_bare_name = "inputs" if key == "instances" else bare_name
+    r.envelope = envelope
     r.dtype = dtype
     r.bare_name = bare_name
     r.max_bytes = max_bytes
