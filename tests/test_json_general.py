@@ -74,12 +74,12 @@ class Api:
         return f"<api on {self.backend.name}>"
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def api(codecs):
     return Api(codecs)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def apis(both):
     return Api(both[0]), Api(both[1])
 
@@ -1032,25 +1032,25 @@ def _inputs_for(fmt):
 
 
 @pytest.mark.parametrize("fmt", JSON_FORMATS4)
-def test_parameters_in_every_json_format(fmt):
+def test_parameters_in_every_json_format(api, fmt):
     x = _inputs_for(fmt)
-    plain = payload.encode_request(x, fmt)
-    body = payload.encode_request(x, fmt, parameters={"confidence": 0.5})
+    plain = api.encode_request(x, fmt)
+    body = api.encode_request(x, fmt, parameters={"confidence": 0.5})
     assert json.loads(body)["parameters"] == {"confidence": 0.5}
     assert body == plain[:-1] + b',"parameters":{"confidence":0.5}}'  # after the instances, compact
-    request = payload.read_request(body, fmt)
+    request = api.read_request(body, fmt)
     assert request.parameters == {"confidence": 0.5}
     assert request.columnar is False and request.signature_name is None
-    decoded = payload.decode_request(body, fmt)
+    decoded = api.decode_request(body, fmt)
     assert all(isinstance(v, np.ndarray) for v in decoded.values())
     assert list(decoded) == (["instances"] if fmt == "ND_ARRAYS" else ["a"])
-    assert canonical(decoded) == canonical(request.inputs) == canonical(payload.decode_request(plain, fmt))
-    assert payload.read_request(plain, fmt).parameters is None
-    assert "parameters" not in json.loads(payload.encode_request(x, fmt, parameters=None))
+    assert canonical(decoded) == canonical(request.inputs) == canonical(api.decode_request(plain, fmt))
+    assert api.read_request(plain, fmt).parameters is None
+    assert "parameters" not in json.loads(api.encode_request(x, fmt, parameters=None))
 
 
 @pytest.mark.parametrize("fmt", JSON_FORMATS4)
-def test_parameters_of_any_json_value(fmt):
+def test_parameters_of_any_json_value(api, fmt):
     x = _inputs_for(fmt)
     values = [
         [1, {"a": None}, "x", True],
@@ -1060,14 +1060,14 @@ def test_parameters_of_any_json_value(fmt):
         {"np": np.float32(0.5), "arr": np.arange(3), "m": np.array([[True]])},
     ]
     for value in values:
-        body = payload.encode_request(x, fmt, parameters=value)
+        body = api.encode_request(x, fmt, parameters=value)
         want = json.loads(json.dumps(value, default=lambda v: v.tolist()))
         assert json.loads(body)["parameters"] == want
-        assert payload.read_request(body, fmt).parameters == want
+        assert api.read_request(body, fmt).parameters == want
     # read from a body written by someone else: anywhere in the body
-    inst = json.loads(payload.encode_request(x, fmt))["instances"]
+    inst = json.loads(api.encode_request(x, fmt))["instances"]
     other = json.dumps({"parameters": {"k": [1, 2]}, "instances": inst}, indent=1)
-    assert payload.read_request(other, fmt).parameters == {"k": [1, 2]}
+    assert api.read_request(other, fmt).parameters == {"k": [1, 2]}
 
 
 def test_parameters_with_each_backend_and_columnar(api):
