@@ -173,25 +173,30 @@ def loads_tagged(body):
 
 
 def intended(x, nonfinite="token"):
-    """What we mean to write for array ``x`` as loads_tagged gives it back."""
+    """What we mean to write for array ``x`` as loads_tagged gives it back (items as numpy
+    gives them: ``tolist``, so an object array's str keeps a trailing NUL)."""
     x = np.asarray(x)
-    if x.ndim:
-        return [intended(v, nonfinite) for v in (x[i] for i in range(len(x)))]
-    v = x.item() if x.dtype != object else x[()]
     kind = x.dtype.kind
-    if kind in "iu":
-        return ("i", int(v))
-    if kind == "f":
-        if nonfinite == "null" and not math.isfinite(v):  # NaN and the infinities: null
-            return None
-        return f32_key(v)
-    if kind == "b":
-        return bool(v)
-    if isinstance(v, str):
-        return v
-    if isinstance(v, (bytes, np.bytes_)):
-        return {"b64": base64.b64encode(bytes(v)).decode("ascii")}
-    raise AssertionError(f"unexpected leaf {v!r}")
+
+    def leaf(v):
+        if kind in "iu":
+            return ("i", int(v))
+        if kind == "f":
+            if nonfinite == "null" and not math.isfinite(v):  # NaN and the infinities: null
+                return None
+            return f32_key(v)
+        if kind == "b":
+            return bool(v)
+        if isinstance(v, str):
+            return v
+        if isinstance(v, bytes):
+            return {"b64": base64.b64encode(v).decode("ascii")}
+        raise AssertionError(f"unexpected leaf {v!r}")
+
+    def walk(v):
+        return [walk(item) for item in v] if isinstance(v, list) else leaf(v)
+
+    return walk(x.tolist())
 
 
 def expected_kind(x, nonfinite="token"):
@@ -347,7 +352,7 @@ def test_doc_request_examples_written_back(api, body, want):
         structure = {"instances": intended(arrays)}
     else:
         n = len(next(iter(arrays.values())))
-        structure = {"instances": [{k: intended(v[i]) for k, v in arrays.items()} for i in range(n)]}
+        structure = {"instances": [{k: intended(v[i, ...]) for k, v in arrays.items()} for i in range(n)]}
     assert loads_tagged(written) == structure
     if not bare:
         assert [list(inst) for inst in json.loads(written)["instances"]] == [list(arrays)] * len(structure["instances"])
@@ -701,6 +706,18 @@ def test_nonfinite_option(api):
         api.decode_request('{"instances": [null]}', FMT)
 
 
+def test_null_is_a_number_leaf(api):
+    """Under nonfinite="null" a null is a float leaf: beside integers it makes the input float32,
+    beside a string, a bool or a {"b64"} it is a mix of kinds (at the other kind's first leaf)."""
+    assert_decoded(api.decode_request('{"instances": [null, 1]}', FMT, nonfinite="null"), {"instances": f32([np.nan, 1])})
+    assert_decoded(api.decode_request('{"instances": [[1], [null]]}', FMT, nonfinite="null"), {"instances": f32([[1], [np.nan]])})
+    for body, other in (('{"instances": [null, "a"]}', '"a"'), ('{"instances": [null, true]}', "true"),
+                        ('{"instances": [null, {"b64": ""}]}', '{"b64"'), ('{"instances": [true, null]}', "null")):
+        with pytest.raises(DecodeError) as info:
+            api.decode_request(body, FMT, nonfinite="null")
+        assert offset_of(info.value) == body.index(other), str(info.value)
+
+
 def test_max_depth(api):
     deep = '{"instances": [' + "[" * 100 + "1" + "]" * 100 + "]}"
     with pytest.raises(DecodeError, match="nesting deeper than 64"):
@@ -775,7 +792,7 @@ def request_structure(inputs, bare, columnar, nonfinite="token"):
     if bare:
         return {"instances": intended(inputs, nonfinite)}
     n = len(next(iter(inputs.values())))
-    return {"instances": [{k: intended(v[i], nonfinite) for k, v in inputs.items()} for i in range(n)]}
+    return {"instances": [{k: intended(v[i, ...], nonfinite) for k, v in inputs.items()} for i in range(n)]}
 
 
 def expected_request(inputs, bare, columnar, nonfinite="token"):
@@ -877,6 +894,8 @@ BAD_REQUESTS = [
     ("b64-with-another-member", '{"instances": [{"b64": "QQ==", "x": 1}]}', None, None),
     ("b64-null", '{"inputs": {"b64": null}}', None, None),
     ("b64-list", '{"instances": [[{"b64": ["QQ=="]}]]}', None, None),
+    ("b64-with-another-member-columnar", '{"inputs": {"b64": "QQ==", "x": 1}}', None, None),
+    ("string-beside-b64-in-a-list", '{"instances": [[{"b64": "QQ=="}, "a"]]}', '"a"', "instances"),
     ("string-beside-number", '{"instances": [1, "a"]}', '"a"', "instances"),
     ("number-beside-string", '{"instances": ["a", 1]}', "1]", "instances"),
     ("bool-beside-number", '{"instances": [1, true]}', "true", "instances"),
