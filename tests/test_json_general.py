@@ -867,6 +867,60 @@ def test_backends_write_and_read_alike(apis, columnar, data, nonfinite, float_fo
         assert outcome(twin.decode_request, body, FMT, dtype=dtype, nonfinite=nonfinite) == a
 
 
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.floats(allow_nan=False, allow_infinity=False) | TEXTS,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(TEXTS, inner, max_size=3),
+    max_leaves=8,
+)
+ANY_ERROR = (DecodeError, PredictionError, ValueError, TypeError)
+
+
+@PROPERTY
+@given(st.booleans(), st.data(), st.sampled_from(["token", "null", "error"]), st.sampled_from(["shortest", "tolist"]),
+       st.one_of(st.none(), JSON_VALUES))
+def test_codec_twins_alike(both, columnar, data, nonfinite, float_format, parameters):
+    """Codec level (``jsonbody.encode_body`` / ``decode_body``, value form "json"): the twin
+    writes the reference's bytes (or raises its exception), and reads any body the reference
+    wrote into the same arrays and envelope."""
+    from tensorwire.codecs.rules.jsonbody import Envelope
+
+    ref, twin = both
+    inputs, bare = data.draw(columnar_batches() if columnar else row_batches())
+    items = [(None, inputs)] if bare else list(inputs.items())
+    # the columnar key takes one instance, written without the list
+    columns = [(name, arr[None]) for name, arr in items] if columnar else items
+    key = "inputs" if columnar else "instances"
+    kw = dict(bare=bare, value_form="json", nonfinite=nonfinite, float_format=float_format, parameters=parameters)
+    a = outcome(ref.jsonbody.encode_body, key, columns, errors=ANY_ERROR, **kw)
+    assert outcome(twin.jsonbody.encode_body, key, columns, errors=ANY_ERROR, **kw) == a
+    if a[0] != "ok":
+        assert nonfinite == "error" and a[1] is ValueError  # the one refusal these inputs can meet
+        return
+    body = a[1]
+    if parameters is not None:
+        assert json.loads(body)["parameters"] == parameters
+    results = []
+    for backend in both:
+        envelope = Envelope()
+        got = outcome(backend.jsonbody.decode_body, body, "instances", value_form="json", nonfinite=nonfinite,
+                      bare_name="instances", envelope=envelope)
+        results.append((got, envelope.key, envelope.parameters, envelope.signature_name))
+    assert results[0] == results[1]
+    assert results[0][0][0] == "ok" and results[0][1] == key and results[0][2] == parameters
+
+
+@PROPERTY
+@given(JSON_VALUES, st.booleans())
+def test_parameters_round_trip(api, parameters, columnar):
+    body = api.encode_request({"a": i64([1])}, FMT, columnar=columnar, parameters=parameters)
+    request = api.read_request(body, FMT)
+    if parameters is None:
+        assert "parameters" not in json.loads(body) and request.parameters is None
+    else:
+        assert json.loads(body)["parameters"] == parameters == request.parameters
+    assert_decoded(request.inputs, {"a": i64([1])})
+
+
 @pytest.mark.parametrize("body", [c[1] for c in DOC_REQUESTS + TF_SERVING_REQUESTS], ids=[c[0] for c in DOC_REQUESTS + TF_SERVING_REQUESTS])
 def test_backends_read_the_golden_bodies_alike(apis, body):
     ref, twin = apis
