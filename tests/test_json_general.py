@@ -633,12 +633,23 @@ def test_write_requests(api):
 
 
 def test_write_refuses_what_json_cannot_carry(api):
-    with pytest.raises(TypeError, match="myinput"):
-        api.encode_request({"myinput": objs(["x", 1])}, FMT)
-    with pytest.raises(TypeError, match="myinput"):
-        api.encode_request({"myinput": objs(["x", b"y"])}, FMT)
-    with pytest.raises(TypeError, match="myinput"):
-        api.encode_request({"myinput": objs([None])}, FMT)
+    """An object array holding anything but str, or both str and bytes: a TypeError naming the
+    input and the index (of the first item that does not fit)."""
+    cases = [
+        (objs(["x", 1]), r"\b1\b"),
+        (objs(["x", b"y"]), r"\b1\b"),
+        (objs([b"x", "y"]), r"\b1\b"),
+        (objs([None]), r"\b0\b"),
+        (objs([1.5, "x"]), r"\b0\b"),
+        (objs(["a", "b", "c", 7], (2, 2)), r"\b1,\s*1\b"),
+    ]
+    for value, index in cases:
+        for columnar in (False, True):
+            with pytest.raises(TypeError, match="myinput") as info:
+                api.encode_request({"myinput": value}, FMT, columnar=columnar)
+            assert re.search(index, str(info.value).replace("myinput", "")), str(info.value)
+        with pytest.raises(TypeError, match="myinput"):
+            api.encode_response({"myinput": value, "other": np.zeros(len(value))}, FMT)
     with pytest.raises(ValueError) as info:
         api.encode_request({"myinput": strs("ok", "\ud800")}, FMT)
     assert not isinstance(info.value, DecodeError)
