@@ -838,7 +838,7 @@ def test_deep_nesting_under_a_raised_max_depth(codecs):
 def test_argument_errors(codecs):
     with pytest.raises(ValueError, match=r"^key must be one of"):
         decode(codecs, P + b"[1]}", key="outputs")
-    with pytest.raises(ValueError, match=r"^value_form must be 'tensor' or 'number', not 'string'$"):
+    with pytest.raises(ValueError, match=r"^value_form must be one of \('tensor', 'number', 'json'\), not 'string'$"):
         decode(codecs, P + b"[1]}", value_form="string")
     with pytest.raises(ValueError, match=r"^nonfinite must be one of"):
         decode(codecs, P + b"[1]}", nonfinite="zero")

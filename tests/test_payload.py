@@ -43,7 +43,7 @@ PROPERTY = settings(max_examples=min(settings.default.max_examples, 60))
 def test_format_names():
     assert [m.value for m in PayloadFormat] == [
         "SERIALIZED_TF_TENSORS", "RAW_JSON", "ND_ARRAYS",
-        "GRPC_TF_TENSORS", "GRPC_SERIALIZED_TF_TENSORS", "GRPC_SERIALIZED_TF_EXAMPLES",
+        "GRPC_TF_TENSORS", "GRPC_SERIALIZED_TF_TENSORS", "GRPC_SERIALIZED_TF_EXAMPLES", "JSON",
     ]
     assert PayloadFormat.GRPC_TF_EXAMPLES is PayloadFormat.GRPC_SERIALIZED_TF_EXAMPLES
     assert PayloadFormat["GRPC_TF_EXAMPLES"] is PayloadFormat.GRPC_SERIALIZED_TF_EXAMPLES

@@ -31,12 +31,21 @@ Decisions where peers differ (also in the README):
   ``form="proto"``, except in GRPC_SERIALIZED_TF_TENSORS, whose answer mirrors its request:
   each output a DT_STRING ``[N]`` of per-instance base64 TensorProtos (what TF Serving returns
   for an Earth Engine-wrapped model), read back stacked (other outputs are read as they are).
-* The TF Serving columnar form (``{"inputs": ...}``) is not read; Vertex's ``parameters`` and
-  every other member but the instances/predictions and ``error`` are checked and ignored.
+* ``JSON`` is the general predict body of Vertex AI, AI Platform and TF Serving
+  (docs/json-general.md): numbers, booleans, strings and ``{"b64": ...}`` values, each name's
+  kind from its leaves (ints -> int64, other numbers -> float32, str and bytes -> object
+  arrays), in the row form or TF Serving's columnar form (``{"inputs": ...}``, ``columnar=True``
+  to write it; its arrays have no instance axis).  A single array is written bare, a mapping
+  named.  The three Earth Engine formats read only ``{"instances": [...]}``.
+* ``parameters`` (Vertex, AI Platform's custom routines): written by ``encode_request`` in any
+  JSON format when given; :func:`decode_request` returns only the arrays, :func:`read_request`
+  the arrays with ``parameters``, the form and TF Serving's ``signature_name``.  Every other
+  member but the values and ``error`` is checked and ignored.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypedDict, Union, overload
@@ -46,6 +55,7 @@ from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 from ._backend import IMPLS
 from .codecs import jsonbody as _reference
+from .codecs.rules.jsonbody import Envelope
 from .errors import PredictionError
 
 if TYPE_CHECKING:
@@ -61,7 +71,8 @@ class _JsonBackend(Protocol):
 
     def encode_body(self, key: str, columns: list[tuple[str | None, NDArray[Any]]], **options: Any) -> bytes: ...
 
-    def decode_body(self, body: BytesLike | str, key: str, **options: Any) -> dict[str, NDArray[Any]]: ...
+    def decode_body(self, body: BytesLike | str, key: str, *, envelope: Envelope | None = None,
+                    **options: Any) -> dict[str, NDArray[Any]]: ...
 
 
 class _GrpcBackend(Protocol):
@@ -92,6 +103,7 @@ class PayloadFormat(str, enum.Enum):
     GRPC_SERIALIZED_TF_TENSORS = "GRPC_SERIALIZED_TF_TENSORS"
     GRPC_SERIALIZED_TF_EXAMPLES = "GRPC_SERIALIZED_TF_EXAMPLES"
     GRPC_TF_EXAMPLES = "GRPC_SERIALIZED_TF_EXAMPLES"
+    JSON = "JSON"
 
     @classmethod
     def of(cls, value: PayloadFormat | str) -> PayloadFormat:
@@ -109,15 +121,15 @@ class PayloadFormat(str, enum.Enum):
 # The formats as type checkers see them: a member, or its name as a literal (a name held in a
 # plain ``str`` goes through PayloadFormat.of first).
 JsonFormat: TypeAlias = Literal[
-    PayloadFormat.SERIALIZED_TF_TENSORS, PayloadFormat.RAW_JSON, PayloadFormat.ND_ARRAYS,
-    "SERIALIZED_TF_TENSORS", "RAW_JSON", "ND_ARRAYS",
+    PayloadFormat.SERIALIZED_TF_TENSORS, PayloadFormat.RAW_JSON, PayloadFormat.ND_ARRAYS, PayloadFormat.JSON,
+    "SERIALIZED_TF_TENSORS", "RAW_JSON", "ND_ARRAYS", "JSON",
 ]
 GrpcFormat: TypeAlias = Literal[
     PayloadFormat.GRPC_TF_TENSORS, PayloadFormat.GRPC_SERIALIZED_TF_TENSORS, PayloadFormat.GRPC_SERIALIZED_TF_EXAMPLES,
     "GRPC_TF_TENSORS", "GRPC_SERIALIZED_TF_TENSORS", "GRPC_SERIALIZED_TF_EXAMPLES", "GRPC_TF_EXAMPLES",
 ]
 FormatName: TypeAlias = Literal[
-    "SERIALIZED_TF_TENSORS", "RAW_JSON", "ND_ARRAYS",
+    "SERIALIZED_TF_TENSORS", "RAW_JSON", "ND_ARRAYS", "JSON",
     "GRPC_TF_TENSORS", "GRPC_SERIALIZED_TF_TENSORS", "GRPC_SERIALIZED_TF_EXAMPLES", "GRPC_TF_EXAMPLES",
 ]
 AnyFormat: TypeAlias = Union[PayloadFormat, FormatName]
@@ -148,6 +160,7 @@ JSON_VALUE_FORMS = {  # format -> the jsonbody value_form (written, read)
     PayloadFormat.SERIALIZED_TF_TENSORS: ("tensor", "tensor"),
     PayloadFormat.RAW_JSON: ("string", "number"),
     PayloadFormat.ND_ARRAYS: ("number", "number"),
+    PayloadFormat.JSON: ("json", "json"),
 }
 
 
@@ -222,7 +235,7 @@ def batch_columns(values: Batch, what: str, bare_ok: bool) -> tuple[list[tuple[s
 
 @overload
 def encode_request(inputs: Batch, format: JsonFormat, *, nonfinite: Nonfinite = ..., float_format: FloatFormat = ...,
-                   urlsafe: bool = ..., pad: bool = ...) -> bytes: ...
+                   urlsafe: bool = ..., pad: bool = ..., columnar: bool = ..., parameters: Any = ...) -> bytes: ...
 
 
 @overload
@@ -232,43 +245,67 @@ def encode_request(inputs: Batch, format: GrpcFormat, *, model_name: str = ..., 
 
 @overload
 def encode_request(inputs: Batch, format: PayloadFormat, *, nonfinite: Nonfinite = ...,
-                   float_format: FloatFormat = ..., urlsafe: bool = ..., pad: bool = ...,
-                   **grpc_options: Any) -> bytes: ...
+                   float_format: FloatFormat = ..., urlsafe: bool = ..., pad: bool = ..., columnar: bool = ...,
+                   parameters: Any = ..., **grpc_options: Any) -> bytes: ...
 
 
 def encode_request(inputs: Batch, format: AnyFormat, *, nonfinite: Nonfinite = "token",
                    float_format: FloatFormat = "shortest", urlsafe: bool = True, pad: bool = True,
-                   **grpc_options: Any) -> bytes:
+                   columnar: bool = False, parameters: Any = None, **grpc_options: Any) -> bytes:
     """The request body (bytes) for ``inputs`` in ``format``; see the module docstring.
 
-    ``urlsafe``/``pad`` apply to SERIALIZED_TF_TENSORS, ``float_format`` to RAW_JSON and
-    ND_ARRAYS, ``nonfinite`` to both of those.  The gRPC formats give a serialized
-    ``PredictRequest`` and take ``model_name``, ``signature_name``, ``version``,
-    ``output_filter`` and ``input_name`` (GRPC_SERIALIZED_TF_EXAMPLES: the one input's name,
-    default ``"input"``).
+    ``urlsafe``/``pad`` apply to SERIALIZED_TF_TENSORS, ``float_format`` to RAW_JSON, ND_ARRAYS
+    and JSON, ``nonfinite`` to those three.  ``parameters`` (any JSON-able value, not None) is
+    written beside the instances in every JSON format.  JSON writes a single array as bare
+    instances and a mapping as named ones; ``columnar=True`` (JSON only) writes TF Serving's
+    ``{"inputs": ...}``, each array whole (any shape, no shared instance axis).  The gRPC
+    formats give a serialized ``PredictRequest`` and take ``model_name``, ``signature_name``,
+    ``version``, ``output_filter`` and ``input_name`` (GRPC_SERIALIZED_TF_EXAMPLES: the one
+    input's name, default ``"input"``).
     """
     fmt = PayloadFormat.of(format)
     if fmt in GRPC_LAYOUTS:
+        if columnar or parameters is not None:
+            raise TypeError(f"{fmt.value}: columnar and parameters are JSON options")
         columns, _ = batch_columns(inputs, "inputs", bare_ok=False)
         return _grpc.encode_predict_request(
             columns, GRPC_LAYOUTS[fmt][0], **_grpc_options(fmt, grpc_options, _GRPC_REQUEST_OPTIONS)
         )
     if grpc_options:
         raise TypeError(f"{fmt.value}: unexpected option(s) {sorted(grpc_options)}")
-    columns, bare = batch_columns(inputs, "inputs", bare_ok=fmt is PayloadFormat.ND_ARRAYS)
+    key: str = "instances"
+    if columnar:
+        if fmt is not PayloadFormat.JSON:
+            raise TypeError(f"{fmt.value}: columnar=True is the JSON format's (TF Serving's columnar form)")
+        columns, bare = whole_columns(inputs, "inputs")
+        key = "inputs"
+    else:
+        columns, bare = batch_columns(inputs, "inputs", bare_ok=fmt in (PayloadFormat.ND_ARRAYS, PayloadFormat.JSON))
     if fmt is PayloadFormat.ND_ARRAYS:
         if len(columns) != 1:
             raise ValueError(f"ND_ARRAYS sends one array per instance; got {len(columns)} inputs")
         bare = True
     return _impl.encode_body(
-        "instances", columns, bare=bare, value_form=JSON_VALUE_FORMS[fmt][0], nonfinite=nonfinite,
-        urlsafe=urlsafe, pad=pad, float_format=float_format,
+        key, columns, bare=bare, value_form=JSON_VALUE_FORMS[fmt][0], nonfinite=nonfinite,
+        urlsafe=urlsafe, pad=pad, float_format=float_format, parameters=parameters,
     )
+
+
+def whole_columns(values: Mapping[str, ArrayLike] | ArrayLike, what: str
+                  ) -> tuple[list[tuple[str | None, NDArray[Any]]], bool]:
+    """``(columns, bare)`` for the columnar form: each array whole, given a leading axis of one
+    (the one instance the codec writes without its list); a single array is bare."""
+    if isinstance(values, Mapping):
+        if not values:
+            raise ValueError(f"{what}: no arrays given")
+        return [(name, np.asarray(a)[np.newaxis]) for name, a in values.items()], False
+    return [(None, np.asarray(values)[np.newaxis])], True
 
 
 @overload
 def encode_response(outputs: Batch, format: JsonFormat, *, nonfinite: Nonfinite = ...,
-                    float_format: FloatFormat = ..., urlsafe: bool = ..., pad: bool = ...) -> bytes: ...
+                    float_format: FloatFormat = ..., urlsafe: bool = ..., pad: bool = ...,
+                    columnar: bool = ...) -> bytes: ...
 
 
 @overload
@@ -278,14 +315,17 @@ def encode_response(outputs: Batch, format: GrpcFormat, *, model_name: str = ...
 
 @overload
 def encode_response(outputs: Batch, format: PayloadFormat, *, nonfinite: Nonfinite = ...,
-                    float_format: FloatFormat = ..., urlsafe: bool = ..., pad: bool = ...,
+                    float_format: FloatFormat = ..., urlsafe: bool = ..., pad: bool = ..., columnar: bool = ...,
                     **grpc_options: Any) -> bytes: ...
 
 
 def encode_response(outputs: Batch, format: AnyFormat, *, nonfinite: Nonfinite = "token",
                     float_format: FloatFormat = "shortest", urlsafe: bool = True, pad: bool = True,
-                    **grpc_options: Any) -> bytes:
+                    columnar: bool = False, **grpc_options: Any) -> bytes:
     """The response body for ``outputs`` (one array, or a mapping): one output is written bare.
+
+    ``columnar=True`` (JSON only) writes ``{"outputs": ...}``, each array whole, the answer to a
+    columnar request.
 
     The gRPC formats give a serialized ``PredictResponse`` (a single array is the output
     ``"output"``) and take ``model_name`` and ``form`` (``"content"``, the default, or
@@ -293,6 +333,8 @@ def encode_response(outputs: Batch, format: AnyFormat, *, nonfinite: Nonfinite =
     """
     fmt = PayloadFormat.of(format)
     if fmt in GRPC_LAYOUTS:
+        if columnar:
+            raise TypeError(f"{fmt.value}: columnar is a JSON option")
         columns, bare = batch_columns(outputs, "outputs", bare_ok=True)
         if bare:  # a message's outputs are always named
             columns = [("output", columns[0][1])]
@@ -300,16 +342,24 @@ def encode_response(outputs: Batch, format: AnyFormat, *, nonfinite: Nonfinite =
                                              **_grpc_options(fmt, grpc_options, ("model_name", "form")))
     if grpc_options:
         raise TypeError(f"{fmt.value}: unexpected option(s) {sorted(grpc_options)}")
-    columns, _ = batch_columns(outputs, "outputs", bare_ok=True)
+    key: str = "predictions"
+    if columnar:
+        if fmt is not PayloadFormat.JSON:
+            raise TypeError(f"{fmt.value}: columnar=True is the JSON format's (TF Serving's columnar form)")
+        columns, _ = whole_columns(outputs, "outputs")
+        key = "outputs"
+    else:
+        columns, _ = batch_columns(outputs, "outputs", bare_ok=True)
     return _impl.encode_body(
-        "predictions", columns, bare=len(columns) == 1, value_form=JSON_VALUE_FORMS[fmt][0],
+        key, columns, bare=len(columns) == 1, value_form=JSON_VALUE_FORMS[fmt][0],
         nonfinite=nonfinite, urlsafe=urlsafe, pad=pad, float_format=float_format,
     )
 
 
 # body: the public decoders say which types each takes (a str only for the JSON formats).
 def _decode(body: Any, format: AnyFormat, key: str, bare_name: str, dtype: DecodeDType,
-            nonfinite: Nonfinite, max_depth: int, max_bytes: int, input_name: str = "input") -> Arrays:
+            nonfinite: Nonfinite, max_depth: int, max_bytes: int, input_name: str = "input",
+            envelope: Envelope | None = None) -> Arrays:
     fmt = PayloadFormat.of(format)
     if fmt in GRPC_LAYOUTS:
         if key == "predictions":
@@ -317,7 +367,7 @@ def _decode(body: Any, format: AnyFormat, key: str, bare_name: str, dtype: Decod
         return decode_grpc_request(body, fmt, dtype=dtype, max_bytes=max_bytes, input_name=input_name)[1]
     return _impl.decode_body(
         body, key, value_form=JSON_VALUE_FORMS[fmt][1], dtype=dtype, nonfinite=nonfinite, max_depth=max_depth,
-        max_bytes=max_bytes, bare_name=bare_name,
+        max_bytes=max_bytes, bare_name=bare_name, envelope=envelope,
     )
 
 
@@ -326,10 +376,41 @@ def decode_request(body: BytesLike | str, format: AnyFormat, *, dtype: DecodeDTy
                    max_bytes: int = _reference.DEFAULT_MAX_BYTES, input_name: str = "input") -> Arrays:
     """``{name: batch-first array}`` from a request body (server side); bare instances under ``"instances"``.
 
+    JSON: a columnar request's arrays are whole (no instance axis), a bare one under
+    ``"inputs"``; :func:`read_request` also gives ``parameters``.
+
     gRPC formats: a serialized ``PredictRequest``; GRPC_SERIALIZED_TF_EXAMPLES gives one float32
     ``(N, values)`` array per feature (the Example does not carry H x W: reshape it).
     """
     return _decode(body, format, "instances", "instances", dtype, nonfinite, max_depth, max_bytes, input_name)
+
+
+@dataclasses.dataclass(frozen=True)
+class Request:
+    """A JSON request body read whole (:func:`read_request`)."""
+
+    inputs: Arrays
+    """``{name: array}``, as :func:`decode_request` gives them."""
+    parameters: Any
+    """The ``parameters`` member as decoded JSON; None when absent."""
+    columnar: bool
+    """Whether the body was TF Serving's columnar form (``{"inputs": ...}``): answer in kind."""
+    signature_name: str | None
+    """TF Serving's ``signature_name``; None when absent."""
+
+
+def read_request(body: BytesLike | str, format: JsonFormat | PayloadFormat, *, dtype: DecodeDType = None,
+                 nonfinite: Nonfinite = "token", max_depth: int = _reference.DEFAULT_MAX_DEPTH,
+                 max_bytes: int = _reference.DEFAULT_MAX_BYTES) -> Request:
+    """A JSON request body's arrays (as :func:`decode_request` gives them) with what else it
+    says: ``parameters``, its form, ``signature_name``.  For servers: ``tensorwire.serve`` hands
+    ``parameters`` to a ``predict_fn`` that takes them and answers a columnar request in kind."""
+    fmt = PayloadFormat.of(format)
+    if fmt not in JSON_VALUE_FORMS:
+        raise ValueError(f"read_request: {fmt.value} is not a JSON payload format")
+    envelope = Envelope()
+    inputs = _decode(body, fmt, "instances", "instances", dtype, nonfinite, max_depth, max_bytes, envelope=envelope)
+    return Request(inputs, envelope.parameters, envelope.key == "inputs", envelope.signature_name)
 
 
 def decode_grpc_request(body: BytesLike, format: AnyFormat, *, dtype: DecodeDType = None,
@@ -379,4 +460,5 @@ def stack_bands(bands: Mapping[str, ArrayLike], names: Sequence[str] | None = No
     return np.stack(arrays, axis=1 if channels_first else -1)
 
 
-__all__ = ["stack_bands", "PayloadFormat", "PredictionError", "encode_request", "decode_request", "decode_grpc_request", "encode_response", "decode_response"]
+__all__ = ["stack_bands", "PayloadFormat", "PredictionError", "Request", "encode_request", "decode_request",
+           "read_request", "decode_grpc_request", "encode_response", "decode_response"]

@@ -60,15 +60,16 @@ from numpy.typing import NDArray
 from . import numtext
 from .base64 import b64decode, b64encode
 from .rules.jsonbody import (
-    DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, KEYS, MAX_DEPTH_LIMIT, NONFINITE_POLICIES, VALUE_FORMS, WHAT, Body,
-    DTypeOption, FloatFormat, Key, Nonfinite, ReadValueForm, Reader, ValueForm, body_bytes, check_decode_options,
-    check_encode_options, check_numbers, name_text,
+    DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, KEYS, MAX_DEPTH_LIMIT, NONFINITE_POLICIES, VALUE_FORMS, WHAT, WRITE_KEYS,
+    Body, DTypeOption, Envelope, FloatFormat, Key, Nonfinite, ReadValueForm, Reader, ValueForm, WriteKey, body_bytes,
+    check_decode_options, check_encode_options, check_key, check_numbers, name_text, parameters_text, string_text,
+    text_kind,
 )
 from .tensor import decode_tensor, encode_tensor
 
 __all__ = [
     "DEFAULT_MAX_BYTES", "DEFAULT_MAX_DEPTH", "KEYS", "MAX_DEPTH_LIMIT", "NONFINITE_POLICIES", "VALUE_FORMS",
-    "WHAT", "decode_body", "encode_body",
+    "WHAT", "WRITE_KEYS", "decode_body", "encode_body",
 ]
 
 _NONFINITE_TEXT = {"NaN", "Infinity", "-Infinity"}
@@ -92,7 +93,7 @@ def _leaf_writer(dt: np.dtype[Any], quote: bool, nonfinite: Nonfinite, float_for
 def _nested(a: NDArray[Any], leaf: Callable[[Any], bytes]) -> bytes:
     if a.ndim == 0:
         return leaf(a[()])
-    return b"[" + b",".join(_nested(x, leaf) for x in a) + b"]"
+    return b"[" + b",".join(_nested(a[k, ...], leaf) for k in range(len(a))) + b"]"
 
 
 def _tensor_writer(urlsafe: bool, pad: bool) -> Writer:
@@ -102,24 +103,52 @@ def _tensor_writer(urlsafe: bool, pad: bool) -> Writer:
     return write
 
 
-def _number_writer(leaf: Callable[[Any], bytes]) -> Writer:
-    def write(a: NDArray[Any], i: int) -> bytes:
-        return _nested(a[i], leaf)
+def _string_leaf(name: str | None) -> Callable[[Any], bytes]:
+    def write(x: Any) -> bytes:
+        return string_text(name, str(x))
 
     return write
 
 
-def encode_body(key: Key, columns: Sequence[tuple[str | None, NDArray[Any]]], *, bare: bool, value_form: ValueForm,
-                nonfinite: Nonfinite = "token", urlsafe: bool = True, pad: bool = True,
-                float_format: FloatFormat = "shortest") -> bytes:
+def _bytes_leaf(x: Any) -> bytes:
+    return b'{"b64":"' + b64encode(bytes(x), urlsafe=False, pad=True) + b'"}'
+
+
+def _json_writer(name: str | None, array: NDArray[Any], nonfinite: Nonfinite, float_format: FloatFormat) -> Writer:
+    """The general body's writer for one column: numbers as ND_ARRAYS writes them, str as JSON
+    strings, bytes as ``{"b64": ...}`` (standard alphabet, padded)."""
+    kind = text_kind(name, array)
+    if kind == "str":
+        return _number_writer(_string_leaf(name))
+    if kind == "bytes":
+        return _number_writer(_bytes_leaf)
+    dt = check_numbers(name, array, nonfinite)
+    return _number_writer(_leaf_writer(dt, False, nonfinite, float_format))
+
+
+def _number_writer(leaf: Callable[[Any], bytes]) -> Writer:
+    def write(a: NDArray[Any], i: int) -> bytes:
+        return _nested(a[i, ...], leaf)
+
+    return write
+
+
+def encode_body(key: WriteKey, columns: Sequence[tuple[str | None, NDArray[Any]]], *, bare: bool,
+                value_form: ValueForm, nonfinite: Nonfinite = "token", urlsafe: bool = True, pad: bool = True,
+                float_format: FloatFormat = "shortest", parameters: object = None) -> bytes:
     """The body ``{"<key>": [...]}`` for ``columns``, a list of ``(name, array)`` whose arrays share
-    their first (instance) axis; ``bare`` writes each instance as the value of the one column."""
+    their first (instance) axis; ``bare`` writes each instance as the value of the one column.
+    The columnar keys ``"inputs"``/``"outputs"`` take one instance and write it without the list:
+    ``{"inputs": <instance>}``.  ``parameters`` (not None) is written after the values."""
     check_encode_options(value_form, nonfinite, float_format)
+    columnar = check_key(key, columns)
     names = [] if bare else [name_text(name) for name, _ in columns]
     writers: list[Writer] = []
     for name, array in columns:
         if value_form == "tensor":
             writers.append(_tensor_writer(urlsafe, pad))
+        elif value_form == "json":
+            writers.append(_json_writer(name, array, nonfinite, float_format))
         else:
             dt = check_numbers(name, array, nonfinite)
             writers.append(_number_writer(_leaf_writer(dt, value_form == "string", nonfinite, float_format)))
@@ -131,7 +160,10 @@ def encode_body(key: Key, columns: Sequence[tuple[str | None, NDArray[Any]]], *,
             instances.append(values[0])
         else:
             instances.append(b"{" + b",".join(n + b":" + v for n, v in zip(names, values)) + b"}")
-    return b'{"' + key.encode("ascii") + b'":[' + b",".join(instances) + b"]}"
+    members = b"" if parameters is None else parameters_text(parameters)
+    if columnar:
+        return b'{"' + key.encode("ascii") + b'":' + instances[0] + members + b"}"
+    return b'{"' + key.encode("ascii") + b'":[' + b",".join(instances) + b"]" + members + b"}"
 
 
 # ------------------------------------------------------------------------------------- reading
@@ -139,16 +171,20 @@ def encode_body(key: Key, columns: Sequence[tuple[str | None, NDArray[Any]]], *,
 
 def decode_body(body: Body, key: Key, *, value_form: ReadValueForm, dtype: DTypeOption = None,
                 nonfinite: Nonfinite = "token", max_depth: int = DEFAULT_MAX_DEPTH, max_bytes: int = DEFAULT_MAX_BYTES,
-                bare_name: str = "output") -> dict[str, NDArray[Any]]:
+                bare_name: str = "output", envelope: Envelope | None = None) -> dict[str, NDArray[Any]]:
     """``{name: batch-first array}`` from a body (see the module docstring).
 
-    ``value_form`` is ``"tensor"`` (strings are base64 TensorProtos) or ``"number"`` (strings are
-    numbers).  ``dtype``: None (float32 for numbers, the encoded dtype for tensors), one dtype
-    for every name, or a dict ``{name: dtype}``.  A bare instance's values go under ``bare_name``.
+    ``value_form`` is ``"tensor"`` (strings are base64 TensorProtos), ``"number"`` (strings are
+    numbers) or ``"json"`` (the general body: each name's kind from its leaves; the columnar
+    form too, whose arrays have no instance axis).  ``dtype``: None (float32 for numbers, the
+    encoded dtype for tensors, the kind's for ``"json"``), one dtype for every name, or a dict
+    ``{name: dtype}``.  A bare instance's values go under ``bare_name`` (a bare columnar request
+    value under ``"inputs"``).  ``envelope``, a ``rules.jsonbody.Envelope``, is filled in with
+    the key met and a request's ``parameters`` and ``signature_name``.
     """
     check_decode_options(key, value_form, nonfinite, max_depth)
     buf = body_bytes(body)
     reader = Reader(buf, key, value_form, dtype, nonfinite, max_depth, max_bytes, bare_name,
-                    codecs=(b64decode, decode_tensor))
+                    codecs=(b64decode, decode_tensor), envelope=envelope)
     columns = reader.body()
     return {(bare_name if name is None else name): array for name, array in columns.items()}

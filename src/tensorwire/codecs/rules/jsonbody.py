@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Literal, NoReturn, Protocol, Union, cast
 
 import numpy as np
@@ -28,12 +28,18 @@ from .dtypes import MAX_RANK
 from .tensor import stack_tensors
 
 Key = Literal["instances", "predictions"]
-ValueForm = Literal["tensor", "string", "number"]
+"""The side of the exchange: ``"instances"`` (a request) or ``"predictions"`` (a response)."""
+WriteKey = Literal["instances", "predictions", "inputs", "outputs"]
+"""The member a body is written under: the row keys, or the columnar ``"inputs"``/``"outputs"``
+(one instance, written without the list around it)."""
+ValueForm = Literal["tensor", "string", "number", "json"]
 """How a value is written: ``"tensor"`` (base64 TensorProto strings: SERIALIZED_TF_TENSORS),
-``"string"`` (nested lists of numbers in JSON strings: RAW_JSON) or ``"number"`` (nested lists of
-bare numbers: ND_ARRAYS)."""
-ReadValueForm = Literal["tensor", "number"]
-"""How a value is read: ``"number"`` reads bare numbers and numbers in strings alike."""
+``"string"`` (nested lists of numbers in JSON strings: RAW_JSON), ``"number"`` (nested lists of
+bare numbers: ND_ARRAYS) or ``"json"`` (the general body, JSON: numbers, booleans, strings and
+``{"b64": ...}`` values, docs/json-general.md)."""
+ReadValueForm = Literal["tensor", "number", "json"]
+"""How a value is read: ``"number"`` reads bare numbers and numbers in strings alike; ``"json"``
+infers each name's kind from its leaves (docs/json-general.md)."""
 Nonfinite = Literal["token", "null", "error"]
 FloatFormat = Literal["shortest", "tolist"]
 DTypeOption = Union[DTypeLike, "dict[str, DTypeLike | None]", None]
@@ -44,7 +50,10 @@ Columns = dict[Union[str, None], "NDArray[Any]"]
 """Decoded columns: name (None: a bare instance's) -> batch-first array."""
 
 KEYS: tuple[Key, ...] = ("instances", "predictions")  # the envelope's key: request, response
-VALUE_FORMS: tuple[ValueForm, ...] = ("tensor", "string", "number")  # written (read: "tensor", "number")
+COLUMNAR_KEYS: dict[Key, str] = {"instances": "inputs", "predictions": "outputs"}  # the columnar form's
+WRITE_KEYS: tuple[WriteKey, ...] = ("instances", "predictions", "inputs", "outputs")
+VALUE_FORMS: tuple[ValueForm, ...] = ("tensor", "string", "number", "json")  # written
+READ_VALUE_FORMS: tuple[ReadValueForm, ...] = ("tensor", "number", "json")
 NONFINITE_POLICIES: tuple[Nonfinite, ...] = ("token", "null", "error")  # how NaN and the infinities go
 DEFAULT_MAX_DEPTH = 64
 MAX_DEPTH_LIMIT = 512  # both readers recurse per level: bounded so neither runs out of stack
@@ -60,6 +69,7 @@ _ESCAPE = re.compile(rb'\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})')
 _PIECES = re.compile(rb'\\u[dD][89abAB][0-9a-fA-F]{2}\\u[0-9a-fA-F]{4}|\\u[0-9a-fA-F]{4}|\\.|[^\\]+')  # one char per escape
 _NUMBER = numtext.NUMBER_RE
 _LITERALS = (b"true", b"false", b"null", b"NaN", b"Infinity", b"-Infinity")
+_B64_FIRST = re.compile(rb'\{[ \t\n\r]*"b64"[ \t\n\r]*:')  # an object whose first member is b64 (json form)
 _B64_OBJECT = re.compile(rb'\{[ \t\n\r]*"b64"[ \t\n\r]*:[ \t\n\r]*("[^"\\\x00-\x1f]*(?:\\.[^"\\\x00-\x1f]*)*")[ \t\n\r]*\}')
 # a \u escape of a surrogate (D800-DFFF), not itself escaped: after an even run of backslashes
 _SURROGATE_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*(\\u[dD][89a-fA-F][0-9a-fA-F]{2})")
@@ -103,6 +113,19 @@ def check_encode_options(value_form: object, nonfinite: object, float_format: ob
         raise ValueError(f"float_format must be one of {numtext.FLOAT_FORMATS}, not {float_format!r}")
 
 
+def check_key(key: object, columns: Sequence[tuple[str | None, NDArray[Any]]]) -> bool:
+    """Whether ``encode_body``'s ``key`` is a columnar one (which takes one instance);
+    ValueError for a key that is not one of :data:`WRITE_KEYS` or a columnar body of another
+    number of instances."""
+    if key not in WRITE_KEYS:
+        raise ValueError(f"key must be one of {WRITE_KEYS}, not {key!r}")
+    if key in ("inputs", "outputs"):
+        if len(columns[0][1]) != 1:
+            raise ValueError(f"a columnar body ({key!r}) holds one instance, not {len(columns[0][1])}")
+        return True
+    return False
+
+
 def check_numbers(name: str | None, array: NDArray[Any], nonfinite: Nonfinite) -> np.dtype[Any]:
     """The dtype the array is written in; ValueError for a non-finite value under ``"error"``."""
     dt = numtext.number_dtype(array.dtype)
@@ -137,13 +160,94 @@ def error_value(text: bytes) -> object:
         return bytes(text).decode("utf-8")
 
 
+class Envelope:
+    """What a request body says besides its values (``decode_body(..., envelope=...)`` fills it
+    in): ``key``, the member the values came from (``"instances"``, or ``"inputs"`` for the
+    columnar form); ``parameters``, the ``parameters`` member as decoded JSON (None when absent);
+    ``signature_name``, TF Serving's ``signature_name`` (None when absent)."""
+
+    __slots__ = ("key", "parameters", "signature_name")
+
+    def __init__(self) -> None:
+        self.key: str | None = None
+        self.parameters: object = None
+        self.signature_name: str | None = None
+
+    def __repr__(self) -> str:
+        return (f"Envelope(key={self.key!r}, parameters={self.parameters!r}, "
+                f"signature_name={self.signature_name!r})")
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"parameters: {type(value).__name__} is not JSON serializable")
+
+
+def parameters_text(parameters: object) -> bytes:
+    """The ``,"parameters":...`` member written after the values: compact JSON of ``parameters``
+    as ``json.dumps`` writes it (non-ASCII as UTF-8; numpy scalars and arrays through
+    ``.item()``/``.tolist()``); TypeError for what JSON cannot hold, ValueError for a lone
+    surrogate."""
+    text = json.dumps(parameters, ensure_ascii=False, separators=(",", ":"), allow_nan=True, default=_jsonable)
+    try:
+        return b',"parameters":' + text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("parameters: a string is not valid Unicode (lone surrogate)") from None
+
+
+# -- the general body ("json" value form): kinds of leaves
+
+REQUEST_MEMBERS = ("parameters", "signature_name")  # a request's members read into an Envelope
+KIND_WORDS = {"int": "integers", "float": "numbers", "number": "numbers", "bool": "booleans", "str": "strings",
+              "bytes": '{"b64"} values'}
+"""How a refusal names what an input holds (``"number"``: numbers into a given dtype)."""
+KIND_DTYPES = {"int": np.dtype(np.int64), "float": np.dtype(np.float32), "bool": np.dtype(np.bool_),
+               "str": np.dtype(object), "bytes": np.dtype(object), None: np.dtype(np.float32)}
+"""The dtype an input of each inferred kind decodes into (None: no leaf, only empty lists)."""
+
+
+def text_kind(name: str | None, array: NDArray[Any]) -> Literal["number", "str", "bytes"]:
+    """How the general body writes ``array``: ``"number"`` (numbers and booleans, as ND_ARRAYS),
+    ``"str"`` (JSON strings) or ``"bytes"`` (``{"b64": ...}``).  TypeError naming the input and
+    index for an object array holding anything but ``str`` only or ``bytes`` only."""
+    kind = array.dtype.kind
+    if kind == "U":
+        return "str"
+    if kind == "S":
+        return "bytes"
+    if kind != "O":
+        return "number"
+    found: Literal["str", "bytes"] | None = None
+    for index in np.ndindex(array.shape):
+        x = array[index]
+        this: Literal["str", "bytes"] | None = "str" if isinstance(x, str) else "bytes" if isinstance(x, bytes) else None
+        if this is None or (found is not None and this != found):
+            what = type(x).__name__ if this is None else f"{this} beside {found}"
+            raise TypeError(f"input {name!r}: object arrays must hold str only or bytes only; {what} at index {index}")
+        found = this
+    return found or "str"
+
+
+def string_text(name: str | None, value: str) -> bytes:
+    """A ``str`` leaf as JSON text, exactly as ``json.dumps(value, ensure_ascii=False)`` writes
+    it; ValueError naming the input for a lone surrogate."""
+    try:
+        return json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(f"input {name!r}: string {value[:40]!r} is not valid Unicode (lone surrogate)") from None
+
+
 def resolve_dtype(dtype: DTypeOption, name: str, value_form: ReadValueForm) -> np.dtype[Any] | None:
-    """The dtype to decode column ``name`` into: None means the encoded dtype (tensors) or float32."""
+    """The dtype to decode column ``name`` into: None means the encoded dtype (tensors), float32
+    (numbers) or the kind the leaves say (``"json"``: see :data:`KIND_DTYPES`)."""
     # any dict is a name map (a numpy dtype given as a dict is not an option here)
     names = cast("dict[str, DTypeLike | None]", dtype)
     chosen: DTypeLike | None = names.get(name) if isinstance(dtype, dict) else dtype
     if chosen is None:
-        return None if value_form == "tensor" else np.dtype(np.float32)
+        return np.dtype(np.float32) if value_form == "number" else None
     return np.dtype(chosen) if value_form == "tensor" else numtext.number_dtype(chosen)
 
 
@@ -151,8 +255,8 @@ def check_decode_options(key: object, value_form: object, nonfinite: object, max
     """``decode_body``'s options; ValueError naming the first that is not one of its values."""
     if key not in KEYS:
         raise ValueError(f"key must be one of {KEYS}, not {key!r}")
-    if value_form not in ("tensor", "number"):
-        raise ValueError(f"value_form must be 'tensor' or 'number', not {value_form!r}")
+    if value_form not in READ_VALUE_FORMS:
+        raise ValueError(f"value_form must be one of {READ_VALUE_FORMS}, not {value_form!r}")
     if nonfinite not in NONFINITE_POLICIES:
         raise ValueError(f"nonfinite must be one of {NONFINITE_POLICIES}, not {nonfinite!r}")
     if not isinstance(max_depth, int) or not 2 <= max_depth <= MAX_DEPTH_LIMIT:
@@ -164,10 +268,11 @@ class Column:
 
     def __init__(self, name: str, dtype: np.dtype[Any] | None) -> None:
         self.name = name
-        self.dtype = dtype  # None: a TensorProto value's own (value form "tensor" only)
+        self.dtype = dtype  # None: a TensorProto value's own ("tensor"), or the leaves' kind ("json")
         self.dims: list[int | None] = []  # per level: the length the first closed list there had
         self.ndim: int | None = None  # the level leaves sit at, once known
-        self.values: list[Any] = []  # numbers (value form "number"), or arrays (value form "tensor")
+        self.values: list[Any] = []  # numbers ("number"), arrays ("tensor"), leaves ("json": number tokens)
+        self.kind: str | None = None  # "json": the leaves' kind so far (KIND_WORDS), None before the first
 
 
 class Reader:
@@ -178,8 +283,10 @@ class Reader:
     ``codecs``: ``(b64decode, decode_tensor)`` for TensorProto values, each twin's own."""
 
     def __init__(self, buf: bytes, key: Key, value_form: ReadValueForm, dtype: DTypeOption, nonfinite: Nonfinite,
-                 max_depth: int, max_bytes: int, bare_name: str, *, codecs: Codecs) -> None:
+                 max_depth: int, max_bytes: int, bare_name: str, *, codecs: Codecs,
+                 envelope: Envelope | None = None) -> None:
         self.b64decode, self.decode_tensor = codecs
+        self.envelope = envelope
         self.buf = buf
         self.key = key
         self.value_form = value_form
@@ -188,6 +295,10 @@ class Reader:
         self.max_depth = max_depth
         self.max_bytes = max_bytes
         self.bare_name = bare_name
+        self.json_form = value_form == "json"
+        # the general body also reads the columnar form; a bare columnar request value is "inputs"
+        self.columnar_key = COLUMNAR_KEYS[key] if self.json_form else None
+        self.columnar_bare_name = "inputs" if key == "instances" else bare_name
 
     # -- lexing
 
@@ -330,17 +441,26 @@ class Reader:
         pos = self.expect(self.ws(0), b"{", "'{' (a JSON object)")
         self.enter(0, 1)
         columns = None
+        found: str | None = None  # the key the values came from
         error = None
+        members: dict[str, object] = {}  # a request's parameters and signature_name
         pos = self.ws(pos)
         if self.peek(pos) != b"}":
             while True:
                 start = pos
                 name, pos = self.string(pos)
                 pos = self.ws(self.expect(self.ws(pos), b":", "':'"))
-                if name == self.key:
-                    if columns is not None:
+                if name == self.key or name == self.columnar_key:
+                    if found is not None:
+                        self.two_keys(found, name, start)
+                    found = name
+                    columns, pos = self.batch(pos) if name == self.key else self.columnar(pos)
+                elif self.key == "instances" and name in REQUEST_MEMBERS:
+                    if name in members:
                         self.duplicate(name, start)
-                    columns, pos = self.batch(pos)
+                    end = self.skip_value(pos, 2)
+                    members[name] = self.member(name, pos, end)
+                    pos = end
                 elif name == "error" and self.key == "predictions":
                     if error is not None:
                         self.duplicate(name, start)
@@ -355,10 +475,31 @@ class Reader:
                 pos = self.ws(self.separator(pos, b"}"))
         self.end(self.ws(pos + 1), error, columns is not None)
         assert columns is not None  # else end() raised
+        if self.envelope is not None:
+            self.envelope.key = found
+            self.envelope.parameters = members.get("parameters")
+            self.envelope.signature_name = cast("str | None", members.get("signature_name"))
         return columns
 
     def duplicate(self, name: str, start: int) -> NoReturn:
         self.fail(f"duplicate {name!r} member", start)
+
+    def two_keys(self, first: str, name: str, start: int) -> NoReturn:
+        """A second values member (``name`` at ``start``) after ``first``."""
+        if name == first:
+            self.duplicate(name, start)
+        self.fail(f"both {first!r} and {name!r} members", start)
+
+    def member(self, name: str, pos: int, end: int) -> object:
+        """The value of a request's ``parameters`` or ``signature_name`` member (valid JSON text
+        from ``pos`` to ``end``)."""
+        try:
+            value = json.loads(self.buf[pos:end])
+        except ValueError:  # json's own limits (an integer of 4,300+ digits)
+            self.fail(f"{name!r}: a value Python's json module cannot read", pos)
+        if name == "signature_name" and not isinstance(value, str):
+            self.fail("'signature_name' must be a string", pos)
+        return value
 
     def end(self, pos: int, error: object, found: bool) -> None:
         """After the envelope's '}' (whitespace skipped): ``error`` is the ``error`` member's
@@ -368,7 +509,8 @@ class Reader:
         if error is not None:
             raise PredictionError(error)
         if not found:
-            raise DecodeError(f"{WHAT}: no {self.key!r} member")
+            also = f" or {self.columnar_key!r}" if self.columnar_key else ""
+            raise DecodeError(f"{WHAT}: no {self.key!r}{also} member")
 
     def batch(self, pos: int) -> tuple[Columns, int]:
         pos = self.expect(pos, b"[", f"an array for {self.key!r}")
@@ -387,19 +529,42 @@ class Reader:
             pos = self.ws(self.separator(pos, b"]"))
         return {name: self.finish(col, count) for name, col in columns.items()}, pos + 1
 
-    def instance(self, pos: int, index: int, columns: dict[str | None, Column] | None
-                 ) -> tuple[dict[str | None, Column], int]:
-        named = self.peek(pos) == b"{" and not (self.value_form == "tensor" and _B64_OBJECT.match(self.buf, pos))
+    def columnar(self, pos: int) -> tuple[Columns, int]:
+        """The columnar form's value at ``pos`` (``"json"`` only): one instance, each value a
+        whole array (no instance axis)."""
+        if self.named(pos):
+            inner = self.ws(pos + 1)
+            if self.peek(inner) == b"}":
+                self.fail(f"{self.columnar_key!r} has no inputs", inner)
+        columns, end = self.instance(pos, 0, None, 2, self.columnar_bare_name)
+        return {col.name: self.finish(col, 1)[0, ...] for col in columns.values()}, end
+
+    def named(self, pos: int) -> bool:
+        """Whether the instance at ``pos`` is named: an object that is not a binary value (in
+        ``"tensor"`` form ``{"b64": <string>}``, in ``"json"`` form any object whose first member
+        is ``"b64"``)."""
+        if self.peek(pos) != b"{":
+            return False
+        if self.json_form:
+            return _B64_FIRST.match(self.buf, pos) is None
+        return not (self.value_form == "tensor" and _B64_OBJECT.match(self.buf, pos))
+
+    def instance(self, pos: int, index: int, columns: dict[str | None, Column] | None, depth: int = 3,
+                 bare_name: str | None = None) -> tuple[dict[str | None, Column], int]:
+        """Instance ``index`` at ``pos`` (its value at ``depth`` of the body; a bare one under
+        ``bare_name``, default the reader's)."""
+        named = self.named(pos)
         if columns is None:
             if named:
                 columns = {}
             else:
-                columns = {None: Column(self.bare_name, resolve_dtype(self.dtype, self.bare_name, self.value_form))}
+                name = self.bare_name if bare_name is None else bare_name
+                columns = {None: Column(name, resolve_dtype(self.dtype, name, self.value_form))}
         elif named != (None not in columns):
             self.form_differs(pos, index, named)
         if not named:
-            return columns, self.value(pos, columns[None], 3)
-        self.enter(pos, 3)
+            return columns, self.value(pos, columns[None], depth)
+        self.enter(pos, depth)
         seen: set[str] = set()
         pos = self.ws(pos + 1)
         if self.peek(pos) == b"}":
@@ -412,7 +577,7 @@ class Reader:
             if index == 0:
                 columns[name] = Column(name, resolve_dtype(self.dtype, name, self.value_form))
             pos = self.ws(self.expect(self.ws(pos), b":", "':'"))
-            pos = self.ws(self.value(pos, columns[name], 4))
+            pos = self.ws(self.value(pos, columns[name], depth + 1))
             if self.peek(pos) == b"}":
                 break
             pos = self.ws(self.separator(pos, b"}"))
@@ -430,6 +595,8 @@ class Reader:
         """A name of instance ``index`` (its names so far: ``seen``; instance 0's: ``columns``)."""
         if name in seen:
             self.fail(f"instance {index}: duplicate name {name!r}", start)
+        if self.json_form and name == "b64":
+            self.fail(f"instance {index}: an input may not be named 'b64' (it marks a binary value)", start)
         if index and name not in columns:
             self.fail(f"instance {index}: name {name!r} is not in instance 0", start)
 
@@ -488,7 +655,7 @@ class Reader:
             self.close_list(pos, col, level, length)
             return pos + 1
         self.leaf_level(pos, col, level)
-        value, end = self.leaf(pos, col)
+        value, end = self.json_leaf(pos, col, depth) if self.json_form else self.leaf(pos, col)
         col.values.append(value)
         return end
 
@@ -545,4 +712,88 @@ class Reader:
         if self.value_form == "tensor":
             return stack_tensors(col.values)
         shape = (count, *col.dims[: col.ndim])
-        return np.array(col.values, dtype=col.dtype).reshape(shape)
+        if not self.json_form or col.kind == "number":
+            return np.array(col.values, dtype=col.dtype).reshape(shape)
+        if col.kind == "int":
+            array = np.array([int(t) for t in col.values], dtype=np.int64)
+        elif col.kind == "float":
+            array = np.array([numtext.parse_number(t, np.float32) for t in col.values], dtype=np.float32)
+        elif col.kind in ("str", "bytes"):
+            array = np.empty(len(col.values), dtype=object)
+            array[:] = col.values
+        else:  # bool, or no leaf at all (the given dtype, else float32)
+            dt = col.dtype if col.kind is None and col.dtype is not None else KIND_DTYPES[col.kind]
+            array = np.array(col.values, dtype=dt)
+        return array.reshape(shape)
+
+    # -- the general body's leaves ("json")
+
+    def json_leaf(self, pos: int, col: Column, depth: int) -> tuple[Any, int]:
+        """(value, end) of the leaf at ``pos`` (``depth`` in the body) of a ``"json"`` column:
+        a str, bytes, a bool, a number of the given dtype, or a number's text (kinds "int" and
+        "float", parsed by :meth:`finish` once the kind is final)."""
+        c = self.peek(pos)
+        if c == b'"':
+            self.leaf_kind(pos, col, "str")
+            return self.string(pos)
+        if c == b"{":
+            self.leaf_kind(pos, col, "bytes")
+            return self.b64_value(pos, col, depth)
+        found = self.literal(pos)
+        if found is None:
+            self.fail(f"{col.name!r}: expected a value", pos)
+        token, end = found
+        if token == b"true" or token == b"false":
+            self.leaf_kind(pos, col, "bool")
+            return np.bool_(token == b"true"), end
+        self.leaf_kind(pos, col, "number")
+        if col.dtype is not None:
+            return self.leaf(pos, col)
+        if token == b"null":
+            if self.nonfinite != "null":
+                self.fail(f"{col.name!r}: null is not a number (nonfinite={self.nonfinite!r})", pos)
+            token = b"NaN"
+        elif self.nonfinite == "error" and token in numtext.NONFINITE:
+            self.fail(f"{col.name!r}: non-finite {token.decode()} refused (nonfinite='error')", pos)
+        integer = token not in numtext.NONFINITE and not any(ch in token for ch in b".eE")
+        kind = "int" if integer and col.kind in (None, "int") else "float"
+        try:
+            numtext.parse_number(token, np.int64 if kind == "int" else np.float32)
+        except DecodeError as exc:
+            raise exc.within(f"{WHAT}: {col.name!r}: ", pos, None) from None
+        col.kind = kind
+        return token, end
+
+    def leaf_kind(self, pos: int, col: Column, kind: str) -> None:
+        """A leaf of ``kind`` (``"number"``: any number) at ``pos``: refused if the input's
+        leaves so far are of another kind.  Sets the kind, but for numbers without a given
+        dtype, which :meth:`json_leaf` sets ("int" or "float") once the number is read."""
+        have = col.kind
+        numbers = have in ("int", "float", "number")
+        if have is None or have == kind or (kind == "number" and numbers):
+            if kind != "number" or col.dtype is not None:
+                col.kind = kind
+            return
+        word = "a number" if kind == "number" else {"str": "a string", "bool": "a boolean", "bytes": 'a {"b64"} value'}[kind]
+        self.fail(f"{col.name!r}: {word} where the values are {KIND_WORDS[have]}", pos)
+
+    def b64_value(self, pos: int, col: Column, depth: int) -> tuple[bytes, int]:
+        """(bytes, end) of the ``{"b64": "<base64>"}`` object at ``pos``, ``depth`` in the body."""
+        self.enter(pos, depth)
+        start = self.ws(pos + 1)
+        name, end = self.string(start)
+        if name != "b64":
+            self.fail(f'{col.name!r}: an object in a value must be {{"b64": ...}}', start)
+        text_pos = self.ws(self.expect(self.ws(end), b":", "':'"))
+        if self.peek(text_pos) != b'"':
+            self.fail(f"{col.name!r}: the 'b64' member must be a string", text_pos)
+        text, text_end = self.string(text_pos)
+        try:
+            raw = self.b64decode(text)
+        except DecodeError as exc:  # its offset is a character of the string: where it is in the body
+            raise exc.within(f"{WHAT}: {col.name!r}: ", text_pos,
+                             lambda i: self.text_offset(text_pos, text_end, text, i)) from None
+        close = self.ws(text_end)
+        if self.peek(close) != b"}":
+            self.fail(f"{col.name!r}: a {{\"b64\"}} object with another member", close)
+        return raw, close + 1
