@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Fuzz ``decode_request`` and ``decode_response`` in the three JSON payload formats
-(SERIALIZED_TF_TENSORS, RAW_JSON, ND_ARRAYS).
+"""Fuzz ``decode_request`` and ``decode_response`` in the four JSON payload formats
+(SERIALIZED_TF_TENSORS, RAW_JSON, ND_ARRAYS, and JSON, the general body).
 
 The first byte picks the format, request or response, ``nonfinite``, ``dtype`` and ``max_bytes``
 (1 MiB, or 256); the rest is the body.  The native side is the public

@@ -114,6 +114,19 @@ def json_seeds():
                                    b'{"error": {"code": 400, "message": "bad input"}}']
     bodies[PayloadFormat.SERIALIZED_TF_TENSORS, "request"].append(
         tensorwire.encode_request(arrays, PayloadFormat.SERIALIZED_TF_TENSORS))
+    general = {"image": np.array([b"\xff\xd8\xff\xe0", b"\x00"], dtype=object), "tag": np.array(["beach", "\u00e9\n"]),
+               "n": np.array([[1, 2], [3, 4]]), "p": np.array([0.5, np.nan], np.float32), "b": np.array([True, False])}
+    bodies[PayloadFormat.JSON, "request"] = [
+        tensorwire.encode_request(general, PayloadFormat.JSON, parameters={"k": [1, "x"]}),
+        tensorwire.encode_request(np.array(["the quick brown fox", "jumps"]), PayloadFormat.JSON),
+        tensorwire.encode_request(general, PayloadFormat.JSON, columnar=True),
+        b'{"instances": [[0.0, 1.1, NaN], [1, 2, 3]], "signature_name": "serving_default"}',
+    ]
+    bodies[PayloadFormat.JSON, "response"] = [
+        tensorwire.encode_response(general, PayloadFormat.JSON),
+        tensorwire.encode_response(general, PayloadFormat.JSON, columnar=True),
+        b'{"predictions": [{"b64": "QUJD"}], "deployedModelId": "1"}',
+    ]
     default = fuzz_json.OPTIONS[0][4]
     for (fmt, side), payloads in bodies.items():
         for nonfinite in ("token", "null"):

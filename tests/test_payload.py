@@ -56,7 +56,7 @@ def test_format_names():
     assert tensorwire.PayloadFormat is PayloadFormat
 
 
-@pytest.mark.parametrize("name", ["nd_arrays", "ND-ARRAYS", "TF_TENSORS", "", "JSON", None, 3])
+@pytest.mark.parametrize("name", ["nd_arrays", "ND-ARRAYS", "TF_TENSORS", "", "json", None, 3])
 def test_unknown_format_names(name):
     with pytest.raises(ValueError, match=r"unknown payload format .*; one of SERIALIZED_TF_TENSORS, "):
         PayloadFormat.of(name)
@@ -346,7 +346,7 @@ F = PayloadFormat
 BANDS = np.arange(2 * 3 * 4, dtype=np.float32).reshape(2, 3, 4, 1) / 8
 
 
-def six_requests():
+def requests_by_format():
     """``{format: request body}``, one per format, as encode_request writes them."""
     return {
         F.SERIALIZED_TF_TENSORS: encode_request({"B2": BANDS, "B3": BANDS}, F.SERIALIZED_TF_TENSORS),
@@ -356,11 +356,12 @@ def six_requests():
         F.GRPC_SERIALIZED_TF_TENSORS: encode_request({"B2": BANDS}, F.GRPC_SERIALIZED_TF_TENSORS),
         F.GRPC_SERIALIZED_TF_EXAMPLES: encode_request({"B2": BANDS[..., 0], "B3": BANDS[:, 0]},
                                                       F.GRPC_SERIALIZED_TF_EXAMPLES),
+        F.JSON: encode_request({"text": np.array(["a fox"] * len(BANDS)), "B2": BANDS}, F.JSON),
     }
 
 
 def server_names(body):
-    """The format a server taking all six formats reads ``body`` in, or ``"refused"``."""
+    """The format a server taking all seven formats reads ``body`` in, or ``"refused"``."""
     model = Model(lambda inputs: inputs)
     try:
         return model.json_format(body) if body.lstrip()[:1] == b"{" else model._grpc_decode(body)[0]
@@ -375,19 +376,19 @@ def inspect_names(body):
         description, _ = _inspect.detect(body)
     except DecodeError:
         return "refused"
-    name = description.rpartition(", ")[2]
+    name = description.split("; ")[0].rpartition(", ")[2].split(" ")[0]
     return PayloadFormat.of(name) if name in PayloadFormat.__members__ else description
 
 
 def test_format_facts():
-    assert payload.JSON_FORMATS + payload.GRPC_FORMATS == tuple(PayloadFormat)
-    assert [f.value for f in payload.JSON_FORMATS] == JSON_FORMATS
+    assert set(payload.JSON_FORMATS + payload.GRPC_FORMATS) == set(PayloadFormat)
+    assert [f.value for f in payload.JSON_FORMATS] == JSON_FORMATS + ["JSON"]
     assert [f.value for f in payload.GRPC_FORMATS] == GRPC_FORMATS[:3]
 
 
 @pytest.mark.parametrize("fmt", list(PayloadFormat))
 def test_detection_names_each_format_as_server_and_inspect_do(fmt):
-    body = six_requests()[fmt]
+    body = requests_by_format()[fmt]
     if fmt in payload.JSON_FORMATS:
         assert sniff_json_format(body) is fmt
     else:
@@ -401,7 +402,7 @@ def test_detection_names_each_format_as_server_and_inspect_do(fmt):
 def test_json_sniffing_of_responses():
     # one output of one value per instance, written bare (a bare list of RAW_JSON's strings
     # starts with "[" and is named ND_ARRAYS, as the first character is all the rules look at)
-    for fmt in payload.JSON_FORMATS:
+    for fmt in map(F, JSON_FORMATS):  # JSON's numbers are named as the Earth Engine formats' are
         body = encode_response(BANDS[:, 0, 0, 0], fmt)
         assert sniff_json_format(body, "predictions") is fmt
         assert sniff_json_format(body) is None  # no "instances" in a response
@@ -421,7 +422,7 @@ def test_raw_json_booleans_are_named_raw_json():
 
 
 @PROPERTY
-@given(S.json_batches(min_instances=1, max_columns=2), st.sampled_from(payload.JSON_FORMATS),
+@given(S.json_batches(min_instances=1, max_columns=2), st.sampled_from(list(map(F, JSON_FORMATS))),
        st.sampled_from(["token", "null"]))
 def test_json_sniffing_names_what_encode_request_wrote(batch, fmt, nonfinite):
     columns, _ = batch

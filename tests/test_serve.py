@@ -145,7 +145,7 @@ def test_aip_http_port_is_the_default_port(monkeypatch):
 MALFORMED_JSON = [
     (b"", "offset 0"),
     (b"not json", "offset 0"),
-    (b'{"instances": [{"B1": "!!!"}]}', "B1"),
+    (b'{"instances": [{"B1": {"b64": "!!!"}}]}', "B1"),
     (b'{"instances": [{"B1": [[1, 2], [3]]}]}', "offset"),
     (b'{"instances": [[1, 2], [3, "x"]]}', "offset"),
     (b'{"predictions": [1]}', "instances"),
@@ -441,11 +441,11 @@ def test_client_options_are_checked_when_it_is_made():
     with pytest.raises(TypeError, match="unexpected option"):
         tw.Client("http://127.0.0.1:9/p", "RAW_JSON", model_name="m")
     with pytest.raises(ValueError, match="unknown payload format"):
-        tw.Client("http://127.0.0.1:9/p", "JSON")
+        tw.Client("http://127.0.0.1:9/p", "json")
 
 
 def test_serve_command_errors_are_usage_errors():
-    for args, text in ((["nocolon"], b"expected MODULE:FUNCTION"), (["m:f", "--format", "JSON"], b"unknown payload format"),
+    for args, text in ((["nocolon"], b"expected MODULE:FUNCTION"), (["m:f", "--format", "json"], b"unknown payload format"),
                        (["m:f", "--example-shape", "16by16"], b"--example-shape")):
         done = subprocess.run([sys.executable, "-m", "tensorwire", "serve", *args], capture_output=True, check=False,
                               env={**os.environ, "PYTHONPATH": PACKAGE_ROOT})
@@ -554,7 +554,7 @@ def test_pass_serialized_refuses_bodies_of_many_tiny_values_and_non_text_answers
         r = post(srv.http_url, b'{"instances": [{"B1": 5}]}')
         assert r.status == 400 and r.json()["error"] == "instances[0]['B1']: expected a base64 string, not int"
     with inproc(lambda inputs: np.array([b"\xff"], dtype=object), pass_serialized=True) as srv:
-        r = post(srv.http_url, b'{"instances": [{"B1": "CAE="}]}')
+        r = post(srv.http_url, tw.encode_request({"B1": np.ones((1, 1), np.float32)}, "SERIALIZED_TF_TENSORS"))
         assert r.status == 500 and r.json()["error"].startswith("the predictions cannot be encoded")
 
 

@@ -12,7 +12,10 @@ from .b64 import b64decode, b64encode
 from .ee_export import iter_ee_image_export, read_ee_image_export
 from .errors import DecodeError, PredictionError
 from .example import decode_example, decode_sequence_example, encode_example, encode_sequence_example
-from .payload import PayloadFormat, decode_request, decode_response, encode_request, encode_response, stack_bands
+from .payload import (
+    PayloadFormat, Request, decode_request, decode_response, encode_request, encode_response, read_request,
+    stack_bands,
+)
 from .tensor import decode_tensor, encode_tensor
 from .tfrecord import TFRecordWriter, read_tfrecord, write_tfrecord
 
@@ -30,6 +33,8 @@ __all__ = [
     "PayloadFormat",
     "encode_request",
     "decode_request",
+    "read_request",
+    "Request",
     "encode_response",
     "decode_response",
     "stack_bands",

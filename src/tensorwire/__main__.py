@@ -65,7 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("target", metavar="MODULE:FUNCTION", help="the function to serve, e.g. mymodel:predict")
     serve.add_argument("--format", action="append", dest="formats", metavar="FORMAT",
-                       help="a payload format to take (repeat for several; default: all six); e.g. ND_ARRAYS")
+                       help="a payload format to take (repeat for several; default: all seven); e.g. ND_ARRAYS")
     serve.add_argument("--host", default=DEFAULT_HOST, help=f"address to listen on (default: {DEFAULT_HOST})")
     serve.add_argument("--http-port", type=int, default=None,
                        help="HTTP port (default: AIP_HTTP_PORT or 8080; 0 picks a free one)")

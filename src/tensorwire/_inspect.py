@@ -2,10 +2,12 @@
 
 Detection, in order (the first reading that decodes wins, and is what is printed):
 
-* JSON (the body starts with ``{`` after whitespace): ``predictions`` makes it a response,
-  ``instances`` a request, ``error`` an error response.  The format is the one the server's
-  rules (``tensorwire._sniff``) name from the first instance (or prediction), ND_ARRAYS when
-  there is none.
+* JSON (the body starts with ``{`` after whitespace): ``predictions`` or ``outputs`` makes it
+  a response, ``instances`` or ``inputs`` a request, ``error`` an error response.  The format
+  is the one the server's rules (``tensorwire._sniff``) name from the first instance (or
+  prediction), ND_ARRAYS when there is none; a columnar body (``inputs``/``outputs``) is the
+  general body, JSON.  For JSON the form (row or columnar) and a request's ``parameters`` are
+  printed too.
 * Anything else is read as a serialized gRPC message.  A ``PredictRequest`` (it reads as
   GRPC_TF_TENSORS with at least one input, or is empty) is named by the server's rules
   (``tensorwire._sniff`` again, from its first DT_STRING ``[N]`` input) and read in that
@@ -14,7 +16,9 @@ Detection, in order (the first reading that decodes wins, and is what is printed
   is read as a ``PredictResponse`` (GRPC_SERIALIZED_TF_TENSORS when its DT_STRING outputs hold
   base64 TensorProtos).
 
-JSON numbers are decoded as float64 here, so the summary does not round them.
+JSON numbers are decoded as float64 here, so the summary does not round them, except in the
+general body (JSON), whose arrays are shown in the dtypes it decodes into (int64, float32, bool;
+strings and bytes as object arrays, summarised by count and length).
 """
 
 from __future__ import annotations
@@ -49,18 +53,24 @@ def detect(data: bytes) -> tuple[str, dict[str, NDArray[Any]]]:
             raise DecodeError(f"not valid JSON: {exc}") from None
         if not isinstance(doc, dict):
             raise DecodeError("a JSON payload is an object")
-        if "predictions" in doc or "error" in doc:
+        if "predictions" in doc or "outputs" in doc or "error" in doc:
             fmt = _json_format(data, "predictions")
-            kw: dict[str, Any] = {} if fmt is F.SERIALIZED_TF_TENSORS else {"dtype": np.float64}
+            kw: dict[str, Any] = {} if fmt in (F.SERIALIZED_TF_TENSORS, F.JSON) else {"dtype": np.float64}
             try:
-                return f"HTTP JSON response, {fmt.value}", payload.decode_response(data, fmt, **kw)
+                arrays = payload.decode_response(data, fmt, **kw)
             except PredictionError as exc:
                 return f"HTTP JSON error response: {exc.message}", {}
-        if "instances" in doc:
+            return f"HTTP JSON response, {_name(fmt, 'outputs' in doc and 'predictions' not in doc)}", arrays
+        if "instances" in doc or "inputs" in doc:
             fmt = _json_format(data, "instances")
-            kw = {} if fmt is F.SERIALIZED_TF_TENSORS else {"dtype": np.float64}
-            return f"HTTP JSON request, {fmt.value}", payload.decode_request(data, fmt, **kw)
-        raise DecodeError("a JSON object with none of 'instances', 'predictions', 'error'")
+            kw = {} if fmt in (F.SERIALIZED_TF_TENSORS, F.JSON) else {"dtype": np.float64}
+            read = payload.read_request(data, fmt, **kw)
+            what = f"HTTP JSON request, {_name(fmt, read.columnar)}"
+            if read.parameters is not None:
+                text = json.dumps(read.parameters, ensure_ascii=False)
+                what += f"; parameters: {text if len(text) <= 200 else text[:200] + '...'}"
+            return what, read.inputs
+        raise DecodeError("a JSON object with none of 'instances', 'inputs', 'predictions', 'outputs', 'error'")
     errors: list[str] = []
     request = _grpc_request(data, errors)
     if request is not None:
@@ -78,6 +88,12 @@ def detect(data: bytes) -> tuple[str, dict[str, NDArray[Any]]]:
                 pass
         return "gRPC PredictResponse", arrays
     raise DecodeError("not a payload tensorwire knows:\n  " + "\n  ".join(errors))
+
+
+def _name(fmt: PayloadFormat, columnar: bool) -> str:
+    if fmt is not F.JSON:
+        return str(fmt.value)
+    return f"JSON (the general predict body; {'columnar' if columnar else 'row'} form)"
 
 
 def _grpc_request(data: bytes, errors: list[str]) -> tuple[str, dict[str, NDArray[Any]]] | None:
@@ -110,6 +126,13 @@ def _row(name: str, a: NDArray[Any]) -> list[str]:
         finite = x[np.isfinite(x)]
         stats = (finite.min(), finite.max(), finite.mean()) if finite.size else (np.nan,) * 3
         cells += [f"{v:.6g}" for v in stats] + [str(int(np.isnan(x).sum()))]
+    elif a.dtype.kind in "OSU" and a.size:
+        # strings and bytes: a count and lengths (characters for str, bytes for bytes)
+        items = a.reshape(-1).tolist()
+        kinds = {type(v).__name__ for v in items}
+        cells[1] = f"{cells[1]} ({'/'.join(sorted(kinds))}, {len(items)})"
+        lengths = [len(v) if isinstance(v, (str, bytes)) else 0 for v in items]
+        cells += [f"len {min(lengths)}", f"len {max(lengths)}", f"len {sum(lengths) / len(lengths):.6g}", ""]
     else:
         cells += ["", "", "", ""]
     return cells

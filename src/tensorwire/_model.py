@@ -30,6 +30,7 @@ What the server adds to them:
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal, ParamSpec, TypeVar, Union, cast
 
@@ -88,7 +89,7 @@ def _cost(raw: bytes) -> int:
 
 
 def formats_of(formats: Formats) -> tuple[PayloadFormat, ...]:
-    """The configured formats as a tuple of members, without repeats (``None``: all six)."""
+    """The configured formats as a tuple of members, without repeats (``None``: all seven)."""
     if formats is None:
         return JSON_FORMATS + GRPC_FORMATS
     if isinstance(formats, (str, F)):
@@ -110,6 +111,7 @@ class Model:
         if not callable(predict_fn):
             raise TypeError(f"predict_fn must be callable, not {type(predict_fn).__name__}")
         self.predict_fn = predict_fn
+        self.takes_parameters = _takes_parameters(predict_fn)
         self.formats = formats_of(formats)
         self.json_formats = tuple(f for f in self.formats if f in JSON_FORMATS)
         self.grpc_formats = tuple(f for f in self.formats if f in GRPC_FORMATS)
@@ -141,6 +143,8 @@ class Model:
         fmt = sniff_json_format(body)
         if fmt is None:
             return self.json_formats[0]
+        if fmt not in self.json_formats and F.JSON in self.json_formats:
+            return F.JSON  # the general body reads what the Earth Engine formats do, and more
         return self._taken(fmt, self.json_formats)
 
     @staticmethod
@@ -159,11 +163,14 @@ class Model:
             raise Failure("bad_request", "this server takes gRPC payload formats only")
         fmt = self.json_format(body)
         if self.pass_serialized and fmt is F.SERIALIZED_TF_TENSORS:
-            inputs = _or_bad_request(_serialized_instances, body, self.max_decoded_bytes)
-            outputs = self._predict(inputs, job)
+            inputs, parameters = _or_bad_request(_serialized_instances, body, self.max_decoded_bytes)
+            outputs = self._predict(inputs, job, parameters)
             return _or_internal_error(_serialized_predictions, outputs)
-        inputs = _or_bad_request(payload.decode_request, body, fmt, dtype=self.dtype, max_bytes=self.max_decoded_bytes)
-        outputs = self._predict(inputs, job)
+        request = _or_bad_request(payload.read_request, body, fmt, dtype=self.dtype, max_bytes=self.max_decoded_bytes)
+        if request.columnar:  # TF Serving's columnar form: whole tensors in, whole tensors out
+            outputs = self._predict(request.inputs, job, request.parameters, batch_first=False)
+            return _or_internal_error(payload.encode_response, outputs, fmt, columnar=True)
+        outputs = self._predict(request.inputs, job, request.parameters)
         return _or_internal_error(payload.encode_response, outputs, fmt)
 
     # ---------------------------------------------------------------------------------- gRPC
@@ -203,7 +210,7 @@ class Model:
         fmt, spec, inputs = self._grpc_decode(body)
         if fmt is F.GRPC_SERIALIZED_TF_EXAMPLES and self.example_shape is not None:
             inputs = {name: _reshape(name, a, self.example_shape) for name, a in inputs.items()}
-        outputs = self._predict(inputs, job)
+        outputs = self._predict(inputs, job, None)
         if not isinstance(outputs, dict):
             outputs = {"output": outputs}
         wanted = spec["output_filter"]
@@ -219,25 +226,31 @@ class Model:
 
     # ------------------------------------------------------------------------------ predicting
 
-    def _predict(self, inputs: dict[str, NDArray[Any]],
-                 job: Job | None = None) -> NDArray[Any] | dict[str, NDArray[Any]]:
+    def _predict(self, inputs: dict[str, NDArray[Any]], job: Job | None, parameters: object,
+                 batch_first: bool = True) -> NDArray[Any] | dict[str, NDArray[Any]]:
         """``predict_fn(inputs)`` as an array or ``{name: array}``, each with one prediction per
-        instance.  Waiting for a ``max_concurrency`` slot ends when ``job`` is abandoned; once
-        ``predict_fn`` runs it cannot be stopped, and what it returns for an abandoned job is
-        dropped."""
-        n = _instances_of(inputs)
+        instance (``batch_first=False``, a columnar request: any arrays, no instance count);
+        ``parameters`` goes to a ``predict_fn`` that takes them.  Waiting for a
+        ``max_concurrency`` slot ends when ``job`` is abandoned; once ``predict_fn`` runs it
+        cannot be stopped, and what it returns for an abandoned job is dropped."""
+        if batch_first:
+            n = _instances_of(inputs)
+        elif not inputs:
+            raise Failure("bad_request", "the request holds no inputs")
         _check(job)
         if self._slots is not None and not self._slots.acquire(job):
             raise Failure("abandoned", _ABANDONED)
         try:
             _check(job)
-            outputs = self._call(inputs)
+            outputs = self._call(inputs, parameters)
         finally:
             if self._slots is not None:
                 self._slots.release()
         _check(job)
         if not outputs:
             raise Failure("internal", "predict_fn returned an empty dict")
+        if not batch_first:
+            return outputs[None] if None in outputs else cast("dict[str, NDArray[Any]]", outputs)
         for name, a in outputs.items():
             if a.ndim == 0 or len(a) != n:
                 what = "its result" if name is None else f"output {name!r}"
@@ -245,12 +258,15 @@ class Model:
                 raise Failure("internal", f"predict_fn returned {got} in {what} for {n} instances")
         return outputs[None] if None in outputs else cast("dict[str, NDArray[Any]]", outputs)
 
-    def _call(self, inputs: dict[str, NDArray[Any]]) -> _Outputs:
+    def _call(self, inputs: dict[str, NDArray[Any]], parameters: object) -> _Outputs:
         """``predict_fn(inputs)`` as ``{name or None: array}``; any exception is a Failure that
         keeps only its message (not the model's frames, which hold the inputs)."""
         message = None
         try:
-            result = self.predict_fn(inputs)
+            if self.takes_parameters:
+                result = cast("Callable[..., Any]", self.predict_fn)(inputs, parameters=parameters)
+            else:
+                result = self.predict_fn(inputs)
             if isinstance(result, dict):
                 return {str(name): np.asarray(a) for name, a in result.items()}
             return {None: np.asarray(result)}
@@ -286,6 +302,17 @@ def _or_internal_error(write: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwa
 
 
 _ABANDONED = "nobody waits for this answer any more"
+
+
+def _takes_parameters(predict_fn: Callable[..., Any]) -> bool:
+    """Whether ``predict_fn`` declares a keyword parameter ``parameters`` (then it is called
+    with the request's ``parameters`` member, None when absent)."""
+    try:
+        signature = inspect.signature(predict_fn)
+    except (TypeError, ValueError):  # a callable without a signature: called as it always was
+        return False
+    p = signature.parameters.get("parameters")
+    return p is not None and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
 
 
 def _check(job: Job | None) -> None:
@@ -332,8 +359,9 @@ def _text_of(value: object, where: str) -> bytes:
     return value.encode("ascii")
 
 
-def _serialized_instances(body: bytes, max_bytes: int) -> dict[str, NDArray[Any]]:
-    """``{name: object array of the N base64 texts}`` of a SERIALIZED_TF_TENSORS request, unparsed.
+def _serialized_instances(body: bytes, max_bytes: int) -> tuple[dict[str, NDArray[Any]], object]:
+    """``({name: object array of the N base64 texts}, parameters)`` of a SERIALIZED_TF_TENSORS
+    request, unparsed (``parameters``: the member's value, None when absent).
 
     The body is parsed with orjson, which builds a Python object per JSON value.  Before that,
     the values are counted from above (each one but the first follows ``[``, ``{``, ``,`` or
@@ -367,7 +395,7 @@ def _serialized_instances(body: bytes, max_bytes: int) -> dict[str, NDArray[Any]
     for name, texts in columns.items():
         out[name] = np.empty(len(texts), dtype=object)
         out[name][:] = texts
-    return out
+    return out, doc.get("parameters")
 
 
 def _texts(a: ArrayLike, what: str) -> list[str]:

@@ -2,16 +2,30 @@
 (``tensorwire.payload``), the one set of rules that the server (``tensorwire._model``) and
 ``python -m tensorwire inspect`` both detect formats with.
 
-* HTTP JSON (:func:`sniff_json_format`): the first instance is looked at in the first 64 KiB
-  of the body, without parsing the rest.  A string that starts like a number (a digit, ``+``,
-  ``-``, ``.``, ``N``, ``I``) or a boolean (``t``, ``f``: RAW_JSON writes ``"true"``) is
-  RAW_JSON's; another string, or a ``{"b64": ...}`` object, is SERIALIZED_TF_TENSORS (base64
-  of a TensorProto starts with ``C``, its dtype tag); a named list or number is RAW_JSON; a
-  bare list or number is ND_ARRAYS.  When no instance is found there, the rules name no
-  format (the server then reads the body in its first configured format, inspect as
-  ND_ARRAYS).  The pattern is searched in those 64 KiB, so an ``"instances"`` key nested in an
-  earlier member (``parameters``) can mislead it; the decoder then reports the mismatch.  A
-  response's first prediction is looked at by the same rules.
+* HTTP JSON (:func:`sniff_json_format`): the first 64 KiB of the body are looked at, without
+  parsing the rest.  A columnar body (an ``"inputs"`` member, ``"outputs"`` for a response,
+  and no ``"instances"`` list) is JSON.  Otherwise the first instance's first leaf decides
+  (lists are entered; of a named instance, its first value's):
+
+  - a string holding number text (``numtext``: ``1.5``, ``-2``, ``NaN``, ``Infinity``) or
+    ``true``/``false`` is RAW_JSON's (RAW_JSON writes booleans as strings);
+  - a string that is base64 of a TensorProto (its first four characters decode to a dtype tag:
+    bytes 0x08, a TensorFlow DataType, 0x12; and, when the whole string lies in the 64 KiB,
+    it decodes to a TensorProto) is SERIALIZED_TF_TENSORS'; so is a ``{"b64": ...}`` object
+    holding one;
+  - any other string, a ``{"b64": ...}`` object holding anything else, and ``true``/``false``
+    are JSON (the general body);
+  - a number (or only empty lists): named, RAW_JSON; bare, ND_ARRAYS.  A body of numbers in the JSON format is named
+    so too: the two read numbers alike but for their default dtype (float32 in the Earth Engine
+    formats, int64 for integers in JSON); a server that should read it as JSON takes JSON alone
+    or without those formats (``tensorwire._model`` then reads it as JSON).
+
+  When no first leaf is found there, the rules name no format (the server then reads the body
+  in its first configured format, inspect as ND_ARRAYS).  The pattern is searched in those
+  64 KiB, so an ``"instances"`` key nested in an earlier member (``parameters``) can mislead
+  it; the decoder then reports the mismatch.  A response's first prediction is looked at by the
+  same rules.  Text that happens to start like a TensorProto's base64 (``"CAES..."``) and is
+  longer than the window is named SERIALIZED_TF_TENSORS (and refused when read so).
 * gRPC (:func:`sniff_grpc_format`): the request is read as GRPC_TF_TENSORS first (without
   ``dtype``, so string inputs come through).  The first element of the first DT_STRING ``[N]``
   input decides: a serialized ``tf.Example`` starts with byte 0x0A (field 1,
@@ -24,37 +38,102 @@
 
 from __future__ import annotations
 
+import binascii
 import re
 from collections.abc import Mapping
 from typing import Any, Literal
 
 from numpy.typing import NDArray
 
+from .b64 import b64decode
+from .codecs.numtext import NONFINITE, NUMBER_RE
+from .codecs.rules.dtypes import DT_NAMES
+from .errors import DecodeError
 from .payload import PayloadFormat as F
+from .tensor import decode_tensor
 
 _SNIFF_BYTES = 1 << 16
-# "instances": [ (or "predictions": [) then either a bare value, or {"name": value; group 1 is
-# the "{", group 2 the value's first character, group 3 the next one.
-_FIRST_VALUE = {
-    key: re.compile(rb'"' + key + rb'"\s*:\s*\[\s*(?:(\{)\s*"(?:[^"\\]|\\.)*"\s*:\s*)?(.)(.?)', re.DOTALL)
-    for key in (b"instances", b"predictions")
-}
-_RAW_JSON_START = frozenset(b"0123456789+-.NItf")  # how RAW_JSON's number and boolean strings start
+_WS = rb"[ \t\n\r]*"
+# The values member ("instances": [ or "predictions": [), and the columnar one.
+_ROW = {key: re.compile(rb'"' + key + rb'"' + _WS + rb":" + _WS + rb"\[") for key in (b"instances", b"predictions")}
+_COLUMNAR = {b"instances": re.compile(rb'"inputs"' + _WS + rb":"), b"predictions": re.compile(rb'"outputs"' + _WS + rb":")}
+_SPACE = re.compile(_WS)
+_SPACE_AND_LISTS = re.compile(_WS + rb"(?:\[" + _WS + rb")*")
+_MEMBER = re.compile(rb'\{' + _WS + rb'"((?:[^"\\]|\\.)*)"' + _WS + rb":" + _WS)  # { "name" :
+_STRING = re.compile(rb'"((?:[^"\\]|\\.)*)("?)')  # a string's text, and its closing quote if in the window
+_RAW_JSON_TEXT = re.compile(NUMBER_RE.pattern + rb"|true|false|" + rb"|".join(re.escape(t) for t in NONFINITE))
+
+
+def _tensor_text(text: bytes, whole: bool) -> bool:
+    """Whether a string's text is base64 of a TensorProto (``whole``: the text is complete)."""
+    try:
+        head = binascii.a2b_base64(text[:4].replace(b"-", b"+").replace(b"_", b"/"))
+    except binascii.Error:
+        return False
+    if len(head) < 3 or head[0] != 0x08 or head[1] not in DT_NAMES or head[2] != 0x12:
+        return False
+    if not whole:
+        return True
+    try:
+        decode_tensor(b64decode(text), max_bytes=_SNIFF_BYTES)
+    except (DecodeError, ValueError):
+        return False
+    return True
+
+
+def _leaf_format(window: bytes, pos: int, named: bool) -> F | None:
+    """The format the leaf at ``pos`` names (see the module docstring), None at the window's end."""
+    c = window[pos : pos + 1]
+    if c == b'"':
+        m = _STRING.match(window, pos)
+        if m is None:
+            return None
+        text, whole = m.group(1), m.group(2) == b'"'
+        if whole and _RAW_JSON_TEXT.fullmatch(text):
+            return F.RAW_JSON
+        return F.SERIALIZED_TF_TENSORS if _tensor_text(text, whole) else F.JSON
+    if c == b"{":  # a binary value {"b64": ...}
+        m = _MEMBER.match(window, pos)
+        if m is None or m.group(1) != b"b64" or window[m.end() : m.end() + 1] != b'"':
+            return None
+        text = _STRING.match(window, m.end())
+        if text is None:
+            return None
+        return F.SERIALIZED_TF_TENSORS if _tensor_text(text.group(1), text.group(2) == b'"') else F.JSON
+    if c in (b"t", b"f"):
+        return F.JSON
+    if c == b"" or c == b"]":
+        return None
+    return F.RAW_JSON if named else F.ND_ARRAYS
 
 
 def sniff_json_format(body: bytes | bytearray | memoryview,
                       key: Literal["instances", "predictions"] = "instances") -> F | None:
     """The JSON payload format of a body's first instance (``key="predictions"``: of a
     response's first prediction), or None if not found; the rules are the module docstring's."""
-    m = _FIRST_VALUE[key.encode()].search(bytes(body[:_SNIFF_BYTES]))
-    if m is None or m.group(2) == b"]":
-        return None
-    first, second = m.group(2), m.group(3)
-    if first == b'"':
-        return F.RAW_JSON if second and second[0] in _RAW_JSON_START else F.SERIALIZED_TF_TENSORS
-    if first == b"{":  # {"b64": ...}
-        return F.SERIALIZED_TF_TENSORS
-    return F.ND_ARRAYS if m.group(1) is None else F.RAW_JSON
+    window = bytes(body[:_SNIFF_BYTES])
+    m = _ROW[key.encode()].search(window)
+    if m is None:
+        return F.JSON if _COLUMNAR[key.encode()].search(window) else None
+    pos = _ws_end(window, m.end())
+    if window[pos : pos + 1] == b"]":
+        return None  # no instances
+    named = False
+    member = _MEMBER.match(window, pos)
+    if member is not None and member.group(1) != b"b64":
+        named = True
+        pos = member.end()
+    leaf = _ws_end(window, pos, lists=True)
+    if window[leaf : leaf + 1] == b"]" and window[pos : pos + 1] == b"[":  # empty lists, no leaf: as numbers
+        return F.RAW_JSON if named else F.ND_ARRAYS
+    return _leaf_format(window, leaf, named)
+
+
+def _ws_end(window: bytes, pos: int, lists: bool = False) -> int:
+    """After the whitespace (``lists``: and list openings) at ``pos``."""
+    m = (_SPACE_AND_LISTS if lists else _SPACE).match(window, pos)
+    assert m is not None  # both match the empty string
+    return m.end()
 
 
 def sniff_grpc_format(inputs: Mapping[str, NDArray[Any]]) -> F:

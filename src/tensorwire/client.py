@@ -123,21 +123,33 @@ class Client:
 
     # ------------------------------------------------------------------------------- public
 
-    def predict(self, inputs: Batch) -> dict[str, NDArray[Any]]:
-        """``{name: ndarray}``: the model's predictions for every instance of ``inputs``."""
-        nd_arrays = self.format is PayloadFormat.ND_ARRAYS
-        columns, _ = payload.batch_columns(inputs, "inputs", bare_ok=nd_arrays)
-        if nd_arrays and len(columns) != 1:
+    def predict(self, inputs: Batch, *, parameters: Any = None) -> dict[str, NDArray[Any]]:
+        """``{name: ndarray}``: the model's predictions for every instance of ``inputs``.
+
+        ``parameters`` (JSON formats; any JSON-able value) is sent beside the instances in every
+        request the batch is split into.  In the JSON format a single array is sent as bare
+        instances (a text classifier's ``{"instances": ["...", ...]}``), a mapping as named
+        ones; the row form is always sent (``encode_request(..., columnar=True)`` writes the
+        columnar one, which is not split)."""
+        bare_ok = self.format in (PayloadFormat.ND_ARRAYS, PayloadFormat.JSON)
+        if parameters is not None and self.format in GRPC_FORMATS:
+            raise TypeError(f"{self.format.value}: parameters travel in the JSON formats only")
+        columns, bare = payload.batch_columns(inputs, "inputs", bare_ok=bare_ok)
+        if self.format is PayloadFormat.ND_ARRAYS and len(columns) != 1:
             raise ValueError(f"ND_ARRAYS sends one array per instance; got {len(columns)} inputs")
+        bare = bare or self.format is PayloadFormat.ND_ARRAYS
         named = {("instances" if name is None else name): a for name, a in columns}
         if len(columns[0][1]) == 0:
             raise ValueError("inputs: no instances to predict")
+        options = dict(self.request_options)
+        if parameters is not None:
+            options["parameters"] = parameters
 
         def encode(start: int, stop: int) -> bytes:
             rows: Any = {name: a[start:stop] for name, a in named.items()}
-            if nd_arrays:
+            if bare:
                 rows = next(iter(rows.values()))  # the one column (checked above)
-            body: bytes = payload.encode_request(rows, self.format, **self.request_options)
+            body: bytes = payload.encode_request(rows, self.format, **options)
             return body
 
         return self.batcher.predict(len(columns[0][1]), encode, self._send)

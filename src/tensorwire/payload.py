@@ -273,26 +273,33 @@ def encode_request(inputs: Batch, format: AnyFormat, *, nonfinite: Nonfinite = "
         )
     if grpc_options:
         raise TypeError(f"{fmt.value}: unexpected option(s) {sorted(grpc_options)}")
-    key: str = "instances"
-    if columnar:
-        if fmt is not PayloadFormat.JSON:
-            raise TypeError(f"{fmt.value}: columnar=True is the JSON format's (TF Serving's columnar form)")
-        columns, bare = whole_columns(inputs, "inputs")
-        key = "inputs"
-    else:
-        columns, bare = batch_columns(inputs, "inputs", bare_ok=fmt in (PayloadFormat.ND_ARRAYS, PayloadFormat.JSON))
+    key, columns, bare = _json_columns(fmt, inputs, "inputs", columnar,
+                                       bare_ok=fmt in (PayloadFormat.ND_ARRAYS, PayloadFormat.JSON))
     if fmt is PayloadFormat.ND_ARRAYS:
         if len(columns) != 1:
             raise ValueError(f"ND_ARRAYS sends one array per instance; got {len(columns)} inputs")
         bare = True
+    extra: dict[str, Any] = {} if parameters is None else {"parameters": parameters}
     return _impl.encode_body(
         key, columns, bare=bare, value_form=JSON_VALUE_FORMS[fmt][0], nonfinite=nonfinite,
-        urlsafe=urlsafe, pad=pad, float_format=float_format, parameters=parameters,
+        urlsafe=urlsafe, pad=pad, float_format=float_format, **extra,
     )
 
 
-def whole_columns(values: Mapping[str, ArrayLike] | ArrayLike, what: str
-                  ) -> tuple[list[tuple[str | None, NDArray[Any]]], bool]:
+def _json_columns(fmt: PayloadFormat, values: Batch, what: Literal["inputs", "outputs"], columnar: bool,
+                  bare_ok: bool) -> tuple[str, list[tuple[str | None, NDArray[Any]]], bool]:
+    """``(key, columns, bare)`` for a JSON body of ``values``: the row form's batch-first
+    columns (:func:`batch_columns`), or with ``columnar`` (JSON only) the whole arrays."""
+    if not columnar:
+        columns, bare = batch_columns(values, what, bare_ok=bare_ok)
+        return ("instances" if what == "inputs" else "predictions"), columns, bare
+    if fmt is not PayloadFormat.JSON:
+        raise TypeError(f"{fmt.value}: columnar=True is the JSON format's (TF Serving's columnar form)")
+    columns, bare = whole_columns(values, what)
+    return what, columns, bare
+
+
+def whole_columns(values: Batch, what: str) -> tuple[list[tuple[str | None, NDArray[Any]]], bool]:
     """``(columns, bare)`` for the columnar form: each array whole, given a leading axis of one
     (the one instance the codec writes without its list); a single array is bare."""
     if isinstance(values, Mapping):
@@ -342,14 +349,7 @@ def encode_response(outputs: Batch, format: AnyFormat, *, nonfinite: Nonfinite =
                                              **_grpc_options(fmt, grpc_options, ("model_name", "form")))
     if grpc_options:
         raise TypeError(f"{fmt.value}: unexpected option(s) {sorted(grpc_options)}")
-    key: str = "predictions"
-    if columnar:
-        if fmt is not PayloadFormat.JSON:
-            raise TypeError(f"{fmt.value}: columnar=True is the JSON format's (TF Serving's columnar form)")
-        columns, _ = whole_columns(outputs, "outputs")
-        key = "outputs"
-    else:
-        columns, _ = batch_columns(outputs, "outputs", bare_ok=True)
+    key, columns, _ = _json_columns(fmt, outputs, "outputs", columnar, bare_ok=True)
     return _impl.encode_body(
         key, columns, bare=len(columns) == 1, value_form=JSON_VALUE_FORMS[fmt][0],
         nonfinite=nonfinite, urlsafe=urlsafe, pad=pad, float_format=float_format,
@@ -365,9 +365,10 @@ def _decode(body: Any, format: AnyFormat, key: str, bare_name: str, dtype: Decod
         if key == "predictions":
             return _grpc.decode_predict_response(body, layout=GRPC_LAYOUTS[fmt][1], dtype=dtype, max_bytes=max_bytes)
         return decode_grpc_request(body, fmt, dtype=dtype, max_bytes=max_bytes, input_name=input_name)[1]
+    options: dict[str, Any] = {} if envelope is None else {"envelope": envelope}
     return _impl.decode_body(
         body, key, value_form=JSON_VALUE_FORMS[fmt][1], dtype=dtype, nonfinite=nonfinite, max_depth=max_depth,
-        max_bytes=max_bytes, bare_name=bare_name, envelope=envelope,
+        max_bytes=max_bytes, bare_name=bare_name, **options,
     )
 
 

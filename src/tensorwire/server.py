@@ -605,7 +605,13 @@ def serve(predict_fn: PredictFn, *, formats: Formats = None, host: str = DEFAULT
     first axis, and is encoded in the request's format (a dict of several outputs as named
     outputs, one array bare).
 
-    ``formats``: the payload formats taken (default: all six).  JSON formats are served over
+    ``parameters``: a ``predict_fn`` that declares a keyword parameter ``parameters`` (give it
+    a default, e.g. ``parameters=None``) is called with the request's ``parameters`` member as
+    decoded JSON (None when absent; JSON formats); others are called with ``inputs`` alone.  A
+    columnar JSON request (``{"inputs": ...}``) hands ``predict_fn`` whole arrays (no instance
+    axis is implied or checked) and is answered in the columnar form (``{"outputs": ...}``).
+
+    ``formats``: the payload formats taken (default: all seven).  JSON formats are served over
     HTTP, gRPC formats over gRPC; with several of a transport, each request's format is detected
     (``tensorwire._model``).  ``http_port`` defaults to ``AIP_HTTP_PORT`` or 8080,
     ``grpc_port`` to 8500 (None: no gRPC server); 0 picks a free port (see

@@ -145,3 +145,20 @@ def serving() -> None:
     server.stop(grace=1.5)
     assert_type(tensorwire.serve(predict_named, formats="GRPC_SERIALIZED_TF_EXAMPLES"), None)
     assert_type(tensorwire.serve(lambda inputs: inputs["x"], block=True), None)
+
+
+def predict_with_parameters(inputs: dict[str, NDArray[Any]], parameters: Any = None) -> NDArray[np.int64]:
+    return np.array([len(t) for t in inputs["instances"]])
+
+
+def general_body() -> None:
+    texts = np.array(["the quick brown fox", "jumps"])
+    body = tensorwire.encode_request(texts, "JSON", parameters={"k": 5})
+    assert_type(tensorwire.encode_request({"x": texts}, PayloadFormat.JSON, columnar=True), bytes)
+    assert_type(tensorwire.encode_response(texts, "JSON", columnar=True), bytes)
+    request = tensorwire.read_request(body, "JSON", dtype={"x": np.float64})
+    assert_type(request, tensorwire.Request)
+    assert_type(request.inputs, "dict[str, NDArray[Any]]")
+    assert_type(request.columnar, bool)
+    assert_type(request.signature_name, "str | None")
+    assert_type(tensorwire.serve(predict_with_parameters, formats=["JSON"], block=True), None)

@@ -200,11 +200,12 @@ def parameters_text(parameters: object) -> bytes:
 
 # -- the general body ("json" value form): kinds of leaves
 
-REQUEST_MEMBERS = ("parameters", "signature_name")  # a request's members read into an Envelope
+REQUEST_MEMBERS = ("parameters", "signature_name")
+OBJECT_COST = 64  # what a str or bytes leaf counts against max_bytes besides its text (json form)  # a request's members read into an Envelope
 KIND_WORDS = {"int": "integers", "float": "numbers", "number": "numbers", "bool": "booleans", "str": "strings",
               "bytes": '{"b64"} values'}
 """How a refusal names what an input holds (``"number"``: numbers into a given dtype)."""
-KIND_DTYPES = {"int": np.dtype(np.int64), "float": np.dtype(np.float32), "bool": np.dtype(np.bool_),
+KIND_DTYPES: dict[str | None, np.dtype[Any]] = {"int": np.dtype(np.int64), "float": np.dtype(np.float32), "bool": np.dtype(np.bool_),
                "str": np.dtype(object), "bytes": np.dtype(object), None: np.dtype(np.float32)}
 """The dtype an input of each inferred kind decodes into (None: no leaf, only empty lists)."""
 
@@ -296,6 +297,7 @@ class Reader:
         self.max_bytes = max_bytes
         self.bare_name = bare_name
         self.json_form = value_form == "json"
+        self.object_bytes = 0  # what the str and bytes leaves read so far count against max_bytes
         # the general body also reads the columnar form; a bare columnar request value is "inputs"
         self.columnar_key = COLUMNAR_KEYS[key] if self.json_form else None
         self.columnar_bare_name = "inputs" if key == "instances" else bare_name
@@ -722,7 +724,7 @@ class Reader:
             array = np.empty(len(col.values), dtype=object)
             array[:] = col.values
         else:  # bool, or no leaf at all (the given dtype, else float32)
-            dt = col.dtype if col.kind is None and col.dtype is not None else KIND_DTYPES[col.kind]
+            dt: np.dtype[Any] = col.dtype if col.kind is None and col.dtype is not None else KIND_DTYPES[col.kind]
             array = np.array(col.values, dtype=dt)
         return array.reshape(shape)
 
@@ -733,12 +735,11 @@ class Reader:
         a str, bytes, a bool, a number of the given dtype, or a number's text (kinds "int" and
         "float", parsed by :meth:`finish` once the kind is final)."""
         c = self.peek(pos)
-        if c == b'"':
-            self.leaf_kind(pos, col, "str")
-            return self.string(pos)
-        if c == b"{":
-            self.leaf_kind(pos, col, "bytes")
-            return self.b64_value(pos, col, depth)
+        if c == b'"' or c == b"{":
+            self.leaf_kind(pos, col, "str" if c == b'"' else "bytes")
+            value, end = self.string(pos) if c == b'"' else self.b64_value(pos, col, depth)
+            self.charge(pos, end, col)
+            return value, end
         found = self.literal(pos)
         if found is None:
             self.fail(f"{col.name!r}: expected a value", pos)
@@ -763,6 +764,15 @@ class Reader:
             raise exc.within(f"{WHAT}: {col.name!r}: ", pos, None) from None
         col.kind = kind
         return token, end
+
+    def charge(self, pos: int, end: int, col: Column) -> None:
+        """Count the str or bytes leaf from ``pos`` to ``end`` against ``max_bytes``: each costs
+        :data:`OBJECT_COST` and its text's length, a bound on the Python object it becomes (so a
+        body of many short strings cannot take many times its size in memory)."""
+        self.object_bytes += OBJECT_COST + (end - pos)
+        if self.object_bytes > self.max_bytes:
+            self.fail(f"{col.name!r}: strings and bytes past max_bytes={self.max_bytes:,} "
+                      f"(each counts {OBJECT_COST} bytes and its text)", pos)
 
     def leaf_kind(self, pos: int, col: Column, kind: str) -> None:
         """A leaf of ``kind`` (``"number"``: any number) at ``pos``: refused if the input's
