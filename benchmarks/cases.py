@@ -881,12 +881,32 @@ def _need_general_format():
         raise RuntimeError("no PayloadFormat.JSON in this tensorwire (docs/json-general.md not implemented)")
 
 
+def _probe_general(impl):
+    """Fail loudly unless ``impl`` (a jsonbody twin) reads the general body's kinds itself: a twin
+    built before the format existed reads ``value_form="json"`` as numbers, which would time the
+    ND_ARRAYS path under the JSON label (integers would come back float32, strings refused)."""
+    api = payload_api(impl)
+    try:
+        ints = api.decode_request(b'{"instances": [1, 2]}', "JSON")["instances"]
+        strs = api.decode_request(b'{"instances": ["a", "b"]}', "JSON")["instances"]
+        body = api.encode_request(np.array(["a", "b"], dtype=object), "JSON")
+    except Exception as exc:
+        raise RuntimeError(f"{impl.__name__} does not implement PayloadFormat.JSON (probe: "
+                           f"{type(exc).__name__}: {str(exc)[:80]})") from None
+    if ints.dtype != np.int64 or strs.dtype != object or strs.tolist() != ["a", "b"] or \
+            json.loads(body) != {"instances": ["a", "b"]}:
+        raise RuntimeError(f"{impl.__name__} does not implement PayloadFormat.JSON (probe: integers read as "
+                           f"{ints.dtype}, strings as {strs.dtype})")
+
+
 def _general(impl, func, attr, inputs=None, fmt="JSON", **kwargs):
-    """:func:`_api` for the general format, which must exist (:func:`_need_general_format`)."""
+    """:func:`_api` for the general format, which must exist (:func:`_need_general_format`) and be
+    read and written by ``impl()`` itself (:func:`_probe_general`)."""
     inner = _api(impl, func, fmt, attr, inputs, **kwargs)
 
     def setup(p):
         _need_general_format()
+        _probe_general(impl())
         return inner(p)
 
     return setup
