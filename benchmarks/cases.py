@@ -305,9 +305,81 @@ class RecordsPayload:
             del self.path
 
 
+class BlobsPayload:
+    """``count`` binary values of ``size`` random bytes each (JPEG-sized, incompressible), as the
+    general JSON format carries them: ``{"instances": [{"image": {"b64": "..."}}, ...]}``."""
+
+    def __init__(self, name, count, size, seed=20261205):
+        self.name = name
+        rng = np.random.default_rng(seed)
+        self.blobs = [rng.bytes(size) for _ in range(count)]  # what a user holds: a list of bytes
+        self.objects = np.empty(count, dtype=object)  # what tensorwire takes and returns
+        self.objects[:] = self.blobs
+        self.nbytes = count * size
+        self.label = f"{count} x {size:,} random bytes ({self.nbytes / 1e6:.1f} MB; body {len(self.request) / 1e6:.1f} MB)"
+
+    def nbytes_for(self, group):
+        """Throughput counts the binary values (the bytes, not their base64)."""
+        return self.nbytes
+
+    def cleanup(self):
+        """Nothing to delete."""
+
+    @cached_property
+    def request(self):
+        """The request body, written by orjson with stdlib base64 (standard alphabet, padded)."""
+        return orjson().dumps(
+            {"instances": [{"image": {"b64": stdlib_base64.b64encode(b).decode("ascii")}} for b in self.blobs]})
+
+
+# Short texts for the text-classifier groups: mostly ASCII (quotes and backslashes included, which
+# JSON escapes), one in eight with non-ASCII (Latin-1, CJK, and astral characters: 2, 3 and 4 UTF-8 bytes).
+_ASCII = "abcdefghijklmnopqrstuvwxyz" * 3 + "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789" + " " * 12 + ".,!?'-:;\"/()"
+_NON_ASCII = "éèàüöäßçñø€–’中文日本語한국어😀🎉"
+
+
+class TextPayload:
+    """``count`` short strings (5-40 characters) as bare instances: ``{"instances": ["...", ...]}``."""
+
+    def __init__(self, name, count, seed=20261205):
+        self.name = name
+        rng = np.random.default_rng(seed)
+        strings = []
+        for length in rng.integers(5, 41, size=count):
+            chars = rng.choice(list(_ASCII), size=length)
+            if rng.random() < 0.125:
+                where = rng.integers(0, length, size=rng.integers(1, 4))
+                chars[where] = rng.choice(list(_NON_ASCII), size=len(where))
+            strings.append("".join(chars))
+        self.strings = strings  # what a user holds: a list of str
+        self.objects = np.empty(count, dtype=object)  # what tensorwire takes and returns
+        self.objects[:] = strings
+        self.unicode = np.array(strings)  # the same as a numpy U array
+        self.nbytes = sum(len(s.encode("utf-8")) for s in strings)
+        self.label = (f"{count:,} strings of 5-40 characters ({self.nbytes / 1e3:.0f} KB UTF-8; "
+                      f"body {len(self.request) / 1e3:.0f} KB)")
+
+    def nbytes_for(self, group):
+        """Throughput counts the strings' UTF-8 bytes."""
+        return self.nbytes
+
+    def cleanup(self):
+        """Nothing to delete."""
+
+    @cached_property
+    def request(self):
+        """The request body, written by orjson (UTF-8, not escaped)."""
+        return orjson().dumps({"instances": self.strings})
+
+
 RECORDS = 64  # 64 x 3.1 MB = 201 MB
 SMOKE_RECORDS = 3
 SMOKE_SIDE = 16  # the JSON groups' smoke payloads: 16x16x12 tiles
+BLOBS, BLOB_SIZE = 32, 100_000  # 32 JPEG-sized images of 100 KB
+TEXTS = 10_000
+SMOKE_BLOBS, SMOKE_BLOB_SIZE, SMOKE_TEXTS = 4, 1_000, 100
+# Payloads measured by a quick run too (each used by its own groups only).
+OWN_PAYLOADS = ("records", "blobs32", "texts10k")
 
 
 def make_payloads():
@@ -321,6 +393,10 @@ def make_payloads():
         "records-smoke": RecordsPayload("records-smoke", SMOKE_RECORDS, tile),
         "tile-smoke": Payload("tile-smoke", np.ascontiguousarray(tile.array[small])),
         "batch8-smoke": Payload("batch8-smoke", np.ascontiguousarray(batch[(slice(None), *small)])),
+        "blobs32": BlobsPayload("blobs32", BLOBS, BLOB_SIZE),
+        "blobs32-smoke": BlobsPayload("blobs32-smoke", SMOKE_BLOBS, SMOKE_BLOB_SIZE),
+        "texts10k": TextPayload("texts10k", TEXTS),
+        "texts10k-smoke": TextPayload("texts10k-smoke", SMOKE_TEXTS),
     }
 
 
@@ -544,12 +620,23 @@ JSON_DEC_RAW = "JSON response decode, RAW_JSON"
 JSON_DEC_TENSORS = "JSON response decode, SERIALIZED_TF_TENSORS"
 JSON_GROUPS = (JSON_ENC_TENSORS, JSON_ENC_BANDS, JSON_ENC_ND, JSON_ENC_RAW, JSON_DEC_ND, JSON_DEC_RAW, JSON_DEC_TENSORS)
 BOTH = ("tile", "batch8")
+# The general predict body, PayloadFormat.JSON (docs/json-general.md)
+GENERAL_DEC_B64 = "JSON general request decode, b64 - 32 JPEG-sized instances"
+GENERAL_ENC_B64 = "JSON general request encode, b64 - 32 JPEG-sized instances"
+GENERAL_DEC_TEXT = "JSON general request decode, text classifier - 10,000 strings"
+GENERAL_ENC_TEXT = "JSON general request encode, text classifier - 10,000 strings"
+GENERAL_DEC_NUM = "JSON general response decode, numbers - JSON vs ND_ARRAYS"
+GENERAL_ENC_NUM = "JSON general request encode, numbers - JSON vs ND_ARRAYS"
+GENERAL_GROUPS = (GENERAL_DEC_B64, GENERAL_ENC_B64, GENERAL_DEC_TEXT, GENERAL_ENC_TEXT, GENERAL_DEC_NUM,
+                  GENERAL_ENC_NUM)
 
 # The payload a smoke run (pytest --benchmark-disable) uses instead, per group: the 3-record file,
 # and 16x16x12 tiles for the JSON groups (whose reference takes seconds on the full tile).
 SMOKE = {
     TFRECORD_READ: {"records": "records-smoke"},
-    **{group: {"tile": "tile-smoke", "batch8": "batch8-smoke"} for group in JSON_GROUPS},
+    **{group: {"tile": "tile-smoke", "batch8": "batch8-smoke"} for group in JSON_GROUPS + GENERAL_GROUPS},
+    **{group: {"blobs32": "blobs32-smoke"} for group in (GENERAL_DEC_B64, GENERAL_ENC_B64)},
+    **{group: {"texts10k": "texts10k-smoke"} for group in (GENERAL_DEC_TEXT, GENERAL_ENC_TEXT)},
 }
 
 
@@ -783,6 +870,175 @@ def _orjson_pybase64_tf(p):
     return call
 
 
+# --- the general predict body, PayloadFormat.JSON (docs/json-general.md)
+
+
+def _need_general_format():
+    """Fail loudly (not a skip) while ``PayloadFormat.JSON`` is not there: the groups measure it."""
+    from tensorwire.payload import PayloadFormat
+
+    if "JSON" not in PayloadFormat.__members__:
+        raise RuntimeError("no PayloadFormat.JSON in this tensorwire (docs/json-general.md not implemented)")
+
+
+def _probe_general(impl):
+    """Fail loudly unless ``impl`` (a jsonbody twin) reads the general body's kinds itself: a twin
+    built before the format existed reads ``value_form="json"`` as numbers, which would time the
+    ND_ARRAYS path under the JSON label (integers would come back float32, strings refused)."""
+    api = payload_api(impl)
+    try:
+        ints = api.decode_request(b'{"instances": [1, 2]}', "JSON")["instances"]
+        strs = api.decode_request(b'{"instances": ["a", "b"]}', "JSON")["instances"]
+        body = api.encode_request(np.array(["a", "b"], dtype=object), "JSON")
+    except Exception as exc:
+        raise RuntimeError(f"{impl.__name__} does not implement PayloadFormat.JSON (probe: "
+                           f"{type(exc).__name__}: {str(exc)[:80]})") from None
+    if ints.dtype != np.int64 or strs.dtype != object or strs.tolist() != ["a", "b"] or \
+            json.loads(body) != {"instances": ["a", "b"]}:
+        raise RuntimeError(f"{impl.__name__} does not implement PayloadFormat.JSON (probe: integers read as "
+                           f"{ints.dtype}, strings as {strs.dtype})")
+
+
+def _general(impl, func, attr, inputs=None, fmt="JSON", **kwargs):
+    """:func:`_api` for the general format, which must exist (:func:`_need_general_format`) and be
+    read and written by ``impl()`` itself (:func:`_probe_general`)."""
+    inner = _api(impl, func, fmt, attr, inputs, **kwargs)
+
+    def setup(p):
+        _need_general_format()
+        _probe_general(impl())
+        return inner(p)
+
+    return setup
+
+
+def _orjson_pybase64_decode(as_list=False):
+    """orjson.loads + pybase64.b64decode(validate=True) per instance, into an object array
+    (what tensorwire returns) or a list."""
+
+    def setup(p):
+        loads, b64decode, array = orjson().loads, pybase64().b64decode, np.array
+        body = p.request
+        if as_list:
+            return lambda: [b64decode(i["image"]["b64"], validate=True) for i in loads(body)["instances"]]
+        return lambda: array([b64decode(i["image"]["b64"], validate=True) for i in loads(body)["instances"]],
+                             dtype=object)
+
+    return setup
+
+
+def _json_base64_decode(p):
+    """json.loads + stdlib base64.b64decode(validate=True) per instance, into an object array."""
+    loads, b64decode, array = json.loads, stdlib_base64.b64decode, np.array
+    body = p.request
+    return lambda: array([b64decode(i["image"]["b64"], validate=True) for i in loads(body)["instances"]],
+                         dtype=object)
+
+
+def _orjson_pybase64_encode(as_string=False):
+    """orjson.dumps of ``{"image": {"b64": ...}}`` instances, pybase64 standard padded base64 per value:
+    ``b64encode(b).decode()`` as users write it, or ``b64encode_as_string(b)`` (no bytes -> str copy)."""
+
+    def setup(p):
+        dumps, blobs = orjson().dumps, p.blobs
+        if as_string:
+            b64 = pybase64().b64encode_as_string
+            return lambda: dumps({"instances": [{"image": {"b64": b64(b)}} for b in blobs]})
+        b64 = pybase64().b64encode
+        return lambda: dumps({"instances": [{"image": {"b64": b64(b).decode()}} for b in blobs]})
+
+    return setup
+
+
+def _json_base64_encode(p):
+    dumps, b64, blobs = json.dumps, stdlib_base64.b64encode, p.blobs
+    return lambda: dumps({"instances": [{"image": {"b64": b64(b).decode()}} for b in blobs]})
+
+
+def _orjson_strings_decode(as_list=False):
+    def setup(p):
+        loads, array, body = orjson().loads, np.array, p.request
+        if as_list:
+            return lambda: loads(body)["instances"]
+        return lambda: array(loads(body)["instances"], dtype=object)
+
+    return setup
+
+
+def _json_strings_decode(p):
+    loads, array, body = json.loads, np.array, p.request
+    return lambda: array(loads(body)["instances"], dtype=object)
+
+
+def _orjson_strings_encode(p):
+    dumps, strings = orjson().dumps, p.strings
+    return lambda: dumps({"instances": strings})
+
+
+def _json_strings_encode(p):
+    dumps, strings = json.dumps, p.strings
+    return lambda: dumps({"instances": strings})
+
+
+def _values_of(result, name, count):
+    """``result`` (tensorwire's ``{name: array}``, an object array or a list) as a list of ``count``."""
+    if isinstance(result, dict):
+        assert list(result) == [name], list(result)
+        result = result[name]
+    if isinstance(result, np.ndarray):
+        assert result.dtype == object, result.dtype
+        assert result.shape == (count,), result.shape
+        result = result.tolist()
+    assert isinstance(result, list) and len(result) == count, (type(result), len(result))
+    return result
+
+
+def same_blobs(p, result):
+    """Every binary value, as ``bytes``, in order (tensorwire: ``{"image": object array}``)."""
+    values = _values_of(result, "image", len(p.blobs))
+    for i, (got, want) in enumerate(zip(values, p.blobs)):
+        assert type(got) is bytes, (i, type(got))
+        assert got == want, f"instance {i}: wrong bytes"
+
+
+def same_strings(p, result):
+    """Every string, as ``str``, in order (tensorwire: ``{"instances": object array}``)."""
+    values = _values_of(result, "instances", len(p.strings))
+    for i, (got, want) in enumerate(zip(values, p.strings)):
+        assert type(got) is str, (i, type(got))
+        assert got == want, f"instance {i}: {got!r} != {want!r}"
+
+
+def blobs_request(p, body):
+    """``{"instances": [{"image": {"b64": "<standard, padded>"}}, ...]}``, read by ``json.loads``
+    and the stdlib's strict base64."""
+    instances = _instances_of(p.blobs, body)
+    for i, (inst, want) in enumerate(zip(instances, p.blobs)):
+        assert isinstance(inst, dict) and list(inst) == ["image"], (i, inst if not isinstance(inst, dict) else list(inst))
+        value = inst["image"]
+        assert isinstance(value, dict) and list(value) == ["b64"], (i, value if not isinstance(value, dict) else list(value))
+        text = value["b64"]
+        assert isinstance(text, str) and len(text) % 4 == 0 and not set(text) & set("-_"), \
+            f"instance {i}: not standard padded base64"
+        assert stdlib_base64.b64decode(text, validate=True) == want, f"instance {i}: wrong bytes"
+
+
+def strings_body(p, body):
+    """``{"instances": ["...", ...]}`` (bare instances), read by ``json.loads``: the strings."""
+    instances = _instances_of(p.strings, body)
+    for i, (got, want) in enumerate(zip(instances, p.strings)):
+        assert got == want, f"instance {i}: {got!r} != {want!r}"
+
+
+def _instances_of(expected, body):
+    assert isinstance(body, (bytes, str)), type(body)
+    doc = json.loads(body)
+    assert isinstance(doc, dict) and list(doc) == ["instances"], list(doc)
+    instances = doc["instances"]
+    assert isinstance(instances, list) and len(instances) == len(expected), len(instances)
+    return instances
+
+
 def native_tensor():
     return native("tensor")
 
@@ -988,6 +1244,71 @@ CASES = (
     Case(JSON_DEC_TENSORS, "orjson-pybase64-tf", "numpy.stack([tf.make_ndarray(TensorProto.FromString("
          "pybase64.urlsafe_b64decode(s + pad))) for s in orjson.loads(body)['predictions']])",
          _orjson_pybase64_tf, same_batch, BOTH),
+    # --- the general predict body (PayloadFormat.JSON): 32 instances {"image": {"b64": ...}} of 100 KB each
+    Case(GENERAL_DEC_B64, "native", "tensorwire.decode_request(body, 'JSON') (native; -> object array of bytes)",
+         _general(native_jsonbody, "decode_request", "request"), same_blobs, ("blobs32",), native=True),
+    Case(GENERAL_DEC_B64, "reference", "tensorwire.decode_request(body, 'JSON') (reference)",
+         _general(reference_jsonbody, "decode_request", "request"), same_blobs, ("blobs32",)),
+    Case(GENERAL_DEC_B64, "orjson-pybase64", "numpy.array([pybase64.b64decode(i['image']['b64'], validate=True) "
+         "for i in orjson.loads(body)['instances']], dtype=object)", _orjson_pybase64_decode(), same_blobs,
+         ("blobs32",)),
+    Case(GENERAL_DEC_B64, "orjson-pybase64-list", "[pybase64.b64decode(i['image']['b64'], validate=True) "
+         "for i in orjson.loads(body)['instances']] (a list)", _orjson_pybase64_decode(as_list=True), same_blobs,
+         ("blobs32",)),
+    Case(GENERAL_DEC_B64, "json-base64", "numpy.array([base64.b64decode(i['image']['b64'], validate=True) "
+         "for i in json.loads(body)['instances']], dtype=object) (stdlib)", _json_base64_decode, same_blobs,
+         ("blobs32",)),
+    Case(GENERAL_ENC_B64, "native", "tensorwire.encode_request({'image': object_array_of_bytes}, 'JSON') (native)",
+         _general(native_jsonbody, "encode_request", "objects", "image"), blobs_request, ("blobs32",), native=True),
+    Case(GENERAL_ENC_B64, "reference", "tensorwire.encode_request({'image': object_array_of_bytes}, 'JSON') "
+         "(reference)", _general(reference_jsonbody, "encode_request", "objects", "image"), blobs_request,
+         ("blobs32",)),
+    Case(GENERAL_ENC_B64, "orjson-pybase64", "orjson.dumps({'instances': [{'image': {'b64': "
+         "pybase64.b64encode(b).decode()}} for b in blobs]})", _orjson_pybase64_encode(), blobs_request,
+         ("blobs32",)),
+    Case(GENERAL_ENC_B64, "orjson-pybase64-str", "orjson.dumps({'instances': [{'image': {'b64': "
+         "pybase64.b64encode_as_string(b)}} for b in blobs]})", _orjson_pybase64_encode(as_string=True),
+         blobs_request, ("blobs32",)),
+    Case(GENERAL_ENC_B64, "json-base64", "json.dumps({'instances': [{'image': {'b64': "
+         "base64.b64encode(b).decode()}} for b in blobs]}) (stdlib)", _json_base64_encode, blobs_request,
+         ("blobs32",)),
+    # --- a text classifier's request: 10,000 bare strings {"instances": ["...", ...]}
+    Case(GENERAL_DEC_TEXT, "native", "tensorwire.decode_request(body, 'JSON') (native; -> object array of str)",
+         _general(native_jsonbody, "decode_request", "request"), same_strings, ("texts10k",), native=True),
+    Case(GENERAL_DEC_TEXT, "reference", "tensorwire.decode_request(body, 'JSON') (reference)",
+         _general(reference_jsonbody, "decode_request", "request"), same_strings, ("texts10k",)),
+    Case(GENERAL_DEC_TEXT, "orjson-numpy", "numpy.array(orjson.loads(body)['instances'], dtype=object)",
+         _orjson_strings_decode(), same_strings, ("texts10k",)),
+    Case(GENERAL_DEC_TEXT, "orjson-list", "orjson.loads(body)['instances'] (a list)",
+         _orjson_strings_decode(as_list=True), same_strings, ("texts10k",)),
+    Case(GENERAL_DEC_TEXT, "json", "numpy.array(json.loads(body)['instances'], dtype=object)",
+         _json_strings_decode, same_strings, ("texts10k",)),
+    Case(GENERAL_ENC_TEXT, "native", "tensorwire.encode_request(object_array_of_str, 'JSON') (native)",
+         _general(native_jsonbody, "encode_request", "objects"), strings_body, ("texts10k",), native=True),
+    Case(GENERAL_ENC_TEXT, "native-unicode", "tensorwire.encode_request(numpy_U_array, 'JSON') (native; "
+         "the same strings as a numpy.str_ array)",
+         _general(native_jsonbody, "encode_request", "unicode"), strings_body, ("texts10k",), native=True),
+    Case(GENERAL_ENC_TEXT, "reference", "tensorwire.encode_request(object_array_of_str, 'JSON') (reference)",
+         _general(reference_jsonbody, "encode_request", "objects"), strings_body, ("texts10k",)),
+    Case(GENERAL_ENC_TEXT, "orjson", "orjson.dumps({'instances': list_of_str})",
+         _orjson_strings_encode, strings_body, ("texts10k",)),
+    Case(GENERAL_ENC_TEXT, "json", "json.dumps({'instances': list_of_str})",
+         _json_strings_encode, strings_body, ("texts10k",)),
+    # --- numbers in the general format against ND_ARRAYS: the same body text, the same arrays
+    Case(GENERAL_DEC_NUM, "native", "tensorwire.decode_response(body, 'JSON') (native; kinds inferred: float32)",
+         _general(native_jsonbody, "decode_response", "nd_response"), same_batch, native=True),
+    Case(GENERAL_DEC_NUM, "native-dtype", "tensorwire.decode_response(body, 'JSON', dtype=float32) (native)",
+         _general(native_jsonbody, "decode_response", "nd_response", dtype=np.float32), same_batch, native=True),
+    Case(GENERAL_DEC_NUM, "nd-arrays", "tensorwire.decode_response(body, 'ND_ARRAYS') (native)",
+         _api(native_jsonbody, "decode_response", "ND_ARRAYS", "nd_response"), same_batch, native=True),
+    Case(GENERAL_DEC_NUM, "reference", "tensorwire.decode_response(body, 'JSON') (reference)",
+         _general(reference_jsonbody, "decode_response", "nd_response"), same_batch, slow=True),
+    Case(GENERAL_ENC_NUM, "native", "tensorwire.encode_request(batch, 'JSON') (native)",
+         _general(native_jsonbody, "encode_request", "batch"), numbers_request, BOTH, native=True),
+    Case(GENERAL_ENC_NUM, "nd-arrays", "tensorwire.encode_request(batch, 'ND_ARRAYS') (native)",
+         _api(native_jsonbody, "encode_request", "ND_ARRAYS", "batch"), numbers_request, BOTH, native=True),
+    Case(GENERAL_ENC_NUM, "reference", "tensorwire.encode_request(batch, 'JSON') (reference)",
+         _general(reference_jsonbody, "encode_request", "batch"), numbers_request, slow=True),
 )
 
 GROUPS = tuple(dict.fromkeys(c.group for c in CASES))
@@ -1066,6 +1387,24 @@ TARGETS = (
            "ND_ARRAYS response decode >= 4x faster than numpy.asarray(orjson.loads(body)[...], float32)"),
     Target(JSON_DEC_RAW, "native", "orjson", "speed", 4.0,
            "RAW_JSON response decode >= 4x faster than numpy.asarray(orjson.loads(body)[...], float32)"),
+    Target(GENERAL_DEC_B64, "native", "orjson-pybase64", "speed", 1.5,
+           "JSON b64 request decode (32 x 100 KB) >= 1.5x faster than orjson.loads + pybase64.b64decode",
+           "blobs32"),
+    Target(GENERAL_ENC_B64, "native", "orjson-pybase64", "speed", 1.5,
+           "JSON b64 request encode (32 x 100 KB) >= 1.5x faster than pybase64.b64encode + orjson.dumps",
+           "blobs32"),
+    Target(GENERAL_DEC_TEXT, "native", "orjson-numpy", "speed", 1.0,
+           "JSON text request decode (10,000 strings) at least as fast as numpy.array(orjson.loads(body)[...], "
+           "dtype=object)", "texts10k"),
+    Target(GENERAL_ENC_TEXT, "native", "orjson", "speed", 1.0,
+           "JSON text request encode (10,000 strings) at least as fast as orjson.dumps(list_of_str)", "texts10k"),
+    Target(GENERAL_DEC_NUM, "native", "nd-arrays", "time", 1.1,
+           "JSON response decode of numbers within 1.1x the time of ND_ARRAYS on the same body"),
+    *(
+        Target(GENERAL_ENC_NUM, "native", "nd-arrays", "time", 1.1,
+               f"JSON request encode of numbers ({payload}) within 1.1x the time of ND_ARRAYS", payload)
+        for payload in BOTH
+    ),
 )
 
 
