@@ -365,3 +365,19 @@ def test_mutated_bodies_alike(both, data, dtype, nonfinite):
                                b"NaN", b"null", b"true", b"1.5", b"-", b"e", b"0", b"9" * 20, b'"b64"', b" "])
     mutated = data.draw(S.mutated_bytes(st.just(body), hostile))
     cross(both, mutated, key, dtype=dtype, nonfinite=nonfinite)
+
+
+@pytest.mark.parametrize("body, limit, refused_at", [
+    (b'{"instances": ["ab","cd","ef"]}', 140, 25),                  # 3 x (64 + 4) > 140
+    (b'{"instances": [["ab","cd"],["ef","gh"]]}', 140, 28),
+    (b'{"instances": [{"b64":"QUJD"},{"b64":"QUJD"}]}', 140, 30),
+    (b'{"instances": [{"a":"xx"},{"a":"yy"}]}', 140, None),          # 2 x (64 + 4) = 136
+    (b'{"instances": [1, 2, 3]}', 10, None),                          # numbers are not counted
+])
+def test_str_and_bytes_leaves_count_against_max_bytes(both, body, limit, refused_at):
+    outcome = cross(both, body, max_bytes=limit)
+    if refused_at is None:
+        assert outcome[0] == "ok"
+    else:
+        assert outcome[:2] == ("error", DecodeError)
+        assert outcome[2].endswith(f"(each counts 64 bytes and its text) at offset {refused_at}")

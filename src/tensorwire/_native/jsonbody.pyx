@@ -87,6 +87,7 @@ _LITTLE_ENDIAN_HOST = sys.byteorder == "little"
 
 cdef const char* _EMPTY = b""
 cdef int MAX_RANK = _dtypes.MAX_RANK
+cdef Py_ssize_t OBJECT_COST = rules.OBJECT_COST
 # Python-level names, as the reference's
 global KEYS, VALUE_FORMS, NONFINITE_POLICIES, DEFAULT_MAX_DEPTH, DEFAULT_MAX_BYTES, MAX_DEPTH_LIMIT, WHAT, WRITE_KEYS
 KEYS = rules.KEYS
@@ -1693,6 +1694,7 @@ cdef class _Reader:
     cdef bint named
     cdef Problem err
     cdef Py_ssize_t err_pos, err_length
+    cdef Py_ssize_t object_bytes, object_limit  # str and bytes leaves against max_bytes (rules.OBJECT_COST)
     cdef int err_depth, err_level, err_close
     cdef _Col err_col
 
@@ -2128,6 +2130,19 @@ cdef class _Reader:
             return self.fail(E_CLOSE_LIST, pos)
         return pos + 1
 
+    cdef int charge(self, Py_ssize_t pos, Py_ssize_t end, _Col col) except -1:
+        """The reference reader's ``charge``: the str or bytes leaf from ``pos`` to ``end``
+        counts ``OBJECT_COST`` and its text against ``max_bytes``; past it, the shared reader
+        words the refusal."""
+        cdef object r
+        self.object_bytes += OBJECT_COST + (end - pos)
+        if self.object_bytes > self.object_limit:
+            r = self.check()
+            r.object_bytes = self.object_bytes - (OBJECT_COST + (end - pos))
+            r.charge(pos, end, self.shared_column(col))
+            raise AssertionError(f"tensorwire: the Cython JSON reader refused a leaf at offset {pos} (a bug)")
+        return 0
+
     cdef Py_ssize_t str_leaf(self, Py_ssize_t pos, _Col col, int depth, int close) except -2:
         """A string leaf of a str column at its leaf level (the hot case of text inputs); at level
         0 (``close`` not 0) what follows is checked as ``jnested`` checks it."""
@@ -2166,6 +2181,7 @@ cdef class _Reader:
                 return self.fail_leaf(pos, close if close else 0x5D, depth)
             text = self.text(pos, end, escaped)
         col.append(text)
+        self.charge(pos, end, col)
         if close:
             elem = lx_ws(&self.lx, end)
             if lx_at(&self.lx, elem) != 0x2C and lx_at(&self.lx, elem) != close:
@@ -2191,6 +2207,7 @@ cdef class _Reader:
             if kind == K_NONE:
                 col.set_kind(K_STR)
             col.append(text)
+            self.charge(pos, end, col)
             return end
         if c == 0x7B:
             if (kind != K_NONE and kind != K_BYTES) or depth > self.max_depth:
@@ -2208,6 +2225,7 @@ cdef class _Reader:
             if kind == K_NONE:
                 col.set_kind(K_BYTES)
             col.append(text)
+            self.charge(pos, end, col)
             return end
         if kind != K_NONE:
             return -1
@@ -2538,6 +2556,7 @@ def decode_body(body, key, *, value_form, dtype=None, nonfinite="token", max_dep
     r.dtype = dtype
     r.bare_name = bare_name
     r.max_bytes = max_bytes
+    r.object_limit = min(max_bytes, sys.maxsize)
     r.max_depth = max_depth
     r.nonfinite = NONFINITE_POLICIES.index(nonfinite)
     if r.body() < 0:
