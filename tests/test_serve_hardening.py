@@ -119,8 +119,15 @@ def test_slowloris_heads_are_closed_at_the_head_deadline_while_valid_requests_ar
         assert not open_, f"{len(open_)} slow heads still open after 30 s"
         for s in socks:
             s.setblocking(True)
-            raw = read_to_close(s)
-            assert status_of(raw) == 408 and json_body(raw)["error"] == "the request head did not arrive within 1 s"
+            try:
+                raw = read_to_close(s)
+            except ConnectionResetError:
+                # A byte this loop sent as the server closed the socket arrives unread, so the
+                # kernel resets the connection, which may drop the 408 from our receive queue.
+                # The server's count below still shows it timed this head out.
+                raw = None
+            if raw is not None:
+                assert status_of(raw) == 408 and json_body(raw)["error"] == "the request head did not arrive within 1 s"
             s.close()
         assert answered == 3 and srv.stats()["head_timeouts"] == 300
 
