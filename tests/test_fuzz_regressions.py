@@ -54,3 +54,21 @@ def test_a_skipped_member_holding_a_json_number_is_ignored(codecs, number):
     body = b'{"x":[' + number + b'],"predictions":[1]}'
     got = codecs.jsonbody.decode_body(body, "predictions", value_form="number")
     assert list(got) == ["output"] and got["output"].tolist() == [1.0]
+
+
+# fuzz_json (fuzz/corpus/json/a33b5d2ecc382db48a004d58152be23573c180c2): a request's signature_name (or parameters) holding a
+# number the reference ends sooner ("-0" of "-0.*"): the reference reads the member and refuses
+# it first; the native reader reported the text after the number instead.
+@pytest.mark.parametrize("body", [
+    b'{"instances": [1], "signature_name":-0.*}',
+    b'{"instances": [1], "parameters":1.e}',
+    b'{"instances": [1], "signature_name":-0.}',
+])
+@pytest.mark.parametrize("value_form", ["number", "json"])
+def test_a_request_member_holding_a_number_the_reference_ends_sooner(both, body, value_form):
+    reference, native = both
+    with pytest.raises(DecodeError) as want:
+        reference.jsonbody.decode_body(body, "instances", value_form=value_form)
+    with pytest.raises(DecodeError) as got:
+        native.jsonbody.decode_body(body, "instances", value_form=value_form)
+    assert str(got.value) == str(want.value)

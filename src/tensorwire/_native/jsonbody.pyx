@@ -1795,6 +1795,8 @@ cdef class _Reader:
                     end = self.skip_value(pos, 2, 0x7D)
                     if end >= 0:
                         members[name] = self.check().member(name.decode(), pos, end)
+                    elif self.err == E_TOKEN:  # a number the reference ends sooner: it reads the member
+                        self.check().member(name.decode(), pos, self.check().skip_value(pos, 2))  # first
                     pos = end
                 elif name == b"error" and self.key == b"predictions":
                     if error is not None:
