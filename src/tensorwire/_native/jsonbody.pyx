@@ -1711,6 +1711,19 @@ cdef class _Reader:
         self.err_depth = depth
         return self.fail_close(E_LEAF, pos, close)
 
+    cdef inline Py_ssize_t close_list(self, Py_ssize_t pos, _Col col, int level, Py_ssize_t length) noexcept nogil:
+        """A list of ``length`` values at ``level`` closing at ``pos`` (both walks): the offset
+        after it, or -1 when its length differs from the first list closed at that level."""
+        if col.dims[level] < 0:
+            col.dims[level] = length
+            if length == 0 and col.ndim < 0:
+                col.ndim = level + 1
+        elif col.dims[level] != length:
+            self.err_level = level
+            self.err_length = length
+            return self.fail(E_CLOSE_LIST, pos)
+        return pos + 1
+
     cdef inline Py_ssize_t fail_depth(self, Py_ssize_t pos, int depth) noexcept nogil:
         self.err_depth = depth
         return self.fail(E_DEPTH, pos)
@@ -2063,15 +2076,7 @@ cdef class _Reader:
                         return self.fail_leaf(elem, 0x5D, depth + 1)
                     return self.fail_close(E_SEPARATOR, pos, 0x5D)
                 pos = lx_ws(&self.lx, pos + 1)
-        if col.dims[level] < 0:
-            col.dims[level] = length
-            if length == 0 and col.ndim < 0:
-                col.ndim = level + 1
-        elif col.dims[level] != length:
-            self.err_level = level
-            self.err_length = length
-            return self.fail(E_CLOSE_LIST, pos)
-        return pos + 1
+        return self.close_list(pos, col, level, length)
 
     # -- the general body ("json"): a walk holding the GIL (str and bytes leaves are objects);
     # a column whose kind is a number or bool kind goes through ``nested`` (C, no object).
@@ -2122,15 +2127,7 @@ cdef class _Reader:
                         return self.fail_leaf(elem, 0x5D, depth + 1)
                     return self.fail_close(E_SEPARATOR, pos, 0x5D)
                 pos = lx_ws(&self.lx, pos + 1)
-        if col.dims[level] < 0:
-            col.dims[level] = length
-            if length == 0 and col.ndim < 0:
-                col.ndim = level + 1
-        elif col.dims[level] != length:
-            self.err_level = level
-            self.err_length = length
-            return self.fail(E_CLOSE_LIST, pos)
-        return pos + 1
+        return self.close_list(pos, col, level, length)
 
     cdef int charge(self, Py_ssize_t pos, Py_ssize_t end, _Col col) except -1:
         """The reference reader's ``charge``: the str or bytes leaf from ``pos`` to ``end``
