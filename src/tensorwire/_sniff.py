@@ -38,7 +38,6 @@
 
 from __future__ import annotations
 
-import binascii
 import re
 from collections.abc import Mapping
 from typing import Any, Literal
@@ -67,8 +66,8 @@ _RAW_JSON_TEXT = re.compile(NUMBER_RE.pattern + rb"|true|false|" + rb"|".join(re
 def _tensor_text(text: bytes, whole: bool) -> bool:
     """Whether a string's text is base64 of a TensorProto (``whole``: the text is complete)."""
     try:
-        head = binascii.a2b_base64(text[:4].replace(b"-", b"+").replace(b"_", b"/"))
-    except binascii.Error:
+        head = b64decode(text[:4])
+    except DecodeError:
         return False
     if len(head) < 3 or head[0] != 0x08 or head[1] not in DT_NAMES or head[2] != 0x12:
         return False
