@@ -12,6 +12,8 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import tensorwire as tw
 from serving import inproc, post
@@ -169,3 +171,11 @@ def test_inspect_names_the_general_body_and_summarises_text_and_bytes():
     out = io.StringIO()
     assert _inspect.run(b'{"outputs": {"a": [1, 2]}}', out) == 0
     assert out.getvalue().startswith("HTTP JSON response, JSON (the general predict body; columnar form)")
+
+
+@given(st.binary(max_size=60).map(lambda b: b.replace(b"\x00", b"")), st.booleans())
+def test_the_fast_string_cut_agrees_with_the_string_pattern(raw, closed):
+    from tensorwire import _sniff
+    window = b'"' + raw + (b'"' if closed else b"")
+    m = _sniff._STRING.match(window, 0)
+    assert _sniff._string_text(window, 0) == (m.group(1), m.group(2) == b'"')

@@ -80,14 +80,24 @@ def _tensor_text(text: bytes, whole: bool) -> bool:
     return True
 
 
+def _string_text(window: bytes, pos: int) -> tuple[bytes, bool]:
+    """(raw text, whether its closing quote is in the window) of the string at ``pos``.  A string
+    without a backslash (base64 and number text never have one) is cut at the next quote with
+    ``find``; one with escapes goes through the pattern, which costs a step per character."""
+    quote = window.find(b'"', pos + 1)
+    text = window[pos + 1 : quote] if quote >= 0 else window[pos + 1 :]
+    if b"\\" not in text:
+        return text, quote >= 0
+    m = _STRING.match(window, pos)
+    assert m is not None  # the pattern matches any text after a quote
+    return m.group(1), m.group(2) == b'"'
+
+
 def _leaf_format(window: bytes, pos: int, named: bool) -> F | None:
     """The format the leaf at ``pos`` names (see the module docstring), None at the window's end."""
     c = window[pos : pos + 1]
     if c == b'"':
-        m = _STRING.match(window, pos)
-        if m is None:
-            return None
-        text, whole = m.group(1), m.group(2) == b'"'
+        text, whole = _string_text(window, pos)
         if whole and _RAW_JSON_TEXT.fullmatch(text):
             return F.RAW_JSON
         return F.SERIALIZED_TF_TENSORS if _tensor_text(text, whole) else F.JSON
@@ -95,10 +105,7 @@ def _leaf_format(window: bytes, pos: int, named: bool) -> F | None:
         m = _MEMBER.match(window, pos)
         if m is None or m.group(1) != b"b64" or window[m.end() : m.end() + 1] != b'"':
             return None
-        text = _STRING.match(window, m.end())
-        if text is None:
-            return None
-        return F.SERIALIZED_TF_TENSORS if _tensor_text(text.group(1), text.group(2) == b'"') else F.JSON
+        return F.SERIALIZED_TF_TENSORS if _tensor_text(*_string_text(window, m.end())) else F.JSON
     if c in (b"t", b"f"):
         return F.JSON
     if c == b"" or c == b"]":
