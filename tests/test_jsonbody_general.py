@@ -163,6 +163,34 @@ def test_string_values(both, text):
         assert decode(both[1], body)["output"].tolist() == [want, want]
 
 
+def _escaped(text, data):
+    """``text`` as a JSON string whose characters are escaped at random: ``\\uXXXX`` in either hex
+    case (surrogate pairs above U+FFFF), the two-letter escapes and ``\\/``, or written as is."""
+    out = []
+    for ch in text:
+        how = data.draw(st.integers(0, 3))
+        if ch in '"\\' or ord(ch) < 0x20 or how == 0:
+            units = ch.encode("utf-16-be")
+            codes = [units[i:i + 2].hex() for i in range(0, len(units), 2)]
+            out.append("".join("\\u" + (c.upper() if data.draw(st.booleans()) else c) for c in codes))
+        elif how == 1 and ch in "/\b\f\n\r\t":
+            out.append(json.dumps(ch)[1:-1] if ch != "/" else "\\/")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+@PROPERTY
+@given(texts=st.lists(st.text(st.characters(exclude_categories=["Cs"]), max_size=300), min_size=1, max_size=4),
+       data=st.data())
+def test_escaped_strings_decode_as_json_loads_reads_them(both, texts, data):
+    """Escapes of every kind, short strings and long: both twins equal, and equal to json.loads."""
+    written = [_escaped(t, data) for t in texts]
+    body = ('{"instances": [' + ", ".join(written) + "]}").encode()
+    assert cross(both, body)[0] == "ok"
+    assert decode(both[1], body)["output"].tolist() == json.loads(body)["instances"] == texts
+
+
 def test_lone_surrogate_offset(codecs):
     assert error_of(codecs, b'{"instances": ["ab\\ud800"]}') == J + "lone surrogate escape at offset 18"
 
