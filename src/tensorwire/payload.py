@@ -110,12 +110,18 @@ class PayloadFormat(str, enum.Enum):
         """The member for a member or a name (``"ND_ARRAYS"``, ``"GRPC_TF_EXAMPLES"``, ...)."""
         if isinstance(value, cls):
             return value
-        if isinstance(value, str) and value in cls.__members__:
-            return cls.__members__[value]
+        if isinstance(value, str):
+            member = _FORMAT_NAMES.get(value)
+            if member is not None:
+                return member
         raise ValueError(f"unknown payload format {value!r}; one of {', '.join(cls.__members__)}")
 
     def __str__(self) -> str:
         return self.value
+
+
+# PayloadFormat.of's table (a plain dict: ``__members__`` builds a mapping proxy per access).
+_FORMAT_NAMES: dict[str, PayloadFormat] = dict(PayloadFormat.__members__)
 
 
 # The formats as type checkers see them: a member, or its name as a literal (a name held in a
@@ -210,6 +216,8 @@ def batch_columns(values: Batch, what: str, bare_ok: bool) -> tuple[list[tuple[s
     (``"inputs"``, ``"outputs"``), for anything else: no arrays, a 0-d array, instance counts
     that differ.  The encoders and the client check their arguments with it, the server its
     decoded inputs."""
+    if type(values) is np.ndarray and bare_ok and values.ndim:  # the common case, without the ABC checks
+        return [(None, values)], True
     if isinstance(values, list) and values and all(isinstance(v, Mapping) for v in values):
         values = _columns_of_instances(values, what)
     columns: list[tuple[str | None, NDArray[Any]]]

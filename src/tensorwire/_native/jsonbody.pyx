@@ -47,7 +47,7 @@ an AssertionError (the tests cross the two readers over mutated bodies).
 """
 
 cimport cython
-from cpython.buffer cimport PyBUF_C_CONTIGUOUS, PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
+from cpython.buffer cimport PyBUF_C_CONTIGUOUS, PyBUF_FULL_RO, PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, _PyBytes_Resize
 from cpython.object cimport PyObject
 from cpython.ref cimport Py_DECREF, Py_INCREF
@@ -68,9 +68,22 @@ from ._tensorhead cimport tensor_header_size, tensor_header_write
 from ._wire cimport wire_len_field_size, wire_write_len_prefix
 
 cdef bint _LITTLE_ENDIAN_HOST
+
+
+cdef inline PyObject** _object_items(object a) except NULL:
+    """The item slots of 1-d contiguous object array ``a``, which live as long as ``a`` (the
+    caller holds it and does not resize it): read through the buffer protocol (numpy exports
+    object arrays as format "O"), ~0.1 us where ``a.ctypes.data`` takes ~2 us."""
+    cdef Py_buffer view
+    cdef PyObject** items
+    PyObject_GetBuffer(a, &view, PyBUF_FULL_RO)
+    items = <PyObject**>view.buf
+    PyBuffer_Release(&view)
+    if items == NULL:
+        raise AssertionError("tensorwire: an object array without data (a bug)")
+    return items
 cdef object _dtypes, stack_tensors, sys
 cdef object np, json, rules, DecodeError, b64decode, b64encode, decode_tensor, encode_tensor
-import json
 
 import numpy as np
 
@@ -201,41 +214,35 @@ cdef extern from "Python.h":
 
 # Bytes a character < 0x80 takes in a JSON string as json.dumps(ensure_ascii=False) writes it:
 # 1, 2 for \" \\ \b \f \n \r \t, 6 for the other control characters (\u00xx); filled at import.
+# (jsonbody_text.h writes those escapes; this table measures them.)
 cdef unsigned char _ESC_LEN[128]
-cdef char _ESC_CHAR[128]  # the letter after the backslash for the 2-byte escapes
-cdef const char* _HEX = b"0123456789abcdef"
 for _ek in range(128):
     _ESC_LEN[_ek] = 6 if _ek < 0x20 else 1
-    _ESC_CHAR[_ek] = 0
-for _ek, _ev in ((0x22, b'"'), (0x5C, b"\\"), (0x08, b"b"), (0x0C, b"f"), (0x0A, b"n"), (0x0D, b"r"), (0x09, b"t")):
+for _ek in (0x22, 0x5C, 0x08, 0x0C, 0x0A, 0x0D, 0x09):
     _ESC_LEN[_ek] = 2
-    _ESC_CHAR[_ek] = _ev[0]
 
 
-cdef inline char* _escape(char* p, unsigned int c) noexcept nogil:
-    """The escape of ASCII ``c`` (one with ``_ESC_LEN[c] > 1``)."""
-    if _ESC_CHAR[c]:
-        p[0] = b'\\'
-        p[1] = _ESC_CHAR[c]
-        return p + 2
-    p[0] = b'\\'
-    p[1] = b'u'
-    p[2] = b'0'
-    p[3] = b'0'
-    p[4] = _HEX[c >> 4]
-    p[5] = _HEX[c & 15]
-    return p + 6
+cdef extern from "jsonbody_text.h":
+    # The escape of ASCII c (one with _ESC_LEN[c] > 1) at p; returns the end.
+    char* _escape "tw_jb_escape"(char* p, unsigned char c) noexcept nogil
+    # Whether none of the 8 bytes at s needs escaping.
+    bint _plain_word "tw_jb_plain8"(const unsigned char* s) noexcept nogil
+    # UTF-8 s[:n] as a JSON string at p (at most _TEXT_ROOM(n) bytes, none past its end); returns the end.
+    char* _put_utf8_text "tw_jb_put_text"(char* p, const unsigned char* s, Py_ssize_t n) noexcept nogil
+    Py_ssize_t _TEXT_ROOM "TW_JB_TEXT_ROOM"(Py_ssize_t n) noexcept nogil
+    # A run of exact-str items written as JSON strings; says what stopped it.
+    int _put_str_items "tw_jb_put_str_items"(char** pp, const char* end, PyObject** items, Py_ssize_t* pj,
+                                             Py_ssize_t n, const char* name, Py_ssize_t name_len, Py_ssize_t* need)
+    # Reads the CPU's features for the kernels (AVX-512 where present; see the header).
+    void _cpu_init "tw_jb_cpu_init"() noexcept nogil
+    enum:
+        _ITEMS_DONE "TW_JB_DONE"
+        _ITEMS_OTHER "TW_JB_OTHER"
+        _ITEMS_ROOM "TW_JB_ROOM"
+        _ITEMS_NO_UTF8 "TW_JB_NO_UTF8"
 
 
-cdef inline bint _plain_word(const unsigned char* s) noexcept nogil:
-    """Whether none of the 8 bytes at ``s`` is one a JSON string escapes (< 0x20, ``"``, ``\\``):
-    the bytewise "has a byte less than" / "has a zero byte" tests, 8 bytes at a time."""
-    cdef uint64_t w, q, b
-    cdef uint64_t ones = 0x0101010101010101ULL
-    memcpy(&w, s, 8)
-    q = w ^ 0x2222222222222222ULL
-    b = w ^ 0x5C5C5C5C5C5C5C5CULL
-    return ((((w - ones * 0x20) & ~w) | ((q - ones) & ~q) | ((b - ones) & ~b)) & 0x8080808080808080ULL) == 0
+_cpu_init()
 
 
 cdef Py_ssize_t _utf8_text_size(const unsigned char* s, Py_ssize_t n) noexcept nogil:
@@ -256,39 +263,6 @@ cdef Py_ssize_t _utf8_text_size(const unsigned char* s, Py_ssize_t n) noexcept n
                 size += _ESC_LEN[c] - 1
             i += 1
     return size
-
-
-cdef char* _put_utf8_text(char* p, const unsigned char* s, Py_ssize_t n) noexcept nogil:
-    """UTF-8 ``s[:n]`` as a JSON string: copied 8 bytes at a time while no byte needs escaping."""
-    cdef Py_ssize_t i = 0, k
-    cdef unsigned char c
-    p[0] = b'"'
-    p += 1
-    while i < n:
-        if i + 8 <= n:
-            if _plain_word(s + i):
-                memcpy(p, s + i, 8)
-                p += 8
-                i += 8
-                continue
-            k = i + 8
-        elif n >= 8 and _plain_word(s + n - 8):
-            # the last 8 bytes, plain: those before ``i`` were written as they are, just before ``p``
-            memcpy(p - (i - (n - 8)), s + n - 8, 8)
-            p += n - i
-            break
-        else:
-            k = n
-        while i < k:
-            c = s[i]
-            if c < 0x80 and _ESC_LEN[c] != 1:
-                p = _escape(p, c)
-            else:
-                p[0] = <char>c
-                p += 1
-            i += 1
-    p[0] = b'"'
-    return p + 1
 
 
 cdef inline Py_ssize_t _ucs4_len(const uint32_t* s, Py_ssize_t n) noexcept nogil:
@@ -742,7 +716,7 @@ cdef int _object_kind(object name, object array, object a) except -1:
     """C_OSTR or C_OBYTES: the kind of object array ``array`` (``a``: it, C-contiguous) when it
     holds str only or bytes only (str when empty); otherwise ``rules.text_kind`` raises the
     reference's TypeError."""
-    cdef PyObject** items = <PyObject**><size_t>a.ctypes.data
+    cdef PyObject** items = _object_items(a)
     cdef Py_ssize_t j, n = a.size
     cdef int found = 0, this
     for j in range(n):
@@ -779,49 +753,50 @@ cdef object _encode_str_objects(bytes head, object names, object name, object ar
     The checks the reference makes first (every element a str: ``rules.text_kind``) and its
     error (a lone surrogate: ``rules.string_text``) are worded by the rules."""
     cdef object a = np.ascontiguousarray(array), conv, tail, out
-    cdef PyObject** items = <PyObject**><size_t>a.ctypes.data
-    cdef Py_ssize_t j, n = len(a), size, bad = -1, cap, name_len = 0
+    cdef PyObject** items = _object_items(a)
+    cdef Py_ssize_t j, n = len(a), size, bad = -1, cap, name_len = 0, need = 0
     cdef const char* name_text = NULL
     cdef const char* u8
     cdef PyObject* x
     cdef PyObject* raw
-    cdef list keep = []
+    cdef int status
     cdef bytes result
     cdef char* p
     if names is not None:
         name_text = PyBytes_AS_STRING(names[0])
         name_len = len(names[0])
-    cap = len(head) + n * (24 + name_len) + 64
+    cap = len(head) + n * (32 + name_len) + 64  # grown (doubling) if the strings are longer
     out = PyBytes_FromStringAndSize(NULL, cap)
     raw = <PyObject*>out
     Py_INCREF(out)
     out = None  # ``raw`` holds the only reference (grown and shrunk in place), released on error
     try:
         p = _put(_bytes_data(raw), PyBytes_AS_STRING(head), len(head))
-        for j in range(n):
+        j = 0
+        while j < n:
+            # the run of exact str that fit the room, in C; then the item that stopped it, here
+            status = _put_str_items(&p, _bytes_data(raw) + cap, items, &j, n, name_text, name_len, &need)
+            if status == _ITEMS_DONE:
+                break
             x = items[j]
-            if j + 8 < n:  # the objects are scattered: ask for a later one's header and text now
-                _prefetch(items[j + 8])
-                _prefetch(<const char*>items[j + 8] + 64)
+            if status == _ITEMS_ROOM:
+                p = _reserve(&raw, &cap, p, need)
+                continue
+            if status == _ITEMS_NO_UTF8:
+                _err_clear()
+                bad = j
+                break
             if not _is_str(x):
                 rules.text_kind(name, array)
                 raise AssertionError(f"tensorwire: input {name!r}: text_kind found no fault at {j} (a bug)")
-            if bad >= 0:
-                continue  # past a lone surrogate: only the kinds are still checked (the reference's order)
-            if not _is_exact_str(x):  # the reference writes str(x)
-                conv = str(<object>x)
-                keep.append(conv)
-                x = <PyObject*>conv
-            if _is_compact_ascii(x):
-                u8 = _str_data(x)
-                size = _str_length(x)
-            else:
-                u8 = _utf8_and_size(x, &size)
-                if u8 == NULL:
-                    _err_clear()
-                    bad = j
-                    continue
-            p = _reserve(&raw, &cap, p, 6 * size + name_len + 8)
+            # a str subclass: the reference writes str(x)
+            conv = str(<object>x)
+            u8 = _utf8_and_size(<PyObject*>conv, &size)
+            if u8 == NULL:
+                _err_clear()
+                bad = j
+                break
+            p = _reserve(&raw, &cap, p, _TEXT_ROOM(size) + name_len + 4)
             if j:
                 p[0] = b','
                 p += 1
@@ -834,6 +809,12 @@ cdef object _encode_str_objects(bytes head, object names, object name, object ar
             if name_len:
                 p[0] = b'}'
                 p += 1
+            j += 1
+        if bad >= 0:  # past a lone surrogate only the kinds are checked (the reference's order)
+            for j in range(bad + 1, n):
+                if not _is_str(items[j]):
+                    rules.text_kind(name, array)
+                    raise AssertionError(f"tensorwire: input {name!r}: text_kind found no fault at {j} (a bug)")
         if bad >= 0:
             rules.string_text(name, str(a[bad]))
             raise AssertionError(f"tensorwire: input {name!r}: string {bad} found no fault (a bug)")
@@ -1154,30 +1135,16 @@ cdef inline int _hex4(const unsigned char* p) noexcept nogil:
 
 
 cdef extern from "jsonbody_scan.h":
-    # Whole 16-byte blocks of plain string bytes skipped with SSE2 (elsewhere: none skipped).
-    Py_ssize_t _plain_blocks "tw_jb_plain_blocks"(const unsigned char* s, Py_ssize_t pos, Py_ssize_t n) nogil
+    # The first offset from pos holding '"', a backslash or a control character (or n); sets
+    # high[0] when a byte before it is not ASCII.  AVX-512 or portable (see jsonbody_cpu.h).
+    Py_ssize_t _plain_span "tw_jb_plain_span"(const unsigned char* s, Py_ssize_t pos, Py_ssize_t n,
+                                              int* high) noexcept nogil
 
 
 cdef inline Py_ssize_t _plain_run(const unsigned char* s, Py_ssize_t pos, Py_ssize_t n) noexcept nogil:
-    """The first offset from ``pos`` holding ``"``, a backslash or a control character (or ``n``).
-
-    Sixteen bytes at a time with SSE2 where the compiler has it (``_plain_blocks``), then eight
-    at a time: a byte b of the word is flagged when b ^ '"' or b ^ '\\' is zero, or b < 0x20
-    (the classic "has a zero byte" test, (x - 0x01..) & ~x & 0x80..)."""
-    cdef uint64_t w = 0, q, bs, ctl
-    pos = _plain_blocks(s, pos, n)
-    cdef uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL
-    while pos + 8 <= n:
-        memcpy(&w, s + pos, 8)
-        q = w ^ (0x22 * ones)
-        bs = w ^ (0x5C * ones)
-        ctl = (w - 0x20 * ones) & ~w
-        if (((q - ones) & ~q) | ((bs - ones) & ~bs) | ctl) & highs:
-            break
-        pos += 8
-    while pos < n and s[pos] != 0x22 and s[pos] != 0x5C and s[pos] >= 0x20:
-        pos += 1
-    return pos
+    """The first offset from ``pos`` holding ``"``, a backslash or a control character (or ``n``)."""
+    cdef int high = 0
+    return _plain_span(s, pos, n, &high)
 
 
 cdef Py_ssize_t _utf8_error(const unsigned char* s, Py_ssize_t n) noexcept nogil:
@@ -1240,9 +1207,26 @@ cdef extern from "Python.h":
     void* PyUnicode_DATA(object)
 
 
-cdef void _move_objects(object out, PyObject** items, Py_ssize_t n):
+cdef extern from "jsonbody_unescape.h":
+    # The UTF-8 of a checked JSON string's content with its escapes replaced; n bytes of out suffice.
+    Py_ssize_t _unescape "tw_jb_unescape"(const unsigned char* s, Py_ssize_t n, unsigned char* out) nogil
+
+
+cdef object _unescaped_str(const unsigned char* s, Py_ssize_t n):
+    """The str of the ``n`` content bytes of a string the lexer checked (``lx_string``) and found
+    escaped: unescaped into UTF-8, then read as ``_utf8_str`` reads."""
+    cdef unsigned char* out = <unsigned char*>malloc(n if n > 0 else 1)
+    if out == NULL:
+        raise MemoryError()
+    try:
+        return _utf8_str(out, _unescape(s, n, out))
+    finally:
+        free(out)
+
+
+cdef int _move_objects(object out, PyObject** items, Py_ssize_t n) except -1:
     """Move ``n`` owned references into a fresh 1-d object array of ``n`` (its Nones dropped)."""
-    cdef PyObject** slots = <PyObject**>(<size_t>out.ctypes.data)
+    cdef PyObject** slots = _object_items(out)
     cdef Py_ssize_t i
     for i in range(n):
         Py_DecRef(slots[i])
@@ -1768,7 +1752,7 @@ cdef class _Reader:
     cdef object text(self, Py_ssize_t start, Py_ssize_t end, bint escaped):
         """The str of the (valid) string from ``start`` to ``end`` (quotes included)."""
         if escaped:
-            return json.loads(bytes(self.mv[start:end]))
+            return _unescaped_str(self.lx.s + start + 1, end - start - 2)
         return _utf8_str(self.lx.s + start + 1, end - start - 2)
 
     # -- the envelope
@@ -2146,29 +2130,16 @@ cdef class _Reader:
         """A string leaf of a str column at its leaf level (the hot case of text inputs); at level
         0 (``close`` not 0) what follows is checked as ``jnested`` checks it."""
         cdef bint escaped = False
-        cdef Py_ssize_t end, elem, p = pos + 1, n = self.lx.n
+        cdef Py_ssize_t end, elem, p, n = self.lx.n
         cdef const unsigned char* s = self.lx.s
-        cdef uint64_t bits = 0, w = 0, q, bs, ctl
-        cdef uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL
+        cdef int high = 0
         cdef object text
         if col.ndim != 0 and close:
             return self.value(pos, col, depth, close)  # the bare value is a list: the long way
-        # the plain run, its bytes OR-ed (is it ASCII?), eight bytes at a time as in _plain_run
-        while p + 8 <= n:
-            memcpy(&w, s + p, 8)
-            q = w ^ (0x22 * ones)
-            bs = w ^ (0x5C * ones)
-            ctl = (w - 0x20 * ones) & ~w
-            if (((q - ones) & ~q) | ((bs - ones) & ~bs) | ctl) & highs:
-                break
-            bits |= w
-            p += 8
-        while p < n and s[p] != 0x22 and s[p] != 0x5C and s[p] >= 0x20:
-            bits |= s[p]
-            p += 1
+        p = _plain_span(s, pos + 1, n, &high)  # the plain run, and whether it is ASCII
         if p < n and s[p] == 0x22:  # no escape
             end = p + 1
-            if bits & highs:
+            if high:
                 text = _utf8_str(s + pos + 1, end - pos - 2)
             else:
                 text = PyUnicode_New(end - pos - 2, 127)

@@ -1,0 +1,122 @@
+"""The string kernels of the native JSON codec (jsonbody_text.h, jsonbody_scan.h), each form on
+its own: the portable one everywhere, the AVX-512 one where the CPU has it.
+
+The codec runs only one form on a given CPU (AVX-512 where present), so the codec-level tests
+(test_jsonbody_general.py and the rest) check only that one here; these tests reach both through
+``tensorwire._native._jsontext``.  Expected strings come from ``json.dumps(ensure_ascii=False)``;
+the writer's output must stay inside the text it writes (guard bytes before it, and every byte
+of its room after it, untouched), and the scanner must agree with a plain Python loop.
+"""
+
+import json
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from backends import native_helper
+
+pytestmark = pytest.mark.native
+_jsontext = native_helper("_jsontext")
+
+SPECIAL = '"\\\x00\x01\x08\x09\x0a\x0c\x0d\x1f'  # every escape kind: quote, backslash, letters, \u00xx
+WIDE = "é日🙂\x7f\x80"  # 2-, 3- and 4-byte UTF-8, DEL (not escaped), U+0080
+
+
+def kernels():
+    return _jsontext.kernels()
+
+
+def cpu_flags():
+    cpuinfo = Path("/proc/cpuinfo")
+    if not (sys.platform.startswith("linux") and platform.machine() in ("x86_64", "AMD64") and cpuinfo.exists()):
+        return None
+    return next((line.split(":", 1)[1].split() for line in cpuinfo.read_text().splitlines()
+                 if line.startswith("flags")), [])
+
+
+def test_the_avx512_kernels_run_where_the_cpu_has_them():
+    flags = cpu_flags()
+    if flags is None:
+        assert kernels() == ["portable"] or kernels() == ["portable", "avx512"]
+        return
+    has = all(f in flags for f in ("avx512bw", "avx512vl", "bmi2"))
+    assert kernels() == (["portable", "avx512"] if has else ["portable"])
+
+
+def test_tensorwire_no_avx512_keeps_the_portable_kernels():
+    env = dict(os.environ, TENSORWIRE_NO_AVX512="1")
+    out = subprocess.run([sys.executable, "-c", "from tensorwire._native import _jsontext; print(_jsontext.kernels())"],
+                         env=env, capture_output=True, text=True, timeout=120, check=True).stdout
+    assert out.strip() == "['portable']"
+
+
+def check_text(text):
+    utf8 = text.encode("utf-8")
+    want = json.dumps(text, ensure_ascii=False).encode("utf-8")
+    for kernel in kernels():
+        got, room_ok, guard_ok = _jsontext.put_text(utf8, kernel)
+        assert (got, room_ok, guard_ok) == (want, True, True), (kernel, text)
+
+
+def check_span(data, pos):
+    want = pos
+    while want < len(data) and data[want] not in b'"\\' and data[want] >= 0x20:
+        want += 1
+    high = any(b >= 0x80 for b in data[pos:want])
+    for kernel in kernels():
+        assert _jsontext.plain_span(data, pos, kernel) == (want, high), (kernel, data, pos)
+
+
+@pytest.mark.parametrize("special", list(SPECIAL) + list(WIDE), ids=lambda c: f"U+{ord(c):04X}")
+def test_every_length_and_position(special):
+    """A character at every position of strings of every length to 70 (blocks of 8, 16, 32 and
+    the tails between), in a run of plain ASCII."""
+    for n in range(0, 71):
+        base = "".join(chr(0x61 + i % 26) for i in range(n))
+        check_text(base)
+        for i in range(n):
+            text = base[:i] + special + base[i + 1:]
+            check_text(text)
+            check_span(text.encode("utf-8"), 0)
+
+
+def test_span_from_every_start():
+    data = ('ab"cdé\\' + "x" * 40 + "\n" + "日" * 20 + '"').encode("utf-8")
+    for pos in range(len(data) + 1):
+        check_span(data, pos)
+
+
+def test_long_strings():
+    rng = np.random.default_rng(20261205)
+    alphabet = list("abcdefghij ") + list(SPECIAL) + list(WIDE)
+    for n in (100, 1000, 4097, 65_536):
+        for density in (0.0, 0.01, 0.3):
+            plain = rng.choice(list("abcdefghij "), size=n)
+            mask = rng.random(n) < density
+            plain[mask] = rng.choice(alphabet, size=int(mask.sum()))
+            text = "".join(plain)
+            check_text(text)
+            check_span(text.encode("utf-8"), 0)
+
+
+@given(st.text(st.characters(exclude_categories=["Cs"]), max_size=200))
+def test_any_text(text):
+    check_text(text)
+    check_span(text.encode("utf-8") + b'"', 0)
+
+
+@given(st.binary(max_size=100), st.data())
+def test_span_of_any_bytes(data, draw):
+    check_span(data, draw.draw(st.integers(0, len(data))))
+
+
+def test_an_unknown_kernel_is_refused():
+    with pytest.raises(ValueError, match="kernel"):
+        _jsontext.put_text(b"x", "sse9")
