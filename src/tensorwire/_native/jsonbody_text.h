@@ -205,10 +205,6 @@ enum { TW_JB_DONE = 0, TW_JB_OTHER = 1, TW_JB_ROOM = 2, TW_JB_NO_UTF8 = 3 };
         int status = TW_JB_DONE;                                                                    \
         for (; j < n; j++) {                                                                        \
             PyObject *x = items[j];                                                                 \
-            if (j + 8 < n) { /* the objects are scattered: ask for a later one now */               \
-                __builtin_prefetch(items[j + 8]);                                                   \
-                __builtin_prefetch((const char *)items[j + 8] + 64);                                \
-            }                                                                                       \
             if (!PyUnicode_CheckExact(x)) {                                                         \
                 status = TW_JB_OTHER;                                                               \
                 break;                                                                              \
