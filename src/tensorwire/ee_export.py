@@ -356,14 +356,14 @@ def _band_values(features: Mapping[str, DecodedFeature], band: str, spec: _Band,
     values = cast("NDArray[Any]", value)
     if values.dtype == dtype:
         return values
-    converted = values.astype(dtype)
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", over="ignore"):  # NaN or out of range: found just below
+        converted = values.astype(dtype)
         exact = converted.astype(values.dtype) == values
     if kind == "float_list" and dtype.kind == "f":
         exact |= np.isnan(values)  # float32 -> float64 is exact, NaN included
     if not exact.all():
         i = int(np.argmin(exact))
-        raise DecodeError(f"{where}: band {band!r}: value {values[i]!r} at index {i} of its {kind} "
+        raise DecodeError(f"{where}: band {band!r}: value {values[i].item()!r} at index {i} of its {kind} "
                           f"is not exactly a {dtype}")
     return converted
 

@@ -120,7 +120,7 @@ def _bands(image_bands: ImageBands) -> tuple[dict[str, NDArray[Any]], tuple[int,
             exact = (narrow == array) | np.isnan(array)
             if not exact.all():
                 where = np.unravel_index(int(np.argmin(exact)), array.shape)
-                raise ValueError(f"band {name!r} is float64 and its value {array[where]!r} at (row, col) "
+                raise ValueError(f"band {name!r} is float64 and its value {array[where].item()!r} at (row, col) "
                                  f"{tuple(int(i) for i in where)} is not exactly a float32 (a float_list holds "
                                  "float32): cast the band to float32 explicitly")
             array = narrow
