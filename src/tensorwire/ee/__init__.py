@@ -3,6 +3,9 @@
 ``tensorwire.ee`` is kept apart from the codecs: the core (``import tensorwire``) never imports it.
 It gathers what Earth Engine does around the payload formats:
 
+- calling a hosted model the way ``ee.Model.fromVertexAi(...).predictImage`` / ``predictProperties``
+  do: tiles with overlap, requests cut at ``maxPayloadBytes``, answers checked and stitched
+  (:class:`Model`, docs/ee-model.md);
 - reading an image exported as TFRecord (``read_ee_image_export``, ``iter_ee_image_export``,
   ``load_mixer``; also importable from ``tensorwire.ee_export`` where they have always lived),
   ``read_ee_image_bands`` (one array per band, in its own dtype), and finding an export's files
@@ -22,8 +25,10 @@ from ..ee_export import (
     read_ee_image_export,
 )
 from .image_write import PROJECTION_PLACEHOLDER, WrittenImage, write_image
+from .model import Model
 
 __all__ = [
+    "Model",
     "iter_ee_image_export",
     "load_mixer",
     "read_ee_image_export",
