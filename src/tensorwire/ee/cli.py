@@ -16,6 +16,8 @@ Decisions:
   export's height and width (same grid); otherwise the placeholder, and a note on stderr.
 - ``--export`` with one argument: an existing file is that one file; anything else is a prefix
   whose shards ``files_for_prefix`` finds (``P-00000.tfrecord.gz`` or ``P00000...``).
+- ``--overlap`` is Earth Engine's ``inputOverlapSize``, the total per axis (tensorwire.ee.model
+  explains the reading): a tile of 128 with ``--overlap 16`` reaches the model as 144 × 144.
 - ``--property NAME=VALUE``: VALUE is read as JSON when it parses (numbers, true/false),
   else kept as a string.
 - Exit status: 0 done; 1 the model or the export failed (the message on stderr); 2 bad
@@ -25,7 +27,6 @@ Decisions:
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import os
 import sys
@@ -54,7 +55,11 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     p.add_argument("--format", required=True, metavar="FORMAT", help="payload format, e.g. SERIALIZED_TF_TENSORS")
     p.add_argument("--tile", type=int, required=True, metavar="N", help="input tile size in pixels (square)")
     p.add_argument("--overlap", type=int, default=0, metavar="N",
-                   help="pixels of the neighbouring image added on each edge of a tile (default: 0)")
+                   help="Earth Engine's inputOverlapSize: pixels added per axis, half on each edge, so even "
+                        "(a 128 tile with --overlap 16 reaches the model as 144x144; default: 0)")
+    p.add_argument("--fill", type=float, default=0.0, metavar="V",
+                   help="the value of pixels outside the image in edge tiles (default: 0)")
+    p.add_argument("--timeout", type=float, default=None, metavar="S", help="seconds per request (default: the Client's)")
     p.add_argument("--output-tile", type=int, default=None, metavar="N",
                    help="output tile size (default: --tile; 2x --tile for a 2x upsampling model)")
     p.add_argument("--output-band", action="append", required=True, metavar="NAME:DTYPE[:DIMS]",
@@ -193,6 +198,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """Run the parsed ``predict-image`` command; returns the exit status."""
     from ..errors import DecodeError, PredictionError
     from ..payload import PayloadFormat
+    from .model import Model
 
     try:
         fmt = PayloadFormat.of(args.format)
@@ -209,16 +215,12 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             bands, mixer = _band_files(args.band_file), None
         shape = next(iter(bands.values())).shape
         options: dict[str, Any] = {}
-        for name in ("max_payload_bytes", "concurrency", "progress"):
+        for name in ("max_payload_bytes", "concurrency", "progress", "timeout"):
             if getattr(args, name) is not None:
                 options[name] = getattr(args, name)
-        # tensorwire.ee.model is looked up when the command runs: the CLI stays importable without it
-        model_class = importlib.import_module("tensorwire.ee.model").Model
-        model = model_class(
-            args.target, payload_format=fmt.value, input_tile_size=(args.tile, args.tile),
-            input_overlap_size=(args.overlap, args.overlap),
-            output_tile_size=None if args.output_tile is None else (args.output_tile, args.output_tile),
-            output_bands=outputs, **options)
+        model = Model(
+            args.target, fmt, input_tile_size=args.tile, input_overlap_size=args.overlap,
+            output_tile_size=args.output_tile, output_bands=outputs, fill=args.fill, **options)
         predicted = model.predict_image(bands, properties=props or None)
         _write(args, predicted, (int(shape[0]), int(shape[1])), mixer)
     except (DecodeError, PredictionError, ValueError, OSError) as exc:
