@@ -363,6 +363,24 @@ def test_write_errors(tmp_path, bands, kwargs, error, message):
     assert not os.listdir(tmp_path)  # nothing written
 
 
+def test_overwrite_leaves_other_prefixes_alone(tmp_path):
+    band = np.zeros((8, 8), np.float32)
+    other = write_image({"b": band}, tmp_path / "xy", patch_dimensions=(8, 8))
+    write_image({"b": band}, tmp_path / "x", patch_dimensions=(8, 8))
+    (tmp_path / "x00007.tfrecord").write_bytes(b"")  # a stray shard of x in the other naming
+    write_image({"b": band}, tmp_path / "x", patch_dimensions=(8, 8), overwrite=True)
+    assert sorted(os.listdir(tmp_path)) == ["x-00000.tfrecord.gz", "x-mixer.json", "xy-00000.tfrecord.gz",
+                                            "xy-mixer.json"]
+    assert files_for_prefix(tmp_path / "xy") == other.files
+
+
+def test_big_endian_bands(tmp_path):
+    bands = {"i": np.arange(16, dtype=">i2").reshape(4, 4) - 8, "f": np.linspace(0, 1, 16, dtype=">f4").reshape(4, 4)}
+    written = write_image(bands, tmp_path / "x", patch_dimensions=(4, 4))
+    got = read_ee_image_bands(written.files, written.mixer_path, dtypes={"i": np.int16})
+    assert np.array_equal(got["i"], bands["i"]) and np.array_equal(got["f"], bands["f"])
+
+
 def test_fill_not_checked_when_no_padding(tmp_path):
     written = write_image({"b": np.zeros((8, 8), np.uint8)}, tmp_path / "x", patch_dimensions=(4, 4), fill=-1)
     assert written.padded_shape == written.shape == (8, 8)

@@ -219,6 +219,18 @@ def _records(files: list[ReadTarget], compression: ReadCompression, verify: bool
 _SHARD = r"-?(\d{5})\.tfrecord(\.gz)?"
 
 
+def shard_paths(prefix: str) -> list[tuple[int, str]]:
+    """``(number, path)`` of every file named ``<prefix>[-]NNNNN.tfrecord[.gz]``, in name order,
+    duplicates and gaps included (:func:`files_for_prefix` checks them)."""
+    pattern = re.compile(re.escape(os.path.basename(prefix)) + _SHARD + r"\Z")
+    found = []
+    for path in sorted(glob.glob(glob.escape(prefix) + "*.tfrecord*")):  # "*" stays in the directory
+        match = pattern.match(os.path.basename(path))
+        if match is not None:
+            found.append((int(match.group(1)), path))
+    return found
+
+
 def files_for_prefix(prefix: str | os.PathLike[str]) -> list[str]:
     """The TFRecord shards of an export, in order: ``<prefix>-00000.tfrecord[.gz]``, ``-00001``, ...
 
@@ -233,13 +245,8 @@ def files_for_prefix(prefix: str | os.PathLike[str]) -> list[str]:
             and ``.tfrecord.gz``), or a number is missing between 0 and the last one.
     """
     prefix = os.fspath(prefix)
-    pattern = re.compile(re.escape(os.path.basename(prefix)) + _SHARD + r"\Z")
     found: dict[int, str] = {}
-    for path in sorted(glob.glob(glob.escape(prefix) + "*.tfrecord*")):  # "*" stays in the directory
-        match = pattern.match(os.path.basename(path))
-        if match is None:
-            continue
-        number = int(match.group(1))
+    for number, path in shard_paths(prefix):
         if number in found:
             raise ValueError(f"two shards numbered {number:05d} for prefix {prefix!r}: {found[number]!r} and {path!r}")
         found[number] = path

@@ -46,7 +46,6 @@ handled per patch with numpy slicing, never one by one in Python.
 
 from __future__ import annotations
 
-import glob
 import json
 import os
 from collections.abc import Mapping
@@ -58,7 +57,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from .. import example as _example
 from .. import tfrecord as _tfrecord
-from ..ee_export import files_for_prefix
+from ..ee_export import shard_paths
 
 if TYPE_CHECKING:
     from typing_extensions import TypeAlias
@@ -111,6 +110,8 @@ def _bands(image_bands: ImageBands) -> tuple[dict[str, NDArray[Any]], tuple[int,
             shape = (int(array.shape[0]), int(array.shape[1]))
         elif array.shape != shape:
             raise ValueError(f"band {name!r} has shape {array.shape}, band {next(iter(bands))!r} {shape}")
+        if not array.dtype.isnative:  # e.g. a big-endian .npy: the same values in this machine's order
+            array = array.astype(array.dtype.newbyteorder("="))
         dtype = array.dtype
         if dtype not in _RAW | _INT64_LIST | _FLOAT_LIST:
             raise TypeError(f"band {name!r}: dtype {dtype} cannot be written (float16/32/64, (u)int8/16/32 "
@@ -144,12 +145,9 @@ def _shard_name(prefix: str, number: int, gzip: bool) -> str:
 
 
 def _existing(prefix: str) -> list[str]:
-    try:
-        shards = files_for_prefix(prefix)
-    except FileNotFoundError:
-        shards = []
-    except ValueError:  # duplicates or gaps: still files this prefix would collide with
-        shards = [p for p in glob.glob(glob.escape(prefix) + "*.tfrecord*")]
+    """An earlier image's files under this prefix: shards in either naming (whatever their
+    numbers) and mixers; never another prefix's (``x`` does not take ``xy-00000.tfrecord``)."""
+    shards = [path for _, path in shard_paths(prefix)]
     return shards + [p for p in (prefix + "-mixer.json", prefix + "mixer.json") if os.path.exists(p)]
 
 
