@@ -7,6 +7,9 @@ Commands:
             and NaN count of each of its arrays.
   serve     host a Python function module:function as a model over HTTP (Vertex AI contract)
             and gRPC (TF Serving Predict), in the given payload formats.
+  predict-image
+            predict an image (Earth Engine TFRecord export or .npy bands) through a hosted model
+            as ee.Model.predictImage does, to .npy/.npz or Earth Engine TFRecord (tensorwire.ee.cli).
 """
 
 from __future__ import annotations
@@ -85,6 +88,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="the interpreter's thread switch interval, seconds (default: %(default)s; "
                             "Python's own is 0.005)")
     serve.add_argument("--access-log", action="store_true", help="log every HTTP request")
+    from .ee.cli import add_parser as add_predict_image
+
+    add_predict_image(commands)
     return parser
 
 
@@ -221,6 +227,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run(data, sys.stdout)
     if args.command == "serve":
         return _serve(args, parser)
+    if args.command == "predict-image":
+        from .ee.cli import run as predict_image
+
+        return predict_image(args, parser)
     parser.print_help(sys.stderr)
     return 2
 

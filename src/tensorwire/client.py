@@ -33,9 +33,11 @@ Decisions (also in the README):
   other than its request's instances.
 * **Batches** (``max_payload_bytes``, default 1,500,000, Earth Engine's ``maxPayloadBytes``):
   instance 0 is encoded alone; if N times its size fits, the whole batch is encoded as one
-  request (and sent, if it does fit).  Otherwise runs of ``max_payload_bytes // size(instance
-  0)`` instances are encoded one after another as they are sent, and a run that is still over
-  the limit is halved until it fits, so only about ``concurrency + 1`` request bodies exist at
+  request (and sent, if it does fit).  Otherwise instances 0:2 are encoded too, which gives
+  the size ``s`` of one more instance and ``e`` of the rest of a body, and runs of
+  ``(max_payload_bytes - e) // s`` instances (the most that fit when instances are the same
+  size) are encoded one after another as they are sent, and a run that is still over the
+  limit is halved until it fits, so only about ``concurrency + 1`` request bodies exist at
   once.  One instance over the limit is a ValueError, raised when its run is made: instance 0
   is checked before anything is sent, a later one after the runs before it were answered (their
   predictions are dropped).  The runs are sent ``concurrency`` at a time (default 1: one after

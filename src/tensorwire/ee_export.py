@@ -3,11 +3,14 @@
 ``Export.image.toDrive/toCloudStorage(..., fileFormat="TFRecord", formatOptions={...})`` cuts the
 export region into a grid of patches and writes one ``tf.Example`` per patch:
 
-- every band is one feature (the band name is the feature key) holding a ``float_list`` of the
-  patch's pixels, row-major (height, then width);
+- every band is one feature (the band name is the feature key) holding the patch's pixels,
+  row-major (height, then width): a ``float_list`` (what Earth Engine's guide says every exported
+  number becomes), an ``int64_list``, or one raw ``bytes_list`` value (little-endian); see
+  **Band dtypes** below;
 - patches follow each other row-major over the region (left to right, then top to bottom), in
   as many TFRecord files as ``maxFileSize`` requires (``<prefix>-00000.tfrecord.gz``,
-  ``-00001``, ...; gzip when ``compressed`` is true, the default);
+  ``-00001``, ...; gzip when ``compressed`` is true, the default). Both ``<prefix>-00000`` and
+  ``<prefix>00000`` occur; :func:`files_for_prefix` finds the shards of a prefix in either form;
 - a sidecar ``<prefix>mixer.json`` describes the grid: ``patchDimensions`` ``[width, height]``
   of a patch in pixels, ``patchesPerRow``, ``totalPatches`` and the ``projection`` (not
   interpreted here). Patches that would not fit whole are dropped by Earth Engine, so the
@@ -25,6 +28,18 @@ reader drops the buffer before stitching. Pass ``kernel_size`` as the export did
 an equal margin on all sides is inferred from the value count of the first patch and then
 enforced on every patch.
 
+**Band dtypes.** A band's values are converted to its dtype exactly, or the read fails.
+``dtypes=None`` takes the dtype from the kind of the band's feature in the first patch:
+``float_list`` -> float32, ``int64_list`` -> int64, one ``bytes_list`` value -> uint8 (raw
+bytes, one per pixel). ``dtypes=`` (one dtype for every band, or ``{band: dtype}``) names it:
+a ``float_list`` or ``int64_list`` is converted when every value is representable (an integral
+float in range for an integer dtype; an integer exactly representable for a float dtype); a
+``bytes_list`` must hold one value of ``pixels * itemsize`` bytes, read as little-endian values
+of that dtype (so int16/uint16 raw bands are read with ``dtypes={"b": np.int16}``). Whatever
+the dtype, a band keeps the feature kind it had in the first patch in every later patch.
+``read_ee_image_export`` stitches into one array of ``numpy.result_type`` of the bands' dtypes
+(float32 for a float export, as before); ``read_ee_image_bands`` keeps each band's own dtype.
+
 **Band order.** Earth Engine writes the band names as feature keys, and the order of the keys
 in a record is not defined. ``bands=None`` means every feature of the first patch, in sorted
 (code point) order; pass ``bands=image.bandNames().getInfo()`` (or any list) for the export's
@@ -36,16 +51,18 @@ index, its file and record, and the band) and for a bad mixer.
 
 from __future__ import annotations
 
+import glob
 import json
 import math
 import os
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from numbers import Integral
 from typing import TYPE_CHECKING, Any, Union, cast
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import DTypeLike, NDArray
 
 # The codecs used, through their public API only.  This is the one line to switch to the
 # backend-chosen public names once tensorwire exposes them (for now: the reference modules).
@@ -62,8 +79,11 @@ if TYPE_CHECKING:
 Mixer: TypeAlias = Union[Mapping[str, Any], str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
 #: One TFRecord file of the export, or the export's files in order.
 ExportFiles: TypeAlias = Union["ReadTarget", Iterable["ReadTarget"]]
+#: ``dtypes=``: one dtype for every band, or ``{band: dtype}`` (bands not named: by feature kind).
+BandDTypes: TypeAlias = Union[DTypeLike, Mapping[str, DTypeLike], None]
 
-__all__ = ["read_ee_image_export", "iter_ee_image_export", "load_mixer"]
+__all__ = ["read_ee_image_export", "read_ee_image_bands", "iter_ee_image_export", "load_mixer",
+           "files_for_prefix", "mixer_for_prefix"]
 
 _MIXER_KEYS = ("patchDimensions", "patchesPerRow", "totalPatches")
 
@@ -192,24 +212,195 @@ def _records(files: list[ReadTarget], compression: ReadCompression, verify: bool
             number += 1
 
 
-def _feature_description(value: DecodedFeature) -> str:
+# ------------------------------------------------------------------------------------------
+# shard names
+
+
+_SHARD = r"-?(\d{5})\.tfrecord(\.gz)?"
+
+
+def shard_paths(prefix: str) -> list[tuple[int, str]]:
+    """``(number, path)`` of every file named ``<prefix>[-]NNNNN.tfrecord[.gz]``, in name order,
+    duplicates and gaps included (:func:`files_for_prefix` checks them)."""
+    pattern = re.compile(re.escape(os.path.basename(prefix)) + _SHARD + r"\Z")
+    found = []
+    for path in sorted(glob.glob(glob.escape(prefix) + "*.tfrecord*")):  # "*" stays in the directory
+        match = pattern.match(os.path.basename(path))
+        if match is not None:
+            found.append((int(match.group(1)), path))
+    return found
+
+
+def files_for_prefix(prefix: str | os.PathLike[str]) -> list[str]:
+    """The TFRecord shards of an export, in order: ``<prefix>-00000.tfrecord[.gz]``, ``-00001``, ...
+
+    Earth Engine's shard names occur both with a dash before the number
+    (``<prefix>-00000.tfrecord.gz``) and without (``<prefix>00000.tfrecord.gz``); both are
+    taken, compressed or not, and sorted by their number.  ``prefix`` is a path without the
+    shard number (``"out/export"`` for ``out/export-00000.tfrecord.gz``).
+
+    Raises:
+        FileNotFoundError: no shard has that prefix.
+        ValueError: two shards have the same number (``-00001`` and ``00001``, or ``.tfrecord``
+            and ``.tfrecord.gz``), or a number is missing between 0 and the last one.
+    """
+    prefix = os.fspath(prefix)
+    found: dict[int, str] = {}
+    for number, path in shard_paths(prefix):
+        if number in found:
+            raise ValueError(f"two shards numbered {number:05d} for prefix {prefix!r}: {found[number]!r} and {path!r}")
+        found[number] = path
+    if not found:
+        raise FileNotFoundError(f"no TFRecord shards {prefix}[-]NNNNN.tfrecord[.gz]")
+    missing = sorted(set(range(max(found) + 1)) - set(found))
+    if missing:
+        raise ValueError(f"shards of {prefix!r}: number {missing[0]:05d} is missing (the last is {max(found):05d})")
+    return [found[n] for n in sorted(found)]
+
+
+def mixer_for_prefix(prefix: str | os.PathLike[str]) -> str:
+    """The mixer of an export: ``<prefix>-mixer.json`` or ``<prefix>mixer.json``, whichever exists.
+
+    Raises ``FileNotFoundError`` when neither exists and ``ValueError`` when both do.
+    """
+    prefix = os.fspath(prefix)
+    found = [p for p in (prefix + "-mixer.json", prefix + "mixer.json") if os.path.isfile(p)]
+    if not found:
+        raise FileNotFoundError(f"no mixer {prefix}-mixer.json or {prefix}mixer.json")
+    if len(found) > 1:
+        raise ValueError(f"two mixers for prefix {prefix!r}: {found[0]!r} and {found[1]!r}")
+    return found[0]
+
+
+# ------------------------------------------------------------------------------------------
+# band values and their dtypes
+
+_KIND_DTYPE: dict[str, np.dtype[Any]] = {"float_list": np.dtype(np.float32), "int64_list": np.dtype(np.int64), "bytes_list": np.dtype(np.uint8)}
+_ALLOWED = frozenset(np.dtype(t) for t in (np.float32, np.float64, np.int8, np.uint8, np.int16, np.uint16,
+                                           np.int32, np.uint32, np.int64))
+
+
+def _kind(value: DecodedFeature) -> str | None:
     if value is None:
-        return "a feature with no list set"
+        return None
     if isinstance(value, np.ndarray):
-        return "an int64_list" if value.dtype.kind in "iub" else f"a {value.dtype} array"
-    return "a bytes_list"
+        return "float_list" if value.dtype == np.float32 else "int64_list"
+    return "bytes_list"
+
+
+def _feature_description(value: DecodedFeature) -> str:
+    kind = _kind(value)
+    if kind is None:
+        return "a feature with no list set"
+    return ("an " if kind == "int64_list" else "a ") + kind
+
+
+def _dtype_of(dtypes: BandDTypes, band: str) -> np.dtype[Any] | None:
+    if dtypes is None:
+        return None
+    if isinstance(dtypes, Mapping):  # always {band: dtype}; numpy's dict form of a dtype is not taken
+        per_band = cast("Mapping[str, DTypeLike]", dtypes)
+        if band not in per_band:
+            return None
+        given = per_band[band]
+    else:
+        given = dtypes
+    dtype: np.dtype[Any] = np.dtype(given)
+    if dtype not in _ALLOWED:
+        raise TypeError(f"dtypes: band {band!r}: {dtype} is not one of float32, float64, (u)int8/16/32, int64")
+    return dtype
+
+
+def _check_dtypes(dtypes: BandDTypes) -> None:
+    if isinstance(dtypes, Mapping):
+        for band in dtypes:
+            _dtype_of(dtypes, band)
+    elif dtypes is not None:
+        _dtype_of(dtypes, "")
+
+
+@dataclass(frozen=True)
+class _Band:
+    kind: str  # the feature kind of the band in the first patch, required of every patch
+    dtype: np.dtype[Any]
+
+
+def _band_spec(features: Mapping[str, DecodedFeature], band: str, dtypes: BandDTypes, where: str) -> _Band:
+    value = _feature(features, band, where)
+    kind = _kind(value)
+    if kind is None:
+        raise DecodeError(f"{where}: band {band!r} is a feature with no list set, "
+                          "expected a float_list, an int64_list or a bytes_list")
+    dtype = _dtype_of(dtypes, band)
+    return _Band(kind, _KIND_DTYPE[kind] if dtype is None else dtype)
+
+
+def _feature(features: Mapping[str, DecodedFeature], band: str, where: str) -> DecodedFeature:
+    try:
+        return features[band]
+    except KeyError:
+        raise DecodeError(f"{where}: band {band!r} is missing") from None
+
+
+def _band_values(features: Mapping[str, DecodedFeature], band: str, spec: _Band, where: str) -> NDArray[Any]:
+    """The band's values, flat, converted exactly to ``spec.dtype``."""
+    value = _feature(features, band, where)
+    kind = _kind(value)
+    if kind != spec.kind:
+        raise DecodeError(f"{where}: band {band!r} is {_feature_description(value)}, expected a"
+                          f"{'n' if spec.kind == 'int64_list' else ''} {spec.kind}")
+    dtype = spec.dtype
+    if kind == "bytes_list":
+        items = cast("list[bytes]", value)
+        if len(items) != 1:
+            raise DecodeError(f"{where}: band {band!r} is a bytes_list of {len(items)} values, "
+                              "expected one raw value holding the patch")
+        raw = items[0]
+        if len(raw) % dtype.itemsize:
+            raise DecodeError(f"{where}: band {band!r} holds {len(raw)} bytes, not a whole number of "
+                              f"{dtype} values ({dtype.itemsize} bytes each)")
+        return np.frombuffer(raw, dtype.newbyteorder("<")).astype(dtype, copy=False)
+    values = cast("NDArray[Any]", value)
+    if values.dtype == dtype:
+        return values
+    with np.errstate(invalid="ignore", over="ignore"):  # NaN or out of range: found just below
+        converted = values.astype(dtype)
+        exact = converted.astype(values.dtype) == values
+    if kind == "float_list" and dtype.kind == "f":
+        exact |= np.isnan(values)  # float32 -> float64 is exact, NaN included
+    if not exact.all():
+        i = int(np.argmin(exact))
+        raise DecodeError(f"{where}: band {band!r}: value {values[i].item()!r} at index {i} of its {kind} "
+                          f"is not exactly a {dtype}")
+    return converted
+
+
+def _crop(values: NDArray[Any], band: str, grid: _Grid, margin: tuple[int, int], where: str) -> NDArray[Any]:
+    my, mx = margin
+    rows, cols = grid.height + 2 * my, grid.width + 2 * mx
+    if values.size != rows * cols:
+        raise DecodeError(
+            f"{where}: band {band!r} has {values.size} values, expected {rows}x{cols} = {rows * cols} "
+            f"(patch {grid.height}x{grid.width} plus a margin of {my} rows and {mx} columns per side)")
+    return values.reshape(rows, cols)[my : my + grid.height, mx : mx + grid.width]
+
+
+# ------------------------------------------------------------------------------------------
+# reading
 
 
 def iter_ee_image_export(
     files: ExportFiles, mixer: Mixer, *, bands: Iterable[str] | None = None,
-    kernel_size: int | Sequence[int] | None = None, compression: ReadCompression = "auto", verify: bool = True,
-) -> Iterator[tuple[int, int, dict[str, NDArray[np.float32]]]]:
+    kernel_size: int | Sequence[int] | None = None, dtypes: BandDTypes = None,
+    compression: ReadCompression = "auto", verify: bool = True,
+) -> Iterator[tuple[int, int, dict[str, NDArray[Any]]]]:
     """Yield the patches of an Earth Engine TFRecord image export one at a time.
 
     Args:
         files: one TFRecord file (path or binary file object) or a list of them, in the export's
-            order (Earth Engine numbers them ``-00000``, ``-00001``, ...: ``sorted(glob(...))``).
-            Gzip is detected (``compression="auto"``); pass ``compression`` to force one.
+            order (Earth Engine numbers them ``-00000``, ``-00001``, ...: :func:`files_for_prefix`
+            finds them).  Gzip is detected (``compression="auto"``); pass ``compression`` to
+            force one.
         mixer: the export's ``*mixer.json``, as a path or as the loaded dict.
         bands: the band names to return, in this order; ``None``: every feature of the first
             patch, sorted by name.  Features not asked for are ignored.
@@ -217,23 +408,30 @@ def iter_ee_image_export(
             ``ky // 2`` extra rows above and below and ``kx // 2`` extra columns left and right,
             which are dropped.  ``None``: infer an equal margin on all sides from the first
             patch (``1`` means no margin, as Earth Engine's default ``[1, 1]``).
+        dtypes: the bands' dtypes: one for all, ``{band: dtype}``, or ``None``: by the feature
+            kind of the first patch (float_list: float32, int64_list: int64, one raw bytes_list
+            value: uint8).  Values are converted exactly or the read fails (module docstring).
         verify: check each record's data CRC (lengths are always checked).
 
     Yields:
-        ``(row, col, {band: ndarray})`` per patch, row-major over the grid; each array is
-        float32 of shape ``(height, width)`` = the mixer's ``patchDimensions`` reversed, a view
-        of the decoded patch with the margin dropped.  The patch at ``(row, col)`` covers rows
-        ``row * height ...`` and columns ``col * width ...`` of the region.
+        ``(row, col, {band: ndarray})`` per patch, row-major over the grid; each array has the
+        band's dtype and shape ``(height, width)`` = the mixer's ``patchDimensions`` reversed,
+        a view of the decoded patch with the margin dropped.  The patch at ``(row, col)``
+        covers rows ``row * height ...`` and columns ``col * width ...`` of the region.
 
     Raises:
-        DecodeError: a corrupt file or record; a patch without one of the bands, with a band
-            that is not a float_list or has the wrong number of values (naming the patch index,
-            file, record and band); more patches than ``totalPatches`` (when the extra patch is
+        DecodeError: a corrupt file or record; a patch without one of the bands, with a band of
+            another feature kind than in the first patch, with the wrong number of values, or
+            with a value the band's dtype cannot hold exactly (naming the patch index, file,
+            record and band); more patches than ``totalPatches`` (when the extra patch is
             reached) or fewer (after the last patch was yielded); a bad mixer.
+        TypeError: a dtype that is not float32, float64, (u)int8/16/32 or int64.
     """
     grid = _grid(mixer)
     names = _band_names(bands)
+    _check_dtypes(dtypes)
     margin = None if kernel_size is None else _margins(kernel_size)
+    specs: dict[str, _Band] = {}
     index = 0
     for name, number, record in _records(_as_files(files), compression, verify):
         where = f"patch {index} ({name}, record {number})"
@@ -247,67 +445,74 @@ def iter_ee_image_export(
             if not features:
                 raise DecodeError(f"{where}: the patch has no features (bands)")
             names = sorted(features)
+        if not specs:
+            specs = {band: _band_spec(features, band, dtypes, where) for band in names}
+        values = {band: _band_values(features, band, specs[band], where) for band in names}
         if margin is None:
-            count = _band_values(features, names[0], where).size
+            count = values[names[0]].size
             m = _infer_margin(count, grid)
             if m is None:
                 raise DecodeError(
                     f"{where}: band {names[0]!r} has {count} values, which is no {grid.height}x{grid.width} "
                     "patch (patchDimensions) with an equal margin on every side; pass the export's kernel_size")
             margin = (m, m)
-        patch = {}
-        for band in names:
-            patch[band] = _crop(features, band, grid, margin, where)
+        patch = {band: _crop(values[band], band, grid, margin, where) for band in names}
         yield divmod(index, grid.per_row) + (patch,)
         index += 1
     if index < grid.total:
         raise DecodeError(f"the export has {index} patches, the mixer's totalPatches is {grid.total}")
 
 
-def _band_values(features: Mapping[str, DecodedFeature], band: str, where: str) -> NDArray[np.float32]:
-    try:
-        values = features[band]
-    except KeyError:
-        raise DecodeError(f"{where}: band {band!r} is missing") from None
-    if not (isinstance(values, np.ndarray) and values.dtype == np.float32):
-        raise DecodeError(f"{where}: band {band!r} is {_feature_description(values)}, expected a float_list")
-    return cast("NDArray[np.float32]", values)
+def read_ee_image_bands(
+    files: ExportFiles, mixer: Mixer, *, bands: Iterable[str] | None = None,
+    kernel_size: int | Sequence[int] | None = None, dtypes: BandDTypes = None,
+    compression: ReadCompression = "auto", verify: bool = True,
+) -> dict[str, NDArray[Any]]:
+    """Read a whole export into ``{band: (H, W) array}``, each band in its own dtype.
 
-
-def _crop(features: Mapping[str, DecodedFeature], band: str, grid: _Grid, margin: tuple[int, int],
-          where: str) -> NDArray[np.float32]:
-    values = _band_values(features, band, where)
-    my, mx = margin
-    rows, cols = grid.height + 2 * my, grid.width + 2 * mx
-    if values.size != rows * cols:
-        raise DecodeError(
-            f"{where}: band {band!r} has {values.size} values, expected {rows}x{cols} = {rows * cols} "
-            f"(patch {grid.height}x{grid.width} plus a margin of {my} rows and {mx} columns per side)")
-    return values.reshape(rows, cols)[my : my + grid.height, mx : mx + grid.width]
+    The image :func:`read_ee_image_export` stitches, one array per band (in ``bands`` order)
+    instead of one ``(H, W, n_bands)`` array of a common dtype: what ``tensorwire.ee.Model``'s
+    ``predict_image`` takes.  Arguments and errors are those of :func:`iter_ee_image_export`.
+    """
+    mixer = load_mixer(mixer)  # read a mixer file once
+    grid = _grid(mixer)
+    out: dict[str, NDArray[Any]] = {}
+    h, w = grid.height, grid.width
+    for row, col, patch in iter_ee_image_export(files, mixer, bands=bands, kernel_size=kernel_size, dtypes=dtypes,
+                                                compression=compression, verify=verify):
+        if not out:
+            out = {band: np.empty((grid.rows * h, grid.per_row * w), dtype=v.dtype) for band, v in patch.items()}
+        for band, values in patch.items():
+            out[band][row * h : (row + 1) * h, col * w : (col + 1) * w] = values
+    return out
 
 
 def read_ee_image_export(
     files: ExportFiles, mixer: Mixer, *, bands: Iterable[str] | None = None,
-    kernel_size: int | Sequence[int] | None = None, compression: ReadCompression = "auto", verify: bool = True,
-) -> NDArray[np.float32]:
-    """Read a whole Earth Engine TFRecord image export into one ``(H, W, n_bands)`` float32 array.
+    kernel_size: int | Sequence[int] | None = None, dtypes: BandDTypes = None,
+    compression: ReadCompression = "auto", verify: bool = True,
+) -> NDArray[Any]:
+    """Read a whole Earth Engine TFRecord image export into one ``(H, W, n_bands)`` array.
 
     ``H = (totalPatches / patchesPerRow) * height`` and ``W = patchesPerRow * width`` for the
     mixer's ``patchDimensions`` ``[width, height]``; ``[..., i]`` is band ``bands[i]`` (by
     default the sorted feature names of the first patch).  Patch margins (``kernel_size``) are
-    dropped, so every pixel of the region comes from exactly one patch.  Arguments and errors
-    are those of :func:`iter_ee_image_export`, which reads one patch at a time for exports that
-    do not fit in memory; here nothing is returned unless the whole export is valid.
+    dropped, so every pixel of the region comes from exactly one patch.  The array's dtype is
+    ``numpy.result_type`` of the bands' dtypes (``dtypes``; float32 for an export of
+    float_lists).  Arguments and errors are those of :func:`iter_ee_image_export`, which reads
+    one patch at a time for exports that do not fit in memory; here nothing is returned unless
+    the whole export is valid.
     """
     mixer = load_mixer(mixer)  # read a mixer file once
     grid = _grid(mixer)
     out = None
     h, w = grid.height, grid.width
     for row, col, patch in iter_ee_image_export(
-        files, mixer, bands=bands, kernel_size=kernel_size, compression=compression, verify=verify
+        files, mixer, bands=bands, kernel_size=kernel_size, dtypes=dtypes, compression=compression, verify=verify
     ):
         if out is None:
-            out = np.empty((grid.rows * h, grid.per_row * w, len(patch)), dtype=np.float32)
+            dtype = np.result_type(*(v.dtype for v in patch.values()))
+            out = np.empty((grid.rows * h, grid.per_row * w, len(patch)), dtype=dtype)
         tile = out[row * h : (row + 1) * h, col * w : (col + 1) * w]
         for i, values in enumerate(patch.values()):
             tile[:, :, i] = values
