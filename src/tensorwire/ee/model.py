@@ -81,8 +81,10 @@ class Model:
 
     ``target``: a predict URL (JSON formats), ``host:port`` (gRPC formats) or an existing
     :class:`tensorwire.Client` (whose format must be ``payload_format``; its transport, retries
-    and request options are used).  ``client_options`` go to the Client made otherwise
-    (``timeout``, ``retries``, ``headers``, ``model_name``, ...).
+    and request options are used, its own ``max_payload_bytes`` and ``concurrency`` are not:
+    the Model's are).  ``client_options`` go to the Client made otherwise (``timeout``,
+    ``retries``, ``headers``, ``model_name``, ...), with the Model's ``max_payload_bytes`` and
+    ``concurrency``.
 
     ``input_tile_size``, ``input_overlap_size``, ``output_tile_size``: ``[x, y]`` or one int;
     the overlap is the total added per axis (half on each edge, so it must be even).
@@ -115,7 +117,8 @@ class Model:
                 raise ValueError(f"the Client speaks {target.format.value}, payload_format is {self.format.value}")
             self.client = target
         elif isinstance(target, str):
-            self.client = Client(target, self.format, **client_options)
+            self.client = Client(target, self.format, max_payload_bytes=max_payload_bytes, concurrency=concurrency,
+                                 **client_options)
         else:
             raise TypeError(f"target: a predict URL, host:port or a tensorwire.Client, not {type(target).__name__}")
         self.batcher = Batcher(max_payload_bytes, concurrency)
