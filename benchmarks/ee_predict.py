@@ -44,7 +44,7 @@ if HERE not in sys.path:
 
 import numpy as np  # noqa: E402
 
-from load import tensorwire_server  # noqa: E402
+from load import keep_freed_memory, tensorwire_server  # noqa: E402
 
 MB = 1e6
 
@@ -137,6 +137,7 @@ def main(argv=None):
     parser.add_argument("--max-payload-bytes", type=int, default=10_000_000, help="request limit (default 10,000,000)")
     parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds (default 2)")
     args = parser.parse_args(argv)
+    malloc = keep_freed_memory(parser)  # as the other serving benchmarks (load.py), for this process and the server
     command = "python benchmarks/ee_predict.py " + " ".join(sys.argv[1:] if argv is None else argv)
     print(f"building the {args.size}x{args.size}x{args.bands} float32 image ...", file=sys.stderr)
     bands = make_bands(args.size, args.bands)
@@ -168,7 +169,7 @@ def main(argv=None):
     print(f"{args.size}x{args.size}x{args.bands} float32 image ({image_bytes / MB:,.0f} MB), tile {args.tile}, "
           f"overlap {args.overlap} (instances {instance}x{instance}x{args.bands}), {args.format}, "
           f"max_payload_bytes {args.max_payload_bytes:,}: {tiles} tiles in {len(ranges)} requests; "
-          f"best of {args.rounds} interleaved rounds\n")
+          f"best of {args.rounds} interleaved rounds; {malloc}\n")
     print("| way | seconds | tiles/s | throughput vs bare loop |")
     print("|:--|--:|--:|--:|")
     for name in names:

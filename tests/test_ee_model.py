@@ -345,3 +345,31 @@ def test_the_tensorflow_model_wrapped_for_earth_engine():
         out = m.predict_image({"B1": a, "B2": b})
     np.testing.assert_array_equal(out["sum"], (a + b) * 2)
     np.testing.assert_array_equal(out["diff"], a - b)
+
+
+@pytest.mark.parametrize("fmt", ["SERIALIZED_TF_TENSORS", "JSON", "GRPC_TF_TENSORS", "GRPC_SERIALIZED_TF_TENSORS"])
+def test_a_given_client_string_and_bool_properties(server, fmt):
+    seen = []
+
+    def tagged(inputs):
+        names = [v.decode() if isinstance(v, bytes) else str(v) for v in np.asarray(inputs["tag"]).reshape(-1)]
+        seen.extend(zip(names, np.asarray(inputs["flag"]).reshape(-1).tolist()))
+        return {"y": band(inputs, "B1")[..., 0]}
+
+    MODEL["fn"] = tagged
+    img = image(8, 8)
+    with tw.Client(target(server, fmt), fmt, timeout=20) as client:
+        m = Model(client, fmt, input_tile_size=4, output_bands={"y": np.float32}, progress=False)
+        out = m.predict_image({"B1": img}, properties={"tag": "forest", "flag": True})
+        m.close()  # leaves the given client open
+        answer = client.predict({"B1": np.zeros((1, 4, 4, 1), np.float32), "tag": np.array(["a"], dtype=object),
+                                 "flag": np.array([False])})
+        assert [a.shape for a in answer.values()] == [(1, 4, 4)]
+    np.testing.assert_array_equal(out["y"], img)
+    assert seen[:4] == [("forest", True)] * 4
+
+
+def test_a_client_of_another_format_is_refused(server):
+    with tw.Client(target(server, "RAW_JSON"), "RAW_JSON") as client:
+        with pytest.raises(ValueError, match="the Client speaks RAW_JSON, payload_format is SERIALIZED_TF_TENSORS"):
+            Model(client, input_tile_size=4, output_bands={"y": np.float32})

@@ -62,7 +62,8 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, Union
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
@@ -71,6 +72,9 @@ from ..errors import DecodeError, PredictionError
 from ..payload import AnyFormat, PayloadFormat, encode_request
 from ._answers import Checker, OutputSpec, outputs
 from ._tiling import SizeXY, Tiling, rows_cols
+
+if TYPE_CHECKING:
+    from ..client import Client
 
 #: A property value sent with every instance.
 PropertyValue = Union[int, float, bool, str, np.generic]
@@ -97,7 +101,7 @@ class Model:
     the image.  ``progress``: a tqdm bar (None: when stderr is a terminal).
     """
 
-    def __init__(self, target: Any, payload_format: AnyFormat = "SERIALIZED_TF_TENSORS", *,
+    def __init__(self, target: str | Client, payload_format: AnyFormat = "SERIALIZED_TF_TENSORS", *,
                  input_tile_size: SizeXY | None = None, input_overlap_size: SizeXY = 0,
                  output_tile_size: SizeXY | None = None, output_bands: Mapping[str, OutputSpec] | None = None,
                  input_properties: Sequence[str] | None = None,
@@ -107,9 +111,10 @@ class Model:
                  concurrency: int = 4, fill: Any = 0, progress: bool | None = None,
                  **client_options: Any) -> None:
         from .._batcher import Batcher
-        from ..client import Client
+        from ..client import Client  # noqa: F811 (the runtime import; the client stack is an extra)
 
         self.format = PayloadFormat.of(payload_format)
+        self._owns_client = not isinstance(target, Client)
         if isinstance(target, Client):
             if client_options:
                 raise TypeError(f"client options {sorted(client_options)} given with an existing Client")
@@ -137,6 +142,18 @@ class Model:
         self.input_type_override = {k: np.dtype(v) for k, v in (input_type_override or {}).items()}
         self.fill = fill
         self.progress = progress
+
+    def close(self) -> None:
+        """Closes the Client this Model made (not one it was given)."""
+        if self._owns_client:
+            self.client.close()
+
+    def __enter__(self) -> Model:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
 
     # ---------------------------------------------------------------------------------- images
 
