@@ -320,8 +320,41 @@ def test_an_instance_over_the_limit_is_refused_before_sending(server):
     MODEL["fn"] = lambda inputs: pytest.fail("sent")
     m = model(server, "SERIALIZED_TF_TENSORS", input_tile_size=16, output_bands={"y": np.float32},
               max_payload_bytes=100)
-    with pytest.raises(ValueError, match="instance 0 alone encodes to"):
+    with pytest.raises(ValueError, match=r"^tile \(0, 0\): instance 0 alone encodes to [\d,]+ bytes, over max_payload_bytes=100$"):
         m.predict_image({"B1": image(16, 16)})
+
+
+def test_a_string_property_in_raw_json_is_refused_naming_the_tiles(server):
+    m = model(server, "RAW_JSON", input_tile_size=4, output_bands={"y": np.float32})
+    with pytest.raises(TypeError, match=r"^tile \(0, 0\): unsupported dtype for JSON numbers: object"):
+        m.predict_image({"B1": image(8, 8)}, properties={"tag": "forest"})
+
+
+@pytest.mark.parametrize("fmt", ["SERIALIZED_TF_TENSORS", "GRPC_TF_TENSORS"])
+def test_a_failed_request_is_retried_as_the_client_retries(server, fmt):
+    from tensorwire._transport import Retry
+
+    MODEL["fn"] = lambda inputs: {"y": band(inputs, "B1")[..., 0] + 1}
+    m = model(server, fmt, input_tile_size=4, output_bands={"y": np.float32}, backoff=0.001, retries=2)
+    send_once = m.client.transport.send_once
+    attempts = []
+
+    def busy_first(body, headers):
+        attempts.append(len(body))
+        if len(attempts) == 1:
+            raise Retry(tw.PredictionError("busy", status=503))
+        return send_once(body, headers)
+
+    m.client.transport.send_once = busy_first
+    img = image(8, 8)
+    np.testing.assert_array_equal(m.predict_image({"B1": img})["y"], img + 1)
+    assert len(attempts) == 2 and attempts[0] == attempts[1]
+    attempts.clear()
+    m.client.transport.send_once = lambda body, headers: attempts.append(1) or (_ for _ in ()).throw(
+        Retry(tw.PredictionError("still busy", status=503)))
+    with pytest.raises(tw.PredictionError, match=r"^tiles \(0, 0\) to \(1, 1\) \(row, column\): still busy") as info:
+        m.predict_image({"B1": img})
+    assert info.value.status == 503 and len(attempts) == 3
 
 
 def test_progress_true_shows_a_bar_on_stderr(server, capsys):

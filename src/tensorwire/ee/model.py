@@ -285,7 +285,10 @@ class Model:
         options = self.client.request_options
         bare = self.format is PayloadFormat.ND_ARRAYS
 
+        encoding = [0, 0]  # the instances last encoded: those an encoding error is about
+
         def encode(start: int, stop: int) -> bytes:
+            encoding[:] = start, stop
             cols = columns(start, stop)
             body: bytes = encode_request(next(iter(cols.values())) if bare else cols, self.format, **options)
             return body
@@ -293,7 +296,13 @@ class Model:
         bar = _progress_bar(self.progress if progress is None else progress, n, unit)
         answers = self.batcher.stream(n, encode, self.client._send)
         with contextlib.closing(answers), bar:
-            for start, stop, future in answers:
+            while True:
+                try:  # makes (encodes) the next request: its errors name the instances
+                    start, stop, future = next(answers)
+                except StopIteration:
+                    break
+                except (ValueError, TypeError) as exc:
+                    raise type(exc)(f"{where(*encoding)}: {exc}") from exc
                 try:
                     answer = future.result()
                 except PredictionError as exc:
