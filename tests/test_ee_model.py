@@ -406,3 +406,14 @@ def test_a_client_of_another_format_is_refused(server):
     with tw.Client(target(server, "RAW_JSON"), "RAW_JSON") as client:
         with pytest.raises(ValueError, match="the Client speaks RAW_JSON, payload_format is SERIALIZED_TF_TENSORS"):
             Model(client, input_tile_size=4, output_bands={"y": np.float32})
+
+
+def test_the_benchmark_runs_small_and_prints_its_tables():
+    from pathlib import Path
+
+    from serving import run_script
+
+    script = Path(__file__).parent.parent / "benchmarks" / "ee_predict.py"
+    status, out, err = run_script(script, ["--size", "512", "--bands", "2", "--rounds", "1"], timeout=120)
+    assert status == 0, err[-3000:]
+    assert "| Model.predict_image, concurrency 1 |" in out and "| target: 2.5 × input + output |" in out

@@ -26,9 +26,11 @@ edge (default ``[0, 0]``), ``outputTileSize`` as the size of the tiles coming ba
 input tile size), ``inputProperties`` as properties copied into every tile instance, and
 ``outputBands`` as a map from band name to ``type`` (a PixelType) and optional ``dimensions``.
 On its own that wording does not say whether the overlap is per edge or in total.  The guide
-settles it: its tile-size section says that a buffer of N pixels all around a tile is asked for
-with an overlap of ``[2N, 2N]``.  docs/payload-formats.md already gave the same arithmetic (a
-``[192, 192]`` tile with a ``[64, 64]`` overlap reaches the model as 256 × 256).  So:
+settles it: its "Tile Sizes" section says that for a buffer of N pixels around the image (the
+patch sent) the overlap is ``[2N, 2N]``.  (Only excerpts of the guide could be read here, in a
+search index, not the whole page; that sentence is quoted in them.)  docs/payload-formats.md
+already gave the same arithmetic (a ``[192, 192]`` tile with a ``[64, 64]`` overlap reaches the
+model as 256 × 256).  So:
 
 * **Decided: the overlap is the total added per axis**, half of it on each edge.  An instance
   is ``input_tile_size + input_overlap_size`` pixels on a side (128 + 16 = 144 for a
