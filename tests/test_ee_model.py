@@ -189,19 +189,37 @@ def test_nd_arrays_refuses_several_inputs(server):
         m.predict_image({"B1": image(4, 4)}, properties={"year": 1})
 
 
-@pytest.mark.parametrize("fmt", ["SERIALIZED_TF_TENSORS", "RAW_JSON", "GRPC_TF_TENSORS"])
+@pytest.mark.parametrize("fmt", FORMATS)
 def test_predict_properties_one_instance_per_row(server, fmt):
+    single = fmt == "ND_ARRAYS"  # one unnamed array per instance: one column
+
     def rows(inputs):
+        if single:
+            a = np.asarray(inputs["instances"], np.float32).reshape(-1)
+            return {"score": a * 2}
         a = np.asarray(inputs["elevation"], np.float32).reshape(-1)
         b = np.asarray(inputs["slope"], np.float32).reshape(-1)
         return {"score": a + b, "pair": np.stack([a, b], axis=1)}
 
     MODEL["fn"] = rows
     elevation, slope = np.arange(50, dtype=np.float32), np.arange(50, dtype=np.float32) * 3
+    if single:
+        m = model(server, fmt, output_properties={"score": np.float32}, max_payload_bytes=200)
+        out = m.predict_properties({"elevation": elevation})
+        np.testing.assert_array_equal(out["score"], elevation * 2)
+        return
     m = model(server, fmt, output_properties={"score": np.float32, "pair": (np.float32, 1)}, max_payload_bytes=800)
     out = m.predict_properties({"elevation": elevation, "slope": slope})
     np.testing.assert_array_equal(out["score"], elevation + slope)
     np.testing.assert_array_equal(out["pair"], np.stack([elevation, slope], axis=1))
+
+
+def test_predict_properties_checks_the_answers_per_row(server):
+    MODEL["fn"] = lambda inputs: {"score": np.zeros((len(inputs["a"]), 2), np.float32)}
+    m = model(server, "GRPC_TF_TENSORS", output_properties={"score": np.float32})
+    with pytest.raises(tw.PredictionError, match=r"^rows 0 to 4: output 'score' has shape \(2,\) per instance: "
+                                                 r"1 dimensions after \(\), declared 0"):
+        m.predict_properties({"a": np.arange(5.0)})
 
 
 # -------------------------------------------------------------------------- request accounting
@@ -408,6 +426,7 @@ def test_a_client_of_another_format_is_refused(server):
             Model(client, input_tile_size=4, output_bands={"y": np.float32})
 
 
+@pytest.mark.native  # run_script runs the benchmark on the Cython twins
 def test_the_benchmark_runs_small_and_prints_its_tables():
     from pathlib import Path
 
