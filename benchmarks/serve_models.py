@@ -30,3 +30,13 @@ def band_sum(inputs):
     for name in names:
         total = total + inputs[name]
     return total
+
+
+def crop_margin(inputs):
+    """``{name: x[:, m:-m, m:-m]}``: every input's tile without its margin of
+    ``TENSORWIRE_BENCH_MARGIN`` pixels per edge (default 16), under its own name: the identity
+    model of an Earth Engine tiling (``ee_predict.py``; the mosaic must equal the image)."""
+    import os
+
+    m = int(os.environ.get("TENSORWIRE_BENCH_MARGIN", "16"))
+    return {name: x[:, m:x.shape[1] - m, m:x.shape[2] - m] for name, x in inputs.items()}

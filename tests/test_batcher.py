@@ -97,3 +97,38 @@ def test_answers_naming_other_outputs_are_a_decode_error():
 def test_the_limit_must_be_positive():
     with pytest.raises(ValueError):
         Batcher(0)
+
+
+def test_equal_instances_in_an_envelope_travel_in_the_fewest_bodies():
+    """A body of k instances is 2 + 10k bytes: 9 fit in 100 (92 bytes), which the size of
+    instance 0 alone (12 bytes, so 100 // 12 = 8) would not find."""
+    def encode(start, stop):
+        return b"[" + b"x" * (10 * (stop - start)) + b"]"
+
+    sizes = []
+    Batcher(100).predict(27, encode, lambda body, n: sizes.append((len(body), n)) or {"i": np.zeros(n)})
+    assert sizes == [(92, 9)] * 3
+
+
+def test_stream_gives_the_ranges_in_order_and_closing_it_waits_for_the_bodies_in_flight():
+    encode, _ = fixed_size_encoder([100] * 10)
+    lock, in_flight = threading.Lock(), [0]
+
+    def send(body, instances):
+        with lock:
+            in_flight[0] += 1
+        threading.Event().wait(0.02)
+        with lock:
+            in_flight[0] -= 1
+        return echo(body, instances)
+
+    stream = Batcher(100, concurrency=3).stream(10, encode, send)
+    seen = []
+    for start, stop, future in stream:
+        np.testing.assert_array_equal(future.result()["i"], np.arange(start, stop))
+        seen.append((start, stop))
+        if len(seen) == 4:
+            break
+    stream.close()
+    assert seen == [(0, 1), (1, 2), (2, 3), (3, 4)] and in_flight[0] == 0
+    assert [(s, e) for s, e, _ in Batcher(100).stream(3, encode, send)] == [(0, 1), (1, 2), (2, 3)]

@@ -189,19 +189,37 @@ def test_nd_arrays_refuses_several_inputs(server):
         m.predict_image({"B1": image(4, 4)}, properties={"year": 1})
 
 
-@pytest.mark.parametrize("fmt", ["SERIALIZED_TF_TENSORS", "RAW_JSON", "GRPC_TF_TENSORS"])
+@pytest.mark.parametrize("fmt", FORMATS)
 def test_predict_properties_one_instance_per_row(server, fmt):
+    single = fmt == "ND_ARRAYS"  # one unnamed array per instance: one column
+
     def rows(inputs):
+        if single:
+            a = np.asarray(inputs["instances"], np.float32).reshape(-1)
+            return {"score": a * 2}
         a = np.asarray(inputs["elevation"], np.float32).reshape(-1)
         b = np.asarray(inputs["slope"], np.float32).reshape(-1)
         return {"score": a + b, "pair": np.stack([a, b], axis=1)}
 
     MODEL["fn"] = rows
     elevation, slope = np.arange(50, dtype=np.float32), np.arange(50, dtype=np.float32) * 3
+    if single:
+        m = model(server, fmt, output_properties={"score": np.float32}, max_payload_bytes=200)
+        out = m.predict_properties({"elevation": elevation})
+        np.testing.assert_array_equal(out["score"], elevation * 2)
+        return
     m = model(server, fmt, output_properties={"score": np.float32, "pair": (np.float32, 1)}, max_payload_bytes=800)
     out = m.predict_properties({"elevation": elevation, "slope": slope})
     np.testing.assert_array_equal(out["score"], elevation + slope)
     np.testing.assert_array_equal(out["pair"], np.stack([elevation, slope], axis=1))
+
+
+def test_predict_properties_checks_the_answers_per_row(server):
+    MODEL["fn"] = lambda inputs: {"score": np.zeros((len(inputs["a"]), 2), np.float32)}
+    m = model(server, "GRPC_TF_TENSORS", output_properties={"score": np.float32})
+    with pytest.raises(tw.PredictionError, match=r"^rows 0 to 4: output 'score' has shape \(2,\) per instance: "
+                                                 r"1 dimensions after \(\), declared 0"):
+        m.predict_properties({"a": np.arange(5.0)})
 
 
 # -------------------------------------------------------------------------- request accounting
@@ -320,8 +338,41 @@ def test_an_instance_over_the_limit_is_refused_before_sending(server):
     MODEL["fn"] = lambda inputs: pytest.fail("sent")
     m = model(server, "SERIALIZED_TF_TENSORS", input_tile_size=16, output_bands={"y": np.float32},
               max_payload_bytes=100)
-    with pytest.raises(ValueError, match="instance 0 alone encodes to"):
+    with pytest.raises(ValueError, match=r"^tile \(0, 0\): instance 0 alone encodes to [\d,]+ bytes, over max_payload_bytes=100$"):
         m.predict_image({"B1": image(16, 16)})
+
+
+def test_a_string_property_in_raw_json_is_refused_naming_the_tiles(server):
+    m = model(server, "RAW_JSON", input_tile_size=4, output_bands={"y": np.float32})
+    with pytest.raises(TypeError, match=r"^tile \(0, 0\): unsupported dtype for JSON numbers: object"):
+        m.predict_image({"B1": image(8, 8)}, properties={"tag": "forest"})
+
+
+@pytest.mark.parametrize("fmt", ["SERIALIZED_TF_TENSORS", "GRPC_TF_TENSORS"])
+def test_a_failed_request_is_retried_as_the_client_retries(server, fmt):
+    from tensorwire._transport import Retry
+
+    MODEL["fn"] = lambda inputs: {"y": band(inputs, "B1")[..., 0] + 1}
+    m = model(server, fmt, input_tile_size=4, output_bands={"y": np.float32}, backoff=0.001, retries=2)
+    send_once = m.client.transport.send_once
+    attempts = []
+
+    def busy_first(body, headers):
+        attempts.append(len(body))
+        if len(attempts) == 1:
+            raise Retry(tw.PredictionError("busy", status=503))
+        return send_once(body, headers)
+
+    m.client.transport.send_once = busy_first
+    img = image(8, 8)
+    np.testing.assert_array_equal(m.predict_image({"B1": img})["y"], img + 1)
+    assert len(attempts) == 2 and attempts[0] == attempts[1]
+    attempts.clear()
+    m.client.transport.send_once = lambda body, headers: attempts.append(1) or (_ for _ in ()).throw(
+        Retry(tw.PredictionError("still busy", status=503)))
+    with pytest.raises(tw.PredictionError, match=r"^tiles \(0, 0\) to \(1, 1\) \(row, column\): still busy") as info:
+        m.predict_image({"B1": img})
+    assert info.value.status == 503 and len(attempts) == 3
 
 
 def test_progress_true_shows_a_bar_on_stderr(server, capsys):
@@ -345,3 +396,43 @@ def test_the_tensorflow_model_wrapped_for_earth_engine():
         out = m.predict_image({"B1": a, "B2": b})
     np.testing.assert_array_equal(out["sum"], (a + b) * 2)
     np.testing.assert_array_equal(out["diff"], a - b)
+
+
+@pytest.mark.parametrize("fmt", ["SERIALIZED_TF_TENSORS", "JSON", "GRPC_TF_TENSORS", "GRPC_SERIALIZED_TF_TENSORS"])
+def test_a_given_client_string_and_bool_properties(server, fmt):
+    seen = []
+
+    def tagged(inputs):
+        names = [v.decode() if isinstance(v, bytes) else str(v) for v in np.asarray(inputs["tag"]).reshape(-1)]
+        seen.extend(zip(names, np.asarray(inputs["flag"]).reshape(-1).tolist()))
+        return {"y": band(inputs, "B1")[..., 0]}
+
+    MODEL["fn"] = tagged
+    img = image(8, 8)
+    with tw.Client(target(server, fmt), fmt, timeout=20) as client:
+        m = Model(client, fmt, input_tile_size=4, output_bands={"y": np.float32}, progress=False)
+        out = m.predict_image({"B1": img}, properties={"tag": "forest", "flag": True})
+        m.close()  # leaves the given client open
+        answer = client.predict({"B1": np.zeros((1, 4, 4, 1), np.float32), "tag": np.array(["a"], dtype=object),
+                                 "flag": np.array([False])})
+        assert [a.shape for a in answer.values()] == [(1, 4, 4)]
+    np.testing.assert_array_equal(out["y"], img)
+    assert seen[:4] == [("forest", True)] * 4
+
+
+def test_a_client_of_another_format_is_refused(server):
+    with tw.Client(target(server, "RAW_JSON"), "RAW_JSON") as client:
+        with pytest.raises(ValueError, match="the Client speaks RAW_JSON, payload_format is SERIALIZED_TF_TENSORS"):
+            Model(client, input_tile_size=4, output_bands={"y": np.float32})
+
+
+@pytest.mark.native  # run_script runs the benchmark on the Cython twins
+def test_the_benchmark_runs_small_and_prints_its_tables():
+    from pathlib import Path
+
+    from serving import run_script
+
+    script = Path(__file__).parent.parent / "benchmarks" / "ee_predict.py"
+    status, out, err = run_script(script, ["--size", "512", "--bands", "2", "--rounds", "1"], timeout=120)
+    assert status == 0, err[-3000:]
+    assert "| Model.predict_image, concurrency 1 |" in out and "| target: 2.5 × input + output |" in out

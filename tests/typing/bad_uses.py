@@ -92,3 +92,12 @@ def serving() -> None:
     tensorwire.serve(predict, http_port="8080")  # type: ignore[call-overload]
     tensorwire.serve(predict, formats=3)  # type: ignore[call-overload]
     tensorwire.serve(predict, block=False).stats()["pending"].upper()  # type: ignore[attr-defined]  # counts are ints
+
+
+def ee_model() -> None:
+    from tensorwire.ee import Model
+
+    Model(8080)  # type: ignore[arg-type]  # a URL, host:port or a Client
+    Model("http://localhost:8080/predict", "ND_ARRAY")  # type: ignore[arg-type]  # a misspelt format
+    Model("http://localhost:8080/predict", input_tile_size="128")  # type: ignore[arg-type]
+    Model("http://localhost:8080/predict").predict_image({"B2": np.zeros((4, 4))}, properties={"when": [1]})  # type: ignore[dict-item]

@@ -15,6 +15,7 @@ from typing_extensions import assert_type
 import tensorwire
 from tensorwire import DecodeError, PayloadFormat, PredictionError
 from tensorwire.b64 import b64decode, b64encode
+from tensorwire.ee import Model
 from tensorwire.example import decode_example, decode_sequence_example, encode_example, encode_sequence_example
 from tensorwire.payload import RequestSpec, decode_grpc_request
 from tensorwire.server import Server
@@ -162,3 +163,16 @@ def general_body() -> None:
     assert_type(request.columnar, bool)
     assert_type(request.signature_name, "str | None")
     assert_type(tensorwire.serve(predict_with_parameters, formats=["JSON"], block=True), None)
+
+
+def ee_model() -> None:
+    m = Model("http://localhost:8080/predict", "SERIALIZED_TF_TENSORS", input_tile_size=[128, 128],
+              input_overlap_size=16, output_bands={"class": np.uint8, "prob": (np.float32, 1)},
+              input_properties=["year"], input_type_override={"B2": np.float32}, max_payload_bytes=1_500_000,
+              concurrency=4, timeout=30.0)
+    band = np.zeros((256, 256), np.float32)
+    out = m.predict_image({"B2": band, "B3": band}, properties={"year": 2024, "tag": "x"}, progress=False)
+    assert_type(out, "dict[str, NDArray[Any]]")
+    with Model(tensorwire.Client("localhost:8500", "GRPC_TF_TENSORS"), "GRPC_TF_TENSORS",
+               output_properties={"score": np.float32}) as table:
+        assert_type(table.predict_properties({"elevation": np.arange(3.0)}), "dict[str, NDArray[Any]]")

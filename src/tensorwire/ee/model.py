@@ -26,9 +26,11 @@ edge (default ``[0, 0]``), ``outputTileSize`` as the size of the tiles coming ba
 input tile size), ``inputProperties`` as properties copied into every tile instance, and
 ``outputBands`` as a map from band name to ``type`` (a PixelType) and optional ``dimensions``.
 On its own that wording does not say whether the overlap is per edge or in total.  The guide
-settles it: its tile-size section says that a buffer of N pixels all around a tile is asked for
-with an overlap of ``[2N, 2N]``.  docs/payload-formats.md already gave the same arithmetic (a
-``[192, 192]`` tile with a ``[64, 64]`` overlap reaches the model as 256 × 256).  So:
+settles it: its "Tile Sizes" section says that for a buffer of N pixels around the image (the
+patch sent) the overlap is ``[2N, 2N]``.  (Only excerpts of the guide could be read here, in a
+search index, not the whole page; that sentence is quoted in them.)  docs/payload-formats.md
+already gave the same arithmetic (a ``[192, 192]`` tile with a ``[64, 64]`` overlap reaches the
+model as 256 × 256).  So:
 
 * **Decided: the overlap is the total added per axis**, half of it on each edge.  An instance
   is ``input_tile_size + input_overlap_size`` pixels on a side (128 + 16 = 144 for a
@@ -62,7 +64,8 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, Union
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
@@ -71,6 +74,9 @@ from ..errors import DecodeError, PredictionError
 from ..payload import AnyFormat, PayloadFormat, encode_request
 from ._answers import Checker, OutputSpec, outputs
 from ._tiling import SizeXY, Tiling, rows_cols
+
+if TYPE_CHECKING:
+    from ..client import Client
 
 #: A property value sent with every instance.
 PropertyValue = Union[int, float, bool, str, np.generic]
@@ -81,8 +87,10 @@ class Model:
 
     ``target``: a predict URL (JSON formats), ``host:port`` (gRPC formats) or an existing
     :class:`tensorwire.Client` (whose format must be ``payload_format``; its transport, retries
-    and request options are used).  ``client_options`` go to the Client made otherwise
-    (``timeout``, ``retries``, ``headers``, ``model_name``, ...).
+    and request options are used, its own ``max_payload_bytes`` and ``concurrency`` are not:
+    the Model's are).  ``client_options`` go to the Client made otherwise (``timeout``,
+    ``retries``, ``headers``, ``model_name``, ...), with the Model's ``max_payload_bytes`` and
+    ``concurrency``.
 
     ``input_tile_size``, ``input_overlap_size``, ``output_tile_size``: ``[x, y]`` or one int;
     the overlap is the total added per axis (half on each edge, so it must be even).
@@ -95,7 +103,7 @@ class Model:
     the image.  ``progress``: a tqdm bar (None: when stderr is a terminal).
     """
 
-    def __init__(self, target: Any, payload_format: AnyFormat = "SERIALIZED_TF_TENSORS", *,
+    def __init__(self, target: str | Client, payload_format: AnyFormat = "SERIALIZED_TF_TENSORS", *,
                  input_tile_size: SizeXY | None = None, input_overlap_size: SizeXY = 0,
                  output_tile_size: SizeXY | None = None, output_bands: Mapping[str, OutputSpec] | None = None,
                  input_properties: Sequence[str] | None = None,
@@ -105,9 +113,10 @@ class Model:
                  concurrency: int = 4, fill: Any = 0, progress: bool | None = None,
                  **client_options: Any) -> None:
         from .._batcher import Batcher
-        from ..client import Client
+        from ..client import Client  # noqa: F811 (the runtime import; the client stack is an extra)
 
         self.format = PayloadFormat.of(payload_format)
+        self._owns_client = not isinstance(target, Client)
         if isinstance(target, Client):
             if client_options:
                 raise TypeError(f"client options {sorted(client_options)} given with an existing Client")
@@ -115,7 +124,8 @@ class Model:
                 raise ValueError(f"the Client speaks {target.format.value}, payload_format is {self.format.value}")
             self.client = target
         elif isinstance(target, str):
-            self.client = Client(target, self.format, **client_options)
+            self.client = Client(target, self.format, max_payload_bytes=max_payload_bytes, concurrency=concurrency,
+                                 **client_options)
         else:
             raise TypeError(f"target: a predict URL, host:port or a tensorwire.Client, not {type(target).__name__}")
         self.batcher = Batcher(max_payload_bytes, concurrency)
@@ -134,6 +144,18 @@ class Model:
         self.input_type_override = {k: np.dtype(v) for k, v in (input_type_override or {}).items()}
         self.fill = fill
         self.progress = progress
+
+    def close(self) -> None:
+        """Closes the Client this Model made (not one it was given)."""
+        if self._owns_client:
+            self.client.close()
+
+    def __enter__(self) -> Model:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
 
     # ---------------------------------------------------------------------------------- images
 
@@ -265,7 +287,10 @@ class Model:
         options = self.client.request_options
         bare = self.format is PayloadFormat.ND_ARRAYS
 
+        encoding = [0, 0]  # the instances last encoded: those an encoding error is about
+
         def encode(start: int, stop: int) -> bytes:
+            encoding[:] = start, stop
             cols = columns(start, stop)
             body: bytes = encode_request(next(iter(cols.values())) if bare else cols, self.format, **options)
             return body
@@ -273,7 +298,13 @@ class Model:
         bar = _progress_bar(self.progress if progress is None else progress, n, unit)
         answers = self.batcher.stream(n, encode, self.client._send)
         with contextlib.closing(answers), bar:
-            for start, stop, future in answers:
+            while True:
+                try:  # makes (encodes) the next request: its errors name the instances
+                    start, stop, future = next(answers)
+                except StopIteration:
+                    break
+                except (ValueError, TypeError) as exc:
+                    raise type(exc)(f"{where(*encoding)}: {exc}") from exc
                 try:
                     answer = future.result()
                 except PredictionError as exc:
