@@ -224,10 +224,7 @@ class Model:
             raise ValueError("predict_properties needs output_properties")
         if not columns:
             raise ValueError("predict_properties: no columns given")
-        names = list(columns) if self.input_properties is None else self.input_properties
-        missing = [n for n in names if n not in columns]
-        if missing:
-            raise ValueError(f"input_properties {missing} not among the columns {list(columns)}")
+        names = self._input_names(columns, "the columns")
         table = {}
         for name in names:
             a = np.asarray(columns[name])
@@ -258,6 +255,14 @@ class Model:
 
     # ---------------------------------------------------------------------------------- common
 
+    def _input_names(self, given: Mapping[str, Any], what: str) -> list[str]:
+        """The names sent: ``input_properties``, each checked to be in ``given``; None: all of ``given``."""
+        names = list(given) if self.input_properties is None else self.input_properties
+        missing = [n for n in names if n not in given]
+        if missing:
+            raise ValueError(f"input_properties {missing} not among {what} {list(given)}")
+        return names
+
     def _check_names(self, names: list[str]) -> None:
         if self.format is PayloadFormat.ND_ARRAYS and len(names) != 1:
             raise ValueError(f"ND_ARRAYS instances carry one unnamed array; got {len(names)} inputs {names}: give "
@@ -265,10 +270,7 @@ class Model:
 
     def _properties(self, properties: Mapping[str, PropertyValue] | None) -> dict[str, NDArray[Any]]:
         given = dict(properties or {})
-        names = list(given) if self.input_properties is None else self.input_properties
-        missing = [n for n in names if n not in given]
-        if missing:
-            raise ValueError(f"input_properties {missing} not among the properties given {list(given)}")
+        names = self._input_names(given, "the properties given")
         out = {}
         for name in names:
             value = np.asarray(given[name])
