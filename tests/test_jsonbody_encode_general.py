@@ -261,6 +261,23 @@ def test_strings_are_written_as_json_dumps_writes_them(codecs, values):
                    value_form="json") == b'{"inputs":' + want + b"}"
 
 
+def test_strings_whose_utf8_is_kept_are_written_the_same(codecs):
+    """Non-ASCII str: the first encode makes CPython keep each string's UTF-8 (the twin reads it
+    from the str object afterwards, jsonbody_text.h); the second, reading it, writes the same."""
+    import ctypes
+
+    values = ["é" * k + "\"" for k in range(1, 40)] + ["😀\n", "\u2028x", "ascii"]
+    want = ("[" + ",".join(json.dumps(s, ensure_ascii=False) for s in values) + "]").encode("utf-8")
+    array = object_array(values, (len(values),))
+    as_utf8 = ctypes.pythonapi.PyUnicode_AsUTF8AndSize
+    as_utf8.restype, as_utf8.argtypes = ctypes.c_char_p, [ctypes.py_object, ctypes.c_void_p]
+    first = codecs.jsonbody.encode_body("instances", [(None, array)], bare=True, value_form="json")
+    for s in values:  # every string keeps its UTF-8 now, whichever backend wrote the first body
+        assert as_utf8(s, None) == s.encode("utf-8")
+    second = codecs.jsonbody.encode_body("instances", [(None, array)], bare=True, value_form="json")
+    assert first == second == b'{"instances":' + want + b"}"
+
+
 def test_escapes(codecs):
     enc = codecs.jsonbody.encode_body
     text = "\"\\/\b\f\n\r\t\x00\x1f\x7f\u2028\u2029é😀" + "x" * 9 + "\x1e"

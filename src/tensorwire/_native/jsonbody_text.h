@@ -186,6 +186,15 @@ static inline char *tw_jb_put_text(char *p, const unsigned char *s, Py_ssize_t n
     return tw_jb_put_text_portable(p, s, n);
 }
 
+/* Whether compact str x already holds its UTF-8 (CPython keeps it once PyUnicode_AsUTF8AndSize
+   has made it; read from the object's fields, as CPython's own macros do, on the versions whose
+   layout is known; elsewhere the call is made every time). */
+#if PY_VERSION_HEX >= 0x030A0000 && PY_VERSION_HEX < 0x030E0000 && !defined(Py_LIMITED_API)
+#define TW_JB_UTF8_CACHED(x) (PyUnicode_IS_COMPACT(x) && ((PyCompactUnicodeObject *)(x))->utf8 != NULL)
+#else
+#define TW_JB_UTF8_CACHED(x) 0
+#endif
+
 /* What stopped tw_jb_put_str_items at item *pj (or TW_JB_DONE: all n written). */
 enum { TW_JB_DONE = 0, TW_JB_OTHER = 1, TW_JB_ROOM = 2, TW_JB_NO_UTF8 = 3 };
 
