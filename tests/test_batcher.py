@@ -46,6 +46,43 @@ def test_every_instance_once_in_order_and_every_body_within_the_limit(sizes, lim
     assert sent and max(sent) <= limit
 
 
+def fewest_runs(sizes, limit):
+    """The fewest runs of consecutive instances whose sizes sum to at most ``limit`` each (taking
+    the longest run that fits, again and again, is the fewest)."""
+    runs, total = 1, 0
+    for size in sizes:
+        if total and total + size > limit:
+            runs, total = runs + 1, 0
+        total += size
+    return runs
+
+
+@settings(max_examples=200, deadline=None)
+@given(sizes=st.lists(st.integers(8, 300), min_size=1, max_size=60), limit=st.integers(300, 3000),
+       alike=st.integers(0, 59))
+def test_instances_of_different_sizes_travel_in_the_fewest_bodies(sizes, limit, alike):
+    """Bodies the sum of their instances (as JSON number text is), the first ``alike`` of one
+    size and the rest not: the runs are the fewest, every body within the limit."""
+    sizes = [sizes[0]] * min(alike, len(sizes)) + sizes[min(alike, len(sizes)):]
+    encode, _ = fixed_size_encoder(sizes)
+    sent = []
+
+    def send(body, instances):
+        sent.append(len(body))
+        return echo(body, instances)
+
+    out = Batcher(limit, 1).predict(len(sizes), encode, send)
+    assert out["i"].tolist() == list(range(len(sizes)))
+    assert max(sent) <= limit
+    assert len(sent) == fewest_runs(sizes, limit)
+    if len(set(sizes)) == 1:  # the caller may say so: then no instance is measured alone
+        encode, made = fixed_size_encoder(sizes)
+        sent.clear()
+        Batcher(limit, 1).predict(len(sizes), encode, send, alike=True)
+        assert len(sent) == fewest_runs(sizes, limit)
+        assert sum(stop - start == 1 for start, stop in made) <= 2 + len(sent)
+
+
 def test_one_instance_over_the_limit_is_refused_before_anything_is_sent():
     encode, _ = fixed_size_encoder([500, 10, 10])
     with pytest.raises(ValueError, match="instance 0 alone encodes to 500 bytes, over max_payload_bytes=100"):

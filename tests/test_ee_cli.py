@@ -10,6 +10,8 @@ TFRecord export written by ``write_image`` (shard names without the dash); outpu
 import json
 import os
 
+import re
+
 import numpy as np
 import pytest
 
@@ -142,7 +144,8 @@ def test_progress_bar(server, tmp_path, capsys):
     status = main([*args, "--progress", "--output-band", "y:float32", "--band-file", f"B1={tmp_path / 'B1.npy'}",
                    "--band-file", f"B2={tmp_path / 'B2.npy'}", "--out", str(tmp_path / "y.npy")])
     assert status == 0
-    assert "tile" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert re.search(r"\b0/1 \[", err) and re.search(r"\b1/1 \[[0-9:]+<[0-9:]+, +[0-9.]+ ?tiles?/s\]", err), err  # count, elapsed<ETA, rate
 
 
 # ------------------------------------------------------------------------------------ failures
@@ -161,15 +164,20 @@ def test_a_band_the_model_does_not_answer(server, tmp_path, capsys):
     assert not (tmp_path / "y.npy").exists()
 
 
-def test_two_bands_into_one_npy(server, tmp_path, capsys):
-    b = bands(8, 8)
-    for name, array in b.items():
-        np.save(tmp_path / f"{name}.npy", array)
-    status = main([*common(server[FORMATS[0]], FORMATS[0]), "--output-band", "y:float32", "--output-band", "cls:uint8",
-                   "--band-file", f"B1={tmp_path / 'B1.npy'}", "--band-file", f"B2={tmp_path / 'B2.npy'}",
-                   "--out", str(tmp_path / "y.npy")])
-    assert status == 1
-    assert "2 output bands need a .npz file" in capsys.readouterr().err
+@pytest.mark.parametrize("extra, message", [
+    (["--output-band", "cls:uint8", "--out", "y.npy"], "2 output bands need a .npz file"),
+    (["--out", "y.tif"], "expected a .npy or .npz file name"),
+    (["--overlap", "3", "--out", "y.npy"], "so even"),
+])
+def test_arguments_refused_before_any_request(tmp_path, capsys, extra, message, monkeypatch):
+    """Refused as usage errors (status 2) before anything is read or sent: the target is a port
+    nothing listens on, the band file does not exist."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exc:
+        main(["predict-image", "http://127.0.0.1:9/predict", "--format", "RAW_JSON", "--tile", "8",
+              "--output-band", "y:float32", "--band-file", f"B1={tmp_path / 'absent.npy'}", *extra])
+    assert exc.value.code == 2
+    assert message in capsys.readouterr().err
 
 
 def test_export_prefix_without_shards(server, tmp_path, capsys):

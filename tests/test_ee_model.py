@@ -261,6 +261,49 @@ def test_requests_are_the_fewest_that_fit_and_every_instance_is_tile_plus_overla
     assert {s[1:] for s in shapes} == {(tile + overlap, tile + overlap, 1)}
 
 
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_requests_are_the_fewest_that_fit_when_instances_differ_in_size(server, fmt):
+    """Values whose number text differs in length (the JSON formats' instances differ in size;
+    the first rows are zeros, the short ones): each request is the longest run that fits, so
+    the requests are the fewest that keep the tiles in order."""
+    tile, overlap, limit = 4, 2, 2500
+    MODEL["fn"] = lambda inputs: {"y": band(inputs, "B1")[:, 1:-1, 1:-1, 0]}
+    rng = np.random.default_rng(7)
+    img = (rng.standard_normal((22, 26)) * rng.choice([1.0, 1e-3, 1e6], (22, 26))).astype(np.float32)
+    img[:6] = 0
+    m = model(server, fmt, input_tile_size=tile, input_overlap_size=overlap, output_bands={"y": np.float32},
+              max_payload_bytes=limit, concurrency=2)
+    sent = []
+    send = m.client._send
+
+    def recording(body, n):
+        sent.append((len(body), n))
+        return send(body, n)
+
+    m.client._send = recording
+    out = m.predict_image({"B1": img})
+    np.testing.assert_array_equal(out["y"], img)
+    # the instances as the guide's tiling makes them: zero margins, tiles row by row
+    half = overlap // 2
+    rows, cols = math.ceil(22 / tile), math.ceil(26 / tile)
+    padded = np.zeros((rows * tile + overlap, cols * tile + overlap), np.float32)
+    padded[half:half + 22, half:half + 26] = img
+    instances = np.stack([padded[r * tile:r * tile + tile + overlap, c * tile:c * tile + tile + overlap, None]
+                          for r in range(rows) for c in range(cols)])
+
+    def size(start, stop):
+        run = instances[start:stop]
+        return len(tw.encode_request(run if fmt == "ND_ARRAYS" else {"B1": run}, fmt))
+
+    assert sum(k for _, k in sent) == len(instances) and len(sent) > 1
+    start = 0
+    for length, k in sent:
+        assert length == size(start, start + k) <= limit
+        if start + k < len(instances):
+            assert size(start, start + k + 1) > limit  # the run could not have been longer
+        start += k
+
+
 # --------------------------------------------------------------------------------- bad answers
 
 

@@ -13,8 +13,17 @@ The rules (the README's "Batches", and :mod:`tensorwire.client`'s docstring):
 * otherwise instances 0:2 are encoded too, giving the size of one more instance ``s`` and of the
   rest of a body ``e`` (``size(0:1) - s``), and runs of ``(max_payload_bytes - e) // s``
   instances (the most that fit when the instances are the same size, as tiles are) are encoded
-  one after another as they are sent, and a run still over the limit is halved until it fits,
-  so only about ``concurrency + 1`` bodies exist at once;
+  one after another as they are sent, so only about ``concurrency + 1`` bodies exist at once;
+* a run that fits is checked to be the longest that does: the next instance is encoded alone
+  and must not fit beside it (skipped when the caller says ``alike=True``: instances of one shape
+  encode to one size in the format, as in the binary ones; payload.sizes_alike says when);
+* a run whose body is not the size that rule predicts (within a few bytes: protobuf length
+  prefixes grow by a byte now and then) shows that the instances differ in size (number text in
+  the JSON formats); from there on each instance is first encoded alone to learn its size, and
+  each run is the longest that those sizes say fits: the fewest bodies for instances kept in
+  order, for one more encode of every instance;
+* a run that is still over the limit (a body that is not the sum of its instances) loses
+  instances from its end until it fits;
 * one instance over the limit is a ValueError, raised when its run is made (instance 0 before
   anything is sent);
 * runs are sent ``concurrency`` at a time, in order, and if one fails the runs in flight are
@@ -42,6 +51,10 @@ Future = concurrent.futures.Future[Predictions]
 Encode = Callable[[int, int], bytes]
 Send = Callable[[bytes, int], Predictions]
 
+# How far a run's body may be from ``rest + k * size`` for instances of one size: a protobuf
+# length prefix (a varint) grows by a byte at 128, 16 KiB, 2 MiB, ... of content, one per field.
+_PREFIX_SLACK = 8
+
 
 class Batcher:
     """Splits, sends and reassembles one batch at a time; holds only its two settings, so one
@@ -53,9 +66,9 @@ class Batcher:
         self.max_payload_bytes = int(max_payload_bytes)
         self.concurrency = max(1, int(concurrency))
 
-    def predict(self, n: int, encode: Encode, send: Send) -> Predictions:
+    def predict(self, n: int, encode: Encode, send: Send, alike: bool = False) -> Predictions:
         """The predictions for instances ``0:n`` (``n >= 1``), sent in bodies within the limit."""
-        parts = self.bodies(n, encode)
+        parts = self.bodies(n, encode, alike)
         head = list(itertools.islice(parts, 2))  # one request needs no thread pool
         parts = itertools.chain(head, parts)
         if len(head) == 1 or self.concurrency == 1:
@@ -66,40 +79,93 @@ class Batcher:
 
     # ------------------------------------------------------------------------------ splitting
 
-    def bodies(self, n: int, encode: Encode) -> Iterator[tuple[bytes, int]]:
+    def bodies(self, n: int, encode: Encode, alike: bool = False) -> Iterator[tuple[bytes, int]]:
         """``(body, instances)`` pairs covering instances ``0:n`` in order, each body within
-        ``max_payload_bytes``, made as they are consumed."""
+        ``max_payload_bytes``, made as they are consumed: the fewest bodies that keep the
+        instances in order (see the module docstring for how sizes are learnt).  ``alike``:
+        the caller knows that every instance encodes to the same size (no check of the next)."""
         one = encode(0, 1)
         self._check_one(one, 0)
         if n == 1:
             return iter([(one, 1)])
-        whole = None
+        varying = False
         if len(one) * n <= self.max_payload_bytes:
             whole = encode(0, n)
             if len(whole) <= self.max_payload_bytes:
                 return iter([(whole, n)])
-        if whole is not None:  # encoded just now, and over the limit: halve it
-            return self._fitting(encode, 0, n, whole)
-        two = encode(0, 2)
-        size = len(two) - len(one)  # one more instance
-        rest = len(one) - size  # the body around the instances
-        del two
+            del whole  # n instances the size of the first would fit: they differ in size
+            varying = True
+        size = len(encode(0, 2)) - len(one)  # one more instance (and its separator)
+        alone = {0: len(one)}  # instance -> the size of its body alone, once learnt
+        self._learn(encode, 1, alone)
+        rest = alone[0] + alone[1] - (len(one) + size)  # the body around its instances, less a separator
+        varying = varying or alone[1] != alone[0]
         step = (self.max_payload_bytes - rest) // size if size > 0 else self.max_payload_bytes // len(one)
-        step = max(1, min(n, step))
-        return (part for start in range(0, n, step) for part in self._fitting(encode, start, min(n, start + step)))
+        return self._runs(n, encode, rest, size, max(1, min(n, step)), alone, varying, alike)
 
-    def _fitting(self, encode: Encode, start: int, stop: int, body: bytes | None = None) -> Iterator[tuple[bytes, int]]:
-        if body is None:
+    def _runs(self, n: int, encode: Encode, rest: int, size: int, step: int, alone: dict[int, int],
+              varying: bool, alike: bool) -> Iterator[tuple[bytes, int]]:
+        """The runs of :meth:`bodies`: ``step`` instances at a time while the bodies are the
+        size that predicts (``rest + k * size``: instances alike), then (``varying``) each run
+        the longest that the instances' own sizes (``alone``) say fits: ``rest`` is the body
+        around its instances less one separator."""
+        limit = self.max_payload_bytes
+        start = 0
+        while start < n:
+            if not varying:
+                stop = min(n, start + step)
+                body = encode(start, stop)
+                if abs(len(body) - (rest + (stop - start) * size)) <= _PREFIX_SLACK:
+                    part = self._within(encode, start, stop, body)
+                    del body
+                    after = start + part[1]
+                    if alike or after == n or not self._fits_one_more(encode, len(part[0]), after, rest, alone):
+                        for i in range(start, after):
+                            alone.pop(i, None)
+                        yield part
+                        start = after
+                        continue
+                    del part  # a smaller instance follows: sizes vary
+                else:
+                    del body
+                varying = True
+            stop, total = start, 0
+            while stop < n:
+                self._learn(encode, stop, alone)
+                grown = alone[stop] if stop == start else total + alone[stop] - rest
+                if stop > start and grown > limit:
+                    break
+                total = grown
+                stop += 1
+            part = self._within(encode, start, stop, encode(start, stop))
+            for i in range(start, start + part[1]):
+                alone.pop(i, None)
+            yield part
+            start += part[1]
+
+    def _learn(self, encode: Encode, i: int, alone: dict[int, int]) -> None:
+        """The size of instance ``i``'s body alone into ``alone`` (encoded once)."""
+        if i not in alone:
+            single = encode(i, i + 1)
+            self._check_one(single, i)
+            alone[i] = len(single)
+
+    def _fits_one_more(self, encode: Encode, length: int, i: int, rest: int, alone: dict[int, int]) -> bool:
+        """Whether instance ``i`` would still fit beside a body of ``length`` bytes."""
+        self._learn(encode, i, alone)
+        return length + alone[i] - rest <= self.max_payload_bytes
+
+    def _within(self, encode: Encode, start: int, stop: int, body: bytes) -> tuple[bytes, int]:
+        """``(body, instances)`` for instances ``start:stop``, less the last ones while the
+        body is over the limit (a body a few bytes larger than its instances' sizes say)."""
+        while len(body) > self.max_payload_bytes:
+            if stop - start == 1:
+                self._check_one(body, start)
+            over = len(body) - self.max_payload_bytes
+            drop = max(1, -(-over * (stop - start) // len(body)))  # instances of the mean size
+            stop = max(start + 1, stop - drop)
             body = encode(start, stop)
-        if len(body) <= self.max_payload_bytes:
-            yield body, stop - start
-            return
-        if stop - start == 1:
-            self._check_one(body, start)
-        del body  # not kept while the halves are made
-        mid = (start + stop) // 2
-        yield from self._fitting(encode, start, mid)
-        yield from self._fitting(encode, mid, stop)
+        return body, stop - start
 
     def _check_one(self, body: bytes, i: int) -> None:
         if len(body) > self.max_payload_bytes:
@@ -113,13 +179,14 @@ class Batcher:
         with contextlib.closing(self.in_order(parts, send)) as answers:  # a failure waits for the rest
             return [future.result() for _, future in answers]
 
-    def stream(self, n: int, encode: Encode, send: Send) -> Generator[tuple[int, int, Future], None, None]:
+    def stream(self, n: int, encode: Encode, send: Send,
+               alike: bool = False) -> Generator[tuple[int, int, Future], None, None]:
         """``(start, stop, future)`` for each body covering instances ``0:n``, in order, as the
         bodies are made and sent (at most ``concurrency`` in flight); ``future.result()`` is that
         body's predictions or raises its error.  Close the iterator (or exhaust it) to have the
         bodies in flight waited for; a caller that stops early must close it."""
         start = 0
-        for count, future in self.in_order(self.bodies(n, encode), send):
+        for count, future in self.in_order(self.bodies(n, encode, alike), send):
             yield start, start + count, future
             start += count
 

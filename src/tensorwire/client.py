@@ -33,13 +33,16 @@ Decisions (also in the README):
   other than its request's instances.
 * **Batches** (``max_payload_bytes``, default 1,500,000, Earth Engine's ``maxPayloadBytes``):
   instance 0 is encoded alone; if N times its size fits, the whole batch is encoded as one
-  request (and sent, if it does fit).  Otherwise instances 0:2 are encoded too, which gives
-  the size ``s`` of one more instance and ``e`` of the rest of a body, and runs of
+  request (and sent, if it does fit).  Otherwise instances 1:2 and 0:2 are encoded too, which
+  gives the size ``s`` of one more instance and ``e`` of the rest of a body, and runs of
   ``(max_payload_bytes - e) // s`` instances (the most that fit when instances are the same
-  size) are encoded one after another as they are sent, and a run that is still over the
-  limit is halved until it fits, so only about ``concurrency + 1`` request bodies exist at
-  once.  One instance over the limit is a ValueError, raised when its run is made: instance 0
-  is checked before anything is sent, a later one after the runs before it were answered (their
+  size) are encoded one after another as they are sent, so only about ``concurrency + 1``
+  request bodies exist at once.  Where instances differ in size (number text, strings: a run
+  that is not the predicted size, or that the next instance would still fit beside), each
+  instance is then encoded alone first and every run is the longest that fits: the fewest
+  requests that keep the instances in order (``tensorwire._batcher`` has the rules).  One
+  instance over the limit is a ValueError, raised when it is met: instances 0 and 1 are
+  checked before anything is sent, a later one after the runs before it were answered (their
   predictions are dropped).  The runs are sent ``concurrency`` at a time (default 1: one after
   another) and their predictions are concatenated in instance order.  If one run fails, the
   runs already in flight are waited for before the error is raised.  An empty batch is a
@@ -154,7 +157,8 @@ class Client:
             body: bytes = payload.encode_request(rows, self.format, **options)
             return body
 
-        return self.batcher.predict(len(columns[0][1]), encode, self._send)
+        alike = payload.sizes_alike(self.format, (a for _, a in columns))
+        return self.batcher.predict(len(columns[0][1]), encode, self._send, alike)
 
     def close(self) -> None:
         self.transport.close()

@@ -47,7 +47,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypedDict, Union, overload
 
 import numpy as np
@@ -206,6 +206,21 @@ def _columns_of_instances(instances: list[Any], what: str) -> dict[str, NDArray[
         if not isinstance(inst, Mapping) or set(inst) != set(names):
             raise ValueError(f"{what}: instance {i} does not have the names of instance 0 ({names})")
     return {name: np.stack([np.asarray(inst[name]) for inst in instances]) for name in names}
+
+
+def sizes_alike(format: AnyFormat, arrays: Iterable[NDArray[Any]]) -> bool:
+    """Whether every instance of these batch-first ``arrays`` encodes to the same number of
+    bytes in ``format`` (each instance of an array has one shape): numbers and bools written
+    whole (a TensorProto's ``tensor_content``; a tf.Example's packed ``float_list``) do; text
+    (JSON number text, strings) and varints do not.  The batcher then skips checking that a run
+    is the longest that fits (:mod:`tensorwire._batcher`)."""
+    fmt = PayloadFormat.of(format)
+    if fmt in (PayloadFormat.SERIALIZED_TF_TENSORS, PayloadFormat.GRPC_TF_TENSORS,
+               PayloadFormat.GRPC_SERIALIZED_TF_TENSORS):
+        return all(a.dtype.kind in "biufc" for a in arrays)
+    if fmt is PayloadFormat.GRPC_SERIALIZED_TF_EXAMPLES:
+        return all(a.dtype.kind == "f" for a in arrays)
+    return False
 
 
 def batch_columns(values: Batch, what: str, bare_ok: bool) -> tuple[list[tuple[str | None, NDArray[Any]]], bool]:

@@ -45,7 +45,7 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         "predict-image",
         help="predict an image (EE TFRecord export or .npy bands) through a model, as ee.Model.predictImage does",
         description=(
-            "Cut an image into tiles of --tile pixels plus --overlap on each edge, send them to TARGET "
+            "Cut an image into tiles of --tile pixels plus --overlap pixels per axis (half on each edge), send them to TARGET "
             "(a predict URL for the JSON formats, host:port for gRPC) in --format, check and stitch the "
             "answers (tensorwire.ee.Model.predict_image), and write the predicted bands to --out (.npy / "
             ".npz) or --out-prefix (TFRecord patches + mixer for `earthengine upload image`)."
@@ -208,6 +208,12 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         parser.error(str(exc))
     if args.tile < 1 or args.overlap < 0 or (args.output_tile is not None and args.output_tile < 1):
         parser.error("--tile and --output-tile must be positive, --overlap not negative")
+    if args.overlap % 2:
+        parser.error(f"--overlap {args.overlap}: the total per axis, half on each edge, so even")
+    if args.out is not None and not args.out.endswith((".npy", ".npz")):
+        parser.error(f"--out {args.out!r}: expected a .npy or .npz file name")
+    if args.out is not None and args.out.endswith(".npy") and len(outputs) != 1:
+        parser.error(f"--out {args.out!r}: {len(outputs)} output bands need a .npz file")
     try:
         if args.export is not None:
             bands, mixer = _export(args)
@@ -218,10 +224,9 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         for name in ("max_payload_bytes", "concurrency", "progress", "timeout"):
             if getattr(args, name) is not None:
                 options[name] = getattr(args, name)
-        model = Model(
-            args.target, fmt, input_tile_size=args.tile, input_overlap_size=args.overlap,
-            output_tile_size=args.output_tile, output_bands=outputs, fill=args.fill, **options)
-        predicted = model.predict_image(bands, properties=props or None)
+        with Model(args.target, fmt, input_tile_size=args.tile, input_overlap_size=args.overlap,
+                   output_tile_size=args.output_tile, output_bands=outputs, fill=args.fill, **options) as model:
+            predicted = model.predict_image(bands, properties=props or None)
         _write(args, predicted, (int(shape[0]), int(shape[1])), mixer)
     except (DecodeError, PredictionError, ValueError, OSError) as exc:
         print(f"tensorwire predict-image: {exc}", file=sys.stderr)

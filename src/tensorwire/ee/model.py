@@ -71,7 +71,7 @@ import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 from ..errors import DecodeError, PredictionError
-from ..payload import AnyFormat, PayloadFormat, encode_request
+from ..payload import AnyFormat, PayloadFormat, encode_request, sizes_alike
 from ._answers import Checker, OutputSpec, outputs
 from ._tiling import SizeXY, Tiling, rows_cols
 
@@ -298,7 +298,8 @@ class Model:
             return body
 
         bar = _progress_bar(self.progress if progress is None else progress, n, unit)
-        answers = self.batcher.stream(n, encode, self.client._send)
+        alike = sizes_alike(self.format, columns(0, 1).values())  # one instance's columns: the dtypes
+        answers = self.batcher.stream(n, encode, self.client._send, alike)
         with contextlib.closing(answers), bar:
             while True:
                 try:  # makes (encodes) the next request: its errors name the instances
