@@ -225,6 +225,19 @@ def test_predict_properties_checks_the_answers_per_row(server):
 # -------------------------------------------------------------------------- request accounting
 
 
+def recording_sizes(m):
+    """The list that ``(body size, instances)`` of each request ``m`` sends is appended to."""
+    sent = []
+    send = m.client._send
+
+    def recording(body, n):
+        sent.append((len(body), n))
+        return send(body, n)
+
+    m.client._send = recording
+    return sent
+
+
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_requests_are_the_fewest_that_fit_and_every_instance_is_tile_plus_overlap(server, fmt):
     tile, overlap, limit = 6, 4, 3000
@@ -239,14 +252,7 @@ def test_requests_are_the_fewest_that_fit_and_every_instance_is_tile_plus_overla
     img = np.full((23, 31), 5.0, np.float32)  # every instance the same size, in every format
     m = model(server, fmt, input_tile_size=tile, input_overlap_size=overlap, output_bands={"y": np.float32},
               max_payload_bytes=limit, concurrency=2)
-    sent = []
-    send = m.client._send
-
-    def recording(body, n):
-        sent.append((len(body), n))
-        return send(body, n)
-
-    m.client._send = recording
+    sent = recording_sizes(m)
     out = m.predict_image({"B1": img})
     np.testing.assert_array_equal(out["y"], img)
     n = math.ceil(23 / tile) * math.ceil(31 / tile)
@@ -273,14 +279,7 @@ def test_requests_are_the_fewest_that_fit_when_instances_differ_in_size(server, 
     img[:6] = 0
     m = model(server, fmt, input_tile_size=tile, input_overlap_size=overlap, output_bands={"y": np.float32},
               max_payload_bytes=limit, concurrency=2)
-    sent = []
-    send = m.client._send
-
-    def recording(body, n):
-        sent.append((len(body), n))
-        return send(body, n)
-
-    m.client._send = recording
+    sent = recording_sizes(m)
     out = m.predict_image({"B1": img})
     np.testing.assert_array_equal(out["y"], img)
     # the instances as the guide's tiling makes them: zero margins, tiles row by row
