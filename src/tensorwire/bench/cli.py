@@ -11,6 +11,10 @@ Decisions:
 - The text report goes to stdout, or to stderr when ``--json -`` puts the JSON on stdout.
 - Ctrl-C: the report of what was measured so far is printed (and written: --json, --plot),
   marked INTERRUPTED, and the exit status is 130.
+- The process keeps freed large blocks (``tensorwire._malloc.keep_freed_memory``, switch
+  ``TENSORWIRE_MALLOPT``), as ``serve`` and the benchmark tools do: megabyte bodies and arrays
+  made and freed per call would otherwise be fresh pages every time; the JSON's
+  ``settings.malloc`` says what was in force.  The Python API leaves the process as it is.
 - Exit status: 0 every call succeeded and passed the checks; 1 some failed; 2 bad arguments;
   130 interrupted.
 """
@@ -123,6 +127,12 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """Run ``bench`` as parsed; the exit status (module docstring)."""
     from . import EE_FORMATS, bench, bench_local, write_plot
 
+    from .._malloc import describe, keep_freed_memory
+
+    try:
+        keep_freed_memory()
+    except ValueError as exc:
+        parser.error(str(exc))
     if args.plot:
         try:
             import matplotlib  # noqa: F401  - checked before the run, not after it
@@ -150,6 +160,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             report = bench(args.targets, formats, timeout=args.timeout, headers=dict(args.header), **common, **options)
     except (ValueError, TypeError) as exc:
         parser.error(str(exc))
+    report.settings["malloc"] = describe()
     out = sys.stderr if args.json == "-" else sys.stdout
     print(report.text(), file=out, flush=True)
     if args.json:

@@ -26,7 +26,7 @@ def write_plot(report: BenchReport, path: str | os.PathLike[str], *, title: str 
     from matplotlib.figure import Figure
 
     s = report.settings
-    fig = Figure(figsize=(9, 5), dpi=100, layout="constrained")
+    fig = Figure(figsize=(9, 5.5), dpi=100, layout="constrained")
     ax = fig.add_subplot()
     formats = list(dict.fromkeys(lv.format for lv in report.levels))
     colors = matplotlib.colormaps["tab10"]
@@ -54,8 +54,8 @@ def write_plot(report: BenchReport, path: str | os.PathLike[str], *, title: str 
     ax.set_ylabel("latency per call (ms): p50 solid, p99 dashed")
     ax.grid(True, which="both", alpha=0.3)
     where = "local codecs, no network" if s.get("local") else ", ".join(s.get("targets", ()))
-    ax.set_title(title or f"tensorwire bench: tile {s['tile']} {s['dtype']}, batch {s['batch']} ({where})\n"
+    fig.suptitle(title or f"tensorwire bench: tile {s['tile']} {s['dtype']}, batch {s['batch']} ({where}); "
                           "each point a concurrency (labelled)", fontsize=9)
     if formats:
-        fig.legend(fontsize=8, loc="outside right upper")
+        fig.legend(fontsize=8, loc="outside lower center", ncols=min(3, len(formats)))
     fig.savefig(os.fspath(path), format="png")
