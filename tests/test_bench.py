@@ -12,10 +12,13 @@ import threading
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import tensorwire as tw
 from serving import PACKAGE_ROOT, inproc, running
 from tensorwire.__main__ import main
+from tensorwire._measure import random_array
 from tensorwire.bench import _workload, bench, bench_local
 from tensorwire.bench.cli import counts, duration, tile
 
@@ -60,7 +63,7 @@ def test_bench_reports_every_field_per_format_and_concurrency_with_no_errors(net
         assert set(lv) == LEVEL_FIELDS
         assert lv["errors"] == {} and lv["warmup_errors"] == {} and lv["failed"] == 0
         assert lv["ok"] == lv["requests"] == lv["tiles"] > 0
-        assert lv["bodies"] == lv["requests"] + lv["concurrency"]  # one warm-up call per thread
+        assert lv["bodies"] == lv["requests"]  # the warm-up calls (one per thread) are not counted
         lat = lv["latency_ms"]
         assert 0 < lat["p50"] <= lat["p90"] <= lat["p99"] <= lat["max"]
         assert lv["requests_per_s"] == pytest.approx(lv["ok"] / lv["wall_s"])
@@ -163,26 +166,31 @@ def test_ctrl_c_prints_what_was_measured(echo_server):
                              "--timeout", "10s", "--no-progress", "--json", "-"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, env=env)
     lines = queue.Queue()
-    err = []
+    err, out = [], []
 
     def pump():
         for line in proc.stderr:
             err.append(line)
             lines.put(line)
 
-    threading.Thread(target=pump, daemon=True).start()
+    readers = [threading.Thread(target=pump, daemon=True),
+               threading.Thread(target=lambda: out.append(proc.stdout.read()), daemon=True)]
+    for r in readers:
+        r.start()
     try:
         while "measuring" not in lines.get(timeout=60):  # queue.Empty fails the test after 60 s
             pass
         threading.Event().wait(1.0)  # let it measure a little
         proc.send_signal(signal.SIGINT)
-        out, _ = proc.communicate(timeout=30)
+        proc.wait(30)
+        for r in readers:
+            r.join(10)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
     assert proc.returncode == 130, "".join(err)[-2000:]
-    report = json.loads(out)
+    report = json.loads("".join(out))
     assert report["interrupted"] and not report["passed"]
     (lv,) = report["levels"]
     assert lv["interrupted"] and lv["ok"] > 0 and lv["errors"] == {}
@@ -239,3 +247,26 @@ def test_bench_local_api_with_batch_and_dtype():
     assert report.passed and not report.stages
     assert [(lv.format, lv.concurrency, lv.ok, lv.ok * lv.batch) for lv in report.levels] == [
         ("GRPC_TF_TENSORS", 1, 4, 12), ("GRPC_TF_TENSORS", 2, 4, 12), ("RAW_JSON", 1, 4, 12), ("RAW_JSON", 2, 4, 12)]
+
+
+def test_progress_line_counts_the_requests(capsys):
+    report = bench_local(["GRPC_TF_TENSORS"], tile=(4, 4, 1), requests=50, progress=True, stages=False)
+    err = capsys.readouterr().err
+    assert report.passed and "GRPC_TF_TENSORS x1" in err and "50/50" in err
+
+
+@given(shape=st.tuples(st.integers(1, 3), st.integers(1, 5), st.integers(1, 5), st.integers(1, 4)),
+       dtype=st.sampled_from(["float32", "float64", "int32", "uint8"]),
+       fmt=st.sampled_from(list(tw.PayloadFormat.__members__)), data=st.data())
+def test_echo_check_passes_echoed_inputs_and_fails_any_changed_value(shape, dtype, fmt, data):
+    batch = random_array(shape, dtype, 1)
+    inputs = _workload.tile_inputs(batch, tw.PayloadFormat.of(fmt))
+    answer = {"output": inputs} if isinstance(inputs, np.ndarray) else {k: v.reshape(len(v), -1) for k, v in inputs.items()}
+    _workload.check(answer, inputs, _workload.signature(answer), echo=True)  # reshaped per instance: still an echo
+    name = data.draw(st.sampled_from(sorted(answer)))
+    changed = {k: v.copy() for k, v in answer.items()}
+    flat = changed[name].reshape(-1)
+    flat[data.draw(st.integers(0, flat.size - 1))] += 1
+    with pytest.raises(_workload.AnswerError) as info:
+        _workload.check(changed, inputs, _workload.signature(answer), echo=True)
+    assert info.value.kind == "wrong value"

@@ -84,6 +84,11 @@ class _Counting:
     def close(self) -> None:
         self.inner.close()
 
+    def snapshot(self) -> tuple[int, int, int]:
+        """(bodies, bytes sent, bytes received) so far."""
+        with self.lock:
+            return self.bodies, self.sent, self.received
+
 
 class _Level:
     """The state the threads of one level share."""
@@ -101,6 +106,7 @@ class _Level:
         self.start = 0.0
         self.deadline = float("inf")
         self.signature: w.Signature | None = None
+        self.base = (0, 0, 0)  # the transport's counts when the clock started (the warm-up's)
 
     def take(self) -> bool:
         """A ticket for one more call (False: the level is over)."""
@@ -214,7 +220,8 @@ class _Bar:
         elapsed = time.perf_counter() - level.start
         done: float = ok + failed if level.plan.requests is not None else min(elapsed, level.plan.duration)
         self.bar.n = done
-        self.bar.set_postfix_str(f"{ok / elapsed if elapsed > 0 else 0:,.1f} req/s, {failed} errors", refresh=False)
+        rate = "" if level.plan.requests is not None else f"{ok / elapsed if elapsed > 0 else 0:,.1f} req/s, "
+        self.bar.set_postfix_str(f"{rate}{failed} errors", refresh=False)  # (tqdm shows the rate of requests)
         self.bar.refresh()
 
     def close(self) -> None:
@@ -284,6 +291,7 @@ def _run_level(level: _Level, make_transport: Callable[[PayloadFormat], Transpor
         while level.ready < level.concurrency and time.monotonic() < ready_by:
             time.sleep(0.02)
         bar = _Bar(progress, level, log)
+        level.base = counting.snapshot()
         level.start = time.perf_counter()
         now = time.monotonic()
         level.deadline = now + plan.duration
@@ -335,8 +343,7 @@ def _result(level: _Level, workers: Sequence[_Worker], counting: _Counting, inte
     ended = ok + sum(sum(wk.errors.values()) for wk in workers) + errors.get("unfinished", 0)
     start = level.start
     wall = max([start, *(wk.last_end for wk in workers)]) - start
-    with counting.lock:
-        bodies, sent, received = counting.bodies, counting.sent, counting.received
+    bodies, sent, received = (now - then for now, then in zip(counting.snapshot(), level.base))
     return LevelResult(
         format=level.fmt.value, concurrency=level.concurrency, requests=ended, ok=ok, wall_s=wall,
         latencies_ms=latencies, batch=level.plan.batch, bodies=bodies, request_bytes_total=sent,
