@@ -1,9 +1,9 @@
 """A load generator for model endpoints in Earth Engine's payload formats: ``python -m tensorwire
 bench TARGET`` (:mod:`tensorwire.bench.cli`), or :func:`bench` / :func:`bench_local` from Python.
 
-Needs the ``serving`` extra (the client's urllib3 and grpcio); the progress line needs tqdm and
-the plot matplotlib (``pip install "tensorwire[bench,plot]"``).  docs/bench.md describes the
-method and every figure; in short:
+Needs the ``bench`` extra (the client's urllib3 and grpcio, and tqdm for the progress line); the
+plot needs matplotlib, the ``plot`` extra (``pip install "tensorwire[bench,plot]"``).
+docs/bench.md describes the method and every figure; in short:
 
 * for each format, for each concurrency C, C threads share one :class:`tensorwire.Client`
   (thread-safe: keep-alive HTTP connections, one gRPC channel), each sending one batch of

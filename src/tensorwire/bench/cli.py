@@ -82,7 +82,7 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
             "report per format and concurrency: requests/s, tiles/s, MB/s of request payload, latency "
             "p50/p90/p99/max, errors by kind and request size.  Answers are checked for count and shape, and "
             "with --echo for values.  --local measures the same calls with no server (codec cost only).  "
-            "Ctrl-C prints what was measured so far.  Needs the 'serving' extra; --plot needs matplotlib."
+            "Ctrl-C prints what was measured so far.  Needs the 'bench' extra; --plot needs the 'plot' extra (matplotlib)."
         ),
     )
     p.add_argument("targets", nargs="*", metavar="TARGET",
