@@ -187,10 +187,12 @@ def serve_models():
 
 def tile_inputs(tile, fmt):
     """The request inputs for one batch-first ``(N, H, W, C)`` tile in ``fmt``: bands ``B1``..``BC`` of
-    ``(N, H, W, 1)`` (what Earth Engine sends), or the bare array for ND_ARRAYS."""
-    if fmt == "ND_ARRAYS":
-        return tile
-    return {f"B{i + 1}": np.ascontiguousarray(tile[..., i:i + 1]) for i in range(tile.shape[-1])}
+    ``(N, H, W, 1)`` (what Earth Engine sends), or the bare array for ND_ARRAYS (what
+    ``python -m tensorwire bench`` sends: ``tensorwire.bench._workload.tile_inputs``)."""
+    from tensorwire import PayloadFormat
+    from tensorwire.bench._workload import tile_inputs as bench_inputs
+
+    return bench_inputs(tile, PayloadFormat.of(fmt))
 
 
 def expected_outputs(predict_fn, inputs):

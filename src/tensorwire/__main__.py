@@ -10,6 +10,8 @@ Commands:
   predict-image
             predict an image (Earth Engine TFRecord export or .npy bands) through a hosted model
             as ee.Model.predictImage does, to .npy/.npz or Earth Engine TFRecord (tensorwire.ee.cli).
+  bench     load-test a model endpoint in Earth Engine's payload formats, or the codecs alone with
+            --local: requests/s, tiles/s, MB/s, latency percentiles, errors (tensorwire.bench.cli).
 """
 
 from __future__ import annotations
@@ -91,6 +93,9 @@ def _parser() -> argparse.ArgumentParser:
     from .ee.cli import add_parser as add_predict_image
 
     add_predict_image(commands)
+    from .bench.cli import add_parser as add_bench
+
+    add_bench(commands)
     return parser
 
 
@@ -231,6 +236,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .ee.cli import run as predict_image
 
         return predict_image(args, parser)
+    if args.command == "bench":
+        from .bench.cli import run as run_bench
+
+        return run_bench(args, parser)
     parser.print_help(sys.stderr)
     return 2
 

@@ -7,7 +7,8 @@ with each other; any mismatch makes the command exit non-zero.  A missing twin i
 unless ``TENSORWIRE_PURE_PYTHON=1`` is set, in which case only the reference is shown.
 
 Timings are the minimum of a few ``time.perf_counter`` repeats (fewer for slow calls, so the demo
-stays within a few seconds); they are a sketch, ``benchmarks/report.py`` is the measurement.
+stays within a few seconds; ``tensorwire._measure.best_time``, which ``bench --local`` uses too);
+they are a sketch, ``benchmarks/report.py`` is the measurement.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from __future__ import annotations
 import importlib
 import io
 import sys
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO, TypedDict
@@ -24,6 +24,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from . import __version__, _backend, backend
+from ._measure import best_time as _time
+from ._measure import random_array
+from ._measure import table as _table
 
 TILE_SHAPE = (256, 256, 12)
 SEED = 20240607
@@ -36,7 +39,7 @@ def make_tile(batch: int | None = None, seed: int = SEED) -> NDArray[np.float32]
     ``batch=8`` gives a batch of 8 such tiles (shape ``(8, 256, 256, 12)``).  Deterministic.
     """
     shape = TILE_SHAPE if batch is None else (batch, *TILE_SHAPE)
-    return np.random.default_rng(seed).standard_normal(shape, dtype=np.float32)
+    return random_array(shape, np.float32, seed)
 
 
 @dataclass(frozen=True)
@@ -160,21 +163,6 @@ class Impl:
         return not any(m in self.missing for m in codec.needs)
 
 
-def _time(fn: Callable[[], Any], repeats: int, budget: float) -> tuple[float, Any]:
-    """(min seconds, last result) over up to ``repeats`` calls, stopping once ``budget`` is spent."""
-    best = float("inf")
-    spent = 0.0
-    result = None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = fn()
-        elapsed = time.perf_counter() - start
-        best = min(best, elapsed)
-        spent += elapsed
-        if spent >= budget:
-            break
-    return best, result
-
 
 class _Result(TypedDict):
     encoded: bytes | None
@@ -217,17 +205,6 @@ def _cells(native_and_python: Sequence[float | None]) -> list[str]:
     ratio = f"{nat / ref:,.1f}x" if nat and ref else "n/a"
     return [f"{nat:,.0f}" if nat else "n/a", f"{ref:,.0f}" if ref else "n/a", ratio]
 
-
-def _table(rows: Sequence[Sequence[object]], headers: Sequence[str]) -> str:
-    widths = [max(len(str(c)) for c in col) for col in zip(headers, *rows)]
-    right = [False] + [True] * (len(headers) - 2) + [False]
-
-    def line(cells: Sequence[object]) -> str:
-        out = [str(c).rjust(w) if r else str(c).ljust(w) for c, w, r in zip(cells, widths, right)]
-        return "| " + " | ".join(out) + " |"
-
-    rule = "|" + "|".join(("-" * (w + 1) + ":") if r else (":" + "-" * (w + 1)) for w, r in zip(widths, right)) + "|"
-    return "\n".join([line(headers), rule, *(line(r) for r in rows)])
 
 
 def run_demo(repeats: int = 10, budget: float = 0.25, out: TextIO | None = None) -> int:
