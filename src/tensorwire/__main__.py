@@ -91,6 +91,9 @@ def _parser() -> argparse.ArgumentParser:
     from .ee.cli import add_parser as add_predict_image
 
     add_predict_image(commands)
+    from .conformance.cli import add_parser as add_check
+
+    add_check(commands)
     return parser
 
 
@@ -231,6 +234,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .ee.cli import run as predict_image
 
         return predict_image(args, parser)
+    if args.command == "check":
+        from .conformance.cli import run as check
+
+        return check(args, parser)
     parser.print_help(sys.stderr)
     return 2
 
