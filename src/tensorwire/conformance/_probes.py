@@ -20,7 +20,7 @@ bad base64                SERIALIZED_TF_TENSORS: a ``!`` in      GRPC_SERIALIZED
                           the middle of each valid text; JSON:   ``"C!!!!..."`` strings
                           ``{"b64": "!!!!..."}``
 bad number text           RAW_JSON: the last number of the
-                          valid instance made ``"1.5.5"``
+                          first band made ``"1.5.5"``
 bad TensorProto                                                  GRPC_TF_TENSORS: the tensor cut
 bad Example                                                      GRPC_SERIALIZED_TF_EXAMPLES: a
                                                                  truncated tf.Example
@@ -101,7 +101,7 @@ def _json_probes(fmt: PayloadFormat, columns: Columns, options: Mapping[str, Any
     elif fmt is PayloadFormat.RAW_JSON:
         doc = json.loads(good)
         instance = doc["instances"][0]
-        leaves = instance[names[-1]]  # the valid instance with its last number text made invalid
+        leaves = instance[names[0]]  # the valid instance with its first band's last number text made invalid
         while isinstance(leaves[-1], list):
             leaves = leaves[-1]
         leaves[-1] = "1.5.5"
