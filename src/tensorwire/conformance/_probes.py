@@ -174,6 +174,10 @@ class HttpProber:
         try:
             r = self._pool.request("POST", self.url, body=body, headers=self.headers, retries=False,
                                    preload_content=True)
+        except e.NewConnectionError as exc:  # before TimeoutError: urllib3 2 derives it from ConnectTimeoutError
+            return False, f"cannot connect ({_short(exc)})", False
+        except e.ConnectTimeoutError:
+            return False, f"no connection within {min(self.timeout, 10.0):g} s", True
         except (e.ReadTimeoutError, e.TimeoutError):
             return False, f"no answer within {self.timeout:g} s (a hang)", True
         except e.ProtocolError as exc:

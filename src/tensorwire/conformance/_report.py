@@ -78,9 +78,10 @@ class Report:
 
     def table(self) -> str:
         """The text ``python -m tensorwire check`` prints: a row per format (valid requests and
-        probes passed out of those planned, the result), under each failed format every failed
-        check with what was wrong (the first one is the first failing request), and the
-        verdict."""
+        probes passed out of those planned, the result); under a failed format the first failing
+        valid request and what was wrong, the first failing probe and what was wrong, the other
+        failing probes (by label when what was wrong is the same, else with it) and the checks
+        not run; then the verdict."""
         width = max([len("format")] + [len(f.format.value) for f in self.formats])
         lines = [self.settings] if self.settings else []
         lines.append(f"{'format':<{width}}  {'valid':>6}  {'hostile':>7}  result")
@@ -91,8 +92,18 @@ class Report:
             v, h = f.counts("valid"), f.counts("hostile")
             lines.append(f"{f.format.value:<{width}}  {f'{v[0]}/{v[1]}':>6}  {f'{h[0]}/{h[1]}':>7}  "
                          f"{'pass' if f.passed else 'FAIL'}")
-            for o in f.failures:
-                lines.append(f"    {o.kind} {o.label!r}: {o.detail}")
+            valid = [o for o in f.failures if o.kind == "valid"]
+            hostile = [o for o in f.failures if o.kind == "hostile"]
+            if valid:
+                lines.append(f"    first failing request, {valid[0].label!r}: {valid[0].detail}")
+            if hostile:
+                lines.append(f"    first failing probe, {hostile[0].label!r}: {hostile[0].detail}")
+                same = [o.label for o in hostile[1:] if o.detail == hostile[0].detail]
+                if same:
+                    lines.append(f"    the same for the probes {', '.join(map(repr, same))}")
+                for o in hostile[1:]:
+                    if o.detail != hostile[0].detail:
+                        lines.append(f"    probe {o.label!r}: {o.detail}")
             not_run = [o.label for o in f.outcomes if o.ok is None]
             if not_run:
                 lines.append(f"    not run after that: {', '.join(not_run)}")
