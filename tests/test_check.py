@@ -116,7 +116,7 @@ def test_properties_and_array_bands_travel_as_earth_engine_sends_them(server, mo
 def test_the_cli_exits_0_against_tensorwire_serve(server, model):
     proc = subprocess.run(
         [sys.executable, "-m", "tensorwire", "check", *server, "--band", "B1", "--tile", str(TILE),
-         "--overlap", str(OVERLAP), "--output-band", "y:float32", "--timeout", "10", "--max-payload-bytes", "20000"],
+         "--overlap", str(OVERLAP), "--output-band", "y:float32", "--timeout", "10", "--max-payload-bytes", "20000", "-v"],
         capture_output=True, text=True, timeout=120,
         env={**os.environ, "PYTHONPATH": PACKAGE_ROOT, "TF_CPP_MIN_LOG_LEVEL": "3"})
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -124,6 +124,10 @@ def test_the_cli_exits_0_against_tensorwire_serve(server, model):
     assert lines[-1] == "all checked formats pass"
     for fmt in EE:
         assert any(line.startswith(fmt + " ") and line.endswith("pass") for line in lines), proc.stdout
+    # -v: every check, with what came back
+    assert sum(line.startswith("    ok   valid   one tile: 1 instance(s) in 1 request(s)") for line in lines) == 6
+    assert sum(line.startswith("    ok   hostile truncated body: HTTP 400: ") for line in lines) == 3
+    assert sum(line.startswith("    ok   hostile not protobuf: INVALID_ARGUMENT: ") for line in lines) == 3
 
 
 def test_the_cli_exits_1_on_a_failure_and_2_on_bad_arguments(server, model, capsys):

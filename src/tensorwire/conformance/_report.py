@@ -76,12 +76,13 @@ class Report:
                 return f
         raise KeyError(fmt.value)
 
-    def table(self) -> str:
+    def table(self, verbose: bool = False) -> str:
         """The text ``python -m tensorwire check`` prints: a row per format (valid requests and
         probes passed out of those planned, the result); under a failed format the first failing
         valid request and what was wrong, the first failing probe and what was wrong, the other
         failing probes (by label when what was wrong is the same, else with it) and the checks
-        not run; then the verdict."""
+        not run; then the verdict.  ``verbose``: every check of every format, with what came
+        back, in place of the failures alone."""
         width = max([len("format")] + [len(f.format.value) for f in self.formats])
         lines = [self.settings] if self.settings else []
         lines.append(f"{'format':<{width}}  {'valid':>6}  {'hostile':>7}  result")
@@ -92,6 +93,11 @@ class Report:
             v, h = f.counts("valid"), f.counts("hostile")
             lines.append(f"{f.format.value:<{width}}  {f'{v[0]}/{v[1]}':>6}  {f'{h[0]}/{h[1]}':>7}  "
                          f"{'pass' if f.passed else 'FAIL'}")
+            if verbose:
+                for o in f.outcomes:
+                    mark = {True: "ok  ", False: "FAIL", None: "--  "}[o.ok]
+                    lines.append(f"    {mark} {o.kind:<7} {o.label}" + (f": {o.detail}" if o.detail else ": not run"))
+                continue
             valid = [o for o in f.failures if o.kind == "valid"]
             hostile = [o for o in f.failures if o.kind == "hostile"]
             if valid:

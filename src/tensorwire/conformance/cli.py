@@ -60,6 +60,8 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     p.add_argument("--header", action="append", default=[], metavar="'NAME: VALUE'",
                    help="an HTTP header / gRPC metadata sent with every request (repeat), e.g. for auth")
     p.add_argument("--model-name", default=None, help="gRPC: the ModelSpec name (TF Serving needs it)")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="list every request and probe with what came back, not only the failures")
     return p
 
 
@@ -116,6 +118,6 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             timeout=args.timeout, retries=args.retries, headers=headers, allow_nan=args.allow_nan, **options)
     except ValueError as exc:
         parser.error(str(exc))
-    print(report.table(), flush=True)
+    print(report.table(verbose=args.verbose), flush=True)
     sys.stdout.flush()
     return 0 if report.passed else 1
