@@ -370,3 +370,15 @@ def test_a_server_that_never_answers_fails_within_its_timeouts():
     label, detail = first_failures(report)["SERIALIZED_TF_TENSORS"]
     assert label == "one tile" and "[status DEADLINE_EXCEEDED]" in detail
     assert report.format("SERIALIZED_TF_TENSORS").counts("hostile") == (0, 5)
+
+
+def test_the_general_json_body_is_checked_when_named():
+    """JSON is not an Earth Engine format: checked only when asked for, against a server taking it alone
+    (a server that also takes RAW_JSON reads a named instance of numbers as RAW_JSON: docs/server.md)."""
+    with inproc(crop, formats=["JSON"]) as srv:
+        report = check(srv.http_url, ["JSON"])
+        assert [f.format.value for f in check(srv.http_url).formats] == ["SERIALIZED_TF_TENSORS", "RAW_JSON",
+                                                                          "ND_ARRAYS"]
+    assert report.passed, report.table()
+    probes = {o.label: o.detail for o in report.format("JSON").outcomes if o.kind == "hostile"}
+    assert probes["bad base64"].startswith("HTTP 400: ") and "base64" in probes["bad base64"]
