@@ -35,7 +35,7 @@ from numpy.typing import NDArray
 
 from ..ee._answers import Checker, Output
 from ..ee._tiling import Tiling
-from ..ee.model import Model, _replicated
+from ..ee.model import Model, replicated
 from ..errors import PredictionError
 from ..payload import PayloadFormat, encode_request
 
@@ -105,7 +105,7 @@ class Case:
         def columns(start: int, stop: int) -> dict[str, Any]:
             cols: dict[str, Any] = {name: tiling.cut(a, start, stop, dtypes[name], m.fill)
                                     for name, a in arrays.items()}
-            cols.update(_replicated(props, stop - start))
+            cols.update(replicated(props, stop - start))
             return cols
 
         return columns

@@ -37,7 +37,7 @@ from numpy.typing import DTypeLike, NDArray
 
 from ..ee._answers import OutputSpec
 from ..ee._tiling import SizeXY, rows_cols
-from ..ee.model import Model, PropertyValue, _replicated
+from ..ee.model import Model, PropertyValue, replicated
 from ..errors import PredictionError
 from ..payload import GRPC_FORMATS, AnyFormat, PayloadFormat
 from ._probes import GrpcProber, HttpProber, probes
@@ -177,7 +177,7 @@ def _probe_columns(model: Model, bands: Mapping[str, BandSpec], props: Mapping[s
     """``columns(n, grow)`` for the probes: ``n`` instances of the inputs, each ``grow`` pixels taller."""
     assert model.tile is not None
     ih, iw = model.tile[0] + 2 * model.margin[0], model.tile[1] + 2 * model.margin[1]
-    replicated = model._properties(props)
+    scalars = model._properties(props)
 
     def columns(n: int, grow: int) -> dict[str, NDArray[Any]]:
         pixels = image(bands, (ih + grow, iw), seed)
@@ -185,7 +185,7 @@ def _probe_columns(model: Model, bands: Mapping[str, BandSpec], props: Mapping[s
         for name, a in pixels.items():
             one = a[None, :, :, None] if a.ndim == 2 else a[None]
             cols[name] = np.repeat(one, n, axis=0)
-        cols.update(_replicated(replicated, n))
+        cols.update(replicated(scalars, n))
         return cols
 
     return columns
