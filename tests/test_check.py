@@ -19,11 +19,15 @@ import threading
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import tensorwire as tw
 from serving import PACKAGE_ROOT, inproc
 from tensorwire.__main__ import main
 from tensorwire.conformance import EE_FORMATS, check_endpoint
+from tensorwire.conformance._valid import grid_shape
+from tensorwire.ee._tiling import Tiling
 
 EE = [f.value for f in EE_FORMATS]
 TILE, OVERLAP = 8, 4  # instances of 12 x 12 pixels; the model answers the 8 x 8 block in the middle
@@ -382,3 +386,27 @@ def test_the_general_json_body_is_checked_when_named():
     assert report.passed, report.table()
     probes = {o.label: o.detail for o in report.format("JSON").outcomes if o.kind == "hostile"}
     assert probes["bad base64"].startswith("HTTP 400: ") and "base64" in probes["bad base64"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 300), st.integers(1, 64), st.integers(1, 64))
+def test_the_large_image_holds_the_tiles_asked_for_and_edge_tiles(tiles, th, tw):
+    (h, w), count = grid_shape(tiles, (th, tw))
+    tiling = Tiling((h, w), (th, tw), (0, 0), (th, tw))
+    assert tiling.count == count and tiles <= count < tiles + tiling.grid[1]
+    rows, cols = tiling.grid  # the last row and column of tiles reach past the image (fill), unless 1 pixel
+    assert (rows * th > h) == (th > 1) and (cols * tw > w) == (tw > 1)
+
+
+def test_arguments_that_cannot_make_a_check_are_refused_before_sending():
+    url = "http://127.0.0.1:9/predict"  # nothing listens: any request sent would fail the test differently
+    for kwargs, match in [({"properties": {"B1": 1}}, "a band or a property"),
+                          ({"bands": {}}, "at least one input band"),
+                          ({"bands": {"B1": "U3"}}, "not a numeric dtype"),
+                          ({"max_tiles": 1}, "max_tiles at least 2"),
+                          ({"overlap": 3}, "must be even")]:
+        with pytest.raises(ValueError, match=match):
+            check_endpoint(url, ["RAW_JSON"], **{"bands": {"B1": np.float32}, "tile": TILE,
+                                                 "output_bands": {"y": np.float32}, "overlap": 0, **kwargs})
+    with pytest.raises(ValueError, match="GRPC_TF_TENSORS needs a host:port target"):
+        check_endpoint(url, ["GRPC_TF_TENSORS"], bands={"B1": np.float32}, tile=TILE, output_bands={"y": np.float32})

@@ -52,9 +52,9 @@ class FormatReport:
         return [o for o in self.outcomes if o.ok is False]
 
     def counts(self, kind: Kind) -> tuple[int, int]:
-        """``(passed, made)`` of the checks of ``kind`` (not-run checks are not counted as made)."""
-        made = [o for o in self.outcomes if o.kind == kind and o.ok is not None]
-        return sum(1 for o in made if o.ok), len([o for o in self.outcomes if o.kind == kind])
+        """``(passed, planned)`` of the checks of ``kind``: a check not run counts as planned, not passed."""
+        planned = [o for o in self.outcomes if o.kind == kind]
+        return sum(1 for o in planned if o.ok), len(planned)
 
 
 @dataclasses.dataclass

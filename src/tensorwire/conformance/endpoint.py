@@ -83,6 +83,9 @@ def check_endpoint(target: str | Sequence[str], formats: Sequence[AnyFormat] | N
         raise ValueError("bands: give at least one input band, {name: dtype or (dtype, k)}")
     band_specs = {str(name): _band(name, spec) for name, spec in bands.items()}
     props = dict(properties or {})
+    both = sorted(set(band_specs) & set(props))
+    if both:
+        raise ValueError(f"{both}: a name is a band or a property, not both")
     if timeout <= 0 or max_tiles < 2 or concurrency < 1:
         raise ValueError("timeout must be positive, max_tiles at least 2 and concurrency at least 1")
     explicit = formats is not None
