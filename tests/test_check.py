@@ -410,3 +410,49 @@ def test_arguments_that_cannot_make_a_check_are_refused_before_sending():
                                                  "output_bands": {"y": np.float32}, "overlap": 0, **kwargs})
     with pytest.raises(ValueError, match="GRPC_TF_TENSORS needs a host:port target"):
         check_endpoint(url, ["GRPC_TF_TENSORS"], bands={"B1": np.float32}, tile=TILE, output_bands={"y": np.float32})
+
+
+@contextlib.contextmanager
+def broken_grpc(mode):
+    """A GRPC_TF_TENSORS endpoint that answers valid requests right and garbage ``mode``'s way:
+    ``internal``: INTERNAL; ``accept``: OK with an empty PredictResponse."""
+    import grpc
+    from concurrent import futures
+
+    def predict(body, context):
+        try:
+            inputs = tw.decode_request(body, "GRPC_TF_TENSORS")
+        except tw.DecodeError as exc:
+            if mode == "accept":
+                return b""
+            context.abort(grpc.StatusCode.INTERNAL, str(exc))
+        return tw.encode_response(crop(inputs), "GRPC_TF_TENSORS")
+
+    handler = grpc.method_handlers_generic_handler(
+        "tensorflow.serving.PredictionService", {"Predict": grpc.unary_unary_rpc_method_handler(predict)})
+    srv = grpc.server(futures.ThreadPoolExecutor(max_workers=4), handlers=[handler])
+    port = srv.add_insecure_port("127.0.0.1:0")
+    srv.start()
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        srv.stop(0).wait(10)
+
+
+@pytest.mark.parametrize("mode, expected", [
+    ("internal", "INTERNAL, expected INVALID_ARGUMENT: "),
+    ("accept", "OK: a hostile message was accepted"),
+])
+def test_a_grpc_endpoint_that_does_not_refuse_garbage_is_named(mode, expected):
+    with broken_grpc(mode) as target:
+        report = check(target, ["GRPC_TF_TENSORS"])
+    f = report.format("GRPC_TF_TENSORS")
+    assert [o.ok for o in f.outcomes if o.kind == "valid"] == [True, True, True], report.table()
+    hostile = {o.label: o for o in f.outcomes if o.kind == "hostile"}
+    assert all(o.ok is False for o in hostile.values()), hostile
+    for label in ("truncated body", "not protobuf", "bad TensorProto"):  # what the decoder refuses
+        assert hostile[label].detail.startswith(expected), hostile[label]
+    # this endpoint's decoder takes inputs of different instance counts, and its model fails on no inputs
+    assert hostile["ragged instances"].detail == "OK: a hostile message was accepted"
+    assert hostile["no inputs"].detail.startswith("UNKNOWN, expected INVALID_ARGUMENT: ")
+    assert f"first failing probe, 'truncated body': {expected}" in report.table()
