@@ -2,9 +2,9 @@
 
 Against ``tensorwire.serve`` on loopback (a model that answers what Earth Engine expects: every
 format passes), against the same server hosting deliberately wrong models (wrong shape, dtype,
-a missing output, NaN, a hang), and against small ``http.server`` endpoints that break the
-protocol in ways ``serve`` never does (a wrong prediction count, 500 on garbage, a malformed error
-body, a dropped connection, a hang).  Each failure must be named in the report.  Every wait is
+a missing output, NaN, a hang), and against small ``http.server`` and ``grpc`` endpoints that
+break the protocol in ways ``serve`` never does (a wrong prediction count, 500 / INTERNAL on
+garbage, garbage accepted, a malformed error body, a dropped connection, a hang).  Each failure must be named in the report.  Every wait is
 bounded: the checks run with a timeout of a few seconds, the broken servers' hangs end when the
 test does (or after 30 s).
 """
