@@ -84,7 +84,12 @@ def grid_shape(tiles: int, tile: tuple[int, int]) -> tuple[tuple[int, int], int]
 
 
 class Case:
-    """One image sent through ``model``; :meth:`run` gives ``(requests, instances)``."""
+    """One image sent through ``model``; :meth:`run` gives ``(requests, instances)``.
+
+    The steps are :meth:`Model.predict_image`'s own (``_bands``, ``_properties``,
+    ``_check_names``, the tiling's ``cut``, ``_run`` with its batcher and error wording), called
+    here so that the checker can be :class:`NanChecker` and no mosaic is built: the requests are
+    the ones ``predict_image`` makes, byte for byte."""
 
     def __init__(self, model: Model, bands: Mapping[str, BandSpec], properties: Mapping[str, Any],
                  allow_nan: bool) -> None:
@@ -110,7 +115,7 @@ class Case:
 
         return columns
 
-    def _tiling(self, shape: tuple[int, int], arrays: Mapping[str, NDArray[Any]]) -> Tiling:
+    def _tiling(self, shape: tuple[int, int]) -> Tiling:
         m = self.model
         return Tiling(shape, self.tile, m.margin, m.out_tile or self.tile)
 
@@ -119,7 +124,7 @@ class Case:
         even one), from the encodings of one and of two random instances."""
         shape = (self.tile[0], 2 * self.tile[1])
         arrays = self.model._bands(image(self.bands, shape, seed))
-        columns = self._columns(arrays, self._tiling(shape, arrays))
+        columns = self._columns(arrays, self._tiling(shape))
         one, two = (len(self._encode(columns(0, n))) for n in (1, 2))
         per, limit = max(1, two - one), self.model.batcher.max_payload_bytes
         envelope = max(0, one - per)
@@ -137,7 +142,7 @@ class Case:
         request) or the ValueError / TypeError of a request that cannot be made."""
         m = self.model
         arrays = m._bands(image(self.bands, shape, seed))
-        tiling = self._tiling(shape, arrays)
+        tiling = self._tiling(shape)
         columns = self._columns(arrays, tiling)
 
         def where(start: int, stop: int) -> str:
