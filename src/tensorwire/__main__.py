@@ -12,6 +12,8 @@ Commands:
             as ee.Model.predictImage does, to .npy/.npz or Earth Engine TFRecord (tensorwire.ee.cli).
   bench     load-test a model endpoint in Earth Engine's payload formats, or the codecs alone with
             --local: requests/s, tiles/s, MB/s, latency percentiles, errors (tensorwire.bench.cli).
+  check     check an endpoint's answers to Earth Engine-shaped requests per payload format, and its
+            refusals of hostile ones; pass/fail table, exit 0/1 (tensorwire.conformance.cli).
 """
 
 from __future__ import annotations
@@ -96,6 +98,9 @@ def _parser() -> argparse.ArgumentParser:
     from .bench.cli import add_parser as add_bench
 
     add_bench(commands)
+    from .conformance.cli import add_parser as add_check
+
+    add_check(commands)
     return parser
 
 
@@ -240,6 +245,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .bench.cli import run as run_bench
 
         return run_bench(args, parser)
+    if args.command == "check":
+        from .conformance.cli import run as check
+
+        return check(args, parser)
     parser.print_help(sys.stderr)
     return 2
 

@@ -178,7 +178,7 @@ class Model:
 
         def columns(start: int, stop: int) -> dict[str, NDArray[Any]]:
             cols = {name: tiling.cut(a, start, stop, dtypes[name], self.fill) for name, a in arrays.items()}
-            cols.update(_replicated(props, stop - start))
+            cols.update(replicated(props, stop - start))
             return cols
 
         def where(start: int, stop: int) -> str:
@@ -320,8 +320,8 @@ class Model:
                 bar.update(stop - start)
 
 
-def _replicated(props: Mapping[str, NDArray[Any]], n: int) -> dict[str, NDArray[Any]]:
-    """Each property repeated for ``n`` instances."""
+def replicated(props: Mapping[str, NDArray[Any]], n: int) -> dict[str, NDArray[Any]]:
+    """Each property repeated for ``n`` instances (also what tensorwire.conformance sends)."""
     out = {}
     for name, value in props.items():
         a = np.empty(n, dtype=value.dtype)
