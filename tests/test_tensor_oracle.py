@@ -203,7 +203,7 @@ def _dims(shape):
 
 @settings(max_examples=80)
 @given(
-    shape=S.shapes(max_dims=3),
+    shape=twt.shapes(max_dims=3),
     kind=st.sampled_from(["float_val", "double_val", "int_val", "int64_val", "bool_val", "half_val", "uint32_val", "uint64_val", "string_val", "scomplex_val", "dcomplex_val"]),
     data=st.data(),
 )
@@ -255,7 +255,7 @@ def test_decode_of_a_proto_with_named_dims_and_version(tensor):
 # dtype= behaves like tf.io.parse_tensor's out_type
 
 
-@pytest.mark.parametrize("dtype", S.NUMERIC_DTYPES, ids=str)
+@pytest.mark.parametrize("dtype", twt.NUMERIC_DTYPES, ids=str)
 def test_dtype_mismatch_is_an_error_for_tensorflow_too(tensor, dtype):
     from tensorwire import DecodeError
 
