@@ -26,10 +26,8 @@ from hypothesis.extra import numpy as _hnp
 # Moved to the public tensorwire.testing (one source): dtypes, float bit patterns, shapes,
 # numeric arrays (``arrays``, the former numeric_arrays, whose ``shape=`` is now ``shapes=``).
 from tensorwire.testing import arrays, shapes
-from tensorwire.testing._arrays import (  # noqa: F401 - re-exported for the test modules
-    BFLOAT16, BOOL_DTYPE, COMPLEX_DTYPES, FLOAT_DTYPES, INT_DTYPES, NUMERIC_DTYPES, _int_elements, float_bits,
-    special_float_bits,
-)
+from tensorwire.testing import BFLOAT16, BOOL_DTYPE, FLOAT_DTYPES, INT_DTYPES, float_bits
+from tensorwire.testing._arrays import _int_elements
 
 # Strings: arbitrary bytes, the empty string oversampled.
 _byte_strings = _st.one_of(_st.just(b""), _st.binary(max_size=12))

@@ -42,6 +42,7 @@ from tensorflow.core.framework import tensor_pb2, tensor_shape_pb2  # noqa: E402
 
 from common import as_decoded, assert_identical, expected_round_trip, golden_array, quiet_f32_nans  # noqa: E402
 import strategies as S  # noqa: E402
+import tensorwire.testing as twt  # noqa: E402
 
 pytestmark = pytest.mark.oracle
 

@@ -42,7 +42,7 @@ from hypothesis import strategies as st
 from numpy.typing import NDArray
 
 from ..errors import DecodeError, PredictionError
-from ..payload import GRPC_FORMATS, JSON_FORMATS, PayloadFormat, decode_response, stack_bands
+from ..payload import GRPC_FORMATS, JSON_FORMATS, PayloadFormat, decode_response
 from ._arrays import tiles
 from ._hostile import classes_of, hostile, refused
 from ._payloads import requests
@@ -228,20 +228,6 @@ def _judge_hostile(fmt: PayloadFormat, outcome: Outcome) -> tuple[str, str] | No
 
 # --- the check ----------------------------------------------------------------------------------
 
-def _inputs_for(fmt: PayloadFormat, inputs: st.SearchStrategy[Mapping[str, NDArray[Any]]]
-                ) -> st.SearchStrategy[Mapping[str, NDArray[Any]]]:
-    """ND_ARRAYS carries one array per instance: several bands are stacked channels-last."""
-    if fmt is not PayloadFormat.ND_ARRAYS:
-        return inputs
-
-    def one(values: Mapping[str, NDArray[Any]]) -> Mapping[str, NDArray[Any]]:
-        if len(values) == 1:
-            return values
-        return {"instances": stack_bands(values, channels_first=False)}
-
-    return inputs.map(one)
-
-
 def check_server(target: str, formats: Sequence[PayloadFormat | str] | None = None, *, examples: int = 20,
                  hostile_examples: int | None = None, inputs: st.SearchStrategy[Mapping[str, NDArray[Any]]] | None = None,
                  classes: Sequence[str] | None = None, finite: bool = True, timeout: float = 10.0,
@@ -334,7 +320,7 @@ def check_server(target: str, formats: Sequence[PayloadFormat | str] | None = No
                 instances = len(next(iter(expected.values())))
                 record(fmt, "valid", body, _judge_valid(fmt, sender.send(body), instances))
 
-            run(requests(fmt, inputs=_inputs_for(fmt, values), finite=finite), examples, valid)
+            run(requests(fmt, inputs=values, finite=finite), examples, valid)
 
             def bad(h: Any, fmt: PayloadFormat = fmt) -> None:
                 if not all(refused(h.body, other) for other in ambiguous if other is not fmt):
@@ -344,7 +330,7 @@ def check_server(target: str, formats: Sequence[PayloadFormat | str] | None = No
 
             own = [c for c in (classes_of(fmt) if classes is None else classes) if c in classes_of(fmt)]
             for label in own:  # each class its share (at least one)
-                run(hostile(fmt, classes=[label], inputs=_inputs_for(fmt, values)),
+                run(hostile(fmt, classes=[label], inputs=values),
                     max(1, n_hostile // len(own)), bad)
     finally:
         sender.close()

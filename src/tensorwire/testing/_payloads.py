@@ -17,7 +17,9 @@ GRPC_SERIALIZED_TF_EXAMPLES float32 (what Earth Engine sends; JSON numbers decod
 JSON every value kind it has.  Per-instance shapes have rank 0-3 and no zero side (a zero-size
 JSON array carries no dtype).  Pass ``inputs=tiles(...)`` (or any strategy of ``{name:
 batch-first array}``) for what a particular model takes; ``finite=True`` keeps NaN and the
-infinities out (for servers whose JSON parser refuses the tokens).
+infinities out (for servers whose JSON parser refuses the tokens).  ND_ARRAYS carries one array
+per instance: a request of several bands is written with them stacked channels-last
+(:func:`tensorwire.stack_bands`, ``(N, H, W, C)``), as one bare array.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import numpy as np
 from hypothesis import strategies as st
 from numpy.typing import NDArray
 
-from ..payload import PayloadFormat, encode_request, encode_response
+from ..payload import PayloadFormat, encode_request, encode_response, stack_bands
 from ._arrays import NUMERIC_DTYPES, arrays
 
 __all__ = ["expected_arrays", "requests", "responses"]
@@ -141,6 +143,8 @@ def _strategy(fmt: PayloadFormat, values: st.SearchStrategy[Mapping[str, NDArray
     nonfinite = str(options.get("nonfinite", "token"))
 
     def build(arrays_: Mapping[str, NDArray[Any]]) -> tuple[Arrays, bytes]:
+        if request and fmt is PayloadFormat.ND_ARRAYS and len(arrays_) > 1:
+            arrays_ = {"instances": stack_bands(arrays_, channels_first=False)}
         body = encode(dict(arrays_), fmt, **options)
         return expected_arrays(arrays_, fmt, request=request, nonfinite=nonfinite), body
 
