@@ -1,7 +1,10 @@
 """Shared hypothesis strategies for the tensorwire test suite.
 
-All hypothesis strategies used by the tests live here, one headed section per
-codec.  Each section is owned by the engineer writing that codec's tests;
+The strategies tensorwire offers other projects (arrays, shapes, dtypes, float bit patterns,
+protobuf wire pieces, byte mutations and the hostile tokens of each format, valid and hostile
+request bodies) live in the public ``tensorwire.testing`` (docs/testing.md), and the tests use
+them from there; this module holds the test-only strategies built on them, one headed section
+per codec.  Each section is owned by the engineer writing that codec's tests;
 append your own section rather than editing someone else's.  Wherever a
 strategy deliberately excludes values, a comment next to the exclusion says
 what is excluded and why.
