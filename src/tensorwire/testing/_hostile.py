@@ -37,7 +37,7 @@ from ..errors import DecodeError
 from ..payload import GRPC_LAYOUTS, JSON_VALUE_FORMS, PayloadFormat
 from ..tensor import encode_tensor
 from ._mutate import (
-    GRPC_SEEDS, grpc_entry, grpc_hostile_tokens, grpc_strings, json_hostile_tokens, mutated_bytes,
+    GRPC_EXAMPLE, GRPC_SEEDS, grpc_entry, grpc_hostile_tokens, grpc_strings, json_hostile_tokens, mutated_bytes,
     tensor_hostile_tokens,
 )
 from ._payloads import requests
@@ -150,7 +150,7 @@ def _json_instances(rows: list[str]) -> bytes:
 
 
 @st.composite
-def _json_depth(draw: st.DrawFn, fmt: PayloadFormat) -> bytes:
+def _json_depth(draw: st.DrawFn) -> bytes:
     k = draw(st.integers(65, 300))
     leaf = draw(st.sampled_from(['"CAESAA"', "1", '"1"', "[]"]))
     if draw(st.booleans()):
@@ -227,7 +227,7 @@ def _grpc_defect(draw: st.DrawFn, fmt: PayloadFormat, label: str, valid: bytes) 
         return wire_tag(9, 3) * draw(st.integers(65, 200)) + valid
     if label == "bad_utf8":
         bad = draw(st.sampled_from(_BAD_UTF8))
-        value = grpc_strings(GRPC_SEEDS_EXAMPLE) if fmt is _F.GRPC_SERIALIZED_TF_EXAMPLES else (
+        value = grpc_strings(GRPC_EXAMPLE) if fmt is _F.GRPC_SERIALIZED_TF_EXAMPLES else (
             _grpc_value_for(fmt, _proto(1, [1], wire_len(4, b"\x00" * 4))))
         return valid + grpc_entry(b"x" + bad, value)
     if label == "huge_size":
@@ -244,13 +244,10 @@ def _grpc_defect(draw: st.DrawFn, fmt: PayloadFormat, label: str, valid: bytes) 
         items = [_b64(encode_tensor(np.ones(m, np.float32))).encode("ascii") for m in (a, b)]
         return valid + grpc_entry(name, grpc_strings(*items))
     assert label == "bad_example", label
-    good = draw(st.lists(st.just(GRPC_SEEDS_EXAMPLE), max_size=2))
+    good = draw(st.lists(st.just(GRPC_EXAMPLE), max_size=2))
     bad = draw(st.sampled_from(BAD_EXAMPLES))
     items = good + [bad]
     return valid + grpc_entry(name, grpc_strings(*draw(st.permutations(items))))
-
-
-GRPC_SEEDS_EXAMPLE = bytes.fromhex("0a180a160a0242311210120e0a0c0000803f0000004000004040")  # {B1: [1, 2, 3]}
 
 
 # --- the strategy ------------------------------------------------------------------------------
@@ -274,7 +271,7 @@ def _one(draw: st.DrawFn, fmt: PayloadFormat, label: str,
     if grpc:
         return Hostile(label, draw(_grpc_defect(fmt, label, valid)))
     if label == "depth":
-        return Hostile(label, draw(_json_depth(fmt)))
+        return Hostile(label, draw(_json_depth()))
     if label == "ragged":
         return Hostile(label, draw(_json_ragged(fmt)))
     if label == "bad_base64":
