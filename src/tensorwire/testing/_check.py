@@ -24,8 +24,9 @@ so a hostile body is sent only when the reference decoder of *every* format of i
 refuses it (of every checked format with ``only_formats=True``); the others are counted as
 skipped.  (A GRPC_SERIALIZED_TF_TENSORS string that is not base64 is a valid GRPC_TF_TENSORS
 string input, for one.)  Requests are sent one at a time.  The whole
-check stops sending after ``time_limit`` seconds (each request waits at most ``timeout``
-more), and says so.
+check stops sending after ``time_limit`` seconds, and says so.  ``timeout`` is a gRPC call's
+deadline; over HTTP it is urllib3's connect timeout and its timeout for each read (an answer
+that trickles in, a byte within every ``timeout``, is not cut off).
 """
 
 from __future__ import annotations
