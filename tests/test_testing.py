@@ -9,7 +9,8 @@ server (tensorwire.serve) and deliberately broken ones.
   construction; the filtered ones are checked against the twin too);
 * ``check_server`` passes tensorwire.serve in all seven formats, and names each problem of
   small HTTP and gRPC servers broken on purpose (500 on garbage, a prediction too many, a hang
-  past the timeout, a dropped connection, INTERNAL on garbage, nobody listening).
+  past the timeout, a dropped connection, 200 for garbage, an HTML answer, 400 for everything,
+  INTERNAL on garbage, nobody listening).
 
 Servers run on loopback; every wait is bounded (check_server's ``timeout`` and
 ``time_limit``; the broken servers sleep at most HANG seconds).
@@ -212,12 +213,15 @@ class Broken(HttpDouble):
 
 
 def answer(body, extra=0, on_garbage=(400, b'{"error": "bad request"}')):
-    """affine's RAW_JSON answer (``extra`` predictions too many), or ``on_garbage()``."""
+    """affine's RAW_JSON answer (one prediction too many with ``extra=1``, an HTML page with
+    ``extra=-1``), or ``on_garbage`` (an answer, or a function that gives one)."""
     try:
         inputs = tw.decode_request(body, "RAW_JSON")
     except DecodeError:
         return on_garbage() if callable(on_garbage) else on_garbage
     outputs = affine(inputs)
+    if extra < 0:
+        return 200, b"<html>not a prediction</html>"
     if extra:
         outputs = {k: np.concatenate([v, v[:1]]) for k, v in outputs.items()}
     return 200, tw.encode_response(outputs, "RAW_JSON")
@@ -233,7 +237,11 @@ BROKEN = {
     "wrong_count": lambda body: answer(body, extra=1),
     "hang": lambda body: answer(body, on_garbage=hang),
     "dropped": lambda body: answer(body, on_garbage=lambda: None),
+    "accepted": lambda body: answer(body, on_garbage=(200, b'{"predictions": []}')),
+    "bad_answer": lambda body: answer(body, extra=-1),
+    "refused_valid": lambda body: (400, b'{"error": "no"}'),
 }
+VALID_FAILS = {"wrong_count", "bad_answer", "refused_valid"}  # the problems of valid requests
 
 
 @pytest.mark.parametrize("problem", list(BROKEN))
@@ -247,7 +255,7 @@ def test_check_server_names_what_a_broken_server_does(problem):
     assert failure.format == "RAW_JSON" and isinstance(failure.body, bytes) and failure.count >= 1
     assert f"FAIL RAW_JSON {failure.kind}: {problem}" in str(result)
     valid = next(r for r in result.rows if r.kind == "valid")
-    assert valid.sent == 3 and valid.passed == (0 if problem == "wrong_count" else 3), str(result)
+    assert valid.sent == 3 and valid.passed == (0 if problem in VALID_FAILS else 3), str(result)
 
 
 def test_check_server_names_a_grpc_server_that_fails_on_garbage():
@@ -299,3 +307,19 @@ def test_check_server_arguments_are_checked():
         twt.check_server("http://127.0.0.1:1/predict", ["GRPC_TF_TENSORS"])
     with pytest.raises(ValueError, match=r"is a gRPC target; \['RAW_JSON'\] are not its formats"):
         twt.check_server("127.0.0.1:1", ["RAW_JSON"])
+
+
+def test_check_server_sends_the_headers():
+    def reply(headers, body):
+        if headers.get("Authorization") != "Bearer token":
+            return 401, {}, b'{"error": "who are you?"}'
+        status, data = answer(body)
+        return status, {}, data
+
+    with HttpDouble(reply) as server:
+        result = twt.check_server(server.url, ["RAW_JSON"], examples=2, hostile_examples=5, timeout=10,
+                                  time_limit=60, headers={"Authorization": "Bearer token"}, seed=5)
+        assert result.ok, str(result)
+        without = twt.check_server(server.url, ["RAW_JSON"], examples=2, hostile_examples=0, timeout=10,
+                                   time_limit=60, seed=5)
+    assert without.problems() == {"refused_valid"}, str(without)
