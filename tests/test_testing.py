@@ -323,3 +323,23 @@ def test_check_server_sends_the_headers():
         without = twt.check_server(server.url, ["RAW_JSON"], examples=2, hostile_examples=0, timeout=10,
                                    time_limit=60, seed=5)
     assert without.problems() == {"refused_valid"}, str(without)
+
+
+@pytest.mark.parametrize("fmt", ["GRPC_TF_TENSORS", "SERIALIZED_TF_TENSORS", "RAW_JSON", "ND_ARRAYS", "JSON"])
+def test_given_inputs_in_big_endian_or_several_bands(codecs, fmt):
+    """Inputs are what the body carries however they are laid out: big-endian arrays decode
+    native; ND_ARRAYS stacks several bands channels-last, and expected_arrays says so too."""
+    bands = {"B1": np.arange(8, dtype=">f4").reshape(2, 2, 2, 1), "B2": np.ones((2, 2, 2, 1), ">f4")}
+
+    @given(twt.requests(fmt, inputs=st.just(bands)))
+    @settings(max_examples=1, deadline=None)
+    def check(pair):
+        inputs, body = pair
+        assert_decodes_to(decode(codecs, body, fmt), inputs, fmt)
+        assert all(a.dtype.isnative for a in inputs.values())
+        assert_decodes_to(inputs, twt.expected_arrays(bands, fmt), fmt)
+
+    check()
+    if fmt == "ND_ARRAYS":
+        stacked = twt.expected_arrays(bands, fmt)["instances"]
+        assert stacked.shape == (2, 2, 2, 2) and np.array_equal(stacked[..., 0], bands["B1"][..., 0])

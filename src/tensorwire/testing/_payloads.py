@@ -94,8 +94,18 @@ def _default_inputs(draw: st.DrawFn, fmt: PayloadFormat, min_instances: int, max
     return out
 
 
+def _nd_arrays_request(values: Mapping[str, NDArray[Any]]) -> Mapping[str, NDArray[Any]]:
+    """What an ND_ARRAYS request carries of ``values``: one array; several are bands, stacked
+    channels-last."""
+    if len(values) == 1:
+        return values
+    return {"instances": stack_bands(values, channels_first=False)}
+
+
 def _as_decoded(arr: NDArray[Any], fmt: PayloadFormat, nonfinite: str, request: bool) -> NDArray[Any]:
     """``arr`` as the format's decoder gives it back (see the module docstring)."""
+    if arr.dtype.kind not in "OSU" and arr.dtype.byteorder not in "=|":
+        arr = arr.astype(arr.dtype.newbyteorder("="))  # decoders give native byte order
     if arr.dtype.kind in "OSU" and fmt is not PayloadFormat.JSON:
         out = np.empty(arr.size, dtype=object)
         out[:] = [v.encode("utf-8") if isinstance(v, str) else bytes(v) for v in arr.reshape(-1).tolist()]
@@ -127,7 +137,7 @@ def expected_arrays(values: Mapping[str, NDArray[Any]], format: PayloadFormat | 
     fmt = PayloadFormat.of(format)
     items = list(values.items())
     if request and fmt is PayloadFormat.ND_ARRAYS:
-        items = [("instances", items[0][1])]
+        items = [("instances", next(iter(_nd_arrays_request(values).values())))]
     elif not request and len(items) == 1 and fmt not in (PayloadFormat.GRPC_TF_TENSORS,
                                                          PayloadFormat.GRPC_SERIALIZED_TF_TENSORS,
                                                          PayloadFormat.GRPC_SERIALIZED_TF_EXAMPLES):
@@ -143,8 +153,8 @@ def _strategy(fmt: PayloadFormat, values: st.SearchStrategy[Mapping[str, NDArray
     nonfinite = str(options.get("nonfinite", "token"))
 
     def build(arrays_: Mapping[str, NDArray[Any]]) -> tuple[Arrays, bytes]:
-        if request and fmt is PayloadFormat.ND_ARRAYS and len(arrays_) > 1:
-            arrays_ = {"instances": stack_bands(arrays_, channels_first=False)}
+        if request and fmt is PayloadFormat.ND_ARRAYS:
+            arrays_ = _nd_arrays_request(arrays_)
         body = encode(dict(arrays_), fmt, **options)
         return expected_arrays(arrays_, fmt, request=request, nonfinite=nonfinite), body
 
