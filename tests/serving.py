@@ -2,6 +2,7 @@
 process, on loopback ports picked by the OS; and plain HTTP and gRPC calls to them."""
 
 import contextlib
+import http.server
 import os
 import re
 import signal
@@ -98,3 +99,40 @@ def run_script(script, args, timeout):
         pytest.fail(f"{Path(script).name} did not finish within {timeout} s\nstdout:\n{out[-3000:]}\n"
                     f"stderr:\n{err[-3000:]}")
     return proc.returncode, out, err
+
+
+class HttpDouble:
+    """An HTTP server on loopback (plain http.server, threads) whose answer to each POST is
+    ``answer(headers, body)``: ``(status, headers, body)``, or None to close the connection
+    without answering.  A context manager; ``url`` is its ``/predict`` URL."""
+
+    def __init__(self, answer):
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                reply = answer(dict(self.headers), body)
+                if reply is None:
+                    self.close_connection = True
+                    return
+                status, headers, data = reply
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client gave up
+                    self.send_response(status)
+                    for k, v in headers.items():
+                        self.send_header(k, v)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)  # daemon handler threads
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/predict"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()

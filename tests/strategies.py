@@ -1,7 +1,10 @@
 """Shared hypothesis strategies for the tensorwire test suite.
 
-All hypothesis strategies used by the tests live here, one headed section per
-codec.  Each section is owned by the engineer writing that codec's tests;
+The strategies tensorwire offers other projects (arrays, shapes, dtypes, float bit patterns,
+protobuf wire pieces, byte mutations and the hostile tokens of each format, valid and hostile
+request bodies) live in the public ``tensorwire.testing`` (docs/testing.md), and the tests use
+them from there; this module holds the test-only strategies built on them, one headed section
+per codec.  Each section is owned by the engineer writing that codec's tests;
 append your own section rather than editing someone else's.  Wherever a
 strategy deliberately excludes values, a comment next to the exclusion says
 what is excluded and why.
@@ -19,98 +22,15 @@ from __future__ import annotations
 # payload (quiet and signalling, both signs), -0.0, +-inf, subnormals and the
 # extremes occur, with the special values oversampled.
 
-import ml_dtypes as _ml_dtypes
 import numpy as _np
 from hypothesis import strategies as _st
 from hypothesis.extra import numpy as _hnp
 
-BFLOAT16 = _np.dtype(_ml_dtypes.bfloat16)
-
-FLOAT_DTYPES = [_np.dtype(t) for t in ("<f2", "<f4", "<f8")] + [BFLOAT16]
-INT_DTYPES = [_np.dtype(t) for t in ("i1", "<i2", "<i4", "<i8", "u1", "<u2", "<u4", "<u8")]
-COMPLEX_DTYPES = [_np.dtype("<c8"), _np.dtype("<c16")]
-BOOL_DTYPE = _np.dtype("?")
-NUMERIC_DTYPES = FLOAT_DTYPES + INT_DTYPES + COMPLEX_DTYPES + [BOOL_DTYPE]
-# String tensors are drawn by string_arrays(); their dtype is object, S or U.
-
-# (exponent bits, mantissa bits) of each binary float format we draw bits for.
-_FORMAT = {
-    _np.dtype("<f2"): (5, 10),
-    BFLOAT16: (8, 7),
-    _np.dtype("<f4"): (8, 23),
-    _np.dtype("<f8"): (11, 52),
-}
-
-
-def special_float_bits(exp_bits, man_bits):
-    """Bit patterns of the values codecs get wrong: zeros, infinities, NaNs, subnormals, extremes."""
-    sign = 1 << (exp_bits + man_bits)
-    exp_all = ((1 << exp_bits) - 1) << man_bits
-    quiet = 1 << (man_bits - 1)
-    man_all = (1 << man_bits) - 1
-    one = ((1 << (exp_bits - 1)) - 1) << man_bits
-    base = [
-        0,  # +0.0
-        exp_all,  # +inf
-        exp_all | quiet,  # the canonical quiet NaN
-        exp_all | quiet | 1,  # quiet NaN with a payload
-        exp_all | 1,  # signalling NaN
-        exp_all | (quiet - 1),  # signalling NaN, largest payload
-        exp_all | man_all,  # all-ones NaN
-        1,  # smallest subnormal
-        man_all,  # largest subnormal
-        1 << man_bits,  # smallest normal
-        exp_all - 1,  # largest finite
-        one,  # 1.0
-    ]
-    return base + [b | sign for b in base]  # and every one negated (-0.0, -inf, negative NaNs)
-
-
-def float_bits(dtype):
-    """A strategy for one element's bit pattern (as an unsigned int) of a float dtype."""
-    exp_bits, man_bits = _FORMAT[_np.dtype(dtype)]
-    width = 1 + exp_bits + man_bits
-    return _st.one_of(
-        _st.sampled_from(special_float_bits(exp_bits, man_bits)),
-        _st.integers(0, (1 << width) - 1),
-    )
-
-
-def _int_elements(dtype):
-    info = _np.iinfo(dtype)
-    extremes = sorted({int(info.min), int(info.min) + 1, -1 if info.min else 0, 0, 1, int(info.max) - 1, int(info.max)})
-    return _st.one_of(_st.sampled_from(extremes), _st.integers(int(info.min), int(info.max)))
-
-
-@_st.composite
-def shapes(draw, max_dims=5, max_side=3):
-    """Shapes of rank 0..max_dims with sides 1..max_side, and in about one case in six a side
-    of 0 (zero-size tensors; drawing 0 like any other side made most multi-dim shapes empty)."""
-    dims = draw(_st.lists(_st.integers(1, max_side), max_size=max_dims))
-    if dims and draw(_st.integers(0, 5)) == 0:
-        dims[draw(_st.integers(0, len(dims) - 1))] = 0
-    return tuple(dims)
-
-
-@_st.composite
-def numeric_arrays(draw, dtypes=None, shape=None):
-    """A C-contiguous, native-order array of one of ``dtypes`` (default: every numeric dtype)."""
-    dtype = draw(_st.sampled_from(dtypes or NUMERIC_DTYPES))
-    shape = draw(shape if shape is not None else shapes())
-    dtype = _np.dtype(dtype)
-    if dtype in _FORMAT:
-        uint = _np.dtype(f"<u{dtype.itemsize}")
-        bits = draw(_hnp.arrays(uint, shape, elements=float_bits(dtype)))
-        return bits.view(dtype)
-    if dtype.kind == "c":
-        part = _np.dtype(f"<f{dtype.itemsize // 2}")
-        uint = _np.dtype(f"<u{part.itemsize}")
-        bits = draw(_hnp.arrays(uint, tuple(shape) + (2,), elements=float_bits(part)))
-        return bits.view(part).view(dtype).reshape(shape)
-    if dtype.kind == "b":
-        return draw(_hnp.arrays(dtype, shape, elements=_st.booleans()))
-    return draw(_hnp.arrays(dtype, shape, elements=_int_elements(dtype)))
-
+# Moved to the public tensorwire.testing (one source): dtypes, float bit patterns, shapes,
+# numeric arrays (``arrays``, the former numeric_arrays, whose ``shape=`` is now ``shapes=``).
+from tensorwire.testing import arrays, shapes
+from tensorwire.testing import BFLOAT16, BOOL_DTYPE, FLOAT_DTYPES, INT_DTYPES, float_bits
+from tensorwire.testing._arrays import _int_elements
 
 # Strings: arbitrary bytes, the empty string oversampled.
 _byte_strings = _st.one_of(_st.just(b""), _st.binary(max_size=12))
@@ -148,7 +68,7 @@ def string_arrays(draw, kinds=("object", "S", "U", "mixed"), shape=None):
 
 def tensors():
     """Any array encode_tensor supports: every numeric dtype and the string kinds."""
-    return _st.one_of(numeric_arrays(), string_arrays())
+    return _st.one_of(arrays(), string_arrays())
 
 
 def big_endian_dtype(dtype):
@@ -225,27 +145,7 @@ _VALUE_FIELD = {
 _WIRE_TYPE = {"fixed32": 5, "fixed64": 1, "int32": 0, "int64": 0, "uint32": 0, "uint64": 0, "bool": 0}
 
 
-def wire_varint(n, pad=0):
-    """A varint (negative numbers sign-extended to 64 bits), with ``pad`` redundant bytes."""
-    n &= (1 << 64) - 1
-    out = bytearray()
-    while n > 0x7F:
-        out.append((n & 0x7F) | 0x80)
-        n >>= 7
-    out.append(n)
-    pad = min(pad, 10 - len(out))
-    if pad > 0:
-        out[-1] |= 0x80
-        out.extend(b"\x80" * (pad - 1) + b"\x00")
-    return bytes(out)
-
-
-def wire_tag(field, wire_type):
-    return wire_varint((field << 3) | wire_type)
-
-
-def wire_len(field, payload):
-    return wire_tag(field, 2) + wire_varint(len(payload)) + payload
+from tensorwire.testing._wire import wire_len, wire_tag, wire_varint  # noqa: E402 (moved: one source)
 
 
 SKIPPABLE_KINDS = ("varint", "fixed64", "len", "fixed32", "group")
@@ -469,56 +369,10 @@ _MALFORMED_SEEDS = [
 ]
 
 
-def _protobuf_hostile_tokens():
-    """Byte strings that are wrong in one specific way when spliced into any protobuf message
-    (the TensorProto and the tf.Example lists start with these)."""
-    return [
-        b"\xff" * 10 + b"\x01",  # an 11-byte varint
-        b"\x80" * 9,  # a varint cut short
-        wire_varint((1 << 64) - 1),  # a length/dim of 2**64-1 (dim -1 when read as int64)
-        wire_varint(1 << 62),  # a huge dim or length
-        wire_tag(1, 6),  # field 1 (dtype, features) with invalid wire type 6
-        wire_tag(99, 7),  # unknown field, invalid wire type 7
-        wire_tag(5, 4),  # unexpected end of group
-        wire_tag(9, 3) + wire_tag(8, 4),  # mismatched end of group
-        wire_tag(9, 3),  # unterminated group
-        wire_tag(9, 3) * 70,  # groups nested too deep
-        b"\x00",  # tag 0
-        b"\x80\x80\x80\x80\x10",  # a tag above 32 bits
-    ]
-
-
-def _hostile_tokens():
-    """Byte strings that are wrong in one specific way when spliced into a TensorProto."""
-    return _st.one_of(
-        _st.sampled_from(
-            [
-                *_protobuf_hostile_tokens(),
-                wire_tag(1, 0) + wire_varint(120),  # dtype DT_RESOURCE_REF
-                wire_tag(1, 0) + wire_varint(9999),  # unknown dtype
-                wire_tag(1, 0) + wire_varint(20),  # DT_RESOURCE
-                wire_tag(1, 0) + wire_varint(11),  # DT_QINT8
-                wire_tag(1, 0) + wire_varint(-1),  # dtype -1
-                wire_len(2, wire_len(2, wire_tag(1, 0) + wire_varint(-5))),  # negative dim
-                wire_len(2, wire_len(2, wire_tag(1, 0) + wire_varint(1 << 40)) * 2),  # 2**80 elements
-                wire_len(2, wire_len(2, wire_tag(1, 0) + wire_varint(10**6))),  # 10**6 more elements
-                wire_len(2, wire_len(2, b"") + wire_len(2, wire_tag(1, 0) + wire_varint(1 << 62))),  # [0, 2**62]
-                wire_len(2, wire_len(2, b"") * 65),  # rank 65
-                wire_len(2, wire_tag(3, 0) + b"\x01"),  # unknown_rank
-                wire_len(4, b"\x02"),  # tensor_content of the wrong length / a bool byte 2
-                wire_len(4, b"\x00\x01\x02\x03"),
-                wire_len(5, b"\x00\x00\x80"),  # packed float_val not a multiple of 4
-                wire_len(7, wire_varint(256) + wire_varint(-129)),  # int_val out of range for 8-bit types
-                wire_len(13, wire_varint(0x10000)),  # half_val above 0xFFFF
-                wire_len(13, wire_varint(-1)),  # half_val -1
-                wire_len(8, b"s") * 3,  # extra string_val
-                wire_tag(5, 5) + b"\x00\x00",  # fixed32 cut short
-                wire_tag(6, 1) + b"\x00" * 3,  # fixed64 cut short
-                wire_len(9, b"\x00" * 4),  # an odd number of scomplex numbers
-            ]
-        ),
-        _st.binary(min_size=1, max_size=12),
-    )
+from tensorwire.testing._mutate import (  # noqa: E402 (moved: one source)
+    MUTATION_EDITS, mutated_bytes, protobuf_hostile_tokens as _protobuf_hostile_tokens,
+    tensor_hostile_tokens as _hostile_tokens,
+)
 
 
 @_st.composite
@@ -526,42 +380,8 @@ def malformed_seed_protos(draw):
     """A valid TensorProto to damage: a drawn protobuf writing of a small tensor, or a seed."""
     if draw(_st.booleans()):
         return draw(_st.sampled_from(_MALFORMED_SEEDS))
-    small = _st.one_of(numeric_arrays(shape=shapes(max_dims=3, max_side=3)), string_arrays(shape=shapes(max_dims=2)))
+    small = _st.one_of(arrays(shapes=shapes(max_dims=3, max_side=3)), string_arrays(shape=shapes(max_dims=2)))
     return draw(tensor_proto_encodings(arrays=small))[0]
-
-
-# The edits mutated_bytes applies; a name listed twice is drawn twice as often.
-MUTATION_EDITS = ("truncate", "overwrite", "set_bit", "insert", "delete", "duplicate")
-
-
-@_st.composite
-def mutated_bytes(draw, seeds, hostile_tokens, edits=MUTATION_EDITS):
-    """A drawn valid encoding (``seeds``) with one to four random ``edits``; ``hostile_tokens``
-    is the strategy of byte runs the format's parser finds awkward (inserted or overwritten)."""
-    data = bytearray(draw(seeds))
-    for _ in range(draw(_st.integers(1, 4))):
-        kind = draw(_st.sampled_from(edits))
-        n = len(data)
-        if kind == "truncate":
-            del data[draw(_st.integers(0, n)) :]
-        elif kind == "overwrite" and n:
-            i = draw(_st.integers(0, n - 1))
-            token = draw(_st.one_of(_st.binary(min_size=1, max_size=1), _st.sampled_from([b"\x80", b"\xff", b"\x00", b"\x7f", b"\x02"]), hostile_tokens))
-            data[i : i + len(token)] = token
-        elif kind == "set_bit" and n:
-            i = draw(_st.integers(0, n - 1))
-            data[i] ^= 1 << draw(_st.integers(0, 7))
-        elif kind == "insert":
-            i = draw(_st.integers(0, n))
-            data[i:i] = draw(hostile_tokens)
-        elif kind == "delete" and n:
-            i = draw(_st.integers(0, n - 1))
-            del data[i : i + draw(_st.integers(1, 4))]
-        elif kind == "duplicate" and n:
-            i = draw(_st.integers(0, n - 1))
-            j = draw(_st.integers(i + 1, min(n, i + 16)))
-            data[j:j] = data[i:j]
-    return bytes(data)
 
 
 def mutated_tensor_protos(seeds=None):
@@ -776,7 +596,7 @@ def example_values(draw):
         )
     )
     if form == "float":
-        arr = draw(numeric_arrays(EXAMPLE_FLOAT_DTYPES, shape=small))
+        arr = draw(arrays(EXAMPLE_FLOAT_DTYPES, shapes=small))
         return arr, ("float", _float32(arr))
     if form == "float64":
         arr = draw(_float64_values(draw(small)))
@@ -784,12 +604,12 @@ def example_values(draw):
             arr = _np.asfortranarray(arr)
         return arr, ("float", _float32(arr))
     if form == "int":
-        arr = draw(numeric_arrays(EXAMPLE_INT_DTYPES, shape=small))
+        arr = draw(arrays(EXAMPLE_INT_DTYPES, shapes=small))
         if arr.dtype == _np.uint64:
             arr = arr & _np.uint64(_INT64_MAX)  # excluded: values above int64 (ValueError)
         return arr, ("int64", arr.astype(_np.int64).reshape(-1))
     if form == "strided":
-        view, contiguous = draw(strided_views(numeric_arrays(EXAMPLE_FLOAT_DTYPES[:3] + INT_DTYPES[:7], shape=small)))
+        view, contiguous = draw(strided_views(arrays(EXAMPLE_FLOAT_DTYPES[:3] + INT_DTYPES[:7], shapes=small)))
         if contiguous.dtype.kind == "f":
             return view, ("float", _float32(contiguous))
         return view, ("int64", contiguous.astype(_np.int64).reshape(-1))
@@ -799,7 +619,7 @@ def example_values(draw):
             return value, ("float", _float32([value]))
         return value, ("int64", _np.array([int(value)], dtype=_np.int64))
     if form == "np_scalar":
-        arr = draw(numeric_arrays(EXAMPLE_FLOAT_DTYPES + EXAMPLE_INT_DTYPES[:7] + [BOOL_DTYPE], shape=_st.just(())))
+        arr = draw(arrays(EXAMPLE_FLOAT_DTYPES + EXAMPLE_INT_DTYPES[:7] + [BOOL_DTYPE], shapes=_st.just(())))
         value = arr[()]
         if arr.dtype.kind in "fV":
             return value, ("float", _float32(arr))
@@ -853,7 +673,7 @@ def sequence_examples(draw):
     lists, want_lists = {}, {}
     for name in names:
         if draw(_st.integers(0, 4)) == 0:
-            arr = draw(numeric_arrays([_np.dtype("<f4"), _np.dtype("<f8")], shape=shapes(max_dims=2, max_side=3).filter(len)))
+            arr = draw(arrays([_np.dtype("<f4"), _np.dtype("<f8")], shapes=shapes(max_dims=2, max_side=3).filter(len)))
             lists[name] = arr
             want_lists[name] = [("float", _float32(row)) for row in arr]
             continue
@@ -1139,7 +959,7 @@ def json_batches(draw, dtypes=None, max_columns=3, bare=None, finite=False, max_
     columns = []
     for name in names:
         inner = draw(shapes(max_dims=3, max_side=3))
-        arr = draw(numeric_arrays(dtypes=dtypes or JSON_DTYPES, shape=_st.just((n, *inner))))
+        arr = draw(arrays(dtypes=dtypes or JSON_DTYPES, shapes=_st.just((n, *inner))))
         columns.append((name, _finite(arr) if finite else arr))
     return columns, bare
 
@@ -1180,23 +1000,7 @@ def _json_seed(draw):
     return text.encode("utf-8")
 
 
-def _json_hostile_tokens():
-    return _st.one_of(
-        _st.sampled_from(
-            [
-                b'"', b"\\", b"\\u", b"\\ud800", b"\\udc00", b"\\ud800\\u0041", b"\\ud83d\\ude00", b"\\x",
-                b"[", b"]", b"{", b"}", b",", b":", b"[" * 70, b'{"a":' * 40, b"[]", b"{}",
-                b"NaN", b"Infinity", b"-Infinity", b"nan", b"null", b"true", b"false",
-                b"1e999", b"-0", b"01", b"-", b"1.", b".5", b"+1", b"0x10", b"1E+5", b"e+", b"9" * 40,
-                b'"' + b"9" * 1200 + b'"',
-                b"\xed\xa0\x80", b"\xc0\x80", b"\xff", b"\xe2\x82", b"\xf4\x90\x80\x80", b"\x00", b"\x1f",
-                b" \t\n\r", b'{"b64":"', b'{"b64":"AAAA"}', b'"CAESBBICCAIiCAAAwD8AAMB_"', b"=", b"+/",
-                b'"predictions":', b'"x":', b'"instances":[1],',
-            ]
-        ),
-        _st.binary(min_size=1, max_size=6),
-        _st.text(max_size=4).map(lambda t: t.encode("utf-8", "surrogatepass")),
-    )
+from tensorwire.testing._mutate import json_hostile_tokens as _json_hostile_tokens  # noqa: E402 (moved)
 
 
 def mutated_json_bodies():
@@ -1303,9 +1107,9 @@ def grpc_batches(draw, layout, max_columns=3, max_instances=3, min_instances=0):
     for name in names:
         shape = _st.just((n, *draw(shapes(max_dims=2, max_side=3))))
         if layout == "examples":
-            arr = draw(numeric_arrays(dtypes=GRPC_EXAMPLE_DTYPES, shape=shape))
+            arr = draw(arrays(dtypes=GRPC_EXAMPLE_DTYPES, shapes=shape))
         else:
-            arr = draw(_st.one_of(numeric_arrays(shape=shape), string_arrays(shape=shape)))
+            arr = draw(_st.one_of(arrays(shapes=shape), string_arrays(shape=shape)))
         columns.append((name, arr))
     return columns
 
@@ -1412,7 +1216,7 @@ def grpc_request_encodings(draw):
         "signature_name": draw(GRPC_NAMES),
         "output_filter": draw(_st.lists(GRPC_NAMES, max_size=2)),
     }
-    small = _st.one_of(numeric_arrays(shape=shapes(max_dims=2, max_side=3)), string_arrays(shape=shapes(max_dims=1)))
+    small = _st.one_of(arrays(shapes=shapes(max_dims=2, max_side=3)), string_arrays(shape=shapes(max_dims=1)))
     names = draw(_st.lists(GRPC_NAMES, max_size=3))  # repeats allowed: the later entry wins
     expected = {}
     upb = {}  # what protobuf's Python runtime keeps: it drops an entry holding an unknown field
@@ -1446,62 +1250,10 @@ def grpc_request_encodings(draw):
     return data, spec, expected, upb
 
 
-_GRPC_F32 = bytes.fromhex("08011208120208021202080222100000803f000000400000404000008040")  # f32 [[1,2],[3,4]]
-_GRPC_B64 = b"CAESCBICCAISAggCIhAAAIA_AAAAQAAAQEAAAIBA"  # the same, URL-safe base64
-_GRPC_EXAMPLE = bytes.fromhex("0a180a160a0242311210120e0a0c0000803f0000004000004040")  # {B1: [1, 2, 3]}
-
-
-def _grpc_strings(*items):
-    """A DT_STRING TensorProto of shape [len(items)]."""
-    return (wire_tag(1, 0) + wire_varint(7) + wire_len(2, wire_len(2, wire_tag(1, 0) + wire_varint(len(items))))
-            + b"".join(wire_len(8, s) for s in items))
-
-
-def _grpc_entry(name, value):
-    return wire_len(2, wire_len(1, name) + wire_len(2, value))
-
-
-GRPC_SEEDS = {
-    "tensors": [
-        wire_len(1, wire_len(1, b"m") + wire_len(2, b"\x08\x05")) + _grpc_entry(b"x", _GRPC_F32) + wire_len(3, b"o"),
-        _grpc_entry(b"a", _GRPC_F32) + _grpc_entry(b"b", bytes.fromhex("080a1204120208035a03010001")),
-    ],
-    "serialized_tensors": [
-        wire_len(1, wire_len(3, b"s")) + _grpc_entry(b"x", _grpc_strings(_GRPC_B64, _GRPC_B64)),
-        _grpc_entry(b"x", _grpc_strings(_GRPC_B64)) + _grpc_entry(b"y", _grpc_strings(b"CAESAA")),
-    ],
-    "examples": [
-        wire_len(1, wire_len(1, b"m")) + _grpc_entry(b"input", _grpc_strings(_GRPC_EXAMPLE, _GRPC_EXAMPLE)),
-        _grpc_entry(b"input", _grpc_strings(_GRPC_EXAMPLE)),
-    ],
-}
-
-
-def _grpc_hostile_tokens():
-    """Byte runs that are wrong in one specific way when spliced into a PredictRequest."""
-    return _st.one_of(
-        _st.sampled_from(
-            [
-                b"\xff" * 10 + b"\x01",  # an 11-byte varint
-                b"\x80" * 9,  # a varint cut short
-                wire_varint((1 << 64) - 1),  # a huge length
-                wire_tag(2, 6),  # inputs with invalid wire type 6
-                wire_tag(99, 7),  # invalid wire type 7
-                wire_tag(5, 4),  # unexpected end of group
-                wire_tag(9, 3) + wire_tag(8, 4),  # mismatched end of group
-                wire_tag(9, 3) * 70,  # groups nested too deep
-                b"\x00",  # tag 0
-                wire_len(1, b"\xff"),  # a name / key that is not UTF-8
-                wire_len(1, b"\xed\xa0\x80"),  # an encoded surrogate
-                wire_len(3, b"\xc0\x80"),  # an overlong NUL
-                _grpc_entry(b"x", _GRPC_F32),  # a second entry: DT_FLOAT where DT_STRING is needed
-                _grpc_entry(b"x", _grpc_strings(b"A===")),  # bad base64
-                _grpc_entry(b"input", _grpc_strings(b"\x0a\x02\x0a\x00")),  # a truncated Example
-                wire_len(2, b""),  # an empty entry: no dtype
-            ]
-        ),
-        _st.binary(min_size=1, max_size=8),
-    )
+from tensorwire.testing._mutate import (  # noqa: E402 (moved: one source)
+    GRPC_B64 as _GRPC_B64, GRPC_EXAMPLE as _GRPC_EXAMPLE, GRPC_F32 as _GRPC_F32, GRPC_SEEDS,
+    grpc_entry as _grpc_entry, grpc_hostile_tokens as _grpc_hostile_tokens, grpc_strings as _grpc_strings,
+)
 
 
 def mutated_grpc_requests(layout):

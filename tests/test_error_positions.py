@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import strategies as S
+import tensorwire.testing as twt
 from backends import PYTHON
 from common import decoded_outcome
 from tensorwire import DecodeError, PredictionError
@@ -132,7 +133,7 @@ class TestOnePosition:
     @CORRUPTION
     @given(records=S.tfrecord_record_lists(max_records=4, big=False), edit=st.data())
     def test_tfrecord(self, codecs, records, edit):
-        stream = edit.draw(S.mutated_bytes(st.just(tfrecord_stream(records)), st.binary(min_size=1, max_size=8)))
+        stream = edit.draw(twt.mutated_bytes(st.just(tfrecord_stream(records)), st.binary(min_size=1, max_size=8)))
         check(codecs, lambda b: outcome(lambda: list(b.tfrecord.read_tfrecord(io.BytesIO(stream)))))
 
 

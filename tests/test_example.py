@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 
 import strategies as S
 from common import decoded_outcome, quiet_f32_nans
-from strategies import wire_len as ld
-from strategies import wire_tag, wire_varint
+from tensorwire.testing import wire_len as ld
+from tensorwire.testing import wire_tag, wire_varint
 from tensorwire import DecodeError
 
 import tensorflow as tf  # noqa: E402  (plain import: a missing TensorFlow must fail, not skip)

@@ -26,8 +26,8 @@ from tensorflow_serving.apis import predict_pb2  # noqa: E402
 import common  # noqa: E402
 import strategies as S  # noqa: E402
 from common import BF16, as_decoded, assert_identical, quiet_f32_nans  # noqa: E402
-from strategies import wire_len as ld  # noqa: E402
-from strategies import wire_tag, wire_varint  # noqa: E402
+from tensorwire.testing import wire_len as ld  # noqa: E402
+from tensorwire.testing import wire_tag, wire_varint  # noqa: E402
 from tensorwire import DecodeError  # noqa: E402
 
 ORACLE = settings(max_examples=30)

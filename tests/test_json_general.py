@@ -33,6 +33,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import strategies as S
+import tensorwire.testing as twt
 from backends import PYTHON
 from common import assert_same_array
 from tensorwire import DecodeError, PredictionError, payload
@@ -1079,7 +1080,7 @@ _TOKENS = st.one_of(
 
 def mutated_requests():
     return st.one_of(
-        S.mutated_bytes(st.sampled_from(_SEEDS), _TOKENS),
+        twt.mutated_bytes(st.sampled_from(_SEEDS), _TOKENS),
         S.mutated_json_requests(),
         S.mutated_json_requests().map(lambda b: b.replace(b'"instances"', b'"inputs"')),
     )

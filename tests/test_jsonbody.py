@@ -21,6 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import strategies as S
+import tensorwire.testing as twt
 from common import assert_same_array as assert_same
 from common import decoded_outcome
 from tensorwire import DecodeError, PredictionError
@@ -439,7 +440,7 @@ def test_read_every_number_form(codecs, texts, dtype):
 
 
 @ORACLE
-@given(st.lists(st.integers(-(2**63), 2**64 - 1), min_size=1, max_size=6), st.sampled_from(S.INT_DTYPES))
+@given(st.lists(st.integers(-(2**63), 2**64 - 1), min_size=1, max_size=6), st.sampled_from(twt.INT_DTYPES))
 def test_read_integers(codecs, values, dtype):
     body = json.dumps({"predictions": values}).encode()
     info = np.iinfo(dtype)

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import strategies as S
+import tensorwire.testing as twt
 from tensorwire import DecodeError, PredictionError
 from tensorwire.codecs.rules.jsonbody import Envelope
 from tensorwire.codecs.tensor import encode_tensor
@@ -391,7 +392,7 @@ def test_mutated_bodies_alike(both, data, dtype, nonfinite):
     key, body = data.draw(general_bodies())
     hostile = st.sampled_from([b'"', b"\\", b"\\u", b"\\ud800", b"{", b"}", b"[", b"]", b",", b":", b'{"b64":',
                                b"NaN", b"null", b"true", b"1.5", b"-", b"e", b"0", b"9" * 20, b'"b64"', b" "])
-    mutated = data.draw(S.mutated_bytes(st.just(body), hostile))
+    mutated = data.draw(twt.mutated_bytes(st.just(body), hostile))
     cross(both, mutated, key, dtype=dtype, nonfinite=nonfinite)
 
 

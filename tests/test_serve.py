@@ -6,7 +6,6 @@ names in its ready line.  Predictions are compared with calling the served funct
 headers) are checked against small test doubles in this process.
 """
 
-import http.server
 import os
 import subprocess
 import sys
@@ -25,7 +24,7 @@ import serve_models
 import strategies as S
 import tensorwire as tw
 import tensorwire.client
-from serving import PACKAGE_ROOT, grpc_call, inproc, post, running
+from serving import PACKAGE_ROOT, HttpDouble, grpc_call, inproc, post, running
 from tensorwire._model import Failure, Model
 
 H = W = 16
@@ -303,43 +302,22 @@ def tf_server():
 # ----------------------------------------------------------------- the client's behaviours
 
 
-class Double:
+class Double(HttpDouble):
     """An HTTP server answering from a script: a list of (status, headers, body or None); None
     means "answer the request with affine's predictions".  Records each request."""
 
     def __init__(self, script):
         self.script = list(script)
         self.requests = []
-        double = self
+        super().__init__(self._answer)
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                double.requests.append((dict(self.headers), body))
-                status, headers, answer = double.script.pop(0) if double.script else (200, {}, None)
-                if answer is None:
-                    inputs = tw.decode_request(body, "RAW_JSON")
-                    answer = tw.encode_response(serve_models.affine(inputs), "RAW_JSON")
-                self.send_response(status)
-                for k, v in headers.items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/predict"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+    def _answer(self, headers, body):
+        self.requests.append((headers, body))
+        status, headers, answer = self.script.pop(0) if self.script else (200, {}, None)
+        if answer is None:
+            inputs = tw.decode_request(body, "RAW_JSON")
+            answer = tw.encode_response(serve_models.affine(inputs), "RAW_JSON")
+        return status, headers, answer
 
 
 def test_retries_429_and_503_with_backoff_and_retry_after(client_waits):

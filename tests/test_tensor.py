@@ -15,14 +15,15 @@ from hypothesis import given, settings
 
 from common import BF16, as_decoded, assert_identical, expected_round_trip, golden_array, quiet_f32_nans
 import strategies as S
-from strategies import wire_len, wire_tag, wire_varint
+import tensorwire.testing as twt
+from tensorwire.testing import wire_len, wire_tag, wire_varint
 from tensorwire import DecodeError
 
 GOLDEN = json.loads((Path(__file__).parent / "data" / "tensors.json").read_text())["cases"]
 ENCODE_CASES = [c for c in GOLDEN if "array" in c]
 DECODE_ONLY_CASES = [c for c in GOLDEN if "proto_hex" in c]
 
-ALL_DTYPES = S.NUMERIC_DTYPES  # every numeric dtype; strings are tested separately
+ALL_DTYPES = twt.NUMERIC_DTYPES  # every numeric dtype; strings are tested separately
 MULTIBYTE_ENDIAN_DTYPES = [d for d in ALL_DTYPES if S.big_endian_dtype(d) != d]
 FORMS = ["content", "proto"]
 
@@ -560,7 +561,7 @@ def test_round_trip_property(tensor, x):
         assert_identical(got, expected_round_trip(x, form))
 
 
-@given(x=S.numeric_arrays())
+@given(x=twt.arrays())
 def test_content_form_is_raw_little_endian_bytes(tensor, x):
     data = tensor.encode_tensor(x)
     body = x.astype(x.dtype.newbyteorder("<")).tobytes() if x.dtype != BF16 else x.tobytes()

@@ -17,7 +17,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from common import decoded_outcome
-from strategies import malformed_seed_protos, mutated_tensor_protos, wire_len, wire_tag, wire_varint
+from strategies import malformed_seed_protos, mutated_tensor_protos
+from tensorwire.testing import wire_len, wire_tag, wire_varint
 from tensorwire.errors import DecodeError
 
 P = "TensorProto: "

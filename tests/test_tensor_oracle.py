@@ -42,6 +42,7 @@ from tensorflow.core.framework import tensor_pb2, tensor_shape_pb2  # noqa: E402
 
 from common import as_decoded, assert_identical, expected_round_trip, golden_array, quiet_f32_nans  # noqa: E402
 import strategies as S  # noqa: E402
+import tensorwire.testing as twt  # noqa: E402
 
 pytestmark = pytest.mark.oracle
 
@@ -203,7 +204,7 @@ def _dims(shape):
 
 @settings(max_examples=80)
 @given(
-    shape=S.shapes(max_dims=3),
+    shape=twt.shapes(max_dims=3),
     kind=st.sampled_from(["float_val", "double_val", "int_val", "int64_val", "bool_val", "half_val", "uint32_val", "uint64_val", "string_val", "scomplex_val", "dcomplex_val"]),
     data=st.data(),
 )
@@ -255,7 +256,7 @@ def test_decode_of_a_proto_with_named_dims_and_version(tensor):
 # dtype= behaves like tf.io.parse_tensor's out_type
 
 
-@pytest.mark.parametrize("dtype", S.NUMERIC_DTYPES, ids=str)
+@pytest.mark.parametrize("dtype", twt.NUMERIC_DTYPES, ids=str)
 def test_dtype_mismatch_is_an_error_for_tensorflow_too(tensor, dtype):
     from tensorwire import DecodeError
 
