@@ -1,0 +1,16 @@
+"""Earth Engine images past one machine, on Dask (``pip install "tensorwire[dask]"``).
+
+``import tensorwire`` never imports Dask; this package does.
+
+- :func:`predict_image`: :meth:`tensorwire.ee.Model.predict_image` over Dask arrays, lazily, one
+  task per chunk, one Client per worker process (:mod:`tensorwire.dask._predict`);
+- :func:`worker_stats`: the Models (Clients) made and chunk tasks run by this process.
+
+docs/dask.md is the user's page.
+"""
+
+from __future__ import annotations
+
+from ._predict import predict_image, worker_stats
+
+__all__ = ["predict_image", "worker_stats"]

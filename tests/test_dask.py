@@ -1,0 +1,197 @@
+"""tensorwire.dask against tensorwire.serve on loopback, on one LocalCluster (2 worker processes,
+one thread each) shared by the module.
+
+The models run in this process's server; the workers (separate processes, which inherit the
+environment, so TENSORWIRE_PURE_PYTHON too) make the requests.  Everything the workers run comes
+from tensorwire (nothing from this module is shipped to them).
+"""
+
+import os
+import signal
+import threading
+import time
+
+import numpy as np
+import pytest
+
+dask = pytest.importorskip("dask")
+distributed = pytest.importorskip("distributed")
+import dask.array as da  # noqa: E402
+
+import tensorwire as tw  # noqa: E402
+import tensorwire.dask as twd  # noqa: E402
+from serving import inproc  # noqa: E402
+from tensorwire.ee import Model  # noqa: E402
+
+M = 4  # the margin: input_overlap_size 8 is 4 pixels per edge
+MODEL = {}  # "fn": what the shared server calls
+SEEN = {"requests": 0}
+SEEN_LOCK = threading.Lock()
+
+
+def dispatch(inputs):
+    with SEEN_LOCK:
+        SEEN["requests"] += 1
+    return MODEL["fn"](inputs)
+
+
+def stencil(inputs):
+    """Reads the whole margin: a neighbour's pixel 4 away on every side, so a wrong margin or a
+    wrong fill shows.  ``x`` is (N, h, w, 3), ``nir`` (N, h, w, 1)."""
+    x, nir = inputs["x"], inputs["nir"][..., 0]
+    core = (slice(None), slice(M, -M), slice(M, -M))
+    y = (x[core].sum(-1) + 2 * x[:, :-2 * M, M:-M, 0] - x[:, 2 * M:, M:-M, 1]
+         + nir[:, M:-M, 2 * M:] - 3 * nir[:, M:-M, :-2 * M])
+    v = np.stack([x[core][..., 2] * 0.5, nir[core]], axis=-1)
+    return {"y": y, "v": v}
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                                  silence_logs=40) as lc, distributed.Client(lc, timeout=60) as client:
+        client.wait_for_workers(2, timeout=60)
+        yield client
+
+
+@pytest.fixture(scope="module")
+def server():
+    """``{format: target}``: one server for the module, HTTP and gRPC."""
+    with inproc(dispatch, formats=["SERIALIZED_TF_TENSORS", "GRPC_TF_TENSORS"]) as srv:
+        yield {"SERIALIZED_TF_TENSORS": srv.http_url, "GRPC_TF_TENSORS": srv.grpc_target}
+
+
+def image(h, w, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.integers(-50, 50, (h, w, 4)).astype(np.float32)
+
+
+def lazy_image(client, h, w, chunks, seed=0):
+    """A (h, w, 4) image made on the workers (not shipped in the graph), and its values here."""
+    img = da.random.RandomState(seed).randint(-50, 50, (h, w, 4), chunks=chunks).astype(np.float32)
+    img = client.persist(img)
+    return img, client.compute(img, sync=True)
+
+
+def stats(client):
+    return client.run(twd.worker_stats)
+
+
+@pytest.mark.parametrize("fmt", ["SERIALIZED_TF_TENSORS", "GRPC_TF_TENSORS"])
+def test_a_1024_by_1536_image_equals_the_in_process_prediction(cluster, server, fmt):
+    MODEL["fn"] = stencil
+    lazy_img, img = lazy_image(cluster, 1024, 1536, (256, 256, 4))
+    bands = {"x": img[..., :3], "nir": img[..., 3]}
+    model = Model(server[fmt], fmt, input_tile_size=[128, 128], input_overlap_size=[8, 8],
+                  output_bands={"y": np.float32, "v": (np.float32, 1)}, max_payload_bytes=1_500_000,
+                  concurrency=2, timeout=30, progress=False)
+    with model:
+        want = model.predict_image(bands)
+    before = stats(cluster)
+    lazy = twd.predict_image(model, {"x": lazy_img[..., :3], "nir": lazy_img[..., 3]},
+                             output_shapes={"v": (2,)})
+    assert lazy["y"].chunks == ((256,) * 4, (256,) * 6) and lazy["v"].shape == (1024, 1536, 2)
+    got = cluster.compute(lazy, sync=True)
+    after = stats(cluster)
+    assert set(got) == {"y", "v"}
+    for name in want:
+        assert got[name].dtype == want[name].dtype and np.array_equal(got[name], want[name]), name
+    made = {w: after[w]["models"] - before[w]["models"] for w in after}
+    ran = {w: after[w]["chunks"] - before[w]["chunks"] for w in after}
+    assert sum(ran.values()) == 24  # one task per 256 x 256 chunk
+    assert all(made[w] == (1 if ran[w] else 0) for w in after), (made, ran)  # one Client per worker
+
+
+def test_chunks_that_are_not_whole_tiles_and_an_image_that_is_not_either(cluster, server):
+    """Odd image size, chunks of 100 with 32-pixel tiles: rechunked to 96; the last tiles reach
+    past the image and hold the fill, as in the in-process call.  Array band in, 2x output."""
+    def upsample(inputs):
+        x = inputs["x"][:, M:-M, M:-M]
+        return {"up": x.repeat(2, axis=1).repeat(2, axis=2).sum(-1) + inputs["x"][:, :1, :1, 0].reshape(-1, 1, 1)}
+
+    MODEL["fn"] = upsample
+    img = image(203, 170, seed=1)[..., :2]
+    args = dict(target=server["SERIALIZED_TF_TENSORS"], input_tile_size=32, input_overlap_size=8,
+                output_tile_size=64, output_bands={"up": np.float64}, fill=7, timeout=30)
+    with Model(**args, progress=False) as model:
+        want = model.predict_image({"x": img})["up"]
+    lazy = twd.predict_image(args, {"x": da.from_array(img, chunks=(100, 100, 1))})["up"]
+    assert lazy.chunks == ((192, 192, 22), (192, 148))  # 203 = 96 + 96 + 11 rows, 170 = 96 + 74 columns and lazy.dtype == np.float64
+    got = cluster.compute(lazy, sync=True)
+    assert want.shape == (406, 340) and np.array_equal(got, want)
+
+
+def test_a_slice_computes_only_its_chunks(cluster, server):
+    MODEL["fn"] = lambda inputs: {"y": inputs["b"][:, M:-M, M:-M, 0] + 1}
+    img = image(256, 256, seed=2)[..., 0]
+    args = dict(target=server["SERIALIZED_TF_TENSORS"], input_tile_size=32, input_overlap_size=8,
+                output_bands={"y": np.float32}, timeout=30)
+    lazy = twd.predict_image(args, {"b": da.from_array(img, chunks=64)})["y"]
+    before = stats(cluster)
+    got = cluster.compute(lazy[50:120, 0:60], sync=True)
+    after = stats(cluster)
+    assert np.array_equal(got, img[50:120, 0:60] + 1)
+    assert sum(after[w]["chunks"] - before[w]["chunks"] for w in after) == 2  # chunks (0, 0) and (1, 0)
+
+
+def test_a_refused_tile_fails_the_compute_naming_its_row_and_column(cluster, server):
+    def refuse(inputs):
+        b = inputs["b"][:, M:-M, M:-M, 0]
+        if (b == 999).any():
+            raise RuntimeError("no forests here")
+        return {"y": b}
+
+    MODEL["fn"] = refuse
+    img = image(160, 192, seed=3)[..., 0]
+    img[2 * 32 + 5, 3 * 32 + 9] = 999  # in tile (2, 3) of 32-pixel tiles, the chunk (1, 1) of 64
+    args = dict(target=server["SERIALIZED_TF_TENSORS"], input_tile_size=32, input_overlap_size=8,
+                output_bands={"y": np.float32}, max_payload_bytes=10_000, timeout=30)  # one tile a request
+    lazy = twd.predict_image(args, {"b": da.from_array(img, chunks=64)})["y"]
+    with pytest.raises(tw.PredictionError, match=r"tile \(2, 3\): .*no forests here"):
+        cluster.compute(lazy, sync=True)
+
+
+def test_an_output_of_another_shape_than_output_shapes_fails_the_compute(cluster, server):
+    MODEL["fn"] = lambda inputs: {"v": np.repeat(inputs["b"][:, M:-M, M:-M], 3, axis=-1)}
+    img = image(64, 64, seed=4)[..., 0]
+    args = dict(target=server["SERIALIZED_TF_TENSORS"], input_tile_size=32, input_overlap_size=8,
+                output_bands={"v": (np.float32, 1)}, timeout=30)
+    with pytest.raises(ValueError, match="output_shapes"):
+        twd.predict_image(args, {"b": da.from_array(img, chunks=32)})
+    lazy = twd.predict_image(args, {"b": da.from_array(img, chunks=32)}, output_shapes={"v": (2,)})["v"]
+    with pytest.raises(tw.PredictionError, match=r"tile \(\d, \d\): output 'v' has shape \(3,\) per pixel; "
+                       r"output_shapes says \(2,\)"):
+        cluster.compute(lazy, sync=True)
+
+
+def test_a_model_made_with_a_client_is_refused(server):
+    with tw.Client(server["SERIALIZED_TF_TENSORS"]) as client:
+        model = Model(client, input_tile_size=32, output_bands={"y": np.float32})
+        with pytest.raises(ValueError, match="made with a Client"):
+            twd.predict_image(model, {"b": da.zeros((64, 64), chunks=32)})
+
+
+def test_a_worker_killed_mid_compute_is_replaced_and_the_answer_is_right(cluster, server):
+    def slow(inputs):
+        time.sleep(0.05)
+        return {"y": inputs["b"][:, M:-M, M:-M, 0] * 3}
+
+    MODEL["fn"] = slow
+    img = image(256, 384, seed=5)[..., 0]
+    args = dict(target=server["SERIALIZED_TF_TENSORS"], input_tile_size=32, input_overlap_size=8,
+                output_bands={"y": np.float32}, max_payload_bytes=10_000, concurrency=1, timeout=30)
+    lazy = twd.predict_image(args, {"b": da.from_array(img, chunks=64)})["y"]  # 24 chunks of 4 requests
+    pids = cluster.run(os.getpid)
+    with SEEN_LOCK:
+        SEEN["requests"] = 0
+    future = cluster.compute(lazy)
+    deadline = time.monotonic() + 60
+    while SEEN["requests"] < 8 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert SEEN["requests"] >= 8 and not future.done()  # the compute is under way
+    victim = sorted(pids)[0]
+    os.kill(pids[victim], signal.SIGKILL)
+    got = future.result(timeout=120)
+    assert np.array_equal(got, img * 3)
+    cluster.wait_for_workers(2, timeout=60)
+    assert pids[victim] not in cluster.run(os.getpid).values()  # the nanny started a new process
