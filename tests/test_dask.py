@@ -6,6 +6,8 @@ environment, so TENSORWIRE_PURE_PYTHON too) make the requests.  Everything the w
 from tensorwire (nothing from this module is shipped to them).
 """
 
+import gzip
+import io
 import os
 import signal
 import threading
@@ -22,6 +24,7 @@ import tensorwire as tw  # noqa: E402
 import tensorwire.dask as twd  # noqa: E402
 from serving import inproc  # noqa: E402
 from tensorwire.ee import Model  # noqa: E402
+from tensorwire.errors import DecodeError  # noqa: E402
 
 M = 4  # the margin: input_overlap_size 8 is 4 pixels per edge
 MODEL = {}  # "fn": what the shared server calls
@@ -195,3 +198,101 @@ def test_a_worker_killed_mid_compute_is_replaced_and_the_answer_is_right(cluster
     assert np.array_equal(got, img * 3)
     cluster.wait_for_workers(2, timeout=60)
     assert pids[victim] not in cluster.run(os.getpid).values()  # the nanny started a new process
+
+
+# ------------------------------------------------------------------------------ lazy export read
+
+PH, PW, PER_ROW, PROWS = 4, 6, 4, 3  # patch height, width; patches per row; rows of patches
+SPLIT = ((0, 5, "gzip"), (5, 9, None), (9, 12, "gzip"))  # patches start:stop per file, compression
+
+
+def write_export(directory, margin=1, split=SPLIT, seed=0):
+    """An export of 3 bands (two float_list, one int64_list) with a kernel margin, in files as
+    ``split`` says; returns (files, mixer dict)."""
+    rng = np.random.default_rng(seed)
+    src = rng.standard_normal((PROWS * PH + 2 * margin, PER_ROW * PW + 2 * margin, 3)).astype(np.float32)
+    records = []
+    for i in range(PER_ROW * PROWS):
+        r, c = divmod(i, PER_ROW)
+        win = src[r * PH:r * PH + PH + 2 * margin, c * PW:c * PW + PW + 2 * margin]
+        records.append(tw.encode_example({"a": win[..., 0], "b": win[..., 1],
+                                          "n": (win[..., 2] * 1000).round().astype(np.int64)}))
+    files = []
+    for number, (start, stop, compression) in enumerate(split):
+        path = directory / f"export-{number:05d}.tfrecord{'.gz' if compression else ''}"
+        tw.write_tfrecord(path, records[start:stop], compression=compression)
+        files.append(str(path))
+    return files, {"patchDimensions": [PW, PH], "patchesPerRow": PER_ROW, "totalPatches": PER_ROW * PROWS}
+
+
+@pytest.mark.parametrize("per", [1, 2, (3, 1)])
+def test_a_lazy_export_equals_the_eager_reader_read_by_the_workers(cluster, tmp_path, per):
+    files, mixer = write_export(tmp_path)
+    want = tw.read_ee_image_export(files, mixer)
+    lazy = twd.read_ee_image_export(files, mixer, patches_per_chunk=per)
+    rows, cols = (per, per) if isinstance(per, int) else per
+    assert lazy.shape == want.shape == (12, 24, 3) and lazy.dtype == want.dtype == np.float64
+    assert lazy.chunks[:2] == (tuple(min(rows * PH, 12 - s) for s in range(0, 12, rows * PH)),
+                               tuple(min(cols * PW, 24 - s) for s in range(0, 24, cols * PW)))
+    got = cluster.compute(lazy, sync=True)
+    assert np.array_equal(got, want)
+    sub = twd.read_ee_image_export(files, mixer, bands=["n", "a"], kernel_size=3, dtypes={"n": np.int32})
+    assert np.array_equal(cluster.compute(sub, sync=True),
+                          tw.read_ee_image_export(files, mixer, bands=["n", "a"], kernel_size=3, dtypes={"n": np.int32}))
+
+
+def test_each_compressed_file_is_one_task_and_plain_records_are_read_by_their_chunks(tmp_path):
+    files, mixer = write_export(tmp_path)
+    lazy = twd.read_ee_image_export(files, mixer)
+    keys = [k if isinstance(k, str) else k[0] for k in dict(lazy.__dask_graph__())]
+    assert sum(k.startswith("tensorwire-ee-file-") for k in keys) == 2  # the two gzip files
+    assert sum(k.startswith("tensorwire-ee-chunk-") for k in keys) == 12  # one per patch
+
+
+def test_a_slice_opens_only_the_files_that_hold_its_patches(tmp_path):
+    files, mixer = write_export(tmp_path)
+    want = tw.read_ee_image_export(files, mixer)
+    lazy = twd.read_ee_image_export(files, mixer)
+    hidden = []
+    for path in (files[0], files[2]):  # patches 0-4 (gzip) and 9-11 (gzip): gone
+        os.rename(path, path + ".away")
+        hidden.append(path)
+    # row 1, columns 1-3: patches 5, 6, 7, all in the plain file
+    assert np.array_equal(lazy[PH:2 * PH, PW:].compute(scheduler="sync"), want[PH:2 * PH, PW:])
+    with pytest.raises(FileNotFoundError):
+        lazy.compute(scheduler="sync")
+    os.rename(files[0] + ".away", files[0])
+    # row 0: patches 0-3, in the first gzip file, read once for the four chunks
+    assert np.array_equal(lazy[:PH].compute(scheduler="sync"), want[:PH])
+
+
+def test_a_wrong_patch_count_fails_when_the_array_is_made_as_the_eager_reader_fails(tmp_path):
+    files, mixer = write_export(tmp_path, split=((0, 5, "gzip"), (5, 11, None)))
+    with pytest.raises(DecodeError) as eager:
+        tw.read_ee_image_export(files, mixer)
+    with pytest.raises(DecodeError) as lazy:
+        twd.read_ee_image_export(files, mixer)
+    assert str(lazy.value) == str(eager.value) == "the export has 11 patches, the mixer's totalPatches is 12"
+    more = dict(mixer, totalPatches=8)
+    with pytest.raises(DecodeError, match=r"patch 8 \(.*export-00001.tfrecord, record 3\): more patches than the "
+                                          r"mixer's totalPatches \(8\)"):
+        twd.read_ee_image_export(files, more)
+
+
+@pytest.mark.parametrize("number", [0, 1])  # gzip, plain
+def test_a_corrupt_record_fails_the_compute_with_the_eager_readers_message(tmp_path, number):
+    files, mixer = write_export(tmp_path)
+    path = files[number]
+    buf = io.BytesIO()
+    tw.write_tfrecord(buf, list(tw.read_tfrecord(path)))
+    raw = bytearray(buf.getvalue())
+    raw[len(raw) // 2] ^= 0xFF  # in the data of a middle record: its data CRC no longer matches
+    with open(path, "wb") as f:
+        f.write(gzip.compress(bytes(raw)) if number == 0 else bytes(raw))
+    lazy = twd.read_ee_image_export(files, mixer)  # the index reads lengths only
+    with pytest.raises(DecodeError) as eager:
+        tw.read_ee_image_export(files, mixer)
+    assert "data CRC mismatch" in str(eager.value)
+    with pytest.raises(DecodeError) as got:
+        lazy.compute(scheduler="sync")
+    assert str(got.value) == str(eager.value)

@@ -389,6 +389,50 @@ def _crop(values: NDArray[Any], band: str, grid: _Grid, margin: tuple[int, int],
 # reading
 
 
+@dataclass
+class _PatchReader:
+    """Decodes one patch after another with what the first patch decided: the band names (when
+    not given), their kinds and dtypes, and the margin (when ``kernel_size`` was not given).
+    Made and used by :func:`iter_ee_image_export`; ``tensorwire.dask`` reads the first patch
+    with one, then hands it (settled) to the tasks that decode the rest."""
+
+    grid: _Grid
+    dtypes: BandDTypes
+    names: list[str] | None = None
+    margin: tuple[int, int] | None = None
+    specs: dict[str, _Band] | None = None
+
+    def __post_init__(self) -> None:
+        _check_dtypes(self.dtypes)
+
+    def patch(self, record: bytes, where: str) -> dict[str, NDArray[Any]]:
+        """``{band: (height, width) array}`` of one patch's record; ``where`` names it in errors."""
+        try:
+            features = _example.decode_example(record)
+        except DecodeError as exc:
+            raise DecodeError(f"{where}: {exc}") from exc
+        if self.names is None:
+            if not features:
+                raise DecodeError(f"{where}: the patch has no features (bands)")
+            self.names = sorted(features)
+        names = self.names
+        if self.specs is None:
+            self.specs = {band: _band_spec(features, band, self.dtypes, where) for band in names}
+        specs = self.specs
+        values = {band: _band_values(features, band, specs[band], where) for band in names}
+        if self.margin is None:
+            count = values[names[0]].size
+            m = _infer_margin(count, self.grid)
+            if m is None:
+                raise DecodeError(
+                    f"{where}: band {names[0]!r} has {count} values, which is no "
+                    f"{self.grid.height}x{self.grid.width} patch (patchDimensions) with an equal margin on every "
+                    "side; pass the export's kernel_size")
+            self.margin = (m, m)
+        margin = self.margin
+        return {band: _crop(values[band], band, self.grid, margin, where) for band in names}
+
+
 def iter_ee_image_export(
     files: ExportFiles, mixer: Mixer, *, bands: Iterable[str] | None = None,
     kernel_size: int | Sequence[int] | None = None, dtypes: BandDTypes = None,
@@ -428,35 +472,13 @@ def iter_ee_image_export(
         TypeError: a dtype that is not float32, float64, (u)int8/16/32 or int64.
     """
     grid = _grid(mixer)
-    names = _band_names(bands)
-    _check_dtypes(dtypes)
-    margin = None if kernel_size is None else _margins(kernel_size)
-    specs: dict[str, _Band] = {}
+    reader = _PatchReader(grid, dtypes, _band_names(bands), None if kernel_size is None else _margins(kernel_size))
     index = 0
     for name, number, record in _records(_as_files(files), compression, verify):
         where = f"patch {index} ({name}, record {number})"
         if index >= grid.total:
             raise DecodeError(f"{where}: more patches than the mixer's totalPatches ({grid.total})")
-        try:
-            features = _example.decode_example(record)
-        except DecodeError as exc:
-            raise DecodeError(f"{where}: {exc}") from exc
-        if names is None:
-            if not features:
-                raise DecodeError(f"{where}: the patch has no features (bands)")
-            names = sorted(features)
-        if not specs:
-            specs = {band: _band_spec(features, band, dtypes, where) for band in names}
-        values = {band: _band_values(features, band, specs[band], where) for band in names}
-        if margin is None:
-            count = values[names[0]].size
-            m = _infer_margin(count, grid)
-            if m is None:
-                raise DecodeError(
-                    f"{where}: band {names[0]!r} has {count} values, which is no {grid.height}x{grid.width} "
-                    "patch (patchDimensions) with an equal margin on every side; pass the export's kernel_size")
-            margin = (m, m)
-        patch = {band: _crop(values[band], band, grid, margin, where) for band in names}
+        patch = reader.patch(record, where)
         yield divmod(index, grid.per_row) + (patch,)
         index += 1
     if index < grid.total:

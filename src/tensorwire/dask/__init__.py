@@ -4,6 +4,8 @@
 
 - :func:`predict_image`: :meth:`tensorwire.ee.Model.predict_image` over Dask arrays, lazily, one
   task per chunk, one Client per worker process (:mod:`tensorwire.dask._predict`);
+- :func:`read_ee_image_export`: an Earth Engine TFRecord export as a lazy ``(H, W, bands)``
+  array, chunked by patches, read by the workers (:mod:`tensorwire.dask._export`);
 - :func:`worker_stats`: the Models (Clients) made and chunk tasks run by this process.
 
 docs/dask.md is the user's page.
@@ -11,6 +13,7 @@ docs/dask.md is the user's page.
 
 from __future__ import annotations
 
+from ._export import read_ee_image_export
 from ._predict import predict_image, worker_stats
 
-__all__ = ["predict_image", "worker_stats"]
+__all__ = ["predict_image", "read_ee_image_export", "worker_stats"]
