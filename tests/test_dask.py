@@ -7,6 +7,7 @@ from tensorwire (nothing from this module is shipped to them).
 """
 
 import gzip
+import json
 import io
 import os
 import signal
@@ -296,3 +297,30 @@ def test_a_corrupt_record_fails_the_compute_with_the_eager_readers_message(tmp_p
     with pytest.raises(DecodeError) as got:
         lazy.compute(scheduler="sync")
     assert str(got.value) == str(eager.value)
+
+
+# ---------------------------------------------------------------------------------------- write
+
+
+def test_write_ee_image_writes_write_images_records_one_file_per_strip(cluster, tmp_path):
+    rng = np.random.default_rng(6)
+    bands = {"f": rng.standard_normal((70, 50)).astype(np.float32),
+             "u": rng.integers(0, 255, (70, 50)).astype(np.uint8),
+             "i": rng.integers(-9, 9, (70, 50)).astype(np.int32)}
+    want = tw.ee.write_image(bands, str(tmp_path / "eager"), patch_dimensions=(16, 12), fill=0)
+    lazy = {name: da.from_array(a, chunks=(30, 20)) for name, a in bands.items()}
+    task = twd.write_ee_image(lazy, tmp_path / "dask", patch_dimensions=(16, 12), patch_rows_per_file=2,
+                              compute=False)
+    assert not os.path.exists(tmp_path / "dask-mixer.json")  # nothing written before the compute
+    got = cluster.compute(task, sync=True)
+    assert got.files == [str(tmp_path / f"dask-{n:05d}.tfrecord.gz") for n in range(3)]  # 6 patch rows, 2 a file
+    assert got.mixer == want.mixer and got.shape == want.shape and got.padded_shape == want.padded_shape == (72, 64)
+    assert json.loads(open(got.mixer_path).read()) == json.loads(open(want.mixer_path).read())
+    records = [r for f in got.files for r in tw.read_tfrecord(f)]
+    assert records == list(tw.read_tfrecord(want.files[0]))  # byte for byte, in order
+    back = tw.ee.read_ee_image_bands(got.files, got.mixer_path, dtypes={"i": np.int32})
+    assert all(np.array_equal(back[n][:70, :50], bands[n]) for n in bands)
+    with pytest.raises(FileExistsError):
+        twd.write_ee_image(lazy, tmp_path / "dask", patch_dimensions=(16, 12))
+    with pytest.raises(TypeError, match="cannot be written"):
+        twd.write_ee_image({"b": da.zeros((4, 4), dtype=bool)}, tmp_path / "bool")
