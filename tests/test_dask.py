@@ -324,3 +324,18 @@ def test_write_ee_image_writes_write_images_records_one_file_per_strip(cluster, 
         twd.write_ee_image(lazy, tmp_path / "dask", patch_dimensions=(16, 12))
     with pytest.raises(TypeError, match="cannot be written"):
         twd.write_ee_image({"b": da.zeros((4, 4), dtype=bool)}, tmp_path / "bool")
+
+
+def test_predictions_go_to_zarr_without_passing_through_the_client(cluster, server, tmp_path):
+    zarr = pytest.importorskip("zarr")  # in the test extra: skipped only outside it
+    MODEL["fn"] = lambda inputs: {"y": inputs["b"][:, M:-M, M:-M, 0] * 2, "z": inputs["b"][:, M:-M, M:-M, 0] < 0}
+    img = image(128, 192, seed=7)[..., 0]
+    args = dict(target=server["SERIALIZED_TF_TENSORS"], input_tile_size=32, input_overlap_size=8,
+                output_bands={"y": np.float32, "z": np.uint8}, timeout=30)
+    out = twd.predict_image(args, {"b": da.from_array(img, chunks=64)})
+    stored = da.to_zarr(da.stack([out["y"], out["z"].astype(np.float32)]), str(tmp_path / "pred.zarr"),
+                        compute=False)
+    cluster.compute(stored, sync=True)
+    back = zarr.open_array(str(tmp_path / "pred.zarr"), mode="r")
+    assert back.shape == (2, 128, 192) and back.chunks == (1, 64, 64)
+    assert np.array_equal(back[0], img * 2) and np.array_equal(back[1], (img < 0).astype(np.float32))
