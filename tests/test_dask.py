@@ -110,16 +110,20 @@ def test_chunks_that_are_not_whole_tiles_and_an_image_that_is_not_either(cluster
     """Odd image size, chunks of 100 with 32-pixel tiles: rechunked to 96; the last tiles reach
     past the image and hold the fill, as in the in-process call.  Array band in, 2x output."""
     def upsample(inputs):
+        assert inputs["c"].dtype == np.int16
         x = inputs["x"][:, M:-M, M:-M]
-        return {"up": x.repeat(2, axis=1).repeat(2, axis=2).sum(-1) + inputs["x"][:, :1, :1, 0].reshape(-1, 1, 1)}
+        return {"up": x.repeat(2, axis=1).repeat(2, axis=2).sum(-1) + inputs["x"][:, :1, :1, 0].reshape(-1, 1, 1)
+                + inputs["c"][:, 2 * M:, :-2 * M].repeat(2, axis=1).repeat(2, axis=2)[..., 0]}
 
     MODEL["fn"] = upsample
-    img = image(203, 170, seed=1)[..., :2]
+    img = image(203, 170, seed=1)
+    bands = {"x": img[..., :2], "c": img[..., 2].astype(np.int16)}  # two dtypes: two stacks, two overlaps
     args = dict(target=server["SERIALIZED_TF_TENSORS"], input_tile_size=32, input_overlap_size=8,
                 output_tile_size=64, output_bands={"up": np.float64}, fill=7, timeout=30)
     with Model(**args, progress=False) as model:
-        want = model.predict_image({"x": img})["up"]
-    lazy = twd.predict_image(args, {"x": da.from_array(img, chunks=(100, 100, 1))})["up"]
+        want = model.predict_image(bands)["up"]
+    lazy = twd.predict_image(args, {"x": da.from_array(bands["x"], chunks=(100, 100, 1)),
+                                    "c": da.from_array(bands["c"], chunks=50)})["up"]
     assert lazy.chunks == ((192, 192, 22), (192, 148))  # 203 = 96 + 96 + 11 rows, 170 = 96 + 74 columns and lazy.dtype == np.float64
     got = cluster.compute(lazy, sync=True)
     assert want.shape == (406, 340) and np.array_equal(got, want)

@@ -114,6 +114,7 @@ def predict_image(model: Model | Mapping[str, Any], bands: Mapping[str, Any],
     import cloudpickle
     import dask.array as da
     from dask.array.overlap import overlap
+    from dask.layers import ArrayBlockIdDep
     from dask.base import tokenize
 
     if isinstance(model, Model):
@@ -157,28 +158,40 @@ def predict_image(model: Model | Mapping[str, Any], bands: Mapping[str, Any],
     if H < 1 or W < 1:
         raise ValueError(f"the image has no pixels: shape {(H, W)}")
 
-    # One 2-D array per band, or per layer of an array band, all with the first band's chunks
-    # aligned on the tiles.
+    # The bands of one dtype stacked into one (H, W, layers) array, chunked like the first band
+    # (aligned on the tiles) and one chunk deep, so that Dask makes one overlap per dtype, not
+    # one per band: each overlap is a few tasks per chunk, and they add up.
     first = next(iter(arrays.values()))
     rows = _aligned(first.chunks[0], tile[0]) or first.chunks[0]
     cols = _aligned(first.chunks[1], tile[1]) or first.chunks[1]
-    layers: list[da.Array] = []
-    layout: list[tuple[str, int | None]] = []  # (band, k) per band: None for a 2-D band
+    groups: dict[np.dtype[Any], list[da.Array]] = {}
+    layout: dict[str, tuple[int, int, int]] = {}  # band: (group, first layer, layers)
     for name, a in arrays.items():
-        parts = [a] if a.ndim == 2 else [a[:, :, i] for i in range(a.shape[2])]
-        layout.append((name, None if a.ndim == 2 else a.shape[2]))
-        for p in parts:
-            p = p.rechunk((rows, cols)) if p.chunks != (rows, cols) else p
-            layers.append(overlap(p, depth={0: margin[0], 1: margin[1]}, boundary="none"))
+        group = groups.setdefault(a.dtype, [])
+        depth = sum(g.shape[2] for g in group)
+        a3 = a[:, :, None] if a.ndim == 2 else a
+        layout[name] = (list(groups).index(a.dtype), depth, a3.shape[2])
+        group.append(a3)
+    stacked = []
+    for group in groups.values():
+        g = group[0] if len(group) == 1 else da.concatenate(group, axis=2)
+        g = g.rechunk((rows, cols, g.shape[2])) if g.chunks != (rows, cols, (g.shape[2],)) else g
+        stacked.append(overlap(g, depth={0: margin[0], 1: margin[1], 2: 0}, boundary="none"))
 
     key = cloudpickle.dumps(arguments)
     row_starts = tuple(int(s) for s in np.cumsum((0,) + rows[:-1]))
     col_starts = tuple(int(s) for s in np.cumsum((0,) + cols[:-1]))
-    answers = da.map_blocks(
-        _predict_chunk, *layers, dtype=object, chunks=((1,) * len(rows), (1,) * len(cols)),
-        meta=np.empty((0, 0), dtype=object), key=key, layout=layout, properties=dict(properties or {}),
-        rows=rows, cols=cols, row_starts=row_starts, col_starts=col_starts, trailing=trailing,
-        name="tensorwire-predict-" + tokenize(key, *layers, layout, properties, trailing))
+    # blockwise, not map_blocks: the groups differ in depth, so each has its own third index
+    # (map_blocks would align them); the chunk's place comes from Dask's block-id dependency,
+    # which is what map_blocks' block_id= is made of.
+    pairs: list[Any] = [ArrayBlockIdDep((rows, cols)), "ij"]
+    for n, g in enumerate(stacked):
+        pairs += [g, "ij" + chr(ord("a") + n)]
+    answers = da.blockwise(
+        _predict_chunk, "ij", *pairs, concatenate=True, align_arrays=False, adjust_chunks={"i": 1, "j": 1},
+        dtype=object, meta=np.empty((0, 0), dtype=object), key=key, layout=layout,
+        properties=dict(properties or {}), rows=rows, cols=cols, row_starts=row_starts, col_starts=col_starts,
+        trailing=trailing, name="tensorwire-predict-" + tokenize(key, *stacked, layout, properties, trailing))
 
     results = {}
     for o in local.output_bands:
@@ -197,24 +210,17 @@ def _pick(answers: NDArray[Any], name: str) -> NDArray[Any]:
     return block
 
 
-def _predict_chunk(*layers: NDArray[Any], key: bytes, layout: list[tuple[str, int | None]],
-                   properties: Mapping[str, PropertyValue], rows: tuple[int, ...], cols: tuple[int, ...],
-                   row_starts: tuple[int, ...], col_starts: tuple[int, ...], trailing: dict[str, tuple[int, ...]],
-                   block_id: tuple[int, int] = (0, 0)) -> NDArray[Any]:
-    """The answers for one chunk, ``{output: mosaic}`` in a 1 × 1 object array."""
+def _predict_chunk(block_id: tuple[int, int], *groups: NDArray[Any], key: bytes,
+                   layout: dict[str, tuple[int, int, int]], properties: Mapping[str, PropertyValue],
+                   rows: tuple[int, ...], cols: tuple[int, ...], row_starts: tuple[int, ...],
+                   col_starts: tuple[int, ...], trailing: dict[str, tuple[int, ...]]) -> NDArray[Any]:
+    """The answers for one chunk (its bands with their margins, stacked by dtype), ``{output:
+    mosaic}`` in a 1 × 1 object array."""
     model = _worker_model(key)
     assert model.tile is not None
     i, j = block_id
     top, left = (model.margin[0] if i > 0 else 0), (model.margin[1] if j > 0 else 0)
-    arrays: dict[str, NDArray[Any]] = {}
-    n = 0
-    for name, k in layout:
-        if k is None:
-            arrays[name] = layers[n][:, :, None]
-            n += 1
-        else:
-            arrays[name] = np.stack(layers[n:n + k], axis=2)
-            n += k
+    arrays = {name: groups[g][:, :, start:start + n] for name, (g, start, n) in layout.items()}
     arrays = model._bands(arrays)
     tiling = Tiling((rows[i], cols[j]), model.tile, model.margin, model.out_tile or model.tile,
                     origin=(-top, -left), offset=(row_starts[i] // model.tile[0], col_starts[j] // model.tile[1]))
