@@ -2,21 +2,23 @@
 ``tensorwire.ee.Model.predict_image`` in one process, the same image and model:
 ``python benchmarks/dask_predict.py [--size 4096] [--bands 4] [--tile 256] [--overlap 32]
 [--chunk 1024] [--format SERIALIZED_TF_TENSORS] [--max-payload-bytes 10000000] [--concurrency 4]
-[--rounds 2]``.
+[--threads 1] [--rounds 2]``.
 
 The model: ``python -m tensorwire serve serve_models:crop_margin`` in a process of its own, the
 identity of the tiling (each band's instance answered without its margin), so every mosaic
-must equal its band, and is checked to (outside the timed part).  The image: ``--bands``
-float32 bands of ``--size``² seeded normal values, made chunk by chunk from the chunk's position,
-so the workers make their own copy (``persist``, not timed: in real use they would read it from
-an export) and this process computes the same values for the in-process run.
+must equal its band, and is checked to (outside the timed part).  The image: ``--size``² ×
+``--bands`` float32 seeded normal values, one Dask array made chunk by chunk from the chunk's
+position (all bands of a chunk together, as an export read by ``tensorwire.dask`` is), so the
+workers make their own copy (``persist``, not timed: in real use they would read it from an
+export) and this process computes the same values for the in-process run; the bands are its
+slices ``[..., i]``.
 
 Three timed ways, interleaved ``--rounds`` times (order rotating), best round reported:
 
 * **Model.predict_image, in process**: the whole call (cut, encode, send, check, mosaic) with
   ``--concurrency`` requests in flight;
-* **dask, 1 worker** / **dask, 2 workers**: ``LocalCluster(n_workers=n, threads_per_worker=1,
-  processes=True)`` started, and what a request imports on first use imported in its workers
+* **dask, 1 worker** / **dask, 2 workers**: ``LocalCluster(n_workers=n,
+  threads_per_worker=--threads, processes=True)`` started, and what a request imports on first use imported in its workers
   (:func:`warm_up`), before the clock (this process has it imported too; the server is warmed up
   by one small call); timed: building the graph, then ``persist`` of the
   outputs until every chunk is done (the mosaics stay on the workers, as they would before
@@ -44,20 +46,25 @@ from load import keep_freed_memory, tensorwire_server  # noqa: E402
 MB = 1e6
 
 
-def chunk_values(seed, block_id=None, block_info=None):
-    """One chunk of band ``seed``: normal values seeded by the band and the chunk's position."""
-    (r0, r1), (c0, c1) = block_info[None]["array-location"]
-    rng = np.random.default_rng([seed, block_id[0], block_id[1]])
-    return rng.standard_normal((r1 - r0, c1 - c0), dtype=np.float32)
+def chunk_values(bands, block_id=None, block_info=None):
+    """One (h, w, bands) chunk: normal values seeded by the chunk's position."""
+    (r0, r1), (c0, c1), _ = block_info[None]["array-location"]
+    rng = np.random.default_rng([block_id[0], block_id[1]])
+    return rng.standard_normal((r1 - r0, c1 - c0, bands), dtype=np.float32)
 
 
-def lazy_bands(args):
+def lazy_image(args):
+    """The (size, size, bands) image as one Dask array, chunked by position only, as
+    ``tensorwire.dask.read_ee_image_export`` gives an export (so a chunk's bands live together)."""
     import dask.array as da
 
-    chunks = da.core.normalize_chunks(args.chunk, (args.size, args.size))
-    return {f"B{i + 1}": da.map_blocks(chunk_values, i, chunks=chunks, dtype=np.float32,
-                                       meta=np.empty((0, 0), np.float32), name=f"bench-band-{i}-{args.size}-{args.chunk}")
-            for i in range(args.bands)}
+    chunks = da.core.normalize_chunks((args.chunk, args.chunk, args.bands), (args.size, args.size, args.bands))
+    return da.map_blocks(chunk_values, args.bands, chunks=chunks, dtype=np.float32,
+                         meta=np.empty((0, 0, 0), np.float32), name=f"bench-image-{args.size}-{args.chunk}-{args.bands}")
+
+
+def split(image):
+    return {f"B{i + 1}": image[..., i] for i in range(image.shape[2])}
 
 
 def warm_up(fmt):
@@ -108,17 +115,17 @@ def on_cluster(server, args, bands, workers):
 
     import tensorwire.dask as twd
 
-    with distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+    with distributed.LocalCluster(n_workers=workers, threads_per_worker=args.threads, processes=True,
+                                  dashboard_address=None,
                                   silence_logs=40) as lc, distributed.Client(lc) as client:
         client.wait_for_workers(workers, timeout=120)
         client.run(warm_up, args.format)  # imports made before the clock, as in this process
-        lazy = lazy_bands(args)
-        image = dict(zip(lazy, client.persist(list(lazy.values()))))
-        distributed.wait(list(image.values()), timeout=600)
+        image = client.persist(lazy_image(args))
+        distributed.wait(image, timeout=600)
         cpu = sum(client.run(time.process_time).values())
         s_cpu = server_cpu(server)
         t = time.perf_counter()
-        lazy = twd.predict_image(model_arguments(server, args), image)
+        lazy = twd.predict_image(model_arguments(server, args), split(image))
         out = dict(zip(lazy, client.persist(list(lazy.values()))))
         distributed.wait(list(out.values()), timeout=600)
         elapsed = time.perf_counter() - t
@@ -140,6 +147,7 @@ def main(argv=None):
     parser.add_argument("--format", default="SERIALIZED_TF_TENSORS", help="payload format (default SERIALIZED_TF_TENSORS)")
     parser.add_argument("--max-payload-bytes", type=int, default=10_000_000, help="request limit (default 10,000,000)")
     parser.add_argument("--concurrency", type=int, default=4, help="requests in flight per Model / task (default 4)")
+    parser.add_argument("--threads", type=int, default=1, help="threads per worker (default 1)")
     parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds (default 2)")
     args = parser.parse_args(argv)
     malloc = keep_freed_memory(parser)
@@ -147,8 +155,7 @@ def main(argv=None):
     import dask
 
     print(f"building the {args.size}x{args.size}x{args.bands} float32 image ...", file=sys.stderr)
-    lazy = lazy_bands(args)
-    bands = dict(zip(lazy, dask.compute(*lazy.values(), scheduler="sync")))
+    bands = split(lazy_image(args).compute(scheduler="sync"))
     image_bytes = sum(b.nbytes for b in bands.values())
     tiles = (-(-args.size // args.tile)) ** 2
     env = {**os.environ, "TENSORWIRE_BENCH_MARGIN": str(args.overlap // 2)}
@@ -174,7 +181,8 @@ def main(argv=None):
     print(f"\n`{command}`\n")
     print(f"{args.size}x{args.size}x{args.bands} float32 image ({image_bytes / MB:,.0f} MB), tile {args.tile}, "
           f"overlap {args.overlap} (instances {instance}x{instance}x{args.bands}), {args.format}, "
-          f"max_payload_bytes {args.max_payload_bytes:,}, concurrency {args.concurrency}, chunks {args.chunk}²: "
+          f"max_payload_bytes {args.max_payload_bytes:,}, concurrency {args.concurrency}, chunks {args.chunk}², "
+          f"{args.threads} thread(s) per worker: "
           f"{tiles} tiles; model server in its own process; {os.cpu_count()} cores; best of {args.rounds} "
           f"interleaved rounds; {malloc}\n")
     print("| way | seconds | tiles/s | vs in-process Model | vs 1 worker | gather to the client, s "

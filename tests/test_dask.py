@@ -343,3 +343,16 @@ def test_predictions_go_to_zarr_without_passing_through_the_client(cluster, serv
     back = zarr.open_array(str(tmp_path / "pred.zarr"), mode="r")
     assert back.shape == (2, 128, 192) and back.chunks == (1, 64, 64)
     assert np.array_equal(back[0], img * 2) and np.array_equal(back[1], (img < 0).astype(np.float32))
+
+
+@pytest.mark.native  # run_script runs the benchmark on the Cython twins
+def test_the_benchmark_runs_small_and_prints_its_table():
+    from pathlib import Path
+
+    from serving import run_script
+
+    script = Path(__file__).parent.parent / "benchmarks" / "dask_predict.py"
+    status, out, err = run_script(script, ["--size", "512", "--bands", "2", "--chunk", "256", "--rounds", "1"],
+                                  timeout=180)
+    assert status == 0, err[-3000:]
+    assert "| dask, LocalCluster 2 workers |" in out and "| Model.predict_image, in process |" in out
