@@ -68,13 +68,17 @@ def split(image):
 
 
 def warm_up(fmt):
-    """Imports what a request in ``fmt`` imports on first use (the client stack, the codecs and
-    their optional dtypes), once per process."""
+    """In a worker: the allocator setting this process has (``TENSORWIRE_MALLOPT``, inherited;
+    ``keep_freed_memory``), and the imports a request in ``fmt`` makes on first use (the client
+    stack, the codecs and their optional dtypes)."""
+    from tensorwire import _malloc
     import tensorwire.client  # noqa: F401
     import tensorwire.dask  # noqa: F401
     from tensorwire.payload import encode_request
 
+    _malloc.keep_freed_memory()
     encode_request({"x": np.zeros((1, 2, 2, 1), np.float32)}, fmt)
+    return _malloc.describe()
 
 
 def model_arguments(server, args):
@@ -119,7 +123,7 @@ def on_cluster(server, args, bands, workers):
                                   dashboard_address=None,
                                   silence_logs=40) as lc, distributed.Client(lc) as client:
         client.wait_for_workers(workers, timeout=120)
-        client.run(warm_up, args.format)  # imports made before the clock, as in this process
+        client.run(warm_up, args.format)  # as in this process: allocator setting, imports made
         image = client.persist(lazy_image(args))
         distributed.wait(image, timeout=600)
         cpu = sum(client.run(time.process_time).values())
