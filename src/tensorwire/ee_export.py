@@ -89,7 +89,7 @@ _MIXER_KEYS = ("patchDimensions", "patchesPerRow", "totalPatches")
 
 
 @dataclass(frozen=True)
-class _Grid:
+class ExportGrid:
     width: int  # of a patch, without the margin
     height: int
     per_row: int
@@ -123,7 +123,7 @@ def _positive_int(value: object, what: str) -> int:
     return int(value)
 
 
-def _grid(mixer: Mixer) -> _Grid:
+def export_grid(mixer: Mixer) -> ExportGrid:
     m = load_mixer(mixer)
     missing = [k for k in _MIXER_KEYS if k not in m]
     if missing:
@@ -137,10 +137,10 @@ def _grid(mixer: Mixer) -> _Grid:
     total = _positive_int(m["totalPatches"], "totalPatches")
     if total % per_row:
         raise DecodeError(f"mixer: totalPatches ({total}) is not a multiple of patchesPerRow ({per_row})")
-    return _Grid(width, height, per_row, total)
+    return ExportGrid(width, height, per_row, total)
 
 
-def _margins(kernel_size: Any) -> tuple[int, int]:
+def kernel_margins(kernel_size: Any) -> tuple[int, int]:
     """``kernel_size`` -> (pixels dropped above/below, pixels dropped left/right)."""
     kx: Any
     ky: Any
@@ -157,7 +157,7 @@ def _margins(kernel_size: Any) -> tuple[int, int]:
     return int(ky) // 2, int(kx) // 2
 
 
-def _infer_margin(count: int, grid: _Grid) -> int | None:
+def _infer_margin(count: int, grid: ExportGrid) -> int | None:
     """The margin m >= 0 with (height + 2m) * (width + 2m) == count, or None."""
     # 4m^2 + 2(h + w)m + hw - count = 0  =>  m = (sqrt((h - w)^2 + 4 count) - (h + w)) / 4
     h, w = grid.height, grid.width
@@ -167,7 +167,7 @@ def _infer_margin(count: int, grid: _Grid) -> int | None:
     return None
 
 
-def _band_names(bands: Iterable[str] | None) -> list[str] | None:
+def band_names(bands: Iterable[str] | None) -> list[str] | None:
     if bands is None:
         return None
     if isinstance(bands, (str, bytes)):
@@ -375,7 +375,7 @@ def _band_values(features: Mapping[str, DecodedFeature], band: str, spec: _Band,
     return converted
 
 
-def _crop(values: NDArray[Any], band: str, grid: _Grid, margin: tuple[int, int], where: str) -> NDArray[Any]:
+def _crop(values: NDArray[Any], band: str, grid: ExportGrid, margin: tuple[int, int], where: str) -> NDArray[Any]:
     my, mx = margin
     rows, cols = grid.height + 2 * my, grid.width + 2 * mx
     if values.size != rows * cols:
@@ -390,13 +390,13 @@ def _crop(values: NDArray[Any], band: str, grid: _Grid, margin: tuple[int, int],
 
 
 @dataclass
-class _PatchReader:
+class PatchReader:
     """Decodes one patch after another with what the first patch decided: the band names (when
     not given), their kinds and dtypes, and the margin (when ``kernel_size`` was not given).
     Made and used by :func:`iter_ee_image_export`; ``tensorwire.dask`` reads the first patch
     with one, then hands it (settled) to the tasks that decode the rest."""
 
-    grid: _Grid
+    grid: ExportGrid
     dtypes: BandDTypes
     names: list[str] | None = None
     margin: tuple[int, int] | None = None
@@ -471,8 +471,8 @@ def iter_ee_image_export(
             reached) or fewer (after the last patch was yielded); a bad mixer.
         TypeError: a dtype that is not float32, float64, (u)int8/16/32 or int64.
     """
-    grid = _grid(mixer)
-    reader = _PatchReader(grid, dtypes, _band_names(bands), None if kernel_size is None else _margins(kernel_size))
+    grid = export_grid(mixer)
+    reader = PatchReader(grid, dtypes, band_names(bands), None if kernel_size is None else kernel_margins(kernel_size))
     index = 0
     for name, number, record in _records(_as_files(files), compression, verify):
         where = f"patch {index} ({name}, record {number})"
@@ -497,7 +497,7 @@ def read_ee_image_bands(
     ``predict_image`` takes.  Arguments and errors are those of :func:`iter_ee_image_export`.
     """
     mixer = load_mixer(mixer)  # read a mixer file once
-    grid = _grid(mixer)
+    grid = export_grid(mixer)
     out: dict[str, NDArray[Any]] = {}
     h, w = grid.height, grid.width
     for row, col, patch in iter_ee_image_export(files, mixer, bands=bands, kernel_size=kernel_size, dtypes=dtypes,
@@ -526,7 +526,7 @@ def read_ee_image_export(
     the whole export is valid.
     """
     mixer = load_mixer(mixer)  # read a mixer file once
-    grid = _grid(mixer)
+    grid = export_grid(mixer)
     out = None
     h, w = grid.height, grid.width
     for row, col, patch in iter_ee_image_export(

@@ -29,7 +29,7 @@ up; so a compressed file is read once per compute, and held decoded in a worker'
 its chunks are made: keep ``maxFileSize`` of compressed exports moderate for exports far bigger
 than the cluster's memory.  Computing a slice runs only the tasks of the chunks it touches, and
 opens only the files that hold their patches.  Every patch is decoded and checked as the eager
-reader does it (:class:`tensorwire.ee_export._PatchReader`), with the same messages naming the
+reader does it (:class:`tensorwire.ee_export.PatchReader`), with the same messages naming the
 patch, file and record; a file that changed since the index was made fails the compute.
 
 Files are paths (str or os.PathLike): an open file object cannot travel to the workers.
@@ -56,7 +56,16 @@ from ..codecs.rules.tfrecord import (
     ReadCompressionName,
     normalize_compression,
 )
-from ..ee_export import BandDTypes, Mixer, _band_names, _grid, _Grid, _margins, _PatchReader, load_mixer
+from ..ee_export import (
+    BandDTypes,
+    ExportGrid,
+    Mixer,
+    PatchReader,
+    band_names,
+    export_grid,
+    kernel_margins,
+    load_mixer,
+)
 from ..errors import DecodeError
 
 if TYPE_CHECKING:
@@ -113,8 +122,8 @@ def _records(path: str, compression: CompressionName | None, verify: bool) -> It
         raise DecodeError(f"{path}: {exc}") from exc
 
 
-def _first_patch(paths: list[str], reader: _PatchReader, compression: CompressionName | None,
-                 verify: bool) -> tuple[_PatchReader, list[np.dtype[Any]]]:
+def _first_patch(paths: list[str], reader: PatchReader, compression: CompressionName | None,
+                 verify: bool) -> tuple[PatchReader, list[np.dtype[Any]]]:
     """``reader`` settled by the export's first patch, and that patch's band dtypes."""
     for path in paths:
         for record in _records(path, compression, verify):
@@ -123,7 +132,7 @@ def _first_patch(paths: list[str], reader: _PatchReader, compression: Compressio
     raise DecodeError("the export has 0 patches")  # unreachable after the index's count check
 
 
-def _read_file(reader: _PatchReader, index: _FileIndex, first: int, verify: bool) -> list[dict[str, NDArray[Any]]]:
+def _read_file(reader: PatchReader, index: _FileIndex, first: int, verify: bool) -> list[dict[str, NDArray[Any]]]:
     """Every patch of one compressed file (patch ``first`` is its record 0)."""
     return [reader.patch(record, f"patch {first + n} ({index.path}, record {n})")
             for n, record in enumerate(_records(index.path, index.compression, verify))]
@@ -153,7 +162,7 @@ class _Source:
     whole: int | None
 
 
-def _read_chunk(reader: _PatchReader, grid: _Grid, shape: tuple[int, int], dtype: np.dtype[Any],
+def _read_chunk(reader: PatchReader, grid: ExportGrid, shape: tuple[int, int], dtype: np.dtype[Any],
                 sources: list[_Source], verify: bool, *whole_files: list[dict[str, NDArray[Any]]]) -> NDArray[Any]:
     """One chunk: ``shape`` = (patch rows, patch columns), ``sources`` its patches row-major."""
     assert reader.names is not None
@@ -220,8 +229,8 @@ def read_ee_image_export(files: Sequence[str | os.PathLike[str]] | str | os.Path
     if len(per) != 2 or min(per) < 1:
         raise ValueError(f"patches_per_chunk: one int or (rows, columns), each >= 1, not {patches_per_chunk!r}")
     mixer = load_mixer(mixer)
-    grid = _grid(mixer)
-    reader = _PatchReader(grid, dtypes, _band_names(bands), None if kernel_size is None else _margins(kernel_size))
+    grid = export_grid(mixer)
+    reader = PatchReader(grid, dtypes, band_names(bands), None if kernel_size is None else kernel_margins(kernel_size))
     mode = normalize_compression(compression, True)
 
     indexes: list[_FileIndex] = list(compute(*[delayed(_index, pure=True)(p, mode) for p in paths]))

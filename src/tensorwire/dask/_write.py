@@ -38,11 +38,11 @@ from ..ee.image_write import (
     PROJECTION_PLACEHOLDER,
     WriteCompression,
     WrittenImage,
-    _bands,
-    _check_fill,
-    _existing,
-    _patch_values,
-    _shard_name,
+    checked_bands,
+    check_fill,
+    existing_files,
+    patch_values,
+    shard_name,
 )
 
 if TYPE_CHECKING:
@@ -53,13 +53,13 @@ def _write_strip(names: list[str], path: str, patch: tuple[int, int], per_row: i
                  *blocks: NDArray[Any]) -> int:
     """Writes one strip's patches to ``path``; returns how many."""
     width, height = patch
-    bands, (h, _) = _bands(dict(zip(names, blocks)))
+    bands, (h, _) = checked_bands(dict(zip(names, blocks)))
     rows = -(-h // height)
     with _tfrecord.TFRecordWriter(path, compression="gzip" if gzip else None) as writer:
         for row in range(rows):
             for col in range(per_row):
                 cut = slice(row * height, (row + 1) * height), slice(col * width, (col + 1) * width)
-                features = {name: _patch_values(a, cut[0], cut[1], (height, width), fill) for name, a in bands.items()}
+                features = {name: patch_values(a, cut[0], cut[1], (height, width), fill) for name, a in bands.items()}
                 writer.write(_example.encode_example(features))
     return rows * per_row
 
@@ -100,7 +100,7 @@ def write_ee_image(image_bands: Mapping[str, Any], path_prefix: str | os.PathLik
     shape = (int(first.shape[0]), int(first.shape[1]))
     if min(shape) < 1:
         raise ValueError(f"the bands are empty (shape {shape})")
-    samples, _ = _bands({name: np.zeros((1, 1), a.dtype) for name, a in arrays.items()})  # dtype checks
+    samples, _ = checked_bands({name: np.zeros((1, 1), a.dtype) for name, a in arrays.items()})  # dtype checks
     try:
         width, height = (int(d) for d in patch_dimensions)
     except (TypeError, ValueError):
@@ -114,13 +114,13 @@ def write_ee_image(image_bands: Mapping[str, Any], path_prefix: str | os.PathLik
     per_row, n_rows = -(-shape[1] // width), -(-shape[0] // height)
     padded = (n_rows * height, per_row * width)
     if padded != shape:
-        _check_fill(fill, samples)
+        check_fill(fill, samples)
     if patch_rows_per_file is None:
         patch_rows_per_file = max(1, round(first.chunks[0][0] / height))
     if isinstance(patch_rows_per_file, bool) or not isinstance(patch_rows_per_file, int) or patch_rows_per_file < 1:
         raise ValueError(f"patch_rows_per_file must be a positive int, got {patch_rows_per_file!r}")
     prefix = os.fspath(path_prefix)
-    existing = _existing(prefix)
+    existing = existing_files(prefix)
     if existing and not overwrite:
         raise FileExistsError(f"{existing[0]!r} exists (an earlier image with prefix {prefix!r}); pass overwrite=True")
     for path in existing:
@@ -131,7 +131,7 @@ def write_ee_image(image_bands: Mapping[str, Any], path_prefix: str | os.PathLik
     names = list(arrays)
     pieces = [arrays[n].rechunk(chunks).to_delayed() for n in names]  # (strips, 1) Delayed each
     gzip = bool(compression)
-    files = [_shard_name(prefix, k, gzip) for k in range(len(chunks[0]))]
+    files = [shard_name(prefix, k, gzip) for k in range(len(chunks[0]))]
     counts = [delayed(_write_strip, pure=False)(names, files[k], (width, height), per_row, fill, gzip,
                                                 *[p[k, 0] for p in pieces]) for k in range(len(files))]
     mixer = {
