@@ -129,6 +129,27 @@ def test_chunks_that_are_not_whole_tiles_and_an_image_that_is_not_either(cluster
     assert want.shape == (406, 340) and np.array_equal(got, want)
 
 
+@pytest.mark.parametrize(("shape", "chunks", "want_rows"), [
+    ((96, 80), 16, (32, 32, 32)),  # chunks thinner than the margin (20): rechunked to two tiles
+    ((40, 33), 8, (40,)),  # the last chunk would be thinner than the margin: joins the one before
+    ((10, 9), 16, (10,)),  # one chunk, smaller than the margin: no overlap at all
+    ((70, 50), (30, 7), (32, 38)),
+])
+def test_margins_wider_than_tiles_and_chunks_and_properties(server, shape, chunks, want_rows):
+    """Dask's local scheduler (this process): the chunking rules, whatever the cluster."""
+    m = 20
+    MODEL["fn"] = lambda inputs: {"y": inputs["b"][:, m:-m, m:-m, 0] + inputs["year"][:, None, None]}
+    img = np.arange(np.prod(shape), dtype=np.float32).reshape(shape)
+    args = dict(target=server["SERIALIZED_TF_TENSORS"], input_tile_size=16, input_overlap_size=2 * m,
+                output_bands={"y": np.float32}, timeout=30)
+    with Model(**args, progress=False) as model:
+        want = model.predict_image({"b": img}, properties={"year": 2024})["y"]
+    lazy = twd.predict_image(args, {"b": da.from_array(img, chunks=chunks)}, properties={"year": 2024})["y"]
+    assert lazy.chunks[0] == want_rows
+    got = lazy.compute(scheduler="sync")
+    assert np.array_equal(got, want) and np.array_equal(got, img + 2024)
+
+
 def test_a_slice_computes_only_its_chunks(cluster, server):
     MODEL["fn"] = lambda inputs: {"y": inputs["b"][:, M:-M, M:-M, 0] + 1}
     img = image(256, 256, seed=2)[..., 0]

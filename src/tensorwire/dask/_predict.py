@@ -5,8 +5,10 @@ How a chunk becomes requests
 
 The image is the Dask arrays' chunk grid.  Every chunk of rows (columns) except the last must be
 a whole number of tiles, so that the chunk grid is a coarsening of the tile grid and each tile
-lies in one chunk; chunks that are not are rechunked first (to the first chunk's size rounded
-to the nearest multiple of the tile, at least one tile).  The margins an instance takes from its
+lies in one chunk, and no chunk may be thinner than the margin (Dask's overlap takes the margin
+from the neighbouring chunk alone); chunks that are not so are rechunked first (to the first
+chunk's size rounded to the nearest multiple of the tile, at least one tile and the margin; a
+last chunk thinner than the margin joins the one before it).  The margins an instance takes from its
 neighbours (``input_overlap_size / 2`` per edge, the reading of :mod:`tensorwire.ee.model`) come
 from Dask's own overlap machinery, ``dask.array.overlap.overlap(..., depth=margin,
 boundary="none")``: every chunk gets ``margin`` rows and columns of its neighbours, and nothing
@@ -89,13 +91,20 @@ def _worker_model(key: bytes) -> Model:
         return model
 
 
-def _aligned(chunks: tuple[int, ...], tile: int) -> tuple[int, ...] | None:
-    """``chunks`` if every chunk but the last is a multiple of ``tile``, else the rechunking."""
-    if all(c % tile == 0 for c in chunks[:-1]):
-        return None
-    step = max(1, round(chunks[0] / tile)) * tile
+def _chunking(chunks: tuple[int, ...], tile: int, margin: int) -> tuple[int, ...]:
+    """``chunks`` along one axis if every chunk but the last is a whole number of tiles and none
+    is thinner than the margin (Dask's overlap needs each neighbour to hold ``margin`` pixels);
+    else the rechunking: the first chunk's size rounded to whole tiles, at least one tile and
+    the margin, the remainder added to the last chunk when it would be thinner than the margin."""
+    if all(c % tile == 0 for c in chunks[:-1]) and (len(chunks) == 1 or min(chunks) >= margin):
+        return chunks
+    step = max(1, round(chunks[0] / tile), -(-margin // tile)) * tile
     total = sum(chunks)
-    return tuple(min(step, total - s) for s in range(0, total, step))
+    out = [min(step, total - s) for s in range(0, total, step)]
+    if len(out) > 1 and out[-1] < margin:
+        last = out.pop()
+        out[-1] += last
+    return tuple(out)
 
 
 def predict_image(model: Model | Mapping[str, Any], bands: Mapping[str, Any],
@@ -162,8 +171,8 @@ def predict_image(model: Model | Mapping[str, Any], bands: Mapping[str, Any],
     # (aligned on the tiles) and one chunk deep, so that Dask makes one overlap per dtype, not
     # one per band: each overlap is a few tasks per chunk, and they add up.
     first = next(iter(arrays.values()))
-    rows = _aligned(first.chunks[0], tile[0]) or first.chunks[0]
-    cols = _aligned(first.chunks[1], tile[1]) or first.chunks[1]
+    rows = _chunking(first.chunks[0], tile[0], margin[0])
+    cols = _chunking(first.chunks[1], tile[1], margin[1])
     groups: dict[np.dtype[Any], list[da.Array]] = {}
     layout: dict[str, tuple[int, int, int]] = {}  # band: (group, first layer, layers)
     for name, a in arrays.items():
@@ -176,7 +185,8 @@ def predict_image(model: Model | Mapping[str, Any], bands: Mapping[str, Any],
     for group in groups.values():
         g = group[0] if len(group) == 1 else da.concatenate(group, axis=2)
         g = g.rechunk((rows, cols, g.shape[2])) if g.chunks != (rows, cols, (g.shape[2],)) else g
-        stacked.append(overlap(g, depth={0: margin[0], 1: margin[1], 2: 0}, boundary="none"))
+        depth = {0: margin[0] if len(rows) > 1 else 0, 1: margin[1] if len(cols) > 1 else 0, 2: 0}  # one chunk: no neighbours
+        stacked.append(overlap(g, depth=depth, boundary="none"))
 
     key = cloudpickle.dumps(arguments)
     row_starts = tuple(int(s) for s in np.cumsum((0,) + rows[:-1]))
