@@ -377,3 +377,28 @@ def test_the_benchmark_runs_small_and_prints_its_table():
                                   timeout=180)
     assert status == 0, err[-3000:]
     assert "| dask, LocalCluster 2 workers |" in out and "| Model.predict_image, in process |" in out
+
+
+def test_concurrency_is_per_worker_process_whatever_its_threads(server):
+    """Dask's threaded scheduler in this process: four chunk tasks at once share one Model, whose
+    concurrency (2) bounds the requests in flight from all of them."""
+    state = {"now": 0, "most": 0}
+    lock = threading.Lock()
+
+    def counting(inputs):
+        with lock:
+            state["now"] += 1
+            state["most"] = max(state["most"], state["now"])
+        time.sleep(0.02)
+        with lock:
+            state["now"] -= 1
+        return {"y": inputs["b"][:, M:-M, M:-M, 0]}
+
+    MODEL["fn"] = counting
+    img = image(128, 128, seed=8)[..., 0]
+    args = dict(target=server["SERIALIZED_TF_TENSORS"], input_tile_size=16, input_overlap_size=8,
+                output_bands={"y": np.float32}, max_payload_bytes=4_000, concurrency=2, timeout=30)
+    lazy = twd.predict_image(args, {"b": da.from_array(img, chunks=32)})["y"]  # 16 chunks of 4 one-tile requests
+    got = lazy.compute(scheduler="threads", num_workers=4)
+    assert np.array_equal(got, img)
+    assert state["most"] <= 2

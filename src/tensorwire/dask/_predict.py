@@ -28,9 +28,9 @@ Per-worker Client
 Tasks carry the Model's arguments (``Model.arguments``, pickled once with cloudpickle, so an
 ``auth`` callable travels too), not a Model: a worker process makes one Model (one Client: one
 connection pool or gRPC channel) per distinct set of arguments, the first time a task needs it,
-and keeps it for the life of the process (:func:`worker_stats` counts them).  Requests in
-flight per worker: ``concurrency`` (the Model's) per task running, so ``threads_per_worker ×
-concurrency``.
+and keeps it for the life of the process (:func:`worker_stats` counts them).  The Model's
+``concurrency`` is per worker process: the tasks running at once in a worker (``threads_per_worker``
+of them) share it, so at most ``workers × concurrency`` requests are in flight to the endpoint.
 
 Outputs
 -------
@@ -77,6 +77,19 @@ def worker_stats() -> dict[str, int]:
         return dict(_STATS)
 
 
+class _WorkerModel(Model):
+    """A Model whose requests in flight, from all the tasks running in this process at once, are
+    at most its ``concurrency`` (each task's own Batcher would allow that many per task)."""
+
+    def __init__(self, **arguments: Any) -> None:
+        super().__init__(**arguments)
+        self._slots = threading.BoundedSemaphore(self.batcher.concurrency)
+
+    def _send(self, body: bytes, instances: int) -> dict[str, NDArray[Any]]:
+        with self._slots:
+            return super()._send(body, instances)
+
+
 def _worker_model(key: bytes) -> Model:
     """This process's Model for the arguments pickled in ``key``, made on first use."""
     with _LOCK:
@@ -84,7 +97,7 @@ def _worker_model(key: bytes) -> Model:
         if model is None:
             arguments = pickle.loads(key)
             arguments["progress"] = False
-            model = Model(**arguments)
+            model = _WorkerModel(**arguments)
             _MODELS[key] = model
             _STATS["models"] += 1
         _STATS["chunks"] += 1

@@ -297,6 +297,11 @@ class Model:
             out[name] = value if dtype is None else value.astype(dtype)
         return out
 
+    def _send(self, body: bytes, instances: int) -> dict[str, NDArray[Any]]:
+        """Sends one request through the Client (with its retries); ``tensorwire.dask`` bounds it
+        per worker process."""
+        return self.client._send(body, instances)
+
     def _run(self, n: int, columns: Any, where: Any, checker: Checker, progress: bool | None,
              unit: str) -> Iterator[tuple[int, dict[str, NDArray[Any]]]]:
         """``(start, checked answer)`` per request, in order, for instances ``0:n`` made by
@@ -313,7 +318,7 @@ class Model:
             return body
 
         bar = _progress_bar(self.progress if progress is None else progress, n, unit)
-        answers = self.batcher.stream(n, encode, self.client._send)
+        answers = self.batcher.stream(n, encode, self._send)
         with contextlib.closing(answers), bar:
             while True:
                 try:  # makes (encodes) the next request: its errors name the instances
