@@ -74,7 +74,16 @@ def lazy_image(client, h, w, chunks, seed=0):
     """A (h, w, 4) image made on the workers (not shipped in the graph), and its values here."""
     img = da.random.RandomState(seed).randint(-50, 50, (h, w, 4), chunks=chunks).astype(np.float32)
     img = client.persist(img)
-    return img, client.compute(img, sync=True)
+    return img, run(client, img)
+
+
+def run(client, collection, timeout=120):
+    """``client.compute(collection)``'s result, waited for at most ``timeout`` seconds (a dict of
+    arrays gives a dict of results)."""
+    if isinstance(collection, dict):
+        futures = client.compute(list(collection.values()))
+        return dict(zip(collection, (f.result(timeout=timeout) for f in futures)))
+    return client.compute(collection).result(timeout=timeout)
 
 
 def stats(client):
@@ -95,7 +104,7 @@ def test_a_1024_by_1536_image_equals_the_in_process_prediction(cluster, server, 
     lazy = twd.predict_image(model, {"x": lazy_img[..., :3], "nir": lazy_img[..., 3]},
                              output_shapes={"v": (2,)})
     assert lazy["y"].chunks == ((256,) * 4, (256,) * 6) and lazy["v"].shape == (1024, 1536, 2)
-    got = cluster.compute(lazy, sync=True)
+    got = run(cluster, lazy)
     after = stats(cluster)
     assert set(got) == {"y", "v"}
     for name in want:
@@ -125,7 +134,7 @@ def test_chunks_that_are_not_whole_tiles_and_an_image_that_is_not_either(cluster
     lazy = twd.predict_image(args, {"x": da.from_array(bands["x"], chunks=(100, 100, 1)),
                                     "c": da.from_array(bands["c"], chunks=50)})["up"]
     assert lazy.chunks == ((192, 192, 22), (192, 148))  # 203 = 96 + 96 + 11 rows, 170 = 96 + 74 columns and lazy.dtype == np.float64
-    got = cluster.compute(lazy, sync=True)
+    got = run(cluster, lazy)
     assert want.shape == (406, 340) and np.array_equal(got, want)
 
 
@@ -157,7 +166,7 @@ def test_a_slice_computes_only_its_chunks(cluster, server):
                 output_bands={"y": np.float32}, timeout=30)
     lazy = twd.predict_image(args, {"b": da.from_array(img, chunks=64)})["y"]
     before = stats(cluster)
-    got = cluster.compute(lazy[50:120, 0:60], sync=True)
+    got = run(cluster, lazy[50:120, 0:60])
     after = stats(cluster)
     assert np.array_equal(got, img[50:120, 0:60] + 1)
     assert sum(after[w]["chunks"] - before[w]["chunks"] for w in after) == 2  # chunks (0, 0) and (1, 0)
@@ -177,7 +186,7 @@ def test_a_refused_tile_fails_the_compute_naming_its_row_and_column(cluster, ser
                 output_bands={"y": np.float32}, max_payload_bytes=10_000, timeout=30)  # one tile a request
     lazy = twd.predict_image(args, {"b": da.from_array(img, chunks=64)})["y"]
     with pytest.raises(tw.PredictionError, match=r"tile \(2, 3\): .*no forests here"):
-        cluster.compute(lazy, sync=True)
+        run(cluster, lazy)
 
 
 def test_an_output_of_another_shape_than_output_shapes_fails_the_compute(cluster, server):
@@ -190,7 +199,7 @@ def test_an_output_of_another_shape_than_output_shapes_fails_the_compute(cluster
     lazy = twd.predict_image(args, {"b": da.from_array(img, chunks=32)}, output_shapes={"v": (2,)})["v"]
     with pytest.raises(tw.PredictionError, match=r"tile \(\d, \d\): output 'v' has shape \(3,\) per pixel; "
                        r"output_shapes says \(2,\)"):
-        cluster.compute(lazy, sync=True)
+        run(cluster, lazy)
 
 
 def test_a_model_made_with_a_client_is_refused(server):
@@ -260,10 +269,10 @@ def test_a_lazy_export_equals_the_eager_reader_read_by_the_workers(cluster, tmp_
     assert lazy.shape == want.shape == (12, 24, 3) and lazy.dtype == want.dtype == np.float64
     assert lazy.chunks[:2] == (tuple(min(rows * PH, 12 - s) for s in range(0, 12, rows * PH)),
                                tuple(min(cols * PW, 24 - s) for s in range(0, 24, cols * PW)))
-    got = cluster.compute(lazy, sync=True)
+    got = run(cluster, lazy)
     assert np.array_equal(got, want)
     sub = twd.read_ee_image_export(files, mixer, bands=["n", "a"], kernel_size=3, dtypes={"n": np.int32})
-    assert np.array_equal(cluster.compute(sub, sync=True),
+    assert np.array_equal(run(cluster, sub),
                           tw.read_ee_image_export(files, mixer, bands=["n", "a"], kernel_size=3, dtypes={"n": np.int32}))
 
 
@@ -337,7 +346,7 @@ def test_write_ee_image_writes_write_images_records_one_file_per_strip(cluster, 
     task = twd.write_ee_image(lazy, tmp_path / "dask", patch_dimensions=(16, 12), patch_rows_per_file=2,
                               compute=False)
     assert not os.path.exists(tmp_path / "dask-mixer.json")  # nothing written before the compute
-    got = cluster.compute(task, sync=True)
+    got = run(cluster, task)
     assert got.files == [str(tmp_path / f"dask-{n:05d}.tfrecord.gz") for n in range(3)]  # 6 patch rows, 2 a file
     assert got.mixer == want.mixer and got.shape == want.shape and got.padded_shape == want.padded_shape == (72, 64)
     assert json.loads(open(got.mixer_path).read()) == json.loads(open(want.mixer_path).read())
@@ -360,7 +369,7 @@ def test_predictions_go_to_zarr_without_passing_through_the_client(cluster, serv
     out = twd.predict_image(args, {"b": da.from_array(img, chunks=64)})
     stored = da.to_zarr(da.stack([out["y"], out["z"].astype(np.float32)]), str(tmp_path / "pred.zarr"),
                         compute=False)
-    cluster.compute(stored, sync=True)
+    run(cluster, stored)
     back = zarr.open_array(str(tmp_path / "pred.zarr"), mode="r")
     assert back.shape == (2, 128, 192) and back.chunks == (1, 64, 64)
     assert np.array_equal(back[0], img * 2) and np.array_equal(back[1], (img < 0).astype(np.float32))
