@@ -411,3 +411,15 @@ def test_concurrency_is_per_worker_process_whatever_its_threads(server):
     got = lazy.compute(scheduler="threads", num_workers=4)
     assert np.array_equal(got, img)
     assert state["most"] <= 2
+
+
+def test_arguments_are_checked_when_the_graph_is_made(server):
+    args = dict(target=server["SERIALIZED_TF_TENSORS"], input_tile_size=32, input_properties=["year"],
+                output_bands={"y": np.float32})
+    band = da.zeros((64, 64), chunks=32, dtype=np.float32)
+    with pytest.raises(ValueError, match=r"input_properties \['year'\] not among the properties given"):
+        twd.predict_image(args, {"b": band})
+    with pytest.raises(ValueError, match="bands of different sizes"):
+        twd.predict_image(args, {"b": band, "c": band[:32]}, properties={"year": 1})
+    with pytest.raises(ValueError, match="ND_ARRAYS instances carry one unnamed array"):
+        twd.predict_image({**args, "payload_format": "ND_ARRAYS", "input_properties": []}, {"b": band, "c": band})

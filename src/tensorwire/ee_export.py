@@ -311,7 +311,7 @@ def _dtype_of(dtypes: BandDTypes, band: str) -> np.dtype[Any] | None:
     return dtype
 
 
-def _check_dtypes(dtypes: BandDTypes) -> None:
+def check_dtypes(dtypes: BandDTypes) -> None:
     if isinstance(dtypes, Mapping):
         for band in dtypes:
             _dtype_of(dtypes, band)
@@ -403,7 +403,7 @@ class PatchReader:
     specs: dict[str, _Band] | None = None
 
     def __post_init__(self) -> None:
-        _check_dtypes(self.dtypes)
+        check_dtypes(self.dtypes)
 
     def patch(self, record: bytes, where: str) -> dict[str, NDArray[Any]]:
         """``{band: (height, width) array}`` of one patch's record; ``where`` names it in errors."""
@@ -472,7 +472,9 @@ def iter_ee_image_export(
         TypeError: a dtype that is not float32, float64, (u)int8/16/32 or int64.
     """
     grid = export_grid(mixer)
-    reader = PatchReader(grid, dtypes, band_names(bands), None if kernel_size is None else kernel_margins(kernel_size))
+    names = band_names(bands)
+    check_dtypes(dtypes)  # before the kernel size, in the order these arguments were always checked
+    reader = PatchReader(grid, dtypes, names, None if kernel_size is None else kernel_margins(kernel_size))
     index = 0
     for name, number, record in _records(_as_files(files), compression, verify):
         where = f"patch {index} ({name}, record {number})"

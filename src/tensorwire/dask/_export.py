@@ -62,6 +62,7 @@ from ..ee_export import (
     Mixer,
     PatchReader,
     band_names,
+    check_dtypes,
     export_grid,
     kernel_margins,
     load_mixer,
@@ -230,7 +231,9 @@ def read_ee_image_export(files: Sequence[str | os.PathLike[str]] | str | os.Path
         raise ValueError(f"patches_per_chunk: one int or (rows, columns), each >= 1, not {patches_per_chunk!r}")
     mixer = load_mixer(mixer)
     grid = export_grid(mixer)
-    reader = PatchReader(grid, dtypes, band_names(bands), None if kernel_size is None else kernel_margins(kernel_size))
+    names = band_names(bands)
+    check_dtypes(dtypes)  # before the kernel size, in the order these arguments were always checked
+    reader = PatchReader(grid, dtypes, names, None if kernel_size is None else kernel_margins(kernel_size))
     mode = normalize_compression(compression, True)
 
     indexes: list[_FileIndex] = list(compute(*[delayed(_index, pure=True)(p, mode) for p in paths]))

@@ -136,8 +136,8 @@ def predict_image(model: Model | Mapping[str, Any], bands: Mapping[str, Any],
     import cloudpickle
     import dask.array as da
     from dask.array.overlap import overlap
-    from dask.layers import ArrayBlockIdDep
     from dask.base import tokenize
+    from dask.layers import ArrayBlockIdDep
 
     if isinstance(model, Model):
         if model.arguments is None:
@@ -179,6 +179,8 @@ def predict_image(model: Model | Mapping[str, Any], bands: Mapping[str, Any],
     H, W = next(iter(sizes.values()))
     if H < 1 or W < 1:
         raise ValueError(f"the image has no pixels: shape {(H, W)}")
+    props = local._properties(properties)  # checked here, not in every task
+    local._check_names(list(arrays) + list(props))
 
     # The bands of one dtype stacked into one (H, W, layers) array, chunked like the first band
     # (aligned on the tiles) and one chunk deep, so that Dask makes one overlap per dtype, not
