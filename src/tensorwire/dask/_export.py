@@ -30,7 +30,9 @@ its chunks are made: keep ``maxFileSize`` of compressed exports moderate for exp
 than the cluster's memory.  Computing a slice runs only the tasks of the chunks it touches, and
 opens only the files that hold their patches.  Every patch is decoded and checked as the eager
 reader does it (:class:`tensorwire.ee_export.PatchReader`), with the same messages naming the
-patch, file and record; a file that changed since the index was made fails the compute.
+patch, file and record.  The files must not change between making the array and computing it (a
+record no longer where the index says fails the compute; other valid records in its place would
+be read).
 
 Files are paths (str or os.PathLike): an open file object cannot travel to the workers.
 """
