@@ -89,7 +89,7 @@ _MIXER_KEYS = ("patchDimensions", "patchesPerRow", "totalPatches")
 
 
 @dataclass(frozen=True)
-class _Grid:
+class ExportGrid:
     width: int  # of a patch, without the margin
     height: int
     per_row: int
@@ -123,7 +123,7 @@ def _positive_int(value: object, what: str) -> int:
     return int(value)
 
 
-def _grid(mixer: Mixer) -> _Grid:
+def export_grid(mixer: Mixer) -> ExportGrid:
     m = load_mixer(mixer)
     missing = [k for k in _MIXER_KEYS if k not in m]
     if missing:
@@ -137,10 +137,10 @@ def _grid(mixer: Mixer) -> _Grid:
     total = _positive_int(m["totalPatches"], "totalPatches")
     if total % per_row:
         raise DecodeError(f"mixer: totalPatches ({total}) is not a multiple of patchesPerRow ({per_row})")
-    return _Grid(width, height, per_row, total)
+    return ExportGrid(width, height, per_row, total)
 
 
-def _margins(kernel_size: Any) -> tuple[int, int]:
+def kernel_margins(kernel_size: Any) -> tuple[int, int]:
     """``kernel_size`` -> (pixels dropped above/below, pixels dropped left/right)."""
     kx: Any
     ky: Any
@@ -157,7 +157,7 @@ def _margins(kernel_size: Any) -> tuple[int, int]:
     return int(ky) // 2, int(kx) // 2
 
 
-def _infer_margin(count: int, grid: _Grid) -> int | None:
+def _infer_margin(count: int, grid: ExportGrid) -> int | None:
     """The margin m >= 0 with (height + 2m) * (width + 2m) == count, or None."""
     # 4m^2 + 2(h + w)m + hw - count = 0  =>  m = (sqrt((h - w)^2 + 4 count) - (h + w)) / 4
     h, w = grid.height, grid.width
@@ -167,7 +167,7 @@ def _infer_margin(count: int, grid: _Grid) -> int | None:
     return None
 
 
-def _band_names(bands: Iterable[str] | None) -> list[str] | None:
+def band_names(bands: Iterable[str] | None) -> list[str] | None:
     if bands is None:
         return None
     if isinstance(bands, (str, bytes)):
@@ -311,7 +311,7 @@ def _dtype_of(dtypes: BandDTypes, band: str) -> np.dtype[Any] | None:
     return dtype
 
 
-def _check_dtypes(dtypes: BandDTypes) -> None:
+def check_dtypes(dtypes: BandDTypes) -> None:
     if isinstance(dtypes, Mapping):
         for band in dtypes:
             _dtype_of(dtypes, band)
@@ -375,7 +375,7 @@ def _band_values(features: Mapping[str, DecodedFeature], band: str, spec: _Band,
     return converted
 
 
-def _crop(values: NDArray[Any], band: str, grid: _Grid, margin: tuple[int, int], where: str) -> NDArray[Any]:
+def _crop(values: NDArray[Any], band: str, grid: ExportGrid, margin: tuple[int, int], where: str) -> NDArray[Any]:
     my, mx = margin
     rows, cols = grid.height + 2 * my, grid.width + 2 * mx
     if values.size != rows * cols:
@@ -387,6 +387,50 @@ def _crop(values: NDArray[Any], band: str, grid: _Grid, margin: tuple[int, int],
 
 # ------------------------------------------------------------------------------------------
 # reading
+
+
+@dataclass
+class PatchReader:
+    """Decodes one patch after another with what the first patch decided: the band names (when
+    not given), their kinds and dtypes, and the margin (when ``kernel_size`` was not given).
+    Made and used by :func:`iter_ee_image_export`; ``tensorwire.dask`` reads the first patch
+    with one, then hands it (settled) to the tasks that decode the rest."""
+
+    grid: ExportGrid
+    dtypes: BandDTypes
+    names: list[str] | None = None
+    margin: tuple[int, int] | None = None
+    specs: dict[str, _Band] | None = None
+
+    def __post_init__(self) -> None:
+        check_dtypes(self.dtypes)
+
+    def patch(self, record: bytes, where: str) -> dict[str, NDArray[Any]]:
+        """``{band: (height, width) array}`` of one patch's record; ``where`` names it in errors."""
+        try:
+            features = _example.decode_example(record)
+        except DecodeError as exc:
+            raise DecodeError(f"{where}: {exc}") from exc
+        if self.names is None:
+            if not features:
+                raise DecodeError(f"{where}: the patch has no features (bands)")
+            self.names = sorted(features)
+        names = self.names
+        if self.specs is None:
+            self.specs = {band: _band_spec(features, band, self.dtypes, where) for band in names}
+        specs = self.specs
+        values = {band: _band_values(features, band, specs[band], where) for band in names}
+        if self.margin is None:
+            count = values[names[0]].size
+            m = _infer_margin(count, self.grid)
+            if m is None:
+                raise DecodeError(
+                    f"{where}: band {names[0]!r} has {count} values, which is no "
+                    f"{self.grid.height}x{self.grid.width} patch (patchDimensions) with an equal margin on every "
+                    "side; pass the export's kernel_size")
+            self.margin = (m, m)
+        margin = self.margin
+        return {band: _crop(values[band], band, self.grid, margin, where) for band in names}
 
 
 def iter_ee_image_export(
@@ -427,36 +471,16 @@ def iter_ee_image_export(
             reached) or fewer (after the last patch was yielded); a bad mixer.
         TypeError: a dtype that is not float32, float64, (u)int8/16/32 or int64.
     """
-    grid = _grid(mixer)
-    names = _band_names(bands)
-    _check_dtypes(dtypes)
-    margin = None if kernel_size is None else _margins(kernel_size)
-    specs: dict[str, _Band] = {}
+    grid = export_grid(mixer)
+    names = band_names(bands)
+    check_dtypes(dtypes)  # before the kernel size, in the order these arguments were always checked
+    reader = PatchReader(grid, dtypes, names, None if kernel_size is None else kernel_margins(kernel_size))
     index = 0
     for name, number, record in _records(_as_files(files), compression, verify):
         where = f"patch {index} ({name}, record {number})"
         if index >= grid.total:
             raise DecodeError(f"{where}: more patches than the mixer's totalPatches ({grid.total})")
-        try:
-            features = _example.decode_example(record)
-        except DecodeError as exc:
-            raise DecodeError(f"{where}: {exc}") from exc
-        if names is None:
-            if not features:
-                raise DecodeError(f"{where}: the patch has no features (bands)")
-            names = sorted(features)
-        if not specs:
-            specs = {band: _band_spec(features, band, dtypes, where) for band in names}
-        values = {band: _band_values(features, band, specs[band], where) for band in names}
-        if margin is None:
-            count = values[names[0]].size
-            m = _infer_margin(count, grid)
-            if m is None:
-                raise DecodeError(
-                    f"{where}: band {names[0]!r} has {count} values, which is no {grid.height}x{grid.width} "
-                    "patch (patchDimensions) with an equal margin on every side; pass the export's kernel_size")
-            margin = (m, m)
-        patch = {band: _crop(values[band], band, grid, margin, where) for band in names}
+        patch = reader.patch(record, where)
         yield divmod(index, grid.per_row) + (patch,)
         index += 1
     if index < grid.total:
@@ -475,7 +499,7 @@ def read_ee_image_bands(
     ``predict_image`` takes.  Arguments and errors are those of :func:`iter_ee_image_export`.
     """
     mixer = load_mixer(mixer)  # read a mixer file once
-    grid = _grid(mixer)
+    grid = export_grid(mixer)
     out: dict[str, NDArray[Any]] = {}
     h, w = grid.height, grid.width
     for row, col, patch in iter_ee_image_export(files, mixer, bands=bands, kernel_size=kernel_size, dtypes=dtypes,
@@ -504,7 +528,7 @@ def read_ee_image_export(
     the whole export is valid.
     """
     mixer = load_mixer(mixer)  # read a mixer file once
-    grid = _grid(mixer)
+    grid = export_grid(mixer)
     out = None
     h, w = grid.height, grid.width
     for row, col, patch in iter_ee_image_export(

@@ -11,6 +11,12 @@ itself (not its margin); a block different from the tile is a scale change (``oh
 are pasted at ``(r*oh, c*ow)`` into a mosaic of ``ceil(H * oh / th)`` by ``ceil(W * ow / tw)``
 pixels, the parts past that size dropped.
 
+A tiling may also cover one piece of a larger image (``tensorwire.dask`` runs one per chunk): the
+band handed to :meth:`Tiling.cut` then starts at pixel ``origin`` of the tiling's coordinates (a
+negative origin: the band carries that many rows/columns of the neighbouring chunks, the margins)
+and the pixels outside the band are ``fill``; ``offset`` is the grid position of the piece's first
+tile in the whole image, used only to name tiles (:meth:`Tiling.label`) in error messages.
+
 How this reading of Earth Engine's ``inputTileSize``/``inputOverlapSize`` was decided:
 :mod:`tensorwire.ee.model`.  Sizes here are ``(rows, columns)``, numpy's order; the public API
 takes Earth Engine's ``[x, y]`` and converts once (:func:`rows_cols`).
@@ -57,6 +63,11 @@ class Tiling:
     """``(mh, mw)``: pixels of the neighbours on each edge of an instance."""
     out: tuple[int, int]
     """``(oh, ow)``: the block the model answers per instance."""
+    origin: tuple[int, int] = (0, 0)
+    """Where the band given to :meth:`cut` starts, in this tiling's pixels (``(-mh, -mw)``: it
+    carries the margins around the piece tiled)."""
+    offset: tuple[int, int] = (0, 0)
+    """The ``(row, column)`` of tile 0 in the whole image's grid: only for :meth:`label`."""
 
     def __post_init__(self) -> None:
         if min(self.shape) < 1:
@@ -89,21 +100,27 @@ class Tiling:
         """``(row, column)`` of instance ``i`` in the grid."""
         return divmod(i, self.grid[1])
 
+    def label(self, i: int) -> tuple[int, int]:
+        """``(row, column)`` of instance ``i`` in the whole image's grid (``position + offset``)."""
+        r, c = self.position(i)
+        return r + self.offset[0], c + self.offset[1]
+
     def cut(self, band: NDArray[Any], start: int, stop: int, dtype: DTypeLike, fill: Any = 0) -> NDArray[Any]:
         """Instances ``start:stop`` of ``band`` (``(H, W, ...)``): an array
-        ``(stop - start, th + 2*mh, tw + 2*mw, ...)`` of ``dtype``, ``fill`` outside the image.
-        Values are converted as numpy assignment converts them (``input_type_override``)."""
-        H, W = self.shape
+        ``(stop - start, th + 2*mh, tw + 2*mw, ...)`` of ``dtype``, ``fill`` outside the band
+        (the image, or the piece of it starting at ``origin``).  Values are converted as numpy
+        assignment converts them (``input_type_override``)."""
+        (oy, ox), (bh, bw) = self.origin, band.shape[:2]
         (th, tw), (mh, mw) = self.tile, self.margin
         ih, iw = self.instance
         out = np.full((stop - start, ih, iw) + band.shape[2:], fill, dtype=dtype)
         for k, i in enumerate(range(start, stop)):
             r, c = self.position(i)
             y0, x0 = r * th - mh, c * tw - mw
-            ys, ye = max(0, y0), min(H, y0 + ih)
-            xs, xe = max(0, x0), min(W, x0 + iw)
+            ys, ye = max(oy, y0), min(oy + bh, y0 + ih)
+            xs, xe = max(ox, x0), min(ox + bw, x0 + iw)
             if ys < ye and xs < xe:
-                out[k, ys - y0:ye - y0, xs - x0:xe - x0] = band[ys:ye, xs:xe]
+                out[k, ys - y0:ye - y0, xs - x0:xe - x0] = band[ys - oy:ye - oy, xs - ox:xe - ox]
         return out
 
     def paste(self, mosaic: NDArray[Any], start: int, blocks: NDArray[Any]) -> None:

@@ -93,7 +93,7 @@ class WrittenImage:
     fill: float  #: the value of the padding (when padded_shape != shape)
 
 
-def _bands(image_bands: ImageBands) -> tuple[dict[str, NDArray[Any]], tuple[int, int]]:
+def checked_bands(image_bands: ImageBands) -> tuple[dict[str, NDArray[Any]], tuple[int, int]]:
     if not isinstance(image_bands, Mapping) or not image_bands:
         raise ValueError("image_bands must be a non-empty {band name: (height, width) array} mapping")
     bands: dict[str, NDArray[Any]] = {}
@@ -130,7 +130,7 @@ def _bands(image_bands: ImageBands) -> tuple[dict[str, NDArray[Any]], tuple[int,
     return bands, shape
 
 
-def _check_fill(fill: float, bands: Mapping[str, NDArray[Any]]) -> None:
+def check_fill(fill: float, bands: Mapping[str, NDArray[Any]]) -> None:
     for name, array in bands.items():
         with np.errstate(invalid="ignore", over="ignore"):
             as_band = np.array(fill).astype(array.dtype)
@@ -140,18 +140,18 @@ def _check_fill(fill: float, bands: Mapping[str, NDArray[Any]]) -> None:
                              "the image needs padding to whole patches, so pass a fill every band can hold")
 
 
-def _shard_name(prefix: str, number: int, gzip: bool) -> str:
+def shard_name(prefix: str, number: int, gzip: bool) -> str:
     return f"{prefix}-{number:05d}.tfrecord{'.gz' if gzip else ''}"
 
 
-def _existing(prefix: str) -> list[str]:
+def existing_files(prefix: str) -> list[str]:
     """An earlier image's files under this prefix: shards in either naming (whatever their
     numbers) and mixers; never another prefix's (``x`` does not take ``xy-00000.tfrecord``)."""
     shards = [path for _, path in shard_paths(prefix)]
     return shards + [p for p in (prefix + "-mixer.json", prefix + "mixer.json") if os.path.exists(p)]
 
 
-def _patch_values(array: NDArray[Any], rows: slice, cols: slice, shape: tuple[int, int], fill: float) -> Any:
+def patch_values(array: NDArray[Any], rows: slice, cols: slice, shape: tuple[int, int], fill: float) -> Any:
     """One band of one patch as the tf.Example value: an array (float/int64 list) or raw bytes."""
     window = array[rows, cols]
     if window.shape != shape:  # an edge patch: padded with fill to the whole patch
@@ -188,7 +188,7 @@ def write_image(
     Returns:
         A :class:`WrittenImage`: the files, the mixer and the sizes before and after padding.
     """
-    bands, shape = _bands(image_bands)
+    bands, shape = checked_bands(image_bands)
     try:
         width, height = (int(d) for d in patch_dimensions)
     except (TypeError, ValueError):
@@ -206,8 +206,8 @@ def write_image(
     per_row, n_rows = -(-shape[1] // width), -(-shape[0] // height)
     padded = (n_rows * height, per_row * width)
     if padded != shape:
-        _check_fill(fill, bands)
-    existing = _existing(prefix)
+        check_fill(fill, bands)
+    existing = existing_files(prefix)
     if existing and not overwrite:
         raise FileExistsError(f"{existing[0]!r} exists (an earlier image with prefix {prefix!r}); pass overwrite=True")
     for path in existing:
@@ -220,7 +220,7 @@ def write_image(
         for index in range(per_row * n_rows):
             row, col = divmod(index, per_row)
             rows, cols = slice(row * height, (row + 1) * height), slice(col * width, (col + 1) * width)
-            features = {name: _patch_values(a, rows, cols, (height, width), fill) for name, a in bands.items()}
+            features = {name: patch_values(a, rows, cols, (height, width), fill) for name, a in bands.items()}
             record = _example.encode_example(features)
             size = len(record) + _FRAMING
             if size > max_file_bytes:
@@ -229,7 +229,7 @@ def write_image(
             if writer is None or in_file + size > max_file_bytes:
                 if writer is not None:
                     writer.close()
-                files.append(_shard_name(prefix, len(files), gzip))
+                files.append(shard_name(prefix, len(files), gzip))
                 writer = _tfrecord.TFRecordWriter(files[-1], compression="gzip" if gzip else None)
                 in_file = 0
             writer.write(record)

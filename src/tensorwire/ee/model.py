@@ -144,6 +144,14 @@ class Model:
         self.input_type_override = {k: np.dtype(v) for k, v in (input_type_override or {}).items()}
         self.fill = fill
         self.progress = progress
+        #: The arguments this Model was made with, to make the same Model elsewhere (``Model(**arguments)``:
+        #: ``tensorwire.dask`` does, once per worker process); None when it was given a Client.
+        self.arguments: dict[str, Any] | None = None if not self._owns_client else dict(
+            target=target, payload_format=self.format.value, input_tile_size=input_tile_size,
+            input_overlap_size=input_overlap_size, output_tile_size=output_tile_size, output_bands=output_bands,
+            input_properties=input_properties, output_properties=output_properties, input_shapes=input_shapes,
+            input_type_override=input_type_override, max_payload_bytes=max_payload_bytes, concurrency=concurrency,
+            fill=fill, progress=progress, **client_options)
 
     def close(self) -> None:
         """Closes the Client this Model made (not one it was given)."""
@@ -172,6 +180,13 @@ class Model:
         arrays = self._bands(bands)
         shape = next(iter(arrays.values())).shape[:2]
         tiling = Tiling(shape, self.tile, self.margin, self.out_tile or self.tile)
+        return self._predict_tiles(arrays, tiling, properties, progress)
+
+    def _predict_tiles(self, arrays: dict[str, NDArray[Any]], tiling: Tiling,
+                       properties: Mapping[str, PropertyValue] | None, progress: bool | None) -> dict[str, NDArray[Any]]:
+        """:meth:`predict_image` over ``tiling`` (the whole image, or one chunk of it with its
+        margins: ``tensorwire.dask``), ``arrays`` as :meth:`_bands` gives them."""
+        assert self.output_bands is not None
         props = self._properties(properties)
         self._check_names(list(arrays) + list(props))
         dtypes = {name: self.input_type_override.get(name, a.dtype) for name, a in arrays.items()}
@@ -182,7 +197,7 @@ class Model:
             return cols
 
         def where(start: int, stop: int) -> str:
-            first, last = tiling.position(start), tiling.position(stop - 1)
+            first, last = tiling.label(start), tiling.label(stop - 1)
             return f"tile {first}" if stop - start == 1 else f"tiles {first} to {last} (row, column)"
 
         checker = Checker(self.output_bands, tiling.out, self.format)
@@ -282,6 +297,11 @@ class Model:
             out[name] = value if dtype is None else value.astype(dtype)
         return out
 
+    def _send(self, body: bytes, instances: int) -> dict[str, NDArray[Any]]:
+        """Sends one request through the Client (with its retries); ``tensorwire.dask`` bounds it
+        per worker process."""
+        return self.client._send(body, instances)
+
     def _run(self, n: int, columns: Any, where: Any, checker: Checker, progress: bool | None,
              unit: str) -> Iterator[tuple[int, dict[str, NDArray[Any]]]]:
         """``(start, checked answer)`` per request, in order, for instances ``0:n`` made by
@@ -299,7 +319,7 @@ class Model:
 
         bar = _progress_bar(self.progress if progress is None else progress, n, unit)
         alike = sizes_alike(self.format, columns(0, 1).values())  # one instance's columns: the dtypes
-        answers = self.batcher.stream(n, encode, self.client._send, alike)
+        answers = self.batcher.stream(n, encode, self._send, alike)
         with contextlib.closing(answers), bar:
             while True:
                 try:  # makes (encodes) the next request: its errors name the instances
