@@ -97,7 +97,10 @@ class Batcher:
             varying = True
         size = len(encode(0, 2)) - len(one)  # one more instance (and its separator)
         alone = {0: len(one)}  # instance -> the size of its body alone, once learnt
-        self._learn(encode, 1, alone)
+        if alike and not varying:
+            alone[1] = len(one)  # the caller knows: instance 1 is instance 0's size (one encode fewer)
+        else:
+            self._learn(encode, 1, alone)
         rest = alone[0] + alone[1] - (len(one) + size)  # the body around its instances, less a separator
         varying = varying or alone[1] != alone[0]
         step = (self.max_payload_bytes - rest) // size if size > 0 else self.max_payload_bytes // len(one)

@@ -33,7 +33,7 @@ Decisions (also in the README):
   other than its request's instances.
 * **Batches** (``max_payload_bytes``, default 1,500,000, Earth Engine's ``maxPayloadBytes``):
   instance 0 is encoded alone; if N times its size fits, the whole batch is encoded as one
-  request (and sent, if it does fit).  Otherwise instances 1:2 and 0:2 are encoded too, which
+  request (and sent, if it does fit).  Otherwise instances 0:2 (and 1:2, unless the format writes every instance in the same number of bytes) are encoded too, which
   gives the size ``s`` of one more instance and ``e`` of the rest of a body, and runs of
   ``(max_payload_bytes - e) // s`` instances (the most that fit when instances are the same
   size) are encoded one after another as they are sent, so only about ``concurrency + 1``
