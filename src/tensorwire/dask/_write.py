@@ -39,6 +39,7 @@ from ..ee.image_write import (
     WriteCompression,
     WrittenImage,
     checked_bands,
+    checked_layout,
     check_fill,
     existing_files,
     patch_values,
@@ -101,14 +102,7 @@ def write_ee_image(image_bands: Mapping[str, Any], path_prefix: str | os.PathLik
     if min(shape) < 1:
         raise ValueError(f"the bands are empty (shape {shape})")
     samples, _ = checked_bands({name: np.zeros((1, 1), a.dtype) for name, a in arrays.items()})  # dtype checks
-    try:
-        width, height = (int(d) for d in patch_dimensions)
-    except (TypeError, ValueError):
-        raise TypeError(f"patch_dimensions must be (width, height), got {patch_dimensions!r}") from None
-    if width < 1 or height < 1:
-        raise ValueError(f"patch_dimensions must be positive, got {patch_dimensions!r}")
-    if compression not in ("gzip", "GZIP", "", None):
-        raise ValueError(f"compression must be 'gzip' or None, got {compression!r}")
+    width, height, gzip = checked_layout(patch_dimensions, compression)
     if projection is not None and not isinstance(projection, Mapping):
         raise TypeError(f"projection must be a mapping (a mixer's projection), got {type(projection).__name__}")
     per_row, n_rows = -(-shape[1] // width), -(-shape[0] // height)
@@ -130,7 +124,6 @@ def write_ee_image(image_bands: Mapping[str, Any], path_prefix: str | os.PathLik
     chunks = (tuple(min(strip, shape[0] - s) for s in range(0, shape[0], strip)), (shape[1],))
     names = list(arrays)
     pieces = [arrays[n].rechunk(chunks).to_delayed() for n in names]  # (strips, 1) Delayed each
-    gzip = bool(compression)
     files = [shard_name(prefix, k, gzip) for k in range(len(chunks[0]))]
     counts = [delayed(_write_strip, pure=False)(names, files[k], (width, height), per_row, fill, gzip,
                                                 *[p[k, 0] for p in pieces]) for k in range(len(files))]

@@ -163,6 +163,20 @@ def patch_values(array: NDArray[Any], rows: slice, cols: slice, shape: tuple[int
     return window
 
 
+def checked_layout(patch_dimensions: Any, compression: Any) -> tuple[int, int, bool]:
+    """``(width, height, gzip)`` from ``patch_dimensions`` (positive ``(width, height)``) and
+    ``compression`` (``"gzip"`` or None); TypeError or ValueError naming the argument."""
+    try:
+        width, height = (int(d) for d in patch_dimensions)
+    except (TypeError, ValueError):
+        raise TypeError(f"patch_dimensions must be (width, height), got {patch_dimensions!r}") from None
+    if width < 1 or height < 1:
+        raise ValueError(f"patch_dimensions must be positive, got {patch_dimensions!r}")
+    if compression not in ("gzip", "GZIP", "", None):
+        raise ValueError(f"compression must be 'gzip' or None, got {compression!r}")
+    return width, height, bool(compression)
+
+
 def write_image(
     image_bands: ImageBands, path_prefix: str | os.PathLike[str], *,
     patch_dimensions: tuple[int, int] = (256, 256), compression: WriteCompression = "gzip",
@@ -189,15 +203,7 @@ def write_image(
         A :class:`WrittenImage`: the files, the mixer and the sizes before and after padding.
     """
     bands, shape = checked_bands(image_bands)
-    try:
-        width, height = (int(d) for d in patch_dimensions)
-    except (TypeError, ValueError):
-        raise TypeError(f"patch_dimensions must be (width, height), got {patch_dimensions!r}") from None
-    if width < 1 or height < 1:
-        raise ValueError(f"patch_dimensions must be positive, got {patch_dimensions!r}")
-    if compression not in ("gzip", "GZIP", "", None):
-        raise ValueError(f"compression must be 'gzip' or None, got {compression!r}")
-    gzip = bool(compression)
+    width, height, gzip = checked_layout(patch_dimensions, compression)
     if isinstance(max_file_bytes, bool) or not isinstance(max_file_bytes, int) or max_file_bytes < 1:
         raise ValueError(f"max_file_bytes must be a positive int, got {max_file_bytes!r}")
     if projection is not None and not isinstance(projection, Mapping):
