@@ -278,6 +278,32 @@ def test_strings_whose_utf8_is_kept_are_written_the_same(codecs):
     assert first == second == b'{"instances":' + want + b"}"
 
 
+@pytest.mark.parametrize("values", [
+    ["x" * 25] * 2000,  # most of the block used: cut in place (a shorter length, the same block)
+    ["x"] * 2000,  # most of it spare: reallocated to the length
+    [str(k) for k in range(3000)],
+])
+def test_bodies_cut_to_length_are_proper_bytes(codecs, values):
+    """A body written into a bytes sized for the longest text and cut to what was written (the
+    twin's _fit) is an ordinary bytes: its length, its content and the NUL after its last byte
+    that C code reading PyBytes_AS_STRING relies on."""
+    import ctypes
+
+    as_string = ctypes.pythonapi.PyBytes_AsString
+    as_string.restype, as_string.argtypes = ctypes.c_void_p, [ctypes.py_object]
+    array = object_array(values, (len(values),))
+    body = codecs.jsonbody.encode_body("instances", [(None, array)], bare=True, value_form="json")
+    want = json.dumps({"instances": values}, separators=(",", ":")).encode("utf-8")
+    numbers = codecs.jsonbody.encode_body("instances", [(None, np.arange(len(values), dtype=np.int64))],
+                                          bare=True, value_form="number")
+    assert numbers == json.dumps({"instances": list(range(len(values)))}, separators=(",", ":")).encode()
+    for got, expected in ((body, want), (numbers, None)):
+        if expected is not None:
+            assert got == expected
+        assert ctypes.string_at(as_string(got), len(got) + 1) == got + b"\0"
+        assert bytes(bytearray(got)) == got and hash(got) == hash(bytes(got))
+
+
 def test_escapes(codecs):
     enc = codecs.jsonbody.encode_body
     text = "\"\\/\b\f\n\r\t\x00\x1f\x7f\u2028\u2029é😀" + "x" * 9 + "\x1e"

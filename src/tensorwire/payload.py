@@ -108,9 +108,7 @@ class PayloadFormat(str, enum.Enum):
     @classmethod
     def of(cls, value: PayloadFormat | str) -> PayloadFormat:
         """The member for a member or a name (``"ND_ARRAYS"``, ``"GRPC_TF_EXAMPLES"``, ...)."""
-        if isinstance(value, cls):
-            return value
-        if isinstance(value, str):
+        if isinstance(value, str):  # a member is a str too, equal to its value
             member = _FORMAT_NAMES.get(value)
             if member is not None:
                 return member

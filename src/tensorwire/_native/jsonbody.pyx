@@ -210,6 +210,7 @@ cdef extern from "Python.h":
     Py_ssize_t _bytes_size "PyBytes_GET_SIZE"(PyObject* o)
     void _prefetch "__builtin_prefetch"(const void* p) noexcept nogil
     void _xdecref "Py_XDECREF"(PyObject* o)
+    void _set_size "Py_SET_SIZE"(PyObject* o, Py_ssize_t size)
 
 
 # Bytes a character < 0x80 takes in a JSON string as json.dumps(ensure_ascii=False) writes it:
@@ -529,6 +530,14 @@ cdef Py_ssize_t _list_count(tuple dims):
     return total
 
 
+# encode_body's options as the rules list them (checked here first: the rule words the error)
+cdef tuple _VALUE_FORMS = tuple(rules.VALUE_FORMS)
+cdef tuple _NONFINITE_POLICIES = tuple(rules.NONFINITE_POLICIES)
+cdef tuple _FLOAT_FORMATS = tuple(rules.numtext.FLOAT_FORMATS)
+# the row form's keys (those rules.check_key accepts and that are not columnar) and their heads
+cdef dict _ROW_HEADS = {key: b'{"' + key.encode("ascii") + b'":[' for key in rules.COLUMNAR_KEYS}
+
+
 def encode_body(key, columns, *, bare, value_form, nonfinite="token", urlsafe=True, pad=True,
                 float_format="shortest", parameters=None):
     """The body ``{"<key>": [...]}`` for ``columns``, a list of ``(name, array)`` whose arrays share
@@ -537,8 +546,14 @@ def encode_body(key, columns, *, bare, value_form, nonfinite="token", urlsafe=Tr
     ``{"inputs": <instance>}``.  ``parameters`` (not None) is written after the values."""
     cdef object names, head, name, _
     cdef bint columnar
-    rules.check_encode_options(value_form, nonfinite, float_format)
-    columnar = rules.check_key(key, columns)
+    if not (value_form in _VALUE_FORMS and nonfinite in _NONFINITE_POLICIES and float_format in _FLOAT_FORMATS):
+        rules.check_encode_options(value_form, nonfinite, float_format)  # raises, naming the option
+    head = _ROW_HEADS.get(key) if type(key) is str else None
+    if head is not None:
+        columnar = False
+    else:
+        columnar = rules.check_key(key, columns)
+        head = b'{"' + key.encode("ascii") + (b'":' if columnar else b'":[')
     if type(columns) is not list:
         columns = list(columns)
     if bare:
@@ -547,7 +562,6 @@ def encode_body(key, columns, *, bare, value_form, nonfinite="token", urlsafe=Tr
         names = []
         for name, _ in columns:
             names.append(_name_json(name))
-    head = b'{"' + key.encode("ascii") + (b'":' if columnar else b'":[')
     if value_form == "tensor":
         return _encode_tensors(head, names, columns, urlsafe, pad, columnar, parameters)
     return _encode_values(head, names, columns, value_form, nonfinite, float_format, columnar, parameters)
@@ -555,7 +569,9 @@ def encode_body(key, columns, *, bare, value_form, nonfinite="token", urlsafe=Tr
 
 cdef bytes _tail(bint columnar, object parameters):
     """What follows the values: ``]`` (row form), the parameters member, ``}``."""
-    cdef bytes members = b"" if parameters is None else rules.parameters_text(parameters)
+    if parameters is None:
+        return b"}" if columnar else b"]}"
+    cdef bytes members = rules.parameters_text(parameters)
     return (b"" if columnar else b"]") + members + b"}"
 
 
@@ -746,6 +762,24 @@ cdef char* _reserve(PyObject** out, Py_ssize_t* cap, char* p, Py_ssize_t need) e
     return _bytes_data(out[0]) + off
 
 
+cdef int _fit(PyObject** out, Py_ssize_t size) except -1:
+    """The bytes ``out[0]`` (its only reference, made larger than needed) cut to its first
+    ``size`` bytes.  It keeps its block (a shorter length, its NUL moved) when at least half of
+    the block is used, and is shrunk by realloc only when more is spare: glibc serves a block
+    above its mmap threshold (128 KiB at first) with fresh pages and, when such a block is freed,
+    raises the threshold to its size; shrinking every body left the threshold below the next
+    call's estimate, so each call of a plain loop faulted in every page of its body (10,000
+    strings: 200 us per call against 60 us; docs/json-general.md).  Kept whole, the block freed
+    is the size the next call asks for, which then comes from the heap."""
+    cdef Py_ssize_t block = _bytes_size(out[0])
+    if size * 2 >= block:
+        _set_size(out[0], size)
+        _bytes_data(out[0])[size] = 0
+        return 0
+    _PyBytes_Resize(out, size)  # on failure it released the object (out[0] NULL) and raised
+    return 0
+
+
 cdef object _encode_str_objects(bytes head, object names, object name, object array, bint columnar,
                                 object parameters):
     """One column, an object array of str with one string per instance: each string's UTF-8
@@ -821,7 +855,7 @@ cdef object _encode_str_objects(bytes head, object names, object name, object ar
         tail = _tail(columnar, parameters)
         p = _reserve(&raw, &cap, p, len(tail))
         p = _put(p, PyBytes_AS_STRING(tail), len(tail))
-        _PyBytes_Resize(&raw, p - _bytes_data(raw))
+        _fit(&raw, p - _bytes_data(raw))
     except BaseException:
         _xdecref(raw)
         raise
@@ -991,12 +1025,12 @@ cdef object _encode_values(bytes head, names, list columns, str value_form, str 
     p = _put(p, PyBytes_AS_STRING(tail), len(tail))
     if p - start > total:
         raise AssertionError(f"tensorwire: JSON body sized {total}, written {p - start} (a bug)")
-    # Shrink in place: _PyBytes_Resize needs the only reference, so ``raw`` takes it over.
+    # Cut to size (_fit): _PyBytes_Resize needs the only reference, so ``raw`` takes it over.
     cdef PyObject* raw = <PyObject*>out
     cdef bytes result
     Py_INCREF(out)
     out = None
-    _PyBytes_Resize(&raw, p - start)  # on failure it released the object and raised MemoryError
+    _fit(&raw, p - start)
     result = <bytes>raw
     Py_DECREF(result)  # raw's reference (``result`` holds its own)
     return result

@@ -186,14 +186,24 @@ static inline char *tw_jb_put_text(char *p, const unsigned char *s, Py_ssize_t n
     return tw_jb_put_text_portable(p, s, n);
 }
 
-/* Whether compact str x already holds its UTF-8 (CPython keeps it once PyUnicode_AsUTF8AndSize
-   has made it; read from the object's fields, as CPython's own macros do, on the versions whose
-   layout is known; elsewhere the call is made every time). */
+/* The UTF-8 of exact str x: *size bytes at the result; NULL (UnicodeEncodeError set) where UTF-8
+   cannot hold x.  A compact ASCII str is its own UTF-8; a str whose UTF-8 CPython already keeps
+   (made by an earlier PyUnicode_AsUTF8AndSize) is read from the object's fields, as CPython's own
+   macros do, on the versions whose layout is known (3.10 to 3.13); any other goes through
+   PyUnicode_AsUTF8AndSize, which makes and keeps it. */
+static inline const char *tw_jb_utf8(PyObject *x, Py_ssize_t *size) {
+    if (PyUnicode_IS_COMPACT_ASCII(x)) {
+        *size = PyUnicode_GET_LENGTH(x);
+        return (const char *)PyUnicode_DATA(x);
+    }
 #if PY_VERSION_HEX >= 0x030A0000 && PY_VERSION_HEX < 0x030E0000 && !defined(Py_LIMITED_API)
-#define TW_JB_UTF8_CACHED(x) (PyUnicode_IS_COMPACT(x) && ((PyCompactUnicodeObject *)(x))->utf8 != NULL)
-#else
-#define TW_JB_UTF8_CACHED(x) 0
+    if (PyUnicode_IS_COMPACT(x) && ((PyCompactUnicodeObject *)x)->utf8 != NULL) {
+        *size = ((PyCompactUnicodeObject *)x)->utf8_length;
+        return ((PyCompactUnicodeObject *)x)->utf8;
+    }
 #endif
+    return PyUnicode_AsUTF8AndSize(x, size);
+}
 
 /* What stopped tw_jb_put_str_items at item *pj (or TW_JB_DONE: all n written). */
 enum { TW_JB_DONE = 0, TW_JB_OTHER = 1, TW_JB_ROOM = 2, TW_JB_NO_UTF8 = 3 };
@@ -218,15 +228,10 @@ enum { TW_JB_DONE = 0, TW_JB_OTHER = 1, TW_JB_ROOM = 2, TW_JB_NO_UTF8 = 3 };
                 status = TW_JB_OTHER;                                                               \
                 break;                                                                              \
             }                                                                                       \
-            if (PyUnicode_IS_COMPACT_ASCII(x)) {                                                    \
-                u8 = (const char *)PyUnicode_DATA(x);                                               \
-                size = PyUnicode_GET_LENGTH(x);                                                     \
-            } else {                                                                                \
-                u8 = PyUnicode_AsUTF8AndSize(x, &size);                                             \
-                if (u8 == NULL) {                                                                   \
-                    status = TW_JB_NO_UTF8;                                                         \
-                    break;                                                                          \
-                }                                                                                   \
+            u8 = tw_jb_utf8(x, &size);                                                              \
+            if (u8 == NULL) {                                                                       \
+                status = TW_JB_NO_UTF8;                                                             \
+                break;                                                                              \
             }                                                                                       \
             room = TW_JB_TEXT_ROOM(size) + name_len + 4;                                            \
             if (end - p < room) {                                                                   \

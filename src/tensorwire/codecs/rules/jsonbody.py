@@ -119,7 +119,7 @@ def check_key(key: object, columns: Sequence[tuple[str | None, NDArray[Any]]]) -
     number of instances."""
     if key not in WRITE_KEYS:
         raise ValueError(f"key must be one of {WRITE_KEYS}, not {key!r}")
-    if key in ("inputs", "outputs"):
+    if key in COLUMNAR_KEYS.values():
         if len(columns[0][1]) != 1:
             raise ValueError(f"a columnar body ({key!r}) holds one instance, not {len(columns[0][1])}")
         return True
