@@ -1,7 +1,7 @@
 """``tensorwire.dask.predict_image`` on a LocalCluster of 1 and 2 workers against
 ``tensorwire.ee.Model.predict_image`` in one process, the same image and model:
-``python benchmarks/dask_predict.py [--size 4096] [--bands 4] [--tile 256] [--overlap 32]
-[--chunk 1024] [--format SERIALIZED_TF_TENSORS] [--max-payload-bytes 10000000] [--concurrency 4]
+``python benchmarks/dask_predict.py [--size 8192] [--bands 4] [--tile 256] [--overlap 32]
+[--chunk 2048] [--format SERIALIZED_TF_TENSORS] [--max-payload-bytes 10000000] [--concurrency 4]
 [--threads 1] [--rounds 2]``.
 
 The model: ``python -m tensorwire serve serve_models:crop_margin`` in a process of its own, the
@@ -11,7 +11,10 @@ must equal its band, and is checked to (outside the timed part).  The image: ``-
 position (all bands of a chunk together, as an export read by ``tensorwire.dask`` is), so the
 workers make their own copy (``persist``, not timed: in real use they would read it from an
 export) and this process computes the same values for the in-process run; the bands are its
-slices ``[..., i]``.
+slices ``[..., i]``; ``tensorwire.dask.predict_image`` is given the image itself with
+``band_names`` (as a user of ``tensorwire.dask.read_ee_image_export`` would).  The default chunks,
+2048² × 4 float32 = 64 MB, follow Dask's advice (tens to hundreds of MB); ``--chunk 1024`` shows
+what smaller chunks cost (docs/dask.md).
 
 Three timed ways, interleaved ``--rounds`` times (order rotating), best round reported:
 
@@ -41,7 +44,7 @@ if HERE not in sys.path:
 
 import numpy as np  # noqa: E402
 
-from load import keep_freed_memory, tensorwire_server  # noqa: E402
+from load import tensorwire_server  # noqa: E402
 
 MB = 1e6
 
@@ -68,17 +71,14 @@ def split(image):
 
 
 def warm_up(fmt):
-    """In a worker: the allocator setting this process has (``TENSORWIRE_MALLOPT``, inherited;
-    ``keep_freed_memory``), and the imports a request in ``fmt`` makes on first use (the client
-    stack, the codecs and their optional dtypes)."""
-    from tensorwire import _malloc
+    """In a worker: the imports a request in ``fmt`` makes on first use (the client stack, the
+    codecs and their optional dtypes).  The worker's allocator is set by its first chunk task
+    (``tensorwire.dask.worker_allocator``), as in real use; this process sets the same."""
     import tensorwire.client  # noqa: F401
     import tensorwire.dask  # noqa: F401
     from tensorwire.payload import encode_request
 
-    _malloc.keep_freed_memory()
     encode_request({"x": np.zeros((1, 2, 2, 1), np.float32)}, fmt)
-    return _malloc.describe()
 
 
 def model_arguments(server, args):
@@ -129,7 +129,7 @@ def on_cluster(server, args, bands, workers):
         cpu = sum(client.run(time.process_time).values())
         s_cpu = server_cpu(server)
         t = time.perf_counter()
-        lazy = twd.predict_image(model_arguments(server, args), split(image))
+        lazy = twd.predict_image(model_arguments(server, args), image, band_names=list(split(image)))
         out = dict(zip(lazy, client.persist(list(lazy.values()))))
         distributed.wait(list(out.values()), timeout=600)
         elapsed = time.perf_counter() - t
@@ -143,18 +143,23 @@ def on_cluster(server, args, bands, workers):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--size", type=int, default=4096, help="image side in pixels (default 4096)")
+    parser.add_argument("--size", type=int, default=8192, help="image side in pixels (default 8192)")
     parser.add_argument("--bands", type=int, default=4, help="float32 bands (default 4)")
     parser.add_argument("--tile", type=int, default=256, help="input_tile_size (default 256)")
     parser.add_argument("--overlap", type=int, default=32, help="input_overlap_size, total per axis (default 32)")
-    parser.add_argument("--chunk", type=int, default=1024, help="Dask chunk side (default 1024)")
+    parser.add_argument("--chunk", type=int, default=2048, help="Dask chunk side (default 2048)")
     parser.add_argument("--format", default="SERIALIZED_TF_TENSORS", help="payload format (default SERIALIZED_TF_TENSORS)")
     parser.add_argument("--max-payload-bytes", type=int, default=10_000_000, help="request limit (default 10,000,000)")
     parser.add_argument("--concurrency", type=int, default=4, help="requests in flight per Model / task (default 4)")
     parser.add_argument("--threads", type=int, default=1, help="threads per worker (default 1)")
     parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds (default 2)")
     args = parser.parse_args(argv)
-    malloc = keep_freed_memory(parser)
+    from tensorwire.dask import worker_allocator
+
+    try:  # the allocator tensorwire.dask's workers use, so that the in-process run has it too
+        malloc = worker_allocator()
+    except ValueError as exc:
+        parser.error(str(exc))
     command = "python benchmarks/dask_predict.py " + " ".join(sys.argv[1:] if argv is None else argv)
     import dask
 

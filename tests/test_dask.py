@@ -6,6 +6,7 @@ environment, so TENSORWIRE_PURE_PYTHON too) make the requests.  Everything the w
 from tensorwire (nothing from this module is shipped to them).
 """
 
+import ctypes
 import gzip
 import json
 import io
@@ -113,6 +114,42 @@ def test_a_1024_by_1536_image_equals_the_in_process_prediction(cluster, server, 
     ran = {w: after[w]["chunks"] - before[w]["chunks"] for w in after}
     assert sum(ran.values()) == 24  # one task per 256 x 256 chunk
     assert all(made[w] == (1 if ran[w] else 0) for w in after), (made, ran)  # one Client per worker
+
+
+def test_an_image_with_band_names_equals_its_bands_given_one_by_one(cluster, server):
+    """``band_names``: the (H, W, n) image used as it is (no stacking); the same mosaic as the
+    in-process call on its bands.  Chunks of several requests with 2 in flight: the tasks leave
+    Dask's thread pool to wait for their last answers (worker_stats' "seceded"), and the workers
+    that ran chunks have tensorwire.dask's allocator setting."""
+    from tensorwire import _malloc
+
+    def affine(inputs):
+        return {"s": inputs["a"][:, M:-M, M:-M] * 2 + inputs["d"][:, :-2 * M, 2 * M:] - inputs["b"][:, M:-M, M:-M]}
+
+    MODEL["fn"] = affine
+    lazy_img, img = lazy_image(cluster, 384, 320, (128, 160, 4), seed=3)
+    names = ["a", "b", "c", "d"]
+    model = Model(server["SERIALIZED_TF_TENSORS"], "SERIALIZED_TF_TENSORS", input_tile_size=[32, 32],
+                  input_overlap_size=[8, 8], output_bands={"s": np.float32},
+                  max_payload_bytes=110_000, concurrency=2, timeout=30, progress=False)  # 3 tiles a request
+    with model:
+        want = model.predict_image({n: img[..., i] for i, n in enumerate(names)})["s"]
+    before = stats(cluster)
+    got = run(cluster, twd.predict_image(model, lazy_img, band_names=names)["s"])
+    after = stats(cluster)
+    assert got.dtype == want.dtype and np.array_equal(got, want)
+    ran = {w: after[w]["chunks"] - before[w]["chunks"] for w in after}
+    seceded = {w: after[w]["seceded"] - before[w]["seceded"] for w in after}
+    assert sum(ran.values()) == 6 and 0 < sum(seceded.values()) <= 6, (ran, seceded)
+    on = os.environ.get(_malloc.ENV_VAR, "").strip().lower() in _malloc._ON
+    described = cluster.run(_malloc.describe)
+    for w in after:
+        if ran[w] and on and _malloc._glibc("mallopt", (ctypes.c_int, ctypes.c_int)) is not None:
+            assert f"up to {twd._predict.WORKER_MALLOPT_MIB} MiB" in described[w], described[w]
+    with pytest.raises(ValueError, match=r"band_names names 3 bands"):
+        twd.predict_image(model, lazy_img, band_names=names[:3])
+    with pytest.raises(ValueError, match="given twice"):
+        twd.predict_image(model, lazy_img, band_names=["a", "b", "a", "d"])
 
 
 def test_chunks_that_are_not_whole_tiles_and_an_image_that_is_not_either(cluster, server):

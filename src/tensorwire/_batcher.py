@@ -57,14 +57,20 @@ _PREFIX_SLACK = 8
 
 
 class Batcher:
-    """Splits, sends and reassembles one batch at a time; holds only its two settings, so one
-    Batcher may serve many threads."""
+    """Splits, sends and reassembles one batch at a time; holds only its settings, so one
+    Batcher may serve many threads.
+
+    ``drained`` (None, or a function of no arguments) is called by :meth:`in_order` in the
+    caller's thread once every body of a batch is made and handed to the thread pool, before the
+    last answers are waited for: ``tensorwire.dask`` leaves Dask's thread pool there, so that a
+    worker starts its next chunk while this one's answers are out."""
 
     def __init__(self, max_payload_bytes: int, concurrency: int = 1) -> None:
         if max_payload_bytes < 1:
             raise ValueError("max_payload_bytes must be >= 1")
         self.max_payload_bytes = int(max_payload_bytes)
         self.concurrency = max(1, int(concurrency))
+        self.drained: Callable[[], None] | None = None
 
     def predict(self, n: int, encode: Encode, send: Send, alike: bool = False) -> Predictions:
         """The predictions for instances ``0:n`` (``n >= 1``), sent in bodies within the limit."""
@@ -123,8 +129,7 @@ class Batcher:
                     del body
                     after = start + part[1]
                     if alike or after == n or not self._fits_one_more(encode, len(part[0]), after, rest, alone):
-                        for i in range(start, after):
-                            alone.pop(i, None)
+                        _forget(alone, start, after)
                         yield part
                         start = after
                         continue
@@ -141,8 +146,7 @@ class Batcher:
                 total = grown
                 stop += 1
             part = self._within(encode, start, stop, encode(start, stop))
-            for i in range(start, start + part[1]):
-                alone.pop(i, None)
+            _forget(alone, start, start + part[1])
             yield part
             start += part[1]
 
@@ -216,6 +220,8 @@ class Batcher:
                         yield done
                     pending.append((count, pool.submit(send, body, count)))
                     del body
+                if self.drained is not None:
+                    self.drained()
                 while pending:
                     done = pending.pop(0)
                     concurrent.futures.wait([done[1]])
@@ -223,6 +229,12 @@ class Batcher:
             finally:
                 for _, f in pending:
                     f.cancel()
+
+
+def _forget(alone: dict[int, int], start: int, stop: int) -> None:
+    """Drops the learnt sizes of instances ``start:stop`` (sent in one body) from ``alone``."""
+    for i in range(start, stop):
+        alone.pop(i, None)
 
 
 def concatenate(results: list[Predictions]) -> Predictions:

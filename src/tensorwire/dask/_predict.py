@@ -47,6 +47,7 @@ tasks: a task's inputs decide its requests, so a rerun sends the same ones.
 
 from __future__ import annotations
 
+import os
 import pickle
 import threading
 from collections.abc import Mapping, Sequence
@@ -64,12 +65,15 @@ if TYPE_CHECKING:
 
 _MODELS: dict[bytes, Model] = {}
 _LOCK = threading.Lock()
-_STATS = {"models": 0, "chunks": 0}
+_STATS = {"models": 0, "chunks": 0, "seceded": 0}
+_OUT = [0]  # chunk tasks of this process out of Dask's thread pool now (_leave_pool)
+_TASK = threading.local()  # in a chunk task's thread: .chunk (running one), .seceded (it left the pool)
 
 
 def worker_stats() -> dict[str, int]:
     """What this process did for :func:`predict_image`'s tasks: ``{"models": Models (so
-    Clients) made, "chunks": chunk tasks run}``.
+    Clients) made, "chunks": chunk tasks run, "seceded": chunk tasks that left Dask's thread
+    pool to wait for their answers}``.
 
     A diagnostic: ``client.run(tensorwire.dask.worker_stats)`` gives it per worker ("models"
     stays 1 per model whatever the number of chunks)."""
@@ -84,10 +88,72 @@ class _WorkerModel(Model):
     def __init__(self, **arguments: Any) -> None:
         super().__init__(**arguments)
         self._slots = threading.BoundedSemaphore(self.batcher.concurrency)
+        self.batcher.drained = _leave_pool
 
     def _send(self, body: bytes, instances: int) -> dict[str, NDArray[Any]]:
         with self._slots:
             return super()._send(body, instances)
+
+
+def _distributed_worker() -> Any:
+    """The ``distributed`` worker running this task, or None (Dask's local schedulers, or no task)."""
+    try:
+        from distributed import get_worker
+
+        return get_worker()
+    except (ImportError, ValueError):
+        return None
+
+
+def _leave_pool() -> None:
+    """Called (by the Batcher) when a chunk task has made and handed over all its requests: in a
+    ``distributed`` worker, the task leaves Dask's thread pool for the rest of its run
+    (``distributed.secede``), so that the worker starts its next chunk (overlap, cut, encode,
+    send) while this one waits for its answers and pastes them.  With one thread per worker the
+    endpoint would otherwise sit idle while each chunk is cut and encoded, and the worker while
+    its requests are out.  At most one task per worker thread is out at once (otherwise each
+    chunk would start the next before its own answers came back, and chunks would pile up in
+    memory); the rest wait in their slot.  Under Dask's local schedulers, nothing."""
+    if not getattr(_TASK, "chunk", False) or getattr(_TASK, "seceded", False):
+        return
+    worker = _distributed_worker()
+    if worker is None:
+        return
+    from distributed import secede
+
+    with _LOCK:
+        if _OUT[0] >= worker.state.nthreads:
+            return
+        _OUT[0] += 1
+        _STATS["seceded"] += 1
+    _TASK.seceded = True
+    secede()
+
+
+WORKER_MALLOPT_MIB = 64  # the workers' glibc thresholds (TENSORWIRE_MALLOPT unset or 1); see worker_allocator
+
+
+def worker_allocator() -> str:
+    """Keeps freed large blocks in this process, as a ``distributed`` worker running
+    :func:`predict_image`'s tasks does before its first request:
+    :func:`tensorwire._malloc.keep_freed_memory` at :data:`WORKER_MALLOPT_MIB` MiB
+    (``TENSORWIRE_MALLOPT=0`` leaves the allocator alone, a number sets the threshold in MiB).
+    Dask's local schedulers run in the caller's process, whose allocator is left alone: call
+    this there if wanted.  Returns the allocator's description.
+
+    Why: a ``distributed`` nanny starts its workers with ``MALLOC_TRIM_THRESHOLD_=65536``, so a
+    request's megabyte blocks were fresh pages each time, faulted in 4 KiB at a time.  Predicting
+    a 2048 x 2048 x 4 float32 image (64 tiles) took 0.43-0.46 s of CPU in such a worker, 0.15-0.17
+    s in a process with glibc's defaults, 0.25-0.28 s with ``serve``'s 16 MiB (blocks just above
+    it, such as a 1024 x 1024 chunk of 4 float32 bands with its margins, stayed fresh pages), and
+    0.14-0.15 s at 64 MiB (docs/dask.md).  What it costs Dask's memory accounting: up to 64 MiB of
+    freed memory per malloc arena (two arenas) stays mapped, counted by Dask as unmanaged memory.
+    """
+    from .. import _malloc
+
+    on = os.environ.get(_malloc.ENV_VAR, "").strip().lower() in _malloc._ON
+    _malloc.keep_freed_memory(WORKER_MALLOPT_MIB if on else None)
+    return _malloc.describe()
 
 
 def _worker_model(key: bytes) -> Model:
@@ -95,6 +161,8 @@ def _worker_model(key: bytes) -> Model:
     with _LOCK:
         model = _MODELS.get(key)
         if model is None:
+            if not _MODELS and _distributed_worker() is not None:  # a worker's first Model: its allocator
+                worker_allocator()
             arguments = pickle.loads(key)
             arguments["progress"] = False
             model = _WorkerModel(**arguments)
@@ -120,13 +188,19 @@ def _chunking(chunks: tuple[int, ...], tile: int, margin: int) -> tuple[int, ...
     return tuple(out)
 
 
-def predict_image(model: Model | Mapping[str, Any], bands: Mapping[str, Any],
+def predict_image(model: Model | Mapping[str, Any], bands: Mapping[str, Any] | Any,
                   properties: Mapping[str, PropertyValue] | None = None, *,
-                  output_shapes: Mapping[str, Sequence[int]] | None = None) -> dict[str, da.Array]:
+                  output_shapes: Mapping[str, Sequence[int]] | None = None,
+                  band_names: Sequence[str] | None = None) -> dict[str, da.Array]:
     """``{output band: lazy dask array}``: :meth:`tensorwire.ee.Model.predict_image` of ``bands``
     (``{band: (H, W) or (H, W, k) array}``, Dask arrays or anything ``dask.array.asarray``
     takes), computed chunk by chunk where the arrays are computed (a ``distributed`` cluster, or
     Dask's local scheduler).  See the module docstring for the chunking and the Clients.
+
+    ``band_names``: ``bands`` is one ``(H, W, n)`` array whose last axis holds the ``n`` bands so
+    named (what :func:`read_ee_image_export` gives), the same as ``{name: bands[..., i]}`` but
+    used as it is: the bands given one by one are stacked into such an array first, a copy of the
+    image in every chunk.
 
     ``model``: a :class:`tensorwire.ee.Model` made with a target (not with a Client: a Client
     does not travel to the workers), or the keyword arguments of one.  ``output_shapes``:
@@ -167,6 +241,16 @@ def predict_image(model: Model | Mapping[str, Any], bands: Mapping[str, Any],
             if len(trailing[o.name]) != o.dimensions:
                 raise ValueError(f"output_shapes[{o.name!r}] = {trailing[o.name]}: declared {o.dimensions} dimensions")
 
+    whole = None  # the (H, W, n) image of band_names
+    if band_names is not None:
+        whole = da.asarray(bands)
+        names = [str(n) for n in band_names]
+        if whole.ndim != 3 or whole.shape[2] != len(names):
+            raise ValueError(f"band_names names {len(names)} bands; the image's shape is {whole.shape}, "
+                             f"expected (H, W, {len(names)})")
+        if len(set(names)) != len(names):
+            raise ValueError(f"band_names: a name given twice: {names}")
+        bands = {name: whole[..., i] for i, name in enumerate(names)}
     if not bands:
         raise ValueError("predict_image: no bands given")
     arrays = {str(name): da.asarray(a) for name, a in bands.items()}
@@ -190,16 +274,24 @@ def predict_image(model: Model | Mapping[str, Any], bands: Mapping[str, Any],
     cols = _chunking(first.chunks[1], tile[1], margin[1])
     groups: dict[np.dtype[Any], list[da.Array]] = {}
     layout: dict[str, tuple[int, int, int]] = {}  # band: (group, first layer, layers)
-    for name, a in arrays.items():
-        group = groups.setdefault(a.dtype, [])
-        depth = sum(g.shape[2] for g in group)
-        a3 = a[:, :, None] if a.ndim == 2 else a
-        layout[name] = (list(groups).index(a.dtype), depth, a3.shape[2])
-        group.append(a3)
+    if whole is not None:  # already one group
+        groups[whole.dtype] = [whole]
+        layout = {name: (0, i, 1) for i, name in enumerate(arrays)}
+    else:
+        for name, a in arrays.items():
+            group = groups.setdefault(a.dtype, [])
+            depth = sum(g.shape[2] for g in group)
+            a3 = a[:, :, None] if a.ndim == 2 else a
+            layout[name] = (list(groups).index(a.dtype), depth, a3.shape[2])
+            group.append(a3)
     stacked = []
     for group in groups.values():
-        g = group[0] if len(group) == 1 else da.concatenate(group, axis=2)
-        g = g.rechunk((rows, cols, g.shape[2])) if g.chunks != (rows, cols, (g.shape[2],)) else g
+        group = [b.rechunk((rows, cols, b.shape[2])) if b.chunks != (rows, cols, (b.shape[2],)) else b
+                 for b in group]
+        # one task and one copy per chunk (da.concatenate and a rechunk would copy twice)
+        g = group[0] if len(group) == 1 else da.map_blocks(
+            _stack_layers, *group, dtype=group[0].dtype, chunks=(rows, cols, (sum(b.shape[2] for b in group),)),
+            meta=np.empty((0, 0, 0), group[0].dtype), name="tensorwire-stack-" + tokenize(*group))
         depth = {0: margin[0] if len(rows) > 1 else 0, 1: margin[1] if len(cols) > 1 else 0, 2: 0}  # one chunk: no neighbours
         stacked.append(overlap(g, depth=depth, boundary="none"))
 
@@ -208,12 +300,13 @@ def predict_image(model: Model | Mapping[str, Any], bands: Mapping[str, Any],
     col_starts = tuple(int(s) for s in np.cumsum((0,) + cols[:-1]))
     # blockwise, not map_blocks: the groups differ in depth, so each has its own third index
     # (map_blocks would align them); the chunk's place comes from Dask's block-id dependency,
-    # which is what map_blocks' block_id= is made of.
+    # which is what map_blocks' block_id= is made of.  concatenate=False: a group's third index
+    # is one block, given as a list of that block (Dask would copy it to "concatenate" it).
     pairs: list[Any] = [ArrayBlockIdDep((rows, cols)), "ij"]
     for n, g in enumerate(stacked):
         pairs += [g, "ij" + chr(ord("a") + n)]
     answers = da.blockwise(
-        _predict_chunk, "ij", *pairs, concatenate=True, align_arrays=False, adjust_chunks={"i": 1, "j": 1},
+        _predict_chunk, "ij", *pairs, concatenate=False, align_arrays=False, adjust_chunks={"i": 1, "j": 1},
         dtype=object, meta=np.empty((0, 0), dtype=object), key=key, layout=layout,
         properties=dict(properties or {}), rows=rows, cols=cols, row_starts=row_starts, col_starts=col_starts,
         trailing=trailing, name="tensorwire-predict-" + tokenize(key, *stacked, layout, properties, trailing))
@@ -230,17 +323,38 @@ def predict_image(model: Model | Mapping[str, Any], bands: Mapping[str, Any],
     return results
 
 
+def _stack_layers(*blocks: NDArray[Any]) -> NDArray[Any]:
+    """One chunk of a dtype's bands, ``(h, w, layers)``: the bands' blocks side by side."""
+    return np.concatenate(blocks, axis=2)
+
+
 def _pick(answers: NDArray[Any], name: str) -> NDArray[Any]:
     block: NDArray[Any] = answers[0, 0][name]
     return block
 
 
-def _predict_chunk(block_id: tuple[int, int], *groups: NDArray[Any], key: bytes,
+def _predict_chunk(block_id: tuple[int, int], *blocks: list[NDArray[Any]], key: bytes,
                    layout: dict[str, tuple[int, int, int]], properties: Mapping[str, PropertyValue],
                    rows: tuple[int, ...], cols: tuple[int, ...], row_starts: tuple[int, ...],
                    col_starts: tuple[int, ...], trailing: dict[str, tuple[int, ...]]) -> NDArray[Any]:
-    """The answers for one chunk (its bands with their margins, stacked by dtype), ``{output:
-    mosaic}`` in a 1 × 1 object array."""
+    """The answers for one chunk (its bands with their margins, stacked by dtype: per group a
+    list of its one block), ``{output: mosaic}`` in a 1 × 1 object array."""
+    _TASK.chunk, _TASK.seceded = True, False
+    try:
+        return _predict_blocks(block_id, [block for (block,) in blocks], key=key, layout=layout,
+                               properties=properties, rows=rows, cols=cols, row_starts=row_starts,
+                               col_starts=col_starts, trailing=trailing)
+    finally:
+        if _TASK.seceded:
+            with _LOCK:
+                _OUT[0] -= 1
+        _TASK.chunk = _TASK.seceded = False
+
+
+def _predict_blocks(block_id: tuple[int, int], groups: list[NDArray[Any]], *, key: bytes,
+                    layout: dict[str, tuple[int, int, int]], properties: Mapping[str, PropertyValue],
+                    rows: tuple[int, ...], cols: tuple[int, ...], row_starts: tuple[int, ...],
+                    col_starts: tuple[int, ...], trailing: dict[str, tuple[int, ...]]) -> NDArray[Any]:
     model = _worker_model(key)
     assert model.tile is not None
     i, j = block_id
