@@ -56,9 +56,9 @@ import google_crc32c
 
 from ..errors import DecodeError
 from .rules.tfrecord import (
+    auto_is_gzip,
     DEFAULT_MAX_RECORD_BYTES,
     FOOTER_BYTES,
-    GZIP_MAGIC,
     HEADER_BYTES,
     MASK_DELTA,
     MAX_READ,
@@ -217,14 +217,6 @@ def _read_full(f: Any, n: int) -> bytes:
     return b"".join(parts)
 
 
-def _valid_header(head: bytes) -> bool:
-    """Whether the first 12 bytes are a record header whose length CRC matches."""
-    if len(head) < HEADER_BYTES:
-        return False
-    stored: int = _U32.unpack_from(head, 8)[0]
-    return stored == masked_crc32c(head[:8])
-
-
 class _Source(Protocol):
     """Where the uncompressed stream's bytes come from."""
 
@@ -338,7 +330,7 @@ class _Buffer:
 def _open_source(f: Any, compression: ReadCompressionName | None) -> tuple[_Source, CompressionName | None]:
     initial = _read_full(f, READ_CHUNK)
     if compression == "auto":
-        gzipped = initial[:2] == GZIP_MAGIC and not _valid_header(initial)
+        gzipped = auto_is_gzip(initial, masked_crc32c)
         compression = "gzip" if gzipped else None
     if compression is None:
         return _PlainSource(f, initial), compression

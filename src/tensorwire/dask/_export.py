@@ -42,7 +42,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-import struct
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -51,11 +50,13 @@ from numpy.typing import NDArray
 
 from .. import tfrecord as _tfrecord
 from ..codecs.rules.tfrecord import (
-    GZIP_MAGIC,
+    FOOTER_BYTES,
     HEADER_BYTES,
     WHAT,
     CompressionName,
     ReadCompressionName,
+    auto_is_gzip,
+    header_fields,
     normalize_compression,
 )
 from ..ee_export import (
@@ -76,8 +77,6 @@ if TYPE_CHECKING:
 
     from .._types import ReadCompression
 
-_U64 = struct.Struct("<Q")
-_U32 = struct.Struct("<I")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,7 +92,7 @@ def _index(path: str, compression: ReadCompressionName | None) -> _FileIndex:
     with open(path, "rb") as f:
         head = f.read(HEADER_BYTES)
         if compression == "auto":
-            compression = "gzip" if head[:2] == GZIP_MAGIC and not _valid_header(head) else None
+            compression = "gzip" if auto_is_gzip(head, _tfrecord.masked_crc32c) else None
         if compression is not None:
             count = sum(1 for _ in _records(path, compression, verify=False))
             return _FileIndex(path, compression, count, None)
@@ -106,16 +105,12 @@ def _index(path: str, compression: ReadCompressionName | None) -> _FileIndex:
             where = f"{path}: {WHAT}: record {len(offsets)} at offset {offset}"
             if len(head) < HEADER_BYTES:
                 raise DecodeError(f"{where}: truncated header ({len(head)} of {HEADER_BYTES} bytes)")
-            stored, expected = _U32.unpack_from(head, 8)[0], _tfrecord.masked_crc32c(head[:8])
+            length, stored, expected = header_fields(head, _tfrecord.masked_crc32c)
             if stored != expected:
                 raise DecodeError(f"{where}: length CRC mismatch (stored 0x{stored:08x}, computed 0x{expected:08x})")
             offsets.append(offset)
-            offset += HEADER_BYTES + _U64.unpack_from(head)[0] + 4
+            offset += HEADER_BYTES + length + FOOTER_BYTES
         return _FileIndex(path, None, len(offsets), tuple(offsets))
-
-
-def _valid_header(head: bytes) -> bool:
-    return len(head) == HEADER_BYTES and _U32.unpack_from(head, 8)[0] == _tfrecord.masked_crc32c(head[:8])
 
 
 def _records(path: str, compression: CompressionName | None, verify: bool) -> Iterable[bytes]:

@@ -15,7 +15,9 @@ module holds what both twins share of it, none of it on a hot path:
 from __future__ import annotations
 
 import os
+import struct
 import zlib
+from collections.abc import Callable
 from typing import IO, Any, Literal, Protocol, overload
 
 WHAT = "TFRecord"
@@ -35,6 +37,28 @@ WBITS = {"gzip": zlib.MAX_WBITS + 16, "zlib": zlib.MAX_WBITS}
 CompressionName = Literal["gzip", "zlib"]
 #: What ``read_tfrecord`` may be asked for, normalized: a format, or ``"auto"`` (gzip or plain).
 ReadCompressionName = Literal["gzip", "zlib", "auto"]
+
+
+def header_fields(head: bytes, masked_crc32c: Callable[[bytes], int]) -> tuple[int, int, int]:
+    """``(length, stored, computed)`` of a record's 12-byte ``head``: the data's length, the
+    masked CRC-32C of the 8 length bytes as stored, and as computed by ``masked_crc32c`` (the
+    caller's twin's).  The header is valid when the two CRCs are equal."""
+    length, stored = _HEADER.unpack_from(head)
+    return length, stored, masked_crc32c(head[:8])
+
+
+def auto_is_gzip(head: bytes, masked_crc32c: Callable[[bytes], int]) -> bool:
+    """``compression="auto"``'s rule: a stream whose first bytes are ``head`` (up to
+    ``HEADER_BYTES``) is gzip when it starts with gzip's magic and is not a valid record header."""
+    if head[:2] != GZIP_MAGIC:
+        return False
+    if len(head) < HEADER_BYTES:
+        return True
+    _, stored, computed = header_fields(head, masked_crc32c)
+    return stored != computed
+
+
+_HEADER = struct.Struct("<QI")
 
 
 class Writable(Protocol):
