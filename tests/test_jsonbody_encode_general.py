@@ -304,6 +304,25 @@ def test_bodies_cut_to_length_are_proper_bytes(codecs, values):
         assert bytes(bytearray(got)) == got and hash(got) == hash(bytes(got))
 
 
+@pytest.mark.parametrize("value_form", ["number", "string", "json"])
+def test_signaling_nans_are_written_as_nan_without_a_warning(codecs, value_form):
+    """float_format="tolist" writes float32 and float16 through float64; a signaling NaN (any
+    NaN payload may come in) is NaN there, with no RuntimeWarning from the cast (the reference
+    gives none)."""
+    import warnings
+
+    f32 = np.array([0x7F800001, 0xFFA00000, 0x3F800000], np.uint32).view(np.float32)
+    f16 = np.array([0x7C01, 0x3C00], np.uint16).view(np.float16)
+    for array, want in ((f32, ["NaN", "NaN", "1.0"]), (f16, ["NaN", "1.0"])):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            body = codecs.jsonbody.encode_body("instances", [("x", array)], bare=False, value_form=value_form,
+                                               float_format="tolist")
+        quoted = value_form == "string"
+        texts = [f'"{t}"' if quoted else t for t in want]
+        assert body == ('{"instances":[' + ",".join('{"x":' + t + "}" for t in texts) + "]}").encode()
+
+
 def test_escapes(codecs):
     enc = codecs.jsonbody.encode_body
     text = "\"\\/\b\f\n\r\t\x00\x1f\x7f\u2028\u2029é😀" + "x" * 9 + "\x1e"

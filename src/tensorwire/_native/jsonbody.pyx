@@ -935,6 +935,9 @@ cdef object _encode_values(bytes head, names, list columns, str value_form, str 
             a = np.ascontiguousarray(a, dtype=a.dtype.newbyteorder("="))
         elif code == C_SBYTES or code == C_OSTR or code == C_OBYTES:
             a = np.ascontiguousarray(a)
+        elif a.dtype != dts[c] and dts[c].kind == "f":  # float_format="tolist": float64
+            with np.errstate(invalid="ignore"):  # a signaling NaN is NaN, as the reference's tolist() has it
+                a = np.ascontiguousarray(a, dtype=dts[c])
         else:
             a = np.ascontiguousarray(a, dtype=dts[c])
         arrays[c] = a
