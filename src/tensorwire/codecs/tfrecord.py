@@ -56,9 +56,9 @@ import google_crc32c
 
 from ..errors import DecodeError
 from .rules.tfrecord import (
-    auto_is_gzip,
     DEFAULT_MAX_RECORD_BYTES,
     FOOTER_BYTES,
+    GZIP_MAGIC,
     HEADER_BYTES,
     MASK_DELTA,
     MAX_READ,
@@ -71,6 +71,7 @@ from .rules.tfrecord import (
     CompressionName,
     ReadCompressionName,
     RecordSink,
+    auto_is_gzip,
     check_max_record_bytes,
     normalize_compression,
     resolve_target,

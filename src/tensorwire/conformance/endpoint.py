@@ -35,7 +35,7 @@ from typing import Any, Union
 import numpy as np
 from numpy.typing import DTypeLike, NDArray
 
-from ..ee._answers import OutputSpec
+from ..ee._answers import OutputSpec, dtype_and_count
 from ..ee._tiling import SizeXY, rows_cols
 from ..ee.model import Model, PropertyValue, replicated
 from ..errors import PredictionError
@@ -205,18 +205,7 @@ def _targets(target: str | Sequence[str]) -> tuple[str | None, str | None]:
 
 
 def _band(name: str, spec: BandInput) -> BandSpec:
-    k: int | None = None
-    if isinstance(spec, tuple):
-        if len(spec) != 2 or not isinstance(spec[1], int) or spec[1] < 1:
-            raise ValueError(f"bands[{name!r}]: expected a dtype or (dtype, k >= 1), not {spec!r}")
-        spec, k = spec
-    try:
-        dtype = np.dtype(spec)
-    except TypeError:
-        raise ValueError(f"bands[{name!r}]: {spec!r} is not a dtype") from None
-    if dtype.kind not in "iuf":
-        raise ValueError(f"bands[{name!r}]: {dtype} is not a numeric dtype")
-    return dtype, k
+    return dtype_and_count(spec, f"bands[{name!r}]", "k", 1, "iuf")
 
 
 def _unsendable(fmt: PayloadFormat, bands: Mapping[str, BandSpec], props: Mapping[str, Any]) -> str | None:

@@ -49,19 +49,29 @@ def outputs(spec: Mapping[str, OutputSpec] | None, what: str) -> list[Output]:
         raise ValueError(f"{what}: declare at least one output, {{name: dtype}} or {{name: (dtype, dimensions)}}")
     result = []
     for name, value in spec.items():
-        dims = 0
-        if isinstance(value, tuple):
-            if len(value) != 2 or not isinstance(value[1], int) or value[1] < 0:
-                raise ValueError(f"{what}[{name!r}]: expected a dtype or (dtype, dimensions >= 0), not {value!r}")
-            value, dims = value
-        try:
-            dtype = np.dtype(value)
-        except TypeError:
-            raise ValueError(f"{what}[{name!r}]: {value!r} is not a dtype") from None
-        if dtype.kind not in "biuf":
-            raise ValueError(f"{what}[{name!r}]: {dtype} is not a numeric dtype")
-        result.append(Output(str(name), dtype, dims))
+        dtype, dims = dtype_and_count(value, f"{what}[{name!r}]", "dimensions", 0, "biuf")
+        result.append(Output(str(name), dtype, dims or 0))
     return result
+
+
+def dtype_and_count(value: Any, where: str, count: str, minimum: int, kinds: str) -> tuple[np.dtype[Any], int | None]:
+    """A declaration that is a dtype or ``(dtype, n)``: ``(dtype, n)``, n None for a bare dtype.
+    ValueError naming ``where`` for a tuple that is not two items with an int ``n >= minimum``
+    (called ``count`` in the message), for what is not a dtype, or for a dtype whose kind is not
+    in ``kinds``.  Output declarations take ``(dtype, dimensions >= 0)``; tensorwire.conformance
+    takes bands as ``(dtype, k >= 1)``."""
+    n = None
+    if isinstance(value, tuple):
+        if len(value) != 2 or not isinstance(value[1], int) or value[1] < minimum:
+            raise ValueError(f"{where}: expected a dtype or (dtype, {count} >= {minimum}), not {value!r}")
+        value, n = value
+    try:
+        dtype = np.dtype(value)
+    except TypeError:
+        raise ValueError(f"{where}: {value!r} is not a dtype") from None
+    if dtype.kind not in kinds:
+        raise ValueError(f"{where}: {dtype} is not a numeric dtype")
+    return dtype, n
 
 
 class Checker:
