@@ -152,6 +152,47 @@ def test_an_image_with_band_names_equals_its_bands_given_one_by_one(cluster, ser
         twd.predict_image(model, lazy_img, band_names=["a", "b", "a", "d"])
 
 
+def test_a_task_leaves_the_pool_only_from_a_pool_thread_that_has_not_left(monkeypatch):
+    """_leave_pool calls distributed.secede only in a distributed worker's own pool thread that
+    is still in the pool: not in a thread that left already (a task computing chunks itself),
+    not under another executor, and once per chunk task, its slot given back at the end."""
+    import types
+
+    from distributed.threadpoolexecutor import thread_state
+
+    from tensorwire.dask import _predict as P
+
+    calls = []
+    monkeypatch.setattr(distributed, "secede", lambda: calls.append(1))
+    monkeypatch.setattr(P, "_distributed_worker", lambda: types.SimpleNamespace(state=types.SimpleNamespace(nthreads=1)))
+
+    def leave(executor, proceed):
+        for name, value in (("executor", executor), ("proceed", proceed)):
+            if value is None:
+                monkeypatch.delattr(thread_state, name, raising=False)
+            else:
+                monkeypatch.setattr(thread_state, name, value, raising=False)
+        P._TASK.chunk, P._TASK.seceded = True, False
+        try:
+            P._leave_pool()
+            P._leave_pool()  # the same chunk again: at most once
+            return len(calls), P._OUT[0]
+        finally:
+            if P._TASK.seceded:
+                P._OUT[0] -= 1
+            P._TASK.chunk = P._TASK.seceded = False
+            calls.clear()
+
+    assert leave(object(), True) == (1, 1)  # in distributed's pool: leaves once, holds the one slot
+    assert leave(object(), False) == (0, 0)  # already out of the pool
+    assert leave(None, None) == (0, 0)  # another executor's thread
+    P._OUT[0] = 1  # every slot taken by other tasks: this one waits in its slot
+    try:
+        assert leave(object(), True) == (0, 1)
+    finally:
+        P._OUT[0] = 0
+
+
 def test_chunks_that_are_not_whole_tiles_and_an_image_that_is_not_either(cluster, server):
     """Odd image size, chunks of 100 with 32-pixel tiles: rechunked to 96; the last tiles reach
     past the image and hold the fill, as in the in-process call.  Array band in, 2x output."""

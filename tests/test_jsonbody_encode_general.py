@@ -323,6 +323,17 @@ def test_signaling_nans_are_written_as_nan_without_a_warning(codecs, value_form)
         assert body == ('{"instances":[' + ",".join('{"x":' + t + "}" for t in texts) + "]}").encode()
 
 
+def test_options_given_as_str_subclasses_are_taken_as_their_str(codecs):
+    """value_form, nonfinite and float_format equal to their names but of a str subclass
+    (numpy.str_): the same body as with plain str, in both backends."""
+    columns = [("x", np.array([1.5, np.nan], np.float32)), ("s", object_array(["a", "b"], (2,)))]
+    want = codecs.jsonbody.encode_body("instances", columns, bare=False, value_form="json", nonfinite="null",
+                                       float_format="tolist")
+    got = codecs.jsonbody.encode_body("instances", columns, bare=False, value_form=np.str_("json"),
+                                      nonfinite=np.str_("null"), float_format=np.str_("tolist"))
+    assert got == want == b'{"instances":[{"x":1.5,"s":"a"},{"x":null,"s":"b"}]}'
+
+
 def test_escapes(codecs):
     enc = codecs.jsonbody.encode_body
     text = "\"\\/\b\f\n\r\t\x00\x1f\x7f\u2028\u2029é😀" + "x" * 9 + "\x1e"

@@ -63,7 +63,8 @@ class Batcher:
     ``drained`` (None, or a function of no arguments) is called by :meth:`in_order` in the
     caller's thread once every body of a batch is made and handed to the thread pool, before the
     last answers are waited for: ``tensorwire.dask`` leaves Dask's thread pool there, so that a
-    worker starts its next chunk while this one's answers are out."""
+    worker starts its next chunk while this one's answers are out.  With ``concurrency`` 1 the
+    bodies are sent in the caller's thread, one after another, and it is not called."""
 
     def __init__(self, max_payload_bytes: int, concurrency: int = 1) -> None:
         if max_payload_bytes < 1:

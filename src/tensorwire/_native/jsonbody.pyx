@@ -548,6 +548,8 @@ def encode_body(key, columns, *, bare, value_form, nonfinite="token", urlsafe=Tr
     cdef bint columnar
     if not (value_form in _VALUE_FORMS and nonfinite in _NONFINITE_POLICIES and float_format in _FLOAT_FORMATS):
         rules.check_encode_options(value_form, nonfinite, float_format)  # raises, naming the option
+    # equal to one of the names: a str subclass (numpy.str_) is taken as its str, as the reference does
+    value_form, nonfinite, float_format = str(value_form), str(nonfinite), str(float_format)
     head = _ROW_HEADS.get(key) if type(key) is str else None
     if head is not None:
         columnar = False

@@ -189,14 +189,15 @@ static inline char *tw_jb_put_text(char *p, const unsigned char *s, Py_ssize_t n
 /* The UTF-8 of exact str x: *size bytes at the result; NULL (UnicodeEncodeError set) where UTF-8
    cannot hold x.  A compact ASCII str is its own UTF-8; a str whose UTF-8 CPython already keeps
    (made by an earlier PyUnicode_AsUTF8AndSize) is read from the object's fields, as CPython's own
-   macros do, on the versions whose layout is known (3.10 to 3.13); any other goes through
+   macros do, on the versions whose layout is known (3.10 to 3.13, not free-threaded builds, where
+   another thread may be making it); any other goes through
    PyUnicode_AsUTF8AndSize, which makes and keeps it. */
 static inline const char *tw_jb_utf8(PyObject *x, Py_ssize_t *size) {
     if (PyUnicode_IS_COMPACT_ASCII(x)) {
         *size = PyUnicode_GET_LENGTH(x);
         return (const char *)PyUnicode_DATA(x);
     }
-#if PY_VERSION_HEX >= 0x030A0000 && PY_VERSION_HEX < 0x030E0000 && !defined(Py_LIMITED_API)
+#if PY_VERSION_HEX >= 0x030A0000 && PY_VERSION_HEX < 0x030E0000 && !defined(Py_LIMITED_API) && !defined(Py_GIL_DISABLED)
     if (PyUnicode_IS_COMPACT(x) && ((PyCompactUnicodeObject *)x)->utf8 != NULL) {
         *size = ((PyCompactUnicodeObject *)x)->utf8_length;
         return ((PyCompactUnicodeObject *)x)->utf8;

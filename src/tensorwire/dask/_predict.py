@@ -120,7 +120,13 @@ def _leave_pool() -> None:
     if worker is None:
         return
     from distributed import secede
+    from distributed.threadpoolexecutor import thread_state
 
+    # Only a thread of distributed's own pool that is still in it: a task given another executor
+    # has no pool to leave, and a thread that left already (a task running several chunks itself,
+    # e.g. computing a prediction with the sync scheduler inside a task) must not leave twice.
+    if getattr(thread_state, "executor", None) is None or getattr(thread_state, "proceed", True) is False:
+        return
     with _LOCK:
         if _OUT[0] >= worker.state.nthreads:
             return
