@@ -195,12 +195,6 @@ cdef struct Piece:
 
 
 cdef extern from "Python.h":
-    # NULL with the exception set (a lone surrogate): the caller clears it and lets the rule word it
-    const char* _utf8_and_size "PyUnicode_AsUTF8AndSize"(PyObject* s, Py_ssize_t* size)
-    # a compact ASCII str's text is its UTF-8: read in place (no call, no reference taken)
-    bint _is_compact_ascii "PyUnicode_IS_COMPACT_ASCII"(PyObject* o) noexcept nogil
-    const char* _str_data "PyUnicode_DATA"(PyObject* o) noexcept nogil
-    Py_ssize_t _str_length "PyUnicode_GET_LENGTH"(PyObject* o) noexcept nogil
     void _err_clear "PyErr_Clear"()
     bint _is_str "PyUnicode_Check"(PyObject* o)
     bint _is_exact_str "PyUnicode_CheckExact"(PyObject* o)
@@ -208,7 +202,6 @@ cdef extern from "Python.h":
     bint _is_exact_bytes "PyBytes_CheckExact"(PyObject* o)
     char* _bytes_data "PyBytes_AS_STRING"(PyObject* o)
     Py_ssize_t _bytes_size "PyBytes_GET_SIZE"(PyObject* o)
-    void _prefetch "__builtin_prefetch"(const void* p) noexcept nogil
     void _xdecref "Py_XDECREF"(PyObject* o)
     void _set_size "Py_SET_SIZE"(PyObject* o, Py_ssize_t size)
 
@@ -230,6 +223,9 @@ cdef extern from "jsonbody_text.h":
     bint _plain_word "tw_jb_plain8"(const unsigned char* s) noexcept nogil
     # UTF-8 s[:n] as a JSON string at p (at most _TEXT_ROOM(n) bytes, none past its end); returns the end.
     char* _put_utf8_text "tw_jb_put_text"(char* p, const unsigned char* s, Py_ssize_t n) noexcept nogil
+    # An exact str's UTF-8 (read in place when the str is ASCII or keeps it); NULL with the exception
+    # set (a lone surrogate): the caller clears it and lets the rule word it.
+    const char* _utf8_and_size "tw_jb_utf8"(PyObject* s, Py_ssize_t* size)
     Py_ssize_t _TEXT_ROOM "TW_JB_TEXT_ROOM"(Py_ssize_t n) noexcept nogil
     # A run of exact-str items written as JSON strings; says what stopped it.
     int _put_str_items "tw_jb_put_str_items"(char** pp, const char* end, PyObject** items, Py_ssize_t* pj,
