@@ -59,20 +59,20 @@ _ON = ("", "1", "on", "true", "yes")
 _applied: int | None = None  # the threshold (bytes) set by the last call that set one
 
 
-def setting(value: object = None) -> int | None:
+def setting(value: object = None, default_mib: int = DEFAULT_MIB) -> int | None:
     """The threshold in bytes that ``value`` (default: the environment's ``TENSORWIRE_MALLOPT``)
-    asks for, or None for off; ValueError for anything else."""
+    asks for (``default_mib`` MiB for "on"), or None for off; ValueError for anything else."""
     text = (os.environ.get(ENV_VAR, "") if value is None else str(value)).strip().lower()
     if text in _OFF:
         return None
     if text in _ON:
-        return DEFAULT_MIB << 20
+        return default_mib << 20
     if text.isdigit() and int(text) > 1:
         return int(text) << 20
     raise ValueError(f"{ENV_VAR}={text!r}: expected 0 (off), 1 (on, {DEFAULT_MIB} MiB) or a number of MiB")
 
 
-def keep_freed_memory(enabled: bool | int | None = None) -> bool:
+def keep_freed_memory(enabled: bool | int | None = None, default_mib: int = DEFAULT_MIB) -> bool:
     """Set glibc's mmap and trim thresholds so freed large blocks stay in the process, and cap its
     arenas at :data:`ARENAS`; True if set.
 
@@ -83,14 +83,15 @@ def keep_freed_memory(enabled: bool | int | None = None) -> bool:
     steady RSS with glibc's arenas and at its steady RSS with two.
 
     ``enabled``: None reads ``TENSORWIRE_MALLOPT`` (see the module docstring); False does
-    nothing; True uses the default threshold; a number > 1 is a threshold in MiB.  Returns False
+    nothing; True uses the default threshold (``default_mib``, :data:`DEFAULT_MIB` unless a
+    caller has its own, as ``tensorwire.dask``'s workers); a number > 1 is a threshold in MiB.  Returns False
     when off, or when the C library is not glibc.  Call it once, at the start of the process
     (blocks allocated before keep their old behaviour).
     """
     global _applied
     if enabled is False:
         return False
-    threshold = setting(None if enabled is None else (1 if enabled is True else enabled))
+    threshold = setting(None if enabled is None else (1 if enabled is True else enabled), default_mib)
     mallopt = _glibc("mallopt", (ctypes.c_int, ctypes.c_int))
     if threshold is None or mallopt is None:
         return False

@@ -47,7 +47,6 @@ tasks: a task's inputs decide its requests, so a rerun sends the same ones.
 
 from __future__ import annotations
 
-import os
 import pickle
 import threading
 from collections.abc import Mapping, Sequence
@@ -157,8 +156,7 @@ def worker_allocator() -> str:
     """
     from .. import _malloc
 
-    on = os.environ.get(_malloc.ENV_VAR, "").strip().lower() in _malloc._ON
-    _malloc.keep_freed_memory(WORKER_MALLOPT_MIB if on else None)
+    _malloc.keep_freed_memory(default_mib=WORKER_MALLOPT_MIB)
     return _malloc.describe()
 
 
@@ -347,35 +345,27 @@ def _predict_chunk(block_id: tuple[int, int], *blocks: list[NDArray[Any]], key: 
     list of its one block), ``{output: mosaic}`` in a 1 × 1 object array."""
     _TASK.chunk, _TASK.seceded = True, False
     try:
-        return _predict_blocks(block_id, [block for (block,) in blocks], key=key, layout=layout,
-                               properties=properties, rows=rows, cols=cols, row_starts=row_starts,
-                               col_starts=col_starts, trailing=trailing)
+        groups = [block for (block,) in blocks]
+        model = _worker_model(key)
+        assert model.tile is not None
+        i, j = block_id
+        top, left = (model.margin[0] if i > 0 else 0), (model.margin[1] if j > 0 else 0)
+        arrays = {name: groups[g][:, :, start:start + n] for name, (g, start, n) in layout.items()}
+        arrays = model._bands(arrays)
+        tiling = Tiling((rows[i], cols[j]), model.tile, model.margin, model.out_tile or model.tile,
+                        origin=(-top, -left), offset=(row_starts[i] // model.tile[0], col_starts[j] // model.tile[1]))
+        mosaics = model._predict_tiles(arrays, tiling, properties, progress=False)
+        for name, a in mosaics.items():
+            if a.shape[2:] != trailing[name]:
+                where = (f"tile {tiling.label(0)}" if tiling.count == 1 else
+                         f"tiles {tiling.label(0)} to {tiling.label(tiling.count - 1)} (row, column)")
+                raise PredictionError(f"{where}: output {name!r} has shape {a.shape[2:]} per pixel; output_shapes says "
+                                      f"{trailing[name]}")
+        holder = np.empty((1, 1), dtype=object)
+        holder[0, 0] = mosaics
+        return holder
     finally:
         if _TASK.seceded:
             with _LOCK:
                 _OUT[0] -= 1
         _TASK.chunk = _TASK.seceded = False
-
-
-def _predict_blocks(block_id: tuple[int, int], groups: list[NDArray[Any]], *, key: bytes,
-                    layout: dict[str, tuple[int, int, int]], properties: Mapping[str, PropertyValue],
-                    rows: tuple[int, ...], cols: tuple[int, ...], row_starts: tuple[int, ...],
-                    col_starts: tuple[int, ...], trailing: dict[str, tuple[int, ...]]) -> NDArray[Any]:
-    model = _worker_model(key)
-    assert model.tile is not None
-    i, j = block_id
-    top, left = (model.margin[0] if i > 0 else 0), (model.margin[1] if j > 0 else 0)
-    arrays = {name: groups[g][:, :, start:start + n] for name, (g, start, n) in layout.items()}
-    arrays = model._bands(arrays)
-    tiling = Tiling((rows[i], cols[j]), model.tile, model.margin, model.out_tile or model.tile,
-                    origin=(-top, -left), offset=(row_starts[i] // model.tile[0], col_starts[j] // model.tile[1]))
-    mosaics = model._predict_tiles(arrays, tiling, properties, progress=False)
-    for name, a in mosaics.items():
-        if a.shape[2:] != trailing[name]:
-            where = (f"tile {tiling.label(0)}" if tiling.count == 1 else
-                     f"tiles {tiling.label(0)} to {tiling.label(tiling.count - 1)} (row, column)")
-            raise PredictionError(f"{where}: output {name!r} has shape {a.shape[2:]} per pixel; output_shapes says "
-                                  f"{trailing[name]}")
-    holder = np.empty((1, 1), dtype=object)
-    holder[0, 0] = mosaics
-    return holder
