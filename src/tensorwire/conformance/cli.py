@@ -17,7 +17,7 @@ import argparse
 import sys
 from typing import Any
 
-_BAND_DTYPES = ("float32", "float64", "float16", "int8", "uint8", "int16", "uint16", "int32", "uint32", "int64")
+from ..ee._answers import DTYPE_NAMES
 
 
 def add_parser(commands: Any) -> argparse.ArgumentParser:
@@ -71,8 +71,8 @@ def band(spec: str) -> tuple[str, Any]:
     if len(parts) > 3 or not parts[0]:
         raise ValueError(f"--band: expected NAME, NAME:DTYPE or NAME:DTYPE:K, not {spec!r}")
     dtype = parts[1] if len(parts) > 1 else "float32"
-    if dtype not in _BAND_DTYPES:
-        raise ValueError(f"--band {spec!r}: dtype must be one of {', '.join(_BAND_DTYPES)}")
+    if dtype not in DTYPE_NAMES:
+        raise ValueError(f"--band {spec!r}: dtype must be one of {', '.join(DTYPE_NAMES)}")
     if len(parts) == 2 or len(parts) == 1:
         return parts[0], dtype
     try:

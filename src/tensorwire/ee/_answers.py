@@ -54,6 +54,10 @@ def outputs(spec: Mapping[str, OutputSpec] | None, what: str) -> list[Output]:
     return result
 
 
+#: The dtypes the command lines (predict-image's --output-band, check's --band) take by name.
+DTYPE_NAMES = ("float32", "float64", "float16", "int8", "uint8", "int16", "uint16", "int32", "uint32", "int64")
+
+
 def dtype_and_count(value: Any, where: str, count: str, minimum: int, kinds: str) -> tuple[np.dtype[Any], int | None]:
     """A declaration that is a dtype or ``(dtype, n)``: ``(dtype, n)``, n None for a bare dtype.
     ValueError naming ``where`` for a tuple that is not two items with an int ``n >= minimum``

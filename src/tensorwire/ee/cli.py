@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-_DTYPES = ("float32", "float64", "float16", "int8", "uint8", "int16", "uint16", "int32", "uint32", "int64")
+from ._answers import DTYPE_NAMES
 
 
 def add_parser(commands: Any) -> argparse.ArgumentParser:
@@ -98,8 +98,8 @@ def output_band(spec: str) -> tuple[str, Any]:
     parts = spec.split(":")
     if len(parts) not in (2, 3) or not parts[0]:
         raise ValueError(f"--output-band: expected NAME:DTYPE or NAME:DTYPE:DIMS, not {spec!r}")
-    if parts[1] not in _DTYPES:
-        raise ValueError(f"--output-band {spec!r}: dtype must be one of {', '.join(_DTYPES)}")
+    if parts[1] not in DTYPE_NAMES:
+        raise ValueError(f"--output-band {spec!r}: dtype must be one of {', '.join(DTYPE_NAMES)}")
     dtype = np.dtype(parts[1]).type
     if len(parts) == 2:
         return parts[0], dtype
