@@ -210,6 +210,7 @@ cdef extern from "Python.h":
 # 1, 2 for \" \\ \b \f \n \r \t, 6 for the other control characters (\u00xx); filled at import.
 # (jsonbody_text.h writes those escapes; this table measures them.)
 cdef unsigned char _ESC_LEN[128]
+cdef int _ek
 for _ek in range(128):
     _ESC_LEN[_ek] = 6 if _ek < 0x20 else 1
 for _ek in (0x22, 0x5C, 0x08, 0x0C, 0x0A, 0x0D, 0x09):
@@ -531,7 +532,10 @@ cdef tuple _VALUE_FORMS = tuple(rules.VALUE_FORMS)
 cdef tuple _NONFINITE_POLICIES = tuple(rules.NONFINITE_POLICIES)
 cdef tuple _FLOAT_FORMATS = tuple(rules.numtext.FLOAT_FORMATS)
 # the row form's keys (those rules.check_key accepts and that are not columnar) and their heads
-cdef dict _ROW_HEADS = {key: b'{"' + key.encode("ascii") + b'":[' for key in rules.COLUMNAR_KEYS}
+cdef dict _ROW_HEADS = {}
+cdef str _row_key
+for _row_key in rules.COLUMNAR_KEYS:
+    _ROW_HEADS[_row_key] = b'{"' + _row_key.encode("ascii") + b'":['
 
 
 def encode_body(key, columns, *, bare, value_form, nonfinite="token", urlsafe=True, pad=True,
@@ -602,11 +606,13 @@ cdef object _encode_tensors_generic(bytes head, names, list columns, bint urlsaf
     cdef Py_ssize_t i, c, count = len(columns[0][1])
     cdef list parts = [head]
     cdef list values
-    cdef object _, array
+    cdef object column
     for i in range(count):
         if i:
             parts.append(b",")
-        values = [b64encode(encode_tensor(array[i, ...]), urlsafe=urlsafe, pad=pad) for _, array in columns]
+        values = []
+        for column in columns:
+            values.append(b64encode(encode_tensor(column[1][i, ...]), urlsafe=urlsafe, pad=pad))
         if names is None:
             parts += [b'"', values[0], b'"']
             continue
@@ -786,7 +792,7 @@ cdef object _encode_str_objects(bytes head, object names, object name, object ar
     error (a lone surrogate: ``rules.string_text``) are worded by the rules."""
     cdef object a = np.ascontiguousarray(array), conv, tail, out
     cdef PyObject** items = _object_items(a)
-    cdef Py_ssize_t j, n = len(a), size, bad = -1, cap, name_len = 0, need = 0
+    cdef Py_ssize_t j, n = len(a), size = 0, bad = -1, cap, name_len = 0, need = 0
     cdef const char* name_text = NULL
     cdef const char* u8
     cdef PyObject* x
@@ -871,7 +877,7 @@ cdef object _encode_values(bytes head, names, list columns, str value_form, str 
     Errors come in the reference's order: per column its kind and numbers; then, by instance
     and column, a str UTF-8 cannot hold or an instance a column lacks; then the parameters."""
     cdef bint json_form = value_form == "json", quote = value_form == "string"
-    cdef Py_ssize_t ncol = len(columns), nwrite, c, j, n, k, count, maxdim = 1, total, size, per, limit
+    cdef Py_ssize_t ncol = len(columns), nwrite, c, j, n, k, count, maxdim = 1, total, size = 0, per, limit
     cdef Py_ssize_t err_i, err_c, err_j = -1, bad, leaves, itemsize
     cdef list codes = [], dts = [], arrays = [], keep = []
     cdef object name, array, dt, a, kind, piece_buf, out, conv, _
