@@ -120,3 +120,83 @@ def test_span_of_any_bytes(data, draw):
 def test_an_unknown_kernel_is_refused():
     with pytest.raises(ValueError, match="kernel"):
         _jsontext.put_text(b"x", "sse9")
+
+
+def test_the_wide_writer_writes_the_same_text():
+    """The AVX-512 items loop's writer (whole 32-byte stores, up to 31 bytes past the text) gives
+    json.dumps's text, at most TW_JB_TEXT_ROOM bytes of it, and nothing past its slack."""
+    if "avx512-wide" not in _jsontext.text_kernels():
+        assert _jsontext.text_kernels() == kernels() == ["portable"]
+        return
+    for n in range(0, 100):
+        base = "".join(chr(0x61 + i % 26) for i in range(n))
+        for text in [base] + [base[:i] + c + base[i + 1:] for i in range(0, n, 7) for c in SPECIAL + WIDE]:
+            want = json.dumps(text, ensure_ascii=False).encode("utf-8")
+            assert _jsontext.put_text(text.encode("utf-8"), "avx512-wide") == (want, True, True), text
+
+
+def items_text(values, name=b""):
+    """What the str-items loop should write for ``values``: the strings joined by ',' (each as
+    {name:string} when a name is given)."""
+    texts = [json.dumps(v, ensure_ascii=False).encode("utf-8") for v in values]
+    if name:
+        texts = [b"{" + name + b":" + t + b"}" for t in texts]
+    return b",".join(texts)
+
+
+def check_items(values, name=b""):
+    want = items_text(values, name)
+    for kernel in kernels():
+        room = 6 * sum(len(v.encode("utf-8")) + 1 for v in values) + (len(name) + 40) * len(values) + 64
+        got = _jsontext.put_str_items(values, name, room, kernel)
+        assert got == (want, "done", len(values), None, True), (kernel, values)
+
+
+def test_str_items_every_length_and_escape():
+    """Both items loops over runs of strings of every length to 70 (the AVX-512 loop's short and
+    long paths, its prefetch near the end of the run), with an escape or a wide character at a
+    few positions, bare and named."""
+    values = []
+    for n in range(0, 71):
+        base = "".join(chr(0x61 + (i + n) % 26) for i in range(n))
+        values.append(base)
+        for i in range(0, n, 11):
+            values.append(base[:i] + SPECIAL[n % len(SPECIAL)] + base[i + 1:])
+            values.append(base[:i] + WIDE[n % len(WIDE)] + base[i + 1:])
+    for size in (0, 1, 7, 8, 9, 17, len(values)):
+        check_items(values[:size])
+        check_items(values[:size], b'"image"')
+
+
+@given(st.lists(st.text(st.characters(exclude_categories=["Cs"]), max_size=80), max_size=40))
+def test_str_items_of_any_text(values):
+    check_items(values)
+
+
+def test_str_items_stop_where_the_room_ends():
+    """With too little room each loop stops before the item that does not fit, says how much room
+    that item asks for (the wide writer's slack included on AVX-512), and writes nothing past
+    the room it was given."""
+    values = ["a" * (i % 50) for i in range(40)]
+    full = items_text(values)
+    for kernel in kernels():
+        for room in (0, 1, 10, 100, 400, 1000):
+            text, status, stop, need, guard_ok = _jsontext.put_str_items(values, b"", room, kernel)
+            assert guard_ok and status == "room" and 0 <= stop < len(values), (kernel, room)
+            assert text == items_text(values[:stop]), (kernel, room)
+            assert full.startswith(text)
+            assert need >= 6 * len(values[stop]) + 2 + 4 and need > room - len(text), (kernel, room, need)
+
+
+def test_str_items_stop_at_what_is_not_a_str():
+    """An item that is not an exact str (bytes, None, a str subclass) or whose UTF-8 cannot be made
+    (a lone surrogate) stops both loops there, with what came before it written."""
+    class Sub(str):
+        pass
+
+    for bad, status in ((b"x", "other"), (None, "other"), (Sub("s"), "other"), ("a\ud800b", "no-utf8")):
+        values = ["x" * i for i in range(20)]
+        values[13] = bad
+        for kernel in kernels():
+            got = _jsontext.put_str_items(values, b"", 10_000, kernel)
+            assert got == (items_text(values[:13]), status, 13, None, True), (kernel, bad)

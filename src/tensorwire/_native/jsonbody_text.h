@@ -165,13 +165,60 @@ tw_jb_put_text_avx512(char *p, const unsigned char *s, Py_ssize_t n) {
 }
 #endif
 
+/* Bytes tw_jb_put_text_wide may write past the end of its text. */
+#define TW_JB_WIDE_SLACK 32
+
+#ifdef TW_JB_AVX512
+/* tw_jb_put_text_avx512 for a caller that leaves TW_JB_WIDE_SLACK bytes of room past the text's
+   room (TW_JB_TEXT_ROOM(n) + TW_JB_WIDE_SLACK in all): every block is stored whole, up to 31
+   bytes past the end of the text (bytes the caller then writes over or cuts off), which is
+   cheaper than a masked store.  Reads stay inside s[:n] (masked loads), as in the other kernels;
+   the same text. */
+TW_JB_AVX512_TARGET static inline __attribute__((always_inline)) char *
+tw_jb_put_text_wide(char *p, const unsigned char *s, Py_ssize_t n) {
+    const __m256i q = _mm256_set1_epi8(0x22), bs = _mm256_set1_epi8(0x5C), ctl = _mm256_set1_epi8(0x1F);
+    *p++ = '"';
+    while (n > 0) {
+        const __mmask32 k = n >= 32 ? 0xFFFFFFFFu : (__mmask32)_bzhi_u32(0xFFFFFFFFu, (unsigned)n);
+        const __m256i v = _mm256_maskz_loadu_epi8(k, s);
+        const __mmask32 hit = (_mm256_cmpeq_epi8_mask(v, q) | _mm256_cmpeq_epi8_mask(v, bs)
+                               | _mm256_cmple_epu8_mask(v, ctl)) & k;
+        _mm256_storeu_si256((__m256i *)p, v);
+        if (__builtin_expect(hit == 0, 1)) {
+            if (n <= 32) {  /* the last block (a short string's only one): no step back to the loop */
+                p += n;
+                break;
+            }
+            p += 32;
+            s += 32;
+            n -= 32;
+            continue;
+        }
+        const int t = __builtin_ctz(hit);  /* bytes before the first to escape: already in place */
+        p = tw_jb_escape(p + t, s[t]);
+        s += t + 1;
+        n -= t + 1;
+    }
+    *p++ = '"';
+    return p;
+}
+#endif
+
 #ifdef TW_JB_AVX512
 TW_JB_AVX512_TARGET static char *tw_jb_put_text_avx512_call(char *p, const unsigned char *s, Py_ssize_t n) {
     return tw_jb_put_text_avx512(p, s, n);
 }
+/* tw_jb_put_text_wide on its own, for tests/test_jsontext.py (through _jsontext). */
+TW_JB_AVX512_TARGET __attribute__((unused)) static char *tw_jb_put_text_wide_call(char *p, const unsigned char *s,
+                                                                                  Py_ssize_t n) {
+    return tw_jb_put_text_wide(p, s, n);
+}
 #else
 /* Never called without AVX-512 (tw_jb_avx512_ok stays 0); defined so that callers compile. */
 static char *tw_jb_put_text_avx512_call(char *p, const unsigned char *s, Py_ssize_t n) {
+    return tw_jb_put_text_portable(p, s, n);
+}
+__attribute__((unused)) static char *tw_jb_put_text_wide_call(char *p, const unsigned char *s, Py_ssize_t n) {
     return tw_jb_put_text_portable(p, s, n);
 }
 #endif
@@ -206,6 +253,14 @@ static inline const char *tw_jb_utf8(PyObject *x, Py_ssize_t *size) {
     return PyUnicode_AsUTF8AndSize(x, size);
 }
 
+/* Items ahead the AVX-512 loop asks the CPU to fetch (tw_jb_put_str_items: AHEAD).  4, 8, 12,
+   16 and 24 were measured (benchmarks/text_encode_ab.py and with the reference encoder run
+   between samples): 8 and 12 were best; 16 and 24 were slower than the loop without any
+   (docs/json-general.md).  -DTW_JB_AHEAD=N builds another distance, for such measurements. */
+#ifndef TW_JB_AHEAD
+#define TW_JB_AHEAD 8
+#endif
+
 /* What stopped tw_jb_put_str_items at item *pj (or TW_JB_DONE: all n written). */
 enum { TW_JB_DONE = 0, TW_JB_OTHER = 1, TW_JB_ROOM = 2, TW_JB_NO_UTF8 = 3 };
 
@@ -215,8 +270,11 @@ enum { TW_JB_DONE = 0, TW_JB_OTHER = 1, TW_JB_ROOM = 2, TW_JB_NO_UTF8 = 3 };
    whose UTF-8 does not fit the room left (TW_JB_ROOM: *need says how much it takes), or one
    UTF-8 cannot hold (TW_JB_NO_UTF8, with the UnicodeEncodeError set); *pj is that item, *pp
    the end of what was written.  Holds the GIL (PyUnicode_AsUTF8AndSize may build the UTF-8).
-   Defined once per kernel, so that the kernel is inlined into the loop. */
-#define TW_JB_PUT_STR_ITEMS(FUNC, ATTR, PUT_TEXT)                                                   \
+   Defined once per kernel, so that the kernel is inlined into the loop: PUT_TEXT writes a
+   string, SLACK is the room it may write past it, and AHEAD (0 for none) how many items ahead
+   the loop asks the CPU to fetch the object of (a str's type, length, kind and first bytes:
+   the load each item starts with, from strings scattered over the heap). */
+#define TW_JB_PUT_STR_ITEMS(FUNC, ATTR, PUT_TEXT, SLACK, AHEAD)                                     \
     ATTR static int FUNC(char **pp, const char *end, PyObject *const *items, Py_ssize_t *pj,       \
                          Py_ssize_t n, const char *name, Py_ssize_t name_len, Py_ssize_t *need) {  \
         char *p = *pp;                                                                              \
@@ -225,6 +283,8 @@ enum { TW_JB_DONE = 0, TW_JB_OTHER = 1, TW_JB_ROOM = 2, TW_JB_NO_UTF8 = 3 };
         int status = TW_JB_DONE;                                                                    \
         for (; j < n; j++) {                                                                        \
             PyObject *x = items[j];                                                                 \
+            if ((AHEAD) && j + (AHEAD) < n)                                                         \
+                __builtin_prefetch(items[j + (AHEAD)]);                                             \
             if (!PyUnicode_CheckExact(x)) {                                                         \
                 status = TW_JB_OTHER;                                                               \
                 break;                                                                              \
@@ -234,7 +294,7 @@ enum { TW_JB_DONE = 0, TW_JB_OTHER = 1, TW_JB_ROOM = 2, TW_JB_NO_UTF8 = 3 };
                 status = TW_JB_NO_UTF8;                                                             \
                 break;                                                                              \
             }                                                                                       \
-            room = TW_JB_TEXT_ROOM(size) + name_len + 4;                                            \
+            room = TW_JB_TEXT_ROOM(size) + (SLACK) + name_len + 4;                                  \
             if (end - p < room) {                                                                   \
                 *need = room;                                                                       \
                 status = TW_JB_ROOM;                                                                \
@@ -257,9 +317,19 @@ enum { TW_JB_DONE = 0, TW_JB_OTHER = 1, TW_JB_ROOM = 2, TW_JB_NO_UTF8 = 3 };
         return status;                                                                              \
     }
 
-TW_JB_PUT_STR_ITEMS(tw_jb_put_str_items_portable, , tw_jb_put_text_portable)
+/* The portable loop asks for nothing ahead (measured slower with it: docs/json-general.md). */
+TW_JB_PUT_STR_ITEMS(tw_jb_put_str_items_portable, , tw_jb_put_text_portable, 0, 0)
 #ifdef TW_JB_AVX512
-TW_JB_PUT_STR_ITEMS(tw_jb_put_str_items_avx512, TW_JB_AVX512_TARGET, tw_jb_put_text_avx512)
+TW_JB_PUT_STR_ITEMS(tw_jb_put_str_items_avx512, TW_JB_AVX512_TARGET, tw_jb_put_text_wide, TW_JB_WIDE_SLACK,
+                    TW_JB_AHEAD)
+#endif
+
+#ifndef TW_JB_AVX512
+/* Never called without AVX-512 (tw_jb_avx512_ok stays 0); defined so that callers compile. */
+static int tw_jb_put_str_items_avx512(char **pp, const char *end, PyObject *const *items, Py_ssize_t *pj,
+                                      Py_ssize_t n, const char *name, Py_ssize_t name_len, Py_ssize_t *need) {
+    return tw_jb_put_str_items_portable(pp, end, items, pj, n, name, name_len, need);
+}
 #endif
 
 static inline int tw_jb_put_str_items(char **pp, const char *end, PyObject *const *items, Py_ssize_t *pj,
