@@ -48,3 +48,22 @@ def test_json_general_decode_numbers(benchmark, payloads, case, payload):
 @pytest.mark.parametrize(*params(cases.GENERAL_ENC_NUM))
 def test_json_general_encode_numbers(benchmark, payloads, case, payload):
     _run(benchmark, payloads, case, payload)
+
+
+@pytest.mark.native
+def test_text_encode_ab_runs(capsys):
+    """benchmarks/text_encode_ab.py on the source tree's build, twice over (as two builds), at a
+    small size: one line per layout and the geometric mean, a ratio per build (not timed: its
+    figures are read, not asserted)."""
+    import text_encode_ab
+
+    build = cases.native_jsonbody().__file__
+    text_encode_ab.main([build, build, "--count", "50", "--layouts", "2", "--rounds", "1"])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("50 strings, 2 layouts, 1 rounds of ")
+    assert lines[1].split() == ["layout", "jsonbody", "jsonbody#2", "orjson", "µs"], lines
+    rows = [line.split() for line in lines[2:]]
+    assert [row[0] for row in rows] == ["0", "1", "geomean"], lines
+    for row in rows:
+        assert len(row) == (3 if row[0] == "geomean" else 4), lines
+        assert all(cell.endswith("×") and float(cell[:-1]) > 0 for cell in row[1:3]), lines
