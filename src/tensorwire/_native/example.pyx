@@ -38,7 +38,7 @@ from ._wire cimport (
     wire_write_varint,
 )
 
-cdef object sys, np, D, DecodeError, Mapping, Integral, spec_entries, message_view
+cdef object sys, np, D, example_rules, DecodeError, Mapping, Integral, spec_entries, message_view
 import sys
 from collections.abc import Mapping
 from numbers import Integral

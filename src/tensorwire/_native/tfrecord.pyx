@@ -46,6 +46,8 @@ from libc.stdint cimport uint32_t, uint64_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memmove
 
+cimport cython
+
 cdef object io, os, stat, zlib, DecodeError, _crc_value, RecordSink, write_all
 import io
 import os
@@ -55,6 +57,10 @@ import zlib
 # google-crc32c's C extension itself, never its pure-Python fallback.
 from google_crc32c._crc32c import value as _crc_value
 
+# Python-level names, as the reference's.
+global DEFAULT_MAX_RECORD_BYTES, FOOTER_BYTES, GZIP_MAGIC, HEADER_BYTES, MASK_DELTA, MAX_READ, PIECE_BYTES
+global READ_CHUNK, WBITS, WHAT, ZLIB_LEVEL, ZLIB_MEM_LEVEL, check_max_record_bytes, normalize_compression
+global resolve_target, TFRecordWriter, _StreamError
 from ..codecs.rules.tfrecord import (  # the constants and the argument checks: one definition
     DEFAULT_MAX_RECORD_BYTES,
     FOOTER_BYTES,
@@ -252,6 +258,9 @@ cdef int _write_record(object sink, object record) except -1:
 
 # The reference's writer with ``write`` framed in C: opening, compression, ``flush`` and ``close``
 # are the shared tensorwire.codecs.rules.tfrecord.RecordSink.  (The docstring is the reference's.)
+# warn.undeclared is off for the class because Cython declares a Python class's ``__doc__`` in the
+# class's own scope before its body, where nothing can declare it first; the methods declare theirs.
+@cython.warn.undeclared(False)
 class TFRecordWriter:
     """Streaming TFRecord writer: ``write(record)``, ``flush()``, ``close()``; a context manager.
 
@@ -269,7 +278,7 @@ class TFRecordWriter:
 
     def write(self, record):
         """Append one record (any C-contiguous bytes-like object)."""
-        sink = self._sink
+        cdef object sink = self._sink
         sink.check_open()
         _write_record(sink, record)
 
@@ -305,13 +314,14 @@ def write_tfrecord(path_or_file, records, *, compression=None):
 # reading
 
 
+@cython.warn.undeclared(False)  # its ``__doc__``, as TFRecordWriter's
 class _StreamError(Exception):
     """A compressed-stream problem; the reader adds the record index and offset."""
 
 
 cdef bytes _read(object f, Py_ssize_t n):
     """One ``f.read(n)``, checked: bytes of at most n (b"" at the end)."""
-    data = f.read(n)
+    cdef object data = f.read(n)
     if not isinstance(data, bytes):
         if data is None or isinstance(data, str):
             raise TypeError(
@@ -337,6 +347,7 @@ cdef bytes _read_full(object f, Py_ssize_t n):
     """Up to n bytes, fewer only at the end of the file."""
     cdef bytes data = _read(f, n)
     cdef Py_ssize_t got = PyBytes_GET_SIZE(data)
+    cdef list parts
     if got == n or got == 0:
         return data
     parts = [data]
@@ -361,6 +372,7 @@ cdef bint _valid_header(bytes head) except -1:
 # and _InflateSource); the framing below asks them for bytes and knows nothing of files --------
 
 
+@cython.auto_pickle(False)  # never pickled: an abstract base, and its subclasses are not
 cdef class _Source:
     """Where the uncompressed stream's bytes come from, after the ``initial`` READ_CHUNK the
     reader detects the compression on (and holds already)."""
@@ -377,6 +389,7 @@ cdef class _Source:
         return -1
 
 
+@cython.auto_pickle(False)  # never pickled (it holds a file); spares the "non-trivial __cinit__" stubs
 cdef class _PlainReadintoSource(_Source):
     """A plain file we can ``readinto`` (``FileIO`` / ``BufferedReader``): its bytes land in our
     memory, the read buffer or a big record's own ``bytes`` object.  ``sized``: we opened it, so
@@ -394,6 +407,7 @@ cdef class _PlainReadintoSource(_Source):
 
     cdef Py_ssize_t read_into(self, unsigned char* dst, Py_ssize_t room) except -1:
         cdef Py_ssize_t got
+        cdef object mv, result
         mv = PyMemoryView_FromMemory(<char*>dst, room, PyBUF_WRITE)
         try:
             result = self.file.readinto(mv)
@@ -410,6 +424,7 @@ cdef class _PlainReadintoSource(_Source):
         return got
 
     cdef Py_ssize_t remaining(self) except -2:
+        cdef object st
         if not self.sized:
             return -1
         st = os.fstat(self.file.fileno())
@@ -418,6 +433,7 @@ cdef class _PlainReadintoSource(_Source):
         return max(0, st.st_size - self.raw_pos)
 
 
+@cython.auto_pickle(False)  # never pickled (it holds a file); spares the "non-trivial __cinit__" stubs
 cdef class _PlainReadSource(_Source):
     """A plain file object with ``read()`` only: reads of at most MAX_READ, checked."""
 
@@ -433,6 +449,7 @@ cdef class _PlainReadSource(_Source):
         return got
 
 
+@cython.auto_pickle(False)  # never pickled (it holds a file); spares the "non-trivial __cinit__" stubs
 cdef class _InflateSource(_Source):
     """The inflated bytes of a gzip (members concatenated) or zlib stream: the reference's
     ``_InflateSource``, step for step (``more``), handed out from its current piece."""
@@ -468,6 +485,7 @@ cdef class _InflateSource(_Source):
         return data
 
     cdef bytes _inflate(self, object data):
+        cdef object exc
         try:
             return self._inflater.decompress(data, PIECE_BYTES)
         except zlib.error as exc:
@@ -476,6 +494,7 @@ cdef class _InflateSource(_Source):
     cdef bytes more(self):
         """The next non-empty piece of inflated bytes, or b"" after a complete stream."""
         cdef bytes out
+        cdef object d, rest, data
         while not self._done:
             d = self._inflater
             if d.eof:
@@ -528,6 +547,7 @@ cdef class _InflateSource(_Source):
 # --- the framing: records out of the stream's bytes (the reference's _Buffer and _records) ----
 
 
+@cython.auto_pickle(False)  # never pickled (it owns a C buffer); spares the "non-trivial __cinit__" stubs
 cdef class _Reader:
     """The record parser over one stream: ``buf[start:end]`` holds its unread bytes, which come
     from ``source``."""
@@ -584,6 +604,7 @@ cdef class _Reader:
         return 0
 
     cdef int close(self) except -1:
+        cdef object f
         self.source = None
         if self.owned and self.file is not None:
             f = self.file
@@ -593,6 +614,7 @@ cdef class _Reader:
 
     cdef Py_ssize_t _read_into(self, unsigned char* dst, Py_ssize_t room) except -1:
         """The source's ``read_into``, its stream errors named by the record being read."""
+        cdef object exc
         try:
             return self.source.read_into(dst, room)
         except _StreamError as exc:
@@ -673,6 +695,7 @@ cdef class _Reader:
         cdef uint64_t length
         cdef uint32_t stored, expected
         cdef bytes rec
+        cdef str hint
         avail = self._fill(HEADER)
         if avail == 0:
             return None
@@ -750,6 +773,7 @@ def read_tfrecord(path_or_file, *, compression="auto", verify=True, max_record_b
     compressed-stream error raises :class:`tensorwire.DecodeError` naming the record index and
     its offset in the uncompressed stream.
     """
+    cdef object path, f, limit
     compression = normalize_compression(compression, True)
     path, f = resolve_target(path_or_file, "read")
     limit = check_max_record_bytes(max_record_bytes)
