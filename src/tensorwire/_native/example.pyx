@@ -15,6 +15,7 @@ counted size: never more than the input holds) and fills it in C (``memcpy`` of 
 float payloads, a C loop for the varints).
 """
 
+cimport cython
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.stdint cimport int64_t, uint32_t, uint64_t
@@ -84,6 +85,7 @@ cdef enum:
 # encoding
 
 
+@cython.auto_pickle(False)  # never pickled: a pointer, which pickling would copy as bytes (or crash on NULL)
 cdef class _Plan:
     """One feature value, classified and sized: what the writer needs."""
     cdef int list_kind

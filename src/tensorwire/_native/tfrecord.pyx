@@ -126,6 +126,7 @@ cdef inline void _put_le32(unsigned char* p, uint32_t v) noexcept nogil:
         p[i] = <unsigned char>(v >> (8 * i))
 
 
+@cython.auto_pickle(False)  # never pickled: a pointer, which pickling would copy as bytes (or crash on NULL)
 cdef class _View:
     """A read-only view of memory this module keeps alive for one call, for google-crc32c and
     zlib (which copy what they need and keep no reference).  It has no ``__releasebuffer__``,
