@@ -60,7 +60,7 @@ def test_tensorwire_no_avx512_keeps_the_portable_kernels():
 def check_text(text):
     utf8 = text.encode("utf-8")
     want = json.dumps(text, ensure_ascii=False).encode("utf-8")
-    for kernel in kernels():
+    for kernel in _jsontext.text_kernels():
         got, room_ok, guard_ok = _jsontext.put_text(utf8, kernel)
         assert (got, room_ok, guard_ok) == (want, True, True), (kernel, text)
 
@@ -173,19 +173,44 @@ def test_str_items_of_any_text(values):
     check_items(values)
 
 
+SLACK = {"portable": 0, "avx512": 32}  # room each loop asks for past a string's TW_JB_TEXT_ROOM
+
+
 def test_str_items_stop_where_the_room_ends():
-    """With too little room each loop stops before the item that does not fit, says how much room
-    that item asks for (the wide writer's slack included on AVX-512), and writes nothing past
-    the room it was given."""
+    """With too little room each loop stops before the item that does not fit and says how much
+    room that item asks for: TW_JB_TEXT_ROOM of its UTF-8, 4 for the separators, the name, and
+    (AVX-512) the wide writer's 32 bytes of slack."""
     values = ["a" * (i % 50) for i in range(40)]
     full = items_text(values)
     for kernel in kernels():
-        for room in (0, 1, 10, 100, 400, 1000):
-            text, status, stop, need, guard_ok = _jsontext.put_str_items(values, b"", room, kernel)
-            assert guard_ok and status == "room" and 0 <= stop < len(values), (kernel, room)
-            assert text == items_text(values[:stop]), (kernel, room)
-            assert full.startswith(text)
-            assert need >= 6 * len(values[stop]) + 2 + 4 and need > room - len(text), (kernel, room, need)
+        for name in (b"", b'"x"'):
+            for room in (0, 1, 10, 100, 400, 1000):
+                text, status, stop, need, guard_ok = _jsontext.put_str_items(values, name, room, kernel)
+                assert guard_ok and status == "room" and 0 <= stop < len(values), (kernel, room)
+                assert text == items_text(values[:stop], name), (kernel, room)
+                assert full.startswith(text) or name
+                assert need == 6 * len(values[stop]) + 2 + 4 + len(name) + SLACK[kernel], (kernel, room, need)
+                assert room - len(text) < need, (kernel, room, need)
+
+
+@pytest.mark.parametrize("values", [
+    ["a"], ["\x01" * 33], ["ab"] * 5, ["x" * 31, "y" * 32, "z" * 33], ['"' * 40, "\\" * 7 + "q"],
+    ["é日🙂" * 11, "\x1f" * 64], [""] * 3,
+], ids=lambda v: repr(v)[:24])
+def test_str_items_never_write_past_any_room(values):
+    """Every room from 0 to what the whole run takes with slack: each loop writes only inside it
+    (guard bytes on both sides untouched), and what it wrote is the run up to where it stopped.
+    Without the wide writer's slack asked for, the AVX-512 loop's whole-block stores would write
+    past a room that fits the text exactly."""
+    for kernel in kernels():
+        for name in (b"", b'"name"'):
+            most = sum(6 * len(v.encode("utf-8")) + 6 + len(name) + SLACK[kernel] for v in values)
+            for room in range(most + 1):
+                text, status, stop, need, guard_ok = _jsontext.put_str_items(values, name, room, kernel)
+                assert guard_ok, (kernel, name, room)
+                assert text == items_text(values[:stop], name), (kernel, name, room)
+                assert (status, stop) == (("done", len(values)) if status == "done" else ("room", stop)), status
+            assert status == "done", (kernel, name)
 
 
 def test_str_items_stop_at_what_is_not_a_str():

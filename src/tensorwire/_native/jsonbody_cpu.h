@@ -16,7 +16,7 @@
 #endif
 
 /* Whether the AVX-512 kernels run (set by tw_jb_cpu_init; 0 before it and on other CPUs). */
-static int tw_jb_avx512_ok = 0;
+__attribute__((unused)) static int tw_jb_avx512_ok = 0;
 
 /* Reads the CPU's features once, when the including module is initialised.  The environment
    variable TENSORWIRE_NO_AVX512 (set, not empty and not "0") keeps the portable kernels. */

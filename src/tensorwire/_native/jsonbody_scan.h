@@ -89,7 +89,8 @@ TW_JB_AVX512_TARGET static Py_ssize_t tw_jb_plain_span_avx512(const unsigned cha
 
 #ifndef TW_JB_AVX512
 /* Never called without AVX-512 (tw_jb_avx512_ok stays 0); defined so that callers compile. */
-static Py_ssize_t tw_jb_plain_span_avx512(const unsigned char *s, Py_ssize_t pos, Py_ssize_t n, int *high) {
+__attribute__((unused)) static Py_ssize_t tw_jb_plain_span_avx512(const unsigned char *s, Py_ssize_t pos, Py_ssize_t n,
+                                                                  int *high) {
     return tw_jb_plain_span_portable(s, pos, n, high);
 }
 #endif

@@ -215,7 +215,7 @@ TW_JB_AVX512_TARGET __attribute__((unused)) static char *tw_jb_put_text_wide_cal
 }
 #else
 /* Never called without AVX-512 (tw_jb_avx512_ok stays 0); defined so that callers compile. */
-static char *tw_jb_put_text_avx512_call(char *p, const unsigned char *s, Py_ssize_t n) {
+__attribute__((unused)) static char *tw_jb_put_text_avx512_call(char *p, const unsigned char *s, Py_ssize_t n) {
     return tw_jb_put_text_portable(p, s, n);
 }
 __attribute__((unused)) static char *tw_jb_put_text_wide_call(char *p, const unsigned char *s, Py_ssize_t n) {
@@ -255,8 +255,8 @@ static inline const char *tw_jb_utf8(PyObject *x, Py_ssize_t *size) {
 
 /* Items ahead the AVX-512 loop asks the CPU to fetch (tw_jb_put_str_items: AHEAD).  4, 8, 12,
    16 and 24 were measured (benchmarks/text_encode_ab.py and with the reference encoder run
-   between samples): 8 and 12 were best; 16 and 24 were slower than the loop without any
-   (docs/json-general.md).  -DTW_JB_AHEAD=N builds another distance, for such measurements. */
+   between samples): 4, 8 and 12 measured alike; 16 and 24 were slower than the loop without
+   any (docs/json-general.md).  -DTW_JB_AHEAD=N builds another distance, for such measurements. */
 #ifndef TW_JB_AHEAD
 #define TW_JB_AHEAD 8
 #endif
@@ -272,8 +272,8 @@ enum { TW_JB_DONE = 0, TW_JB_OTHER = 1, TW_JB_ROOM = 2, TW_JB_NO_UTF8 = 3 };
    the end of what was written.  Holds the GIL (PyUnicode_AsUTF8AndSize may build the UTF-8).
    Defined once per kernel, so that the kernel is inlined into the loop: PUT_TEXT writes a
    string, SLACK is the room it may write past it, and AHEAD (0 for none) how many items ahead
-   the loop asks the CPU to fetch the object of (a str's type, length, kind and first bytes:
-   the load each item starts with, from strings scattered over the heap). */
+   the loop asks the CPU to fetch the object of (the cache line of a str's start: its type,
+   length and kind, the load each item starts with, from strings scattered over the heap). */
 #define TW_JB_PUT_STR_ITEMS(FUNC, ATTR, PUT_TEXT, SLACK, AHEAD)                                     \
     ATTR static int FUNC(char **pp, const char *end, PyObject *const *items, Py_ssize_t *pj,       \
                          Py_ssize_t n, const char *name, Py_ssize_t name_len, Py_ssize_t *need) {  \
@@ -326,7 +326,7 @@ TW_JB_PUT_STR_ITEMS(tw_jb_put_str_items_avx512, TW_JB_AVX512_TARGET, tw_jb_put_t
 
 #ifndef TW_JB_AVX512
 /* Never called without AVX-512 (tw_jb_avx512_ok stays 0); defined so that callers compile. */
-static int tw_jb_put_str_items_avx512(char **pp, const char *end, PyObject *const *items, Py_ssize_t *pj,
+__attribute__((unused)) static int tw_jb_put_str_items_avx512(char **pp, const char *end, PyObject *const *items, Py_ssize_t *pj,
                                       Py_ssize_t n, const char *name, Py_ssize_t name_len, Py_ssize_t *need) {
     return tw_jb_put_str_items_portable(pp, end, items, pj, n, name, name_len, need);
 }
