@@ -133,49 +133,19 @@ static inline __attribute__((always_inline)) char *tw_jb_put_text_portable(char 
     return p;
 }
 
-#ifdef TW_JB_AVX512
-/* tw_jb_put_text_portable with AVX-512 (BW, VL) on 32-byte blocks: a short string or the tail of
-   a long one is one masked load, compare and masked store.  Masked-off bytes are neither read
-   (the load suppresses their faults) nor written, so reads stay inside s[:n] and writes inside
-   the text, as in the portable kernel. */
-TW_JB_AVX512_TARGET static inline __attribute__((always_inline)) char *
-tw_jb_put_text_avx512(char *p, const unsigned char *s, Py_ssize_t n) {
-    const __m256i q = _mm256_set1_epi8(0x22), bs = _mm256_set1_epi8(0x5C), ctl = _mm256_set1_epi8(0x1F);
-    Py_ssize_t i = 0;
-    *p++ = '"';
-    while (i < n) {
-        const Py_ssize_t left = n - i;
-        const int take = left >= 32 ? 32 : (int)left;
-        const __mmask32 k = (__mmask32)_bzhi_u32(0xFFFFFFFFu, (unsigned)take);
-        const __m256i v = _mm256_maskz_loadu_epi8(k, s + i);
-        const __mmask32 hit = (_mm256_cmpeq_epi8_mask(v, q) | _mm256_cmpeq_epi8_mask(v, bs)
-                               | _mm256_cmple_epu8_mask(v, ctl)) & k;
-        _mm256_mask_storeu_epi8(p, k, v);
-        if (!hit) {
-            p += take;
-            i += take;
-            continue;
-        }
-        const int t = __builtin_ctz(hit);  /* bytes before the first to escape: already in place */
-        p = tw_jb_escape(p + t, s[i + t]);
-        i += t + 1;
-    }
-    *p++ = '"';
-    return p;
-}
-#endif
-
 /* Bytes tw_jb_put_text_wide may write past the end of its text. */
 #define TW_JB_WIDE_SLACK 32
 
 #ifdef TW_JB_AVX512
-/* tw_jb_put_text_avx512 for a caller that leaves TW_JB_WIDE_SLACK bytes of room past the text's
-   room (TW_JB_TEXT_ROOM(n) + TW_JB_WIDE_SLACK in all): every block is stored whole, up to 31
-   bytes past the end of the text (bytes the caller then writes over or cuts off), which is
-   cheaper than a masked store.  Reads stay inside s[:n] (masked loads), as in the other kernels;
-   the same text. */
+/* tw_jb_put_text_portable with AVX-512 (BW, VL) on 32-byte blocks: a short string or the tail of
+   a long one is one masked load and compare.  Masked-off bytes are not read (the load suppresses
+   their faults), so reads stay inside s[:n].  Each block is stored masked (``whole`` 0: writes
+   stay inside the text, as in the portable kernel) or whole (``whole`` 1: up to 31 bytes past the
+   end of the text, which the caller then writes over or cuts off, so it leaves TW_JB_WIDE_SLACK
+   bytes of room past TW_JB_TEXT_ROOM(n); cheaper than a masked store).  A string's last block
+   leaves at once, with no step back to the loop test.  ``whole`` is a constant in each caller. */
 TW_JB_AVX512_TARGET static inline __attribute__((always_inline)) char *
-tw_jb_put_text_wide(char *p, const unsigned char *s, Py_ssize_t n) {
+tw_jb_put_text_avx512_blocks(char *p, const unsigned char *s, Py_ssize_t n, const int whole) {
     const __m256i q = _mm256_set1_epi8(0x22), bs = _mm256_set1_epi8(0x5C), ctl = _mm256_set1_epi8(0x1F);
     *p++ = '"';
     while (n > 0) {
@@ -183,9 +153,12 @@ tw_jb_put_text_wide(char *p, const unsigned char *s, Py_ssize_t n) {
         const __m256i v = _mm256_maskz_loadu_epi8(k, s);
         const __mmask32 hit = (_mm256_cmpeq_epi8_mask(v, q) | _mm256_cmpeq_epi8_mask(v, bs)
                                | _mm256_cmple_epu8_mask(v, ctl)) & k;
-        _mm256_storeu_si256((__m256i *)p, v);
+        if (whole)
+            _mm256_storeu_si256((__m256i *)p, v);
+        else
+            _mm256_mask_storeu_epi8(p, k, v);
         if (__builtin_expect(hit == 0, 1)) {
-            if (n <= 32) {  /* the last block (a short string's only one): no step back to the loop */
+            if (n <= 32) {  /* the last block (a short string's only one) */
                 p += n;
                 break;
             }
@@ -201,6 +174,19 @@ tw_jb_put_text_wide(char *p, const unsigned char *s, Py_ssize_t n) {
     }
     *p++ = '"';
     return p;
+}
+
+/* The kernel with masked stores: writes stay inside the text. */
+TW_JB_AVX512_TARGET static inline __attribute__((always_inline)) char *
+tw_jb_put_text_avx512(char *p, const unsigned char *s, Py_ssize_t n) {
+    return tw_jb_put_text_avx512_blocks(p, s, n, 0);
+}
+
+/* The kernel with whole stores, for a caller that leaves TW_JB_WIDE_SLACK bytes of room past the
+   text's (the str-items loop). */
+TW_JB_AVX512_TARGET static inline __attribute__((always_inline)) char *
+tw_jb_put_text_wide(char *p, const unsigned char *s, Py_ssize_t n) {
+    return tw_jb_put_text_avx512_blocks(p, s, n, 1);
 }
 #endif
 
@@ -322,9 +308,7 @@ TW_JB_PUT_STR_ITEMS(tw_jb_put_str_items_portable, , tw_jb_put_text_portable, 0, 
 #ifdef TW_JB_AVX512
 TW_JB_PUT_STR_ITEMS(tw_jb_put_str_items_avx512, TW_JB_AVX512_TARGET, tw_jb_put_text_wide, TW_JB_WIDE_SLACK,
                     TW_JB_AHEAD)
-#endif
-
-#ifndef TW_JB_AVX512
+#else
 /* Never called without AVX-512 (tw_jb_avx512_ok stays 0); defined so that callers compile. */
 __attribute__((unused)) static int tw_jb_put_str_items_avx512(char **pp, const char *end, PyObject *const *items, Py_ssize_t *pj,
                                       Py_ssize_t n, const char *name, Py_ssize_t name_len, Py_ssize_t *need) {
